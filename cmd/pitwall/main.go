@@ -1,0 +1,75 @@
+// Command pitwall is Pitwall's single binary: the broker, the edge agent, the
+// simulator, the processors and their tools, one subcommand each. Each
+// subcommand lives in its own file as run<Name>(ctx, args) error; main only
+// dispatches and turns SIGINT/SIGTERM into context cancellation.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand: its one-line summary and its entry point.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"broker": {"run the Kafka-compatible commit-log broker", runBroker},
+		"topics": {"list, create, describe or delete topics (works against any Kafka)", runTopics},
+		"bench":  {"measure produce/consume throughput beside franz-go's kfake", runBench},
+		"sim":    {"simulate cars on a track and emit their sensor data", runSim},
+	}
+}
+
+func main() {
+	os.Exit(realMain(os.Args[1:]))
+}
+
+func realMain(args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "pitwall: unknown command %q\n\n", args[0])
+		usage(cmds)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.run(ctx, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "pitwall %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func usage(cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(os.Stderr, "usage: pitwall <command> [flags]\n\ncommands:")
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'pitwall <command> -h' for a command's flags.")
+}
