@@ -1,0 +1,48 @@
+package broker
+
+// DeleteTopics (key 20), versions 0-6.
+//
+// librdkafka sends 0-4, sarama's ClusterAdmin up to v6, franz-go the
+// highest. v6 names topics by name or by id. Deleting removes the topic's
+// directory (renamed first, so a crash never leaves half a topic); clients
+// still holding its partitions get UNKNOWN_TOPIC_OR_PARTITION.
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+var deleteTopicsAPI = api{key: 20, name: "DeleteTopics", minVersion: 0, maxVersion: 6, handle: handleDeleteTopics}
+
+func handleDeleteTopics(c *conn, kreq kmsg.Request) *reply {
+	req := kreq.(*kmsg.DeleteTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	type target struct {
+		name *string
+		id   [16]byte
+	}
+	var targets []target
+	for _, name := range req.TopicNames {
+		targets = append(targets, target{name: &name})
+	}
+	for _, rt := range req.Topics {
+		targets = append(targets, target{name: rt.Topic, id: rt.TopicID})
+	}
+	for _, tg := range targets {
+		st := kmsg.NewDeleteTopicsResponseTopic()
+		st.Topic, st.TopicID = tg.name, tg.id
+		name := ""
+		if tg.name != nil {
+			name = *tg.name
+		} else if t := c.s.topicByID(tg.id); t != nil {
+			name = t.name
+			st.Topic = &name
+		}
+		var err error
+		if name == "" {
+			err = errUnknownTopic
+		} else {
+			err = c.s.deleteTopic(name)
+		}
+		st.ErrorCode, st.ErrorMessage = errorCode(err), errorMessage(err)
+		resp.Topics = append(resp.Topics, st)
+	}
+	return ready(resp)
+}

@@ -1,0 +1,266 @@
+package broker
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxInFlight bounds the replies a connection may owe at once. When it is
+// reached the read loop stops reading, which pushes back on the client
+// through TCP instead of queueing without limit.
+const maxInFlight = 256
+
+// conn serves one client connection.
+//
+// The read goroutine decodes requests and runs their handlers in order; the
+// write goroutine sends replies in the same order, waiting for any that are
+// still pending. Neither holds a lock while blocked on the network.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	remote string
+
+	// ctx is cancelled when the connection is finished with: its pending
+	// replies stop waiting.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	replies chan *reply
+	wg      sync.WaitGroup // the writer and every pending reply's goroutine
+
+	// Set by the read goroutine only.
+	clientID       string
+	clientSoftware string
+}
+
+// reply is the answer to one request. resp is final once done is closed;
+// done is nil when resp was final from the start.
+type reply struct {
+	corr int32
+	key  int16
+	resp kmsg.Response
+	done chan struct{}
+}
+
+// ready is a reply that is final now.
+func ready(resp kmsg.Response) *reply { return &reply{resp: resp} }
+
+// pending returns a reply whose response fn builds on its own goroutine,
+// for handlers that wait (an fsync, a long poll). fn must return promptly
+// once ctx is done or the server starts draining.
+func (c *conn) pending(fn func(ctx context.Context) kmsg.Response) *reply {
+	r := &reply{done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(r.done)
+		r.resp = fn(c.ctx)
+	}()
+	return r
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &conn{
+		s:       s,
+		nc:      nc,
+		remote:  nc.RemoteAddr().String(),
+		ctx:     ctx,
+		cancel:  cancel,
+		replies: make(chan *reply, maxInFlight),
+	}
+}
+
+// serve runs the connection until the client leaves, sends something we
+// cannot serve, or the server shuts down; then it sends every reply still
+// owed and closes the socket.
+func (c *conn) serve() {
+	c.wg.Add(1)
+	go c.writeLoop()
+	err := c.readLoop()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+		c.s.log.Debug("connection ended", "remote", c.remote, "client", c.clientID, "err", err)
+	}
+	close(c.replies)
+	c.wg.Wait()
+	c.cancel()
+	c.nc.Close()
+}
+
+// errCloseConn ends the read loop for a request we refuse to serve; the
+// reason has already been reported.
+var errCloseConn = errors.New("broker: closing connection")
+
+func (c *conn) readLoop() error {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var sizeBuf [4]byte
+	for {
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		// Checked before allocating: a hostile or confused peer cannot
+		// make us allocate more than MaxRequestBytes.
+		if size < minRequestHeader || size > c.s.cfg.MaxRequestBytes {
+			c.s.bad.report("request_size", fmt.Errorf("request length %d outside [%d, %d]", size, minRequestHeader, c.s.cfg.MaxRequestBytes), "remote", c.remote)
+			return errCloseConn
+		}
+		frame := make([]byte, size)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			return err
+		}
+		c.s.metrics.bytesIn.Add(float64(size + 4))
+		r, err := c.handleFrame(frame)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			continue
+		}
+		select {
+		case c.replies <- r:
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		}
+	}
+}
+
+// minRequestHeader is the smallest request frame: api key, version,
+// correlation id and a null client id.
+const minRequestHeader = 2 + 2 + 4 + 2
+
+// handleFrame decodes one request frame and runs its handler.
+func (c *conn) handleFrame(frame []byte) (*reply, error) {
+	key := int16(binary.BigEndian.Uint16(frame[0:]))
+	version := int16(binary.BigEndian.Uint16(frame[2:]))
+	corr := int32(binary.BigEndian.Uint32(frame[4:]))
+	a := lookupAPI(key)
+	if a == nil {
+		c.s.bad.report("unknown_api", fmt.Errorf("api key %d is not served", key), "remote", c.remote)
+		return nil, errCloseConn
+	}
+	if version < a.minVersion || version > a.maxVersion {
+		if key == apiVersionsAPI.key {
+			return &reply{corr: corr, key: key, resp: unsupportedAPIVersions()}, nil
+		}
+		c.s.bad.report("unsupported_version", fmt.Errorf("%s v%d outside v%d-v%d", a.name, version, a.minVersion, a.maxVersion), "remote", c.remote)
+		return nil, errCloseConn
+	}
+	req := kmsg.RequestForKey(key)
+	req.SetVersion(version)
+	clientID, body, err := parseHeaderTail(frame[8:], req.IsFlexible())
+	if err == nil {
+		err = req.ReadFrom(body)
+	}
+	if err != nil {
+		c.s.bad.report("malformed_request", fmt.Errorf("%s v%d: %w", a.name, version, err), "remote", c.remote)
+		return nil, errCloseConn
+	}
+	if clientID != "" && clientID != c.clientID {
+		c.clientID = clientID
+	}
+	c.s.metrics.requests.WithLabelValues(a.name).Inc()
+	r := a.handle(c, req)
+	if r == nil {
+		return nil, nil
+	}
+	r.corr, r.key = corr, key
+	return r, nil
+}
+
+var errShortHeader = errors.New("broker: request header truncated")
+
+// parseHeaderTail reads the rest of a request header after the correlation
+// id: the nullable client id and, for flexible versions, the header's tagged
+// fields (skipped). It returns the client id and the body.
+func parseHeaderTail(b []byte, flexible bool) (string, []byte, error) {
+	if len(b) < 2 {
+		return "", nil, errShortHeader
+	}
+	n := int16(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	var clientID string
+	if n > 0 {
+		if int(n) > len(b) {
+			return "", nil, errShortHeader
+		}
+		clientID, b = string(b[:n]), b[n:]
+	}
+	if !flexible {
+		return clientID, b, nil
+	}
+	tags, k := binary.Uvarint(b)
+	if k <= 0 {
+		return "", nil, errShortHeader
+	}
+	b = b[k:]
+	for i := uint64(0); i < tags; i++ {
+		if _, k = binary.Uvarint(b); k <= 0 {
+			return "", nil, errShortHeader
+		}
+		b = b[k:]
+		size, k := binary.Uvarint(b)
+		if k <= 0 || size > uint64(len(b)-k) {
+			return "", nil, errShortHeader
+		}
+		b = b[k+int(size):]
+	}
+	return clientID, b, nil
+}
+
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	var werr error
+	for r := range c.replies {
+		if r.done != nil {
+			<-r.done
+		}
+		if werr != nil {
+			continue // keep draining so the reader never blocks on us
+		}
+		buf = appendReply(buf[:0], r)
+		c.s.metrics.bytesOut.Add(float64(len(buf)))
+		if _, werr = bw.Write(buf); werr == nil && len(c.replies) == 0 {
+			werr = bw.Flush()
+		}
+		if werr != nil {
+			c.cancel()
+			c.nc.Close() // unblocks the reader
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // do not pin a large fetch's buffer
+		}
+	}
+	if werr == nil {
+		bw.Flush()
+	}
+}
+
+// appendReply appends a response frame: length, correlation id, the
+// header's tagged fields for flexible versions (never for ApiVersions), and
+// the body.
+func appendReply(dst []byte, r *reply) []byte {
+	dst = append(dst, 0, 0, 0, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(r.corr))
+	if r.resp.IsFlexible() && r.key != apiVersionsAPI.key {
+		dst = append(dst, 0)
+	}
+	dst = r.resp.AppendTo(dst)
+	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+	return dst
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,106 @@
+package broker
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the broker's Prometheus metrics, on a registry of the
+// Server's own so that several servers in one process (tests, pitwall up)
+// never collide.
+type metrics struct {
+	registry      *prometheus.Registry
+	requests      *prometheus.CounterVec
+	badInput      *prometheus.CounterVec
+	bytesIn       prometheus.Counter
+	bytesOut      prometheus.Counter
+	connections   prometheus.Gauge
+	producedBytes prometheus.Counter
+	producedBatch prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pitwall_broker_requests_total", Help: "Kafka requests served, by API.",
+		}, []string{"api"}),
+		badInput: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pitwall_broker_bad_input_total", Help: "Requests or batches refused as malformed, by kind.",
+		}, []string{"kind"}),
+		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pitwall_broker_network_in_bytes_total", Help: "Request bytes read.",
+		}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pitwall_broker_network_out_bytes_total", Help: "Response bytes written.",
+		}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pitwall_broker_connections", Help: "Open client connections.",
+		}),
+		producedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pitwall_broker_produced_bytes_total", Help: "Record batch bytes appended to logs.",
+		}),
+		producedBatch: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pitwall_broker_produced_batches_total", Help: "Record batches appended to logs.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.badInput, m.bytesIn, m.bytesOut, m.connections,
+		m.producedBytes, m.producedBatch, prometheus.NewGoCollector())
+	return m
+}
+
+// MetricsHandler serves the broker's metrics in the Prometheus text format.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// badInput counts refused input by kind and logs each kind at most once per
+// interval, with how many were refused since the last line, so a client
+// spraying garbage cannot flood the log.
+type badInput struct {
+	log      *slog.Logger
+	counter  *prometheus.CounterVec
+	interval time.Duration
+
+	mu   sync.Mutex
+	last map[string]*badKind
+}
+
+type badKind struct {
+	logged     time.Time
+	suppressed int
+}
+
+func newBadInput(log *slog.Logger, counter *prometheus.CounterVec) *badInput {
+	return &badInput{log: log, counter: counter, interval: time.Minute, last: map[string]*badKind{}}
+}
+
+func (b *badInput) report(kind string, err error, attrs ...any) {
+	b.counter.WithLabelValues(kind).Inc()
+	now := time.Now()
+	b.mu.Lock()
+	k := b.last[kind]
+	if k == nil {
+		k = &badKind{}
+		b.last[kind] = k
+	}
+	if !k.logged.IsZero() && now.Sub(k.logged) < b.interval {
+		k.suppressed++
+		b.mu.Unlock()
+		return
+	}
+	suppressed := k.suppressed
+	k.logged, k.suppressed = now, 0
+	b.mu.Unlock()
+	attrs = append(attrs, "kind", kind, "err", err)
+	if suppressed > 0 {
+		attrs = append(attrs, "suppressed_since_last", suppressed)
+	}
+	b.log.Warn(fmt.Sprintf("refused bad input (logged once per %v per kind)", b.interval), attrs...)
+}

@@ -1,0 +1,299 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
+)
+
+// Server is a running broker: a listener, its connections and the topics
+// under Config.DataDir.
+//
+// Lock order: Server.mu (topics) and Server.connMu are never held together.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	fsync     commitlog.FsyncPolicy
+	ln        net.Listener
+	host      string
+	port      int32
+	clusterID string
+	lock      *os.File // flock on DataDir, held for the server's life
+	metrics   *metrics
+	bad       *badInput
+
+	// ctx is the server's lifetime; cancel ends every connection.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// draining is closed when shutdown begins: long polls answer at once
+	// and connections stop reading new requests.
+	draining  chan struct{}
+	drainOnce sync.Once
+
+	mu     sync.RWMutex
+	topics map[string]*topic
+
+	connMu sync.Mutex
+	conns  map[*conn]struct{}
+	connWG sync.WaitGroup
+
+	started   atomic.Bool   // Serve has run (or Close made sure it never will)
+	serving   chan struct{} // closed when Serve returns
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens DataDir (recovering every partition log) and binds the
+// listener. Serve starts serving.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	fsync, _ := commitlog.ParseFsyncPolicy(cfg.Fsync) // validated by withDefaults
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		fsync:    fsync,
+		metrics:  newMetrics(),
+		draining: make(chan struct{}),
+		topics:   map[string]*topic{},
+		conns:    map[*conn]struct{}{},
+		serving:  make(chan struct{}),
+	}
+	s.bad = newBadInput(s.log, s.metrics.badInput)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.openDataDir(); err != nil {
+		s.cancel()
+		return nil, err
+	}
+	start := time.Now()
+	if err := s.loadTopics(); err != nil {
+		s.closeTopics()
+		s.lock.Close()
+		s.cancel()
+		return nil, err
+	}
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err == nil {
+		s.host, s.port, err = cfg.advertised(s.ln.Addr())
+	}
+	if err != nil {
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		s.closeTopics()
+		s.lock.Close()
+		s.cancel()
+		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Listen, err)
+	}
+	s.log.Info("broker ready", "listen", s.ln.Addr().String(), "advertise", net.JoinHostPort(s.host, fmt.Sprint(s.port)),
+		"data_dir", cfg.DataDir, "fsync", cfg.Fsync, "topics", len(s.topics), "open_time", time.Since(start).Round(time.Millisecond))
+	return s, nil
+}
+
+// openDataDir creates DataDir, takes an exclusive lock on it so two brokers
+// never share one, and reads or creates the cluster id.
+func (s *Server) openDataDir() error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("broker: data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.cfg.DataDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("broker: data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("broker: data dir %s is in use by another broker: %w", s.cfg.DataDir, err)
+	}
+	s.lock = f
+	path := filepath.Join(s.cfg.DataDir, "meta.json")
+	var meta struct {
+		ClusterID string `json:"cluster_id"`
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &meta); err != nil || meta.ClusterID == "" {
+			f.Close()
+			return fmt.Errorf("broker: %s is corrupt: %v", path, err)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		var id [16]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			f.Close()
+			return err
+		}
+		meta.ClusterID = base64.RawURLEncoding.EncodeToString(id[:])
+		b, _ := json.Marshal(meta)
+		if err := writeFileAtomic(path, b); err != nil {
+			f.Close()
+			return err
+		}
+	default:
+		f.Close()
+		return err
+	}
+	s.clusterID = meta.ClusterID
+	return nil
+}
+
+// Addr is the address the listener is bound to, e.g. "127.0.0.1:40123".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve accepts connections until ctx is done or Close is called, then
+// shuts down gracefully: it stops accepting and reading, sends every reply
+// already owed, fsyncs and closes the logs (writing their clean-shutdown
+// markers). It returns nil after a requested shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("broker: Serve called twice or after Close")
+	}
+	defer close(s.serving)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.retentionLoop() }()
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.draining:
+		}
+		s.drain()
+	}()
+	err := s.acceptLoop()
+	s.drain()
+	wg.Wait()
+	s.shutdown()
+	return err
+}
+
+func (s *Server) acceptLoop() error {
+	var delay time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.draining:
+				return nil
+			default:
+			}
+			if isTemporary(err) {
+				// Out of file descriptors and the like: back off, as
+				// net/http does, rather than spin or die.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept", "err", err, "retry_in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("broker: accept: %w", err)
+		}
+		delay = 0
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		c := newConn(s, nc)
+		s.connMu.Lock()
+		s.conns[c] = struct{}{}
+		s.connMu.Unlock()
+		s.metrics.connections.Inc()
+		s.connWG.Add(1)
+		go func() {
+			defer s.connWG.Done()
+			c.serve()
+			s.connMu.Lock()
+			delete(s.conns, c)
+			s.connMu.Unlock()
+			s.metrics.connections.Dec()
+		}()
+	}
+}
+
+func isTemporary(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// drain begins shutdown: no new connections, no new requests; replies
+// already owed are still sent.
+func (s *Server) drain() {
+	s.drainOnce.Do(func() {
+		close(s.draining)
+		s.ln.Close()
+		s.connMu.Lock()
+		for c := range s.conns {
+			// Wakes the read loop at once; the writer carries on.
+			c.nc.SetReadDeadline(time.Now())
+		}
+		s.connMu.Unlock()
+	})
+}
+
+// shutdownGrace bounds how long shutdown waits for replies owed to clients
+// that do not read them.
+const shutdownGrace = 10 * time.Second
+
+func (s *Server) shutdown() {
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		s.log.Warn("connections did not finish in time; closing them")
+		s.cancel()
+		s.connMu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.connMu.Unlock()
+		<-done
+	}
+	s.cancel()
+	if err := s.closeTopics(); err != nil {
+		s.closeErr = err
+		s.log.Error("closing logs", "err", err)
+	}
+	s.lock.Close()
+	s.log.Info("broker stopped")
+}
+
+// closeTopics closes every partition log, fsyncing it and writing its
+// clean-shutdown marker.
+func (s *Server) closeTopics() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, t := range s.topics {
+		errs = append(errs, closeTopic(t))
+	}
+	return errors.Join(errs...)
+}
+
+// Close shuts the server down as Serve does on cancellation and waits for
+// that to finish. On a server that never served it closes the listener and
+// the logs.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.drain()
+		if s.started.CompareAndSwap(false, true) {
+			// Serve never ran, and now never will.
+			s.shutdown()
+			close(s.serving)
+		}
+	})
+	<-s.serving
+	return s.closeErr
+}

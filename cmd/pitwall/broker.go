@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pitwall/pitwall/broker"
+)
+
+func runBroker(ctx context.Context, args []string) error {
+	fs := newFlagSet("broker", "[flags]")
+	listen := fs.String("listen", "127.0.0.1:9092", "TCP address to serve the Kafka protocol on")
+	advertise := fs.String("advertise", "", "host:port clients are told to connect to (default: the listen address)")
+	dataDir := fs.String("data-dir", "pitwall-data", "directory holding the topics")
+	fsync := fs.String("fsync", "batch", "when data is fsynced: batch (acks=all answered after fsync, group commit), interval or never")
+	fsyncInterval := fs.Duration("fsync-interval", 100*time.Millisecond, "fsync period for --fsync interval")
+	partitions := fs.Int("partitions", 12, "partitions of auto-created topics")
+	retention := fs.Duration("retention", 168*time.Hour, "how long closed segments are kept (topic retention.ms overrides; negative: forever)")
+	retentionBytes := fs.Int64("retention-bytes", 0, "largest size of a partition before old segments go (0: unlimited)")
+	segmentBytes := fs.Int64("segment-bytes", 1<<30, "segment roll size")
+	autoCreate := fs.Bool("auto-create", true, "create topics on first produce or metadata request")
+	maxRequest := fs.Int("max-request-bytes", 100<<20, "largest request accepted; larger closes the connection")
+	maxMessage := fs.Int("max-message-bytes", 1048588, "largest record batch accepted (topic max.message.bytes overrides)")
+	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9644; default off)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	if *maxRequest <= 0 || *maxRequest > 1<<30 || *maxMessage < 0 || *maxMessage > 1<<30 {
+		return errors.New("--max-request-bytes and --max-message-bytes must be between 1 and 1 GiB")
+	}
+	srv, err := broker.New(broker.Config{
+		Listen:            *listen,
+		Advertise:         *advertise,
+		DataDir:           *dataDir,
+		Fsync:             *fsync,
+		FsyncInterval:     *fsyncInterval,
+		Partitions:        *partitions,
+		Retention:         *retention,
+		RetentionBytes:    *retentionBytes,
+		SegmentBytes:      *segmentBytes,
+		DisableAutoCreate: !*autoCreate,
+		MaxRequestBytes:   int32(*maxRequest),
+		MaxMessageBytes:   int32(*maxMessage),
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	if *metricsListen != "" {
+		stop, err := serveMetrics(*metricsListen, srv.MetricsHandler())
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stop()
+	}
+	return srv.Serve(ctx)
+}
+
+// serveMetrics serves h on http://addr/metrics until stop is called.
+func serveMetrics(addr string, h http.Handler) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := listenTCP(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); hs.Serve(ln) }()
+	return func() { hs.Close(); <-done }, nil
+}
