@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Run measures cfg.Workload against the broker under test (cfg.Brokers, or
+// an embedded Pitwall broker when that is empty), then, unless cfg.Peer is
+// "none", runs the identical workload against an in-process kfake, and
+// returns both results side by side.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport(cfg)
+	starters := []func() (*target, error){func() (*target, error) { return startUnderTest(ctx, cfg) }}
+	if cfg.Peer == PeerKfake {
+		starters = append(starters, startKfake)
+	}
+	for _, start := range starters {
+		res, err := measure(ctx, cfg, start)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	rep.computeRatio()
+	return rep, nil
+}
+
+func startUnderTest(ctx context.Context, cfg Config) (*target, error) {
+	if cfg.Brokers != "" {
+		return external(cfg), nil
+	}
+	return startEmbedded(ctx, cfg)
+}
+
+// measure starts one target, runs the workload against it and stops it.
+func measure(ctx context.Context, cfg Config, start func() (*target, error)) (res Result, err error) {
+	t, err := start()
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() {
+		if serr := t.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("bench: stop %s: %w", t.name, serr)
+		}
+	}()
+	cfg.Logger.Info("bench: running", "target", t.name, "brokers", t.seeds, "workload", cfg.Workload)
+	res, err = runWorkload(ctx, cfg, t.seeds)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s at %s: %w", t.name, t.seeds[0], err)
+	}
+	res.Target = t.name
+	res.Addr = t.seeds[0]
+	return res, nil
+}
+
+// runWorkload creates the topic and runs the produce pass, and for Consume
+// the read-back pass over exactly what the produce pass wrote.
+func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error) {
+	if len(seeds) == 0 {
+		return Result{}, errors.New("bench: no broker address")
+	}
+	admin, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ClientID("pitwall-bench-admin"))
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: admin client: %w", err)
+	}
+	defer admin.Close()
+	parts, err := ensureTopic(ctx, admin, cfg.Topic, cfg.Partitions)
+	if err != nil {
+		return Result{}, err
+	}
+	var before map[int32]int64
+	if cfg.Workload == Consume {
+		if before, err = endOffsets(ctx, admin, cfg.Topic, parts); err != nil {
+			return Result{}, err
+		}
+	}
+	prod, err := runProduce(ctx, cfg, seeds)
+	if err != nil {
+		return Result{}, err
+	}
+	res := resultOf(prod)
+	res.Partitions = parts
+	if cfg.Workload == Produce {
+		return res, nil
+	}
+	after, err := endOffsets(ctx, admin, cfg.Topic, parts)
+	if err != nil {
+		return Result{}, err
+	}
+	spans := make(map[int32]span, parts)
+	for p, to := range after {
+		spans[p] = span{from: before[p], to: to}
+	}
+	cons, err := runConsume(ctx, cfg, seeds, spans)
+	if err != nil {
+		return Result{}, err
+	}
+	fill := res
+	res = resultOf(cons)
+	res.Partitions = parts
+	res.Fill = &fill
+	return res, nil
+}

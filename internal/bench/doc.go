@@ -1,0 +1,29 @@
+// Package bench is the engine behind `pitwall bench`: a load generator that
+// measures a Kafka-protocol broker's produce and consume throughput and
+// produce latency, and runs the identical workload, in the same invocation,
+// against franz-go's in-process kfake so every figure comes with a ratio.
+//
+// Data flow for one run:
+//
+//	Config ──Run──▶ for each target (the broker under test, then kfake):
+//	                  start it (embedded Pitwall broker or kfake) or dial --brokers
+//	                  create the topic (CreateTopics, Metadata)
+//	                  produce: N kgo clients × one goroutine each call Produce
+//	                           until --records or --duration; each promise
+//	                           records its latency in a lock-free histogram
+//	                  consume: produce the same workload first (the fill), then
+//	                           N kgo clients read it back from the offsets the
+//	                           topic had before the fill, to its end
+//	                  stop it
+//	             ──▶ Report (one Result per target, ratios) ──▶ table or JSON
+//
+// The load generator is franz-go's kgo, the fastest Go client, tuned so it
+// is not the bottleneck: 1 MiB batches, a deep record buffer, several
+// clients (each its own connection) and no compression unless asked. Latency
+// is measured per record from the Produce call to its acknowledgement;
+// throughput counts record values only (bytes = records × record size), in
+// MB of 10^6 bytes.
+//
+// Targets run one after the other, never at once, so they never compete for
+// the machine's cores.
+package bench

@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"io"
+)
+
+// Options is a parsed `pitwall bench` command line.
+type Options struct {
+	Config  Config // defaults filled in, validated
+	JSON    bool   // print the report as JSON instead of a table
+	Verbose bool   // log progress to stderr
+}
+
+// ParseArgs parses `pitwall bench produce|consume [flags]` (flags may come
+// before or after the workload). Usage and flag errors go to output; -h
+// returns flag.ErrHelp.
+func ParseArgs(args []string, output io.Writer) (Options, error) {
+	var o Options
+	c := &o.Config
+	fs := flag.NewFlagSet("pitwall bench", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.Usage = func() {
+		fmt.Fprint(output, "usage: pitwall bench produce|consume [flags]\n\n"+
+			"Measures the broker at --brokers (or an embedded Pitwall broker) and franz-go's\n"+
+			"kfake with the identical workload, one after the other, and prints both.\n"+
+			"consume first produces the workload, then reads it back from its first offset.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Brokers, "brokers", "", "broker under test, host:port[,host:port] (default: an embedded Pitwall broker in a temp dir)")
+	fs.StringVar(&c.Topic, "topic", DefaultTopic, "topic to write and read; created when missing")
+	fs.IntVar(&c.RecordSize, "record-size", DefaultRecordSize, "record value size in bytes")
+	fs.StringVar(&c.Acks, "acks", "all", "producer acks: 0, 1 or all")
+	fs.DurationVar(&c.Duration, "duration", 0, "how long to produce (default 10s for produce; exclusive with --records)")
+	fs.Int64Var(&c.Records, "records", 0, "how many records to produce (default 1000000 for consume)")
+	fs.IntVar(&c.Partitions, "partitions", DefaultPartitions, "partitions of a topic the run creates")
+	fs.IntVar(&c.Clients, "clients", DefaultClients, "concurrent kgo clients (connections) producing and consuming")
+	fs.IntVar(&c.Clients, "producers", DefaultClients, "same as --clients")
+	fs.StringVar(&c.Compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
+	fs.StringVar(&c.Fsync, "fsync", "", "embedded broker's fsync mode: batch, interval or never (default batch)")
+	fs.StringVar(&c.DataDir, "data-dir", "", "embedded broker's data directory (default: a temp dir, removed afterwards)")
+	fs.StringVar(&c.Peer, "peer", PeerKfake, "comparison target: kfake or none")
+	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON")
+	fs.BoolVar(&o.Verbose, "v", false, "log progress to stderr")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return o, err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return o, fmt.Errorf("%w: want exactly one workload (produce or consume), got %q", ErrConfig, pos)
+	}
+	c.Workload = Workload(pos[0])
+	if o.Config, err = o.Config.withDefaults(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// parseInterleaved parses flags that may appear before, between and after
+// positional arguments, and returns the positional ones. After "--" every
+// argument is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
