@@ -1,0 +1,112 @@
+package commitlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// epochFile holds the leader epoch history in Kafka's text checkpoint
+// format: a version line (0), a count line, then "epoch startOffset" lines.
+const epochFile = "leader-epoch-checkpoint"
+
+// noteEpoch records that leaderEpoch starts at offset base if it is newer
+// than the last one, persisting the history before the batch is written.
+// Negative epochs (unknown) and older ones are not recorded. Caller holds mu.
+func (l *Log) noteEpoch(leaderEpoch int32, base int64) error {
+	if leaderEpoch < 0 {
+		return nil
+	}
+	if n := len(l.epochs); n > 0 && l.epochs[n-1].Epoch >= leaderEpoch {
+		return nil
+	}
+	next := append(l.epochs[:len(l.epochs):len(l.epochs)], EpochEntry{Epoch: leaderEpoch, StartOffset: base})
+	if err := writeFileAtomic(l.cfg.Dir, epochFile, encodeEpochs(next)); err != nil {
+		return err
+	}
+	l.epochs = next
+	return nil
+}
+
+// loadEpochs reads the checkpoint at Open and drops entries at or past the
+// LEO (their batches were lost to a torn tail). An unreadable checkpoint is
+// logged and replaced: it is metadata, the log itself is intact.
+func (l *Log) loadEpochs() error {
+	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, epochFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		l.epochs, err = decodeEpochs(b)
+	}
+	if err != nil {
+		l.log.Warn("commitlog: discarding unreadable leader epoch checkpoint", "err", err)
+		l.epochs = nil
+		return writeFileAtomic(l.cfg.Dir, epochFile, encodeEpochs(nil))
+	}
+	keep := len(l.epochs)
+	for keep > 0 && l.epochs[keep-1].StartOffset >= l.leo {
+		keep--
+	}
+	if keep == len(l.epochs) {
+		return nil
+	}
+	l.epochs = l.epochs[:keep]
+	return writeFileAtomic(l.cfg.Dir, epochFile, encodeEpochs(l.epochs))
+}
+
+// trimEpochs forgets epochs that ended before start, the new log start
+// offset, keeping the one in force at start. Caller holds mu.
+func (l *Log) trimEpochs(start int64) error {
+	i := 0
+	for i+1 < len(l.epochs) && l.epochs[i+1].StartOffset <= start {
+		i++
+	}
+	if len(l.epochs) == 0 || (i == 0 && l.epochs[0].StartOffset >= start) {
+		return nil
+	}
+	next := append([]EpochEntry(nil), l.epochs[i:]...)
+	next[0].StartOffset = max(next[0].StartOffset, start)
+	if err := writeFileAtomic(l.cfg.Dir, epochFile, encodeEpochs(next)); err != nil {
+		return err
+	}
+	l.epochs = next
+	return nil
+}
+
+func encodeEpochs(entries []EpochEntry) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "0\n%d\n", len(entries))
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.StartOffset)
+	}
+	return b.Bytes()
+}
+
+func decodeEpochs(b []byte) ([]EpochEntry, error) {
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) < 2 || lines[0] != "0" {
+		return nil, fmt.Errorf("commitlog: %s: unknown version", epochFile)
+	}
+	n, err := strconv.Atoi(lines[1])
+	if err != nil || n != len(lines)-2 {
+		return nil, fmt.Errorf("commitlog: %s: count %q does not match %d entries", epochFile, lines[1], len(lines)-2)
+	}
+	entries := make([]EpochEntry, 0, n)
+	for _, line := range lines[2:] {
+		var e EpochEntry
+		if _, err := fmt.Sscanf(line, "%d %d", &e.Epoch, &e.StartOffset); err != nil {
+			return nil, fmt.Errorf("commitlog: %s: line %q: %w", epochFile, line, err)
+		}
+		if k := len(entries); k > 0 && (e.Epoch <= entries[k-1].Epoch || e.StartOffset < entries[k-1].StartOffset) {
+			return nil, fmt.Errorf("commitlog: %s: entries not increasing at %q", epochFile, line)
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}

@@ -1,0 +1,451 @@
+package commitlog
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sentinel errors. Callers test them with errors.Is; the returned errors wrap
+// them with detail.
+var (
+	ErrCorruptBatch     = errors.New("commitlog: corrupt record batch")
+	ErrBatchTooLarge    = errors.New("commitlog: record batch too large")
+	ErrOffsetOutOfRange = errors.New("commitlog: offset out of range")
+	ErrLogFailed        = errors.New("commitlog: log failed after a write error")
+	ErrClosed           = errors.New("commitlog: log closed")
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultSegmentBytes       = 1 << 30
+	DefaultSegmentMaxAge      = 7 * 24 * time.Hour
+	DefaultRetentionTime      = 168 * time.Hour
+	DefaultIndexIntervalBytes = 4096
+	DefaultFsyncInterval      = 100 * time.Millisecond
+	// DefaultMaxBatchBytes is Kafka's message.max.bytes default (1 MiB + 12
+	// bytes of log overhead): a batch that a stock Kafka broker accepts is
+	// accepted here, and sarama's and franz-go's default producers stay under
+	// it. The broker enforces the topic's max.message.bytes on its own.
+	DefaultMaxBatchBytes = 1<<20 + batchOverhead
+
+	// maxSegmentBytes keeps every file position in a uint32 index entry and
+	// matches Kafka's cap (Int.MaxValue).
+	maxSegmentBytes = math.MaxInt32
+)
+
+// Config configures one partition's log. An empty field means its default.
+type Config struct {
+	// Dir is the partition directory. Required; created if missing.
+	Dir string
+	// SegmentBytes rolls the active segment before a batch would take it past
+	// this size. Default 1 GiB; at most 2 GiB-1.
+	SegmentBytes int64
+	// SegmentMaxAge rolls the active segment once its first batch was
+	// appended this long ago. Default 7 days; negative never rolls by age.
+	SegmentMaxAge time.Duration
+	// RetentionBytes deletes the oldest closed segments while the log stays
+	// at least this big without them (Kafka's retention.bytes). Default 0 =
+	// unlimited; negative is unlimited too.
+	RetentionBytes int64
+	// RetentionTime deletes closed segments whose newest record timestamp is
+	// older than this. Default 168h; negative keeps segments forever.
+	RetentionTime time.Duration
+	// IndexIntervalBytes is the number of log bytes between sparse index
+	// entries. Default 4096.
+	IndexIntervalBytes int
+	// Fsync is the durability policy. Default FsyncBatch.
+	Fsync FsyncPolicy
+	// FsyncInterval is the fsync period under FsyncInterval. Default 100ms.
+	FsyncInterval time.Duration
+	// MaxBatchBytes is the largest batch Append accepts, 12-byte log
+	// overhead included. Default DefaultMaxBatchBytes (1 MiB + 12 bytes).
+	MaxBatchBytes int
+	// Logger receives recovery reports and failures. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for rolling and retention. Default time.Now.
+	Now func() time.Time
+
+	// beforeFsync, when set by a test, runs in the syncer before each fsync.
+	beforeFsync func()
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Dir == "" {
+		return c, errors.New("commitlog: Config.Dir is required")
+	}
+	if c.SegmentBytes < 0 || c.SegmentBytes > maxSegmentBytes {
+		return c, fmt.Errorf("commitlog: SegmentBytes %d outside 0..%d", c.SegmentBytes, maxSegmentBytes)
+	}
+	if c.IndexIntervalBytes < 0 || c.MaxBatchBytes < 0 || c.FsyncInterval < 0 {
+		return c, errors.New("commitlog: IndexIntervalBytes, MaxBatchBytes and FsyncInterval must not be negative")
+	}
+	if c.MaxBatchBytes > maxSegmentBytes {
+		return c, fmt.Errorf("commitlog: MaxBatchBytes %d above %d", c.MaxBatchBytes, maxSegmentBytes)
+	}
+	if c.Fsync < FsyncBatch || c.Fsync > FsyncNever {
+		return c, fmt.Errorf("commitlog: unknown fsync policy %d", int(c.Fsync))
+	}
+	setDefault(&c.SegmentBytes, DefaultSegmentBytes)
+	setDefault(&c.SegmentMaxAge, DefaultSegmentMaxAge)
+	setDefault(&c.RetentionTime, DefaultRetentionTime)
+	setDefault(&c.IndexIntervalBytes, DefaultIndexIntervalBytes)
+	setDefault(&c.FsyncInterval, DefaultFsyncInterval)
+	setDefault(&c.MaxBatchBytes, DefaultMaxBatchBytes)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// EpochEntry records that leader epoch Epoch wrote its first batch at
+// StartOffset.
+type EpochEntry struct {
+	Epoch       int32
+	StartOffset int64
+}
+
+// Stats are counters for metrics and tests.
+type Stats struct {
+	Fsyncs          int64    // fsyncs of segment files (syncer, rolls, Close)
+	RejectedBatches int64    // Append calls refused as corrupt or too large
+	IndexRebuilds   int64    // segments whose index files were rebuilt from the log
+	Recovery        Recovery // what Open did
+}
+
+// Recovery reports what Open found and did.
+type Recovery struct {
+	Clean          bool  // a valid clean-shutdown marker was trusted
+	Segments       int   // segments found
+	ScannedBytes   int64 // bytes of the active segment read to find the end
+	TruncatedBytes int64 // torn tail cut off the active segment
+}
+
+// Log is one partition: a directory of segments. All methods are safe for
+// concurrent use.
+type Log struct {
+	cfg Config
+	log *slog.Logger
+
+	// mu guards the append state below. Lock order: Log.retainMu, then
+	// Log.mu, then segment.mu. The syncer never holds mu while it fsyncs.
+	mu       sync.Mutex
+	segments []*segment // ascending base offsets; the last one is active
+	leo      int64      // next offset to assign
+	hw       int64      // offsets below are visible to readers
+	durable  int64      // offsets below are fsynced
+	size     int64      // bytes in all segments
+	epochs   []EpochEntry
+	err      error         // sticky, wraps ErrLogFailed
+	closed   bool          // set once by Close
+	hwCh     chan struct{} // closed when hw advances; nil until someone waits
+	syncCh   chan struct{} // closed when durable advances; nil until someone waits
+	retainMu sync.Mutex    // serialises Retain calls
+
+	kick chan struct{} // wakes the syncer; capacity 1
+	stop chan struct{} // closed by Close to stop the syncer
+	done chan struct{} // closed by the syncer when it exits
+
+	closeOnce sync.Once
+	closeErr  error
+
+	fsyncs        atomic.Int64
+	rejected      atomic.Int64
+	indexRebuilds atomic.Int64
+	recovery      Recovery // written by Open only
+	corruptOnce   sync.Once
+	tooLargeOnce  sync.Once
+}
+
+// Open opens or creates the partition log in cfg.Dir, recovers it (see
+// doc.go) and starts the syncer goroutine for FsyncBatch and FsyncInterval.
+func Open(cfg Config) (*Log, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("commitlog: create %s: %w", cfg.Dir, err)
+	}
+	l := &Log{
+		cfg:  cfg,
+		log:  cfg.Logger.With("dir", cfg.Dir),
+		kick: make(chan struct{}, 1),
+	}
+	if err := l.recover(); err != nil {
+		l.releaseAll()
+		return nil, err
+	}
+	if cfg.Fsync != FsyncNever {
+		l.stop = make(chan struct{})
+		l.done = make(chan struct{})
+		go l.syncLoop()
+	}
+	return l, nil
+}
+
+// Append stores one record batch v2 and returns its first and last offsets.
+// It validates the batch (ErrCorruptBatch, ErrBatchTooLarge), then rewrites
+// batch in place: baseOffset = EndOffset() and partitionLeaderEpoch =
+// leaderEpoch. The bytes are written to the active segment without fsync;
+// durability is Sync's job. After a failed write every call returns an error
+// wrapping ErrLogFailed.
+func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err error) {
+	if len(batch) > l.cfg.MaxBatchBytes {
+		l.reject(&l.tooLargeOnce, "too large")
+		return -1, -1, fmt.Errorf("%w: %d bytes, limit %d", ErrBatchTooLarge, len(batch), l.cfg.MaxBatchBytes)
+	}
+	h, err := ValidateBatch(batch) // CRC outside the lock: appends to one partition overlap here
+	if err != nil {
+		l.reject(&l.corruptOnce, err.Error())
+		return -1, -1, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return -1, -1, err
+	}
+	if err := l.maybeRoll(len(batch), h.LastOffsetDelta); err != nil {
+		return -1, -1, l.fail(err)
+	}
+	base = l.leo
+	last = base + int64(h.LastOffsetDelta)
+	if err := l.noteEpoch(leaderEpoch, base); err != nil {
+		return -1, -1, l.fail(err)
+	}
+	stamp(batch, base, leaderEpoch)
+	if err := l.active().append(batch, base, h.MaxTimestamp); err != nil {
+		return -1, -1, l.fail(err)
+	}
+	if s := l.active(); s.rollBase.IsZero() {
+		s.rollBase = l.cfg.Now()
+	}
+	l.size += int64(len(batch))
+	l.leo = last + 1
+	if l.cfg.Fsync == FsyncBatch {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	} else {
+		l.setHW(l.leo)
+	}
+	return base, last, nil
+}
+
+// reject counts a refused batch and logs the first of each kind.
+func (l *Log) reject(once *sync.Once, why string) {
+	l.rejected.Add(1)
+	once.Do(func() {
+		l.log.Warn("commitlog: refusing record batch (logged once per kind; see Stats.RejectedBatches)", "reason", why)
+	})
+}
+
+// writable reports why appends are refused. Caller holds mu.
+func (l *Log) writable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.err
+}
+
+// fail makes err the sticky error and wakes Sync waiters. Caller holds mu.
+func (l *Log) fail(err error) error {
+	if l.err == nil {
+		l.err = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		l.log.Error("commitlog: partition failed; refusing writes until restart", "err", err)
+		notify(&l.syncCh)
+	}
+	return l.err
+}
+
+// active is the segment appends go to. Caller holds mu.
+func (l *Log) active() *segment { return l.segments[len(l.segments)-1] }
+
+// setHW advances the high watermark and wakes Wait channels. Caller holds mu.
+func (l *Log) setHW(hw int64) {
+	if hw > l.hw {
+		l.hw = hw
+		notify(&l.hwCh)
+	}
+}
+
+// setDurable records fsynced progress. Caller holds mu.
+func (l *Log) setDurable(d int64) {
+	if d > l.durable {
+		l.durable = d
+		notify(&l.syncCh)
+		if l.cfg.Fsync == FsyncBatch {
+			l.setHW(d)
+		}
+	}
+}
+
+// notify closes *ch if anyone took it; the next waiter makes a fresh one.
+func notify(ch *chan struct{}) {
+	if *ch != nil {
+		close(*ch)
+		*ch = nil
+	}
+}
+
+// HighWatermark is the end of the visible log: offsets below it are
+// readable. Under FsyncBatch it is the fsynced end; otherwise the LEO.
+func (l *Log) HighWatermark() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hw
+}
+
+// EndOffset is the log end offset: the next offset Append assigns.
+func (l *Log) EndOffset() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leo
+}
+
+// StartOffset is the first offset still stored.
+func (l *Log) StartOffset() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.segments[0].base
+}
+
+// Size is the number of bytes of batches stored in all segments.
+func (l *Log) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.size
+}
+
+// Err returns the sticky write error, or nil.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Wait returns a channel that is closed the next time the high watermark
+// advances (or at once if the log is closed). Take a fresh channel after
+// every wake-up.
+func (l *Log) Wait() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hwCh == nil {
+		l.hwCh = make(chan struct{})
+		if l.closed {
+			close(l.hwCh)
+		}
+	}
+	return l.hwCh
+}
+
+// LeaderEpochs returns a copy of the leader epoch history.
+func (l *Log) LeaderEpochs() []EpochEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]EpochEntry(nil), l.epochs...)
+}
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats {
+	return Stats{
+		Fsyncs:          l.fsyncs.Load(),
+		RejectedBatches: l.rejected.Load(),
+		IndexRebuilds:   l.indexRebuilds.Load(),
+		Recovery:        l.recovery,
+	}
+}
+
+// Close stops the syncer, fsyncs the active segment and its indexes, writes
+// the clean-shutdown marker (unless the log failed) and closes the files once
+// in-flight reads finish. It is idempotent; later calls return the first
+// call's result.
+func (l *Log) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.close() })
+	return l.closeErr
+}
+
+func (l *Log) close() error {
+	l.mu.Lock()
+	l.closed = true
+	notify(&l.hwCh)
+	notify(&l.syncCh)
+	l.mu.Unlock()
+	if l.stop != nil {
+		close(l.stop)
+		<-l.done
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var err error
+	if l.err == nil {
+		err = l.shutdownClean()
+	}
+	l.releaseAll()
+	return err
+}
+
+// shutdownClean makes the active segment durable and writes the marker.
+// Caller holds mu.
+func (l *Log) shutdownClean() error {
+	s := l.active()
+	if err := l.seal(s); err != nil {
+		return err
+	}
+	m := marker{activeBase: s.base, activeSize: s.size, leo: l.leo}
+	return writeFileAtomic(l.cfg.Dir, markerFile, m.encode())
+}
+
+// releaseAll drops the log's reference on every segment; files close when
+// the last reader is done. The list stays for StartOffset and friends.
+func (l *Log) releaseAll() {
+	for _, s := range l.segments {
+		s.release()
+	}
+}
+
+// maybeRoll closes the active segment and starts a new one at the LEO if
+// the batch would not fit or the segment is too old. The closed segment is
+// sealed (fsynced with its indexes) first, so after a crash only the active
+// segment can be torn. Caller holds mu.
+func (l *Log) maybeRoll(n int, lastDelta int32) error {
+	s := l.active()
+	if s.fits(n, l.leo, lastDelta, l.cfg.SegmentBytes) && !l.tooOld(s) {
+		return nil
+	}
+	if err := l.seal(s); err != nil {
+		return err
+	}
+	next, err := createSegment(l.cfg.Dir, l.leo, l.cfg.IndexIntervalBytes)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(l.cfg.Dir); err != nil {
+		_ = next.file.Close()
+		return err
+	}
+	l.segments = append(l.segments, next)
+	l.setDurable(l.leo) // everything so far is in the sealed segment
+	return nil
+}
+
+// tooOld reports whether s is past SegmentMaxAge. Caller holds mu.
+func (l *Log) tooOld(s *segment) bool {
+	return l.cfg.SegmentMaxAge > 0 && s.size > 0 && l.cfg.Now().Sub(s.rollBase) >= l.cfg.SegmentMaxAge
+}

@@ -1,0 +1,400 @@
+package commitlog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	markerFile  = "clean-shutdown"
+	scanBufSize = 1 << 20
+	// unknownEnd stands for "no next segment" when checking relative offsets.
+	unknownEnd = math.MaxUint32 + 1
+)
+
+// recover builds the segment list from the directory and makes the active
+// segment consistent (see doc.go, "Recovery"). Called by Open only.
+func (l *Log) recover() error {
+	start := time.Now()
+	dir := l.cfg.Dir
+	m, hasMarker, err := readMarker(dir)
+	if err != nil {
+		l.log.Warn("commitlog: ignoring unreadable clean-shutdown marker", "err", err)
+	}
+	if err := l.listSegments(); err != nil {
+		return err
+	}
+	active := l.active()
+	if err := l.recoverActive(active, m, hasMarker && err == nil); err != nil {
+		return fmt.Errorf("commitlog: recover %s: %w", active.path(logSuffix), err)
+	}
+	l.hw, l.durable = l.leo, l.leo
+	for _, s := range l.segments {
+		l.size += s.size
+	}
+	if err := l.loadEpochs(); err != nil {
+		return err
+	}
+	if hasMarker {
+		// Gone before the first write: a crash from here on must look unclean.
+		if err := os.Remove(filepath.Join(dir, markerFile)); err != nil {
+			return fmt.Errorf("commitlog: remove marker: %w", err)
+		}
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	r := &l.recovery
+	l.log.Info("commitlog: opened partition", "clean", r.Clean, "segments", r.Segments,
+		"start", l.segments[0].base, "end", l.leo, "scanned_bytes", r.ScannedBytes,
+		"truncated_bytes", r.TruncatedBytes, "took", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// listSegments reads the directory: one segment per .log file, sized by
+// stat only. It removes temp files and index files without a segment, and
+// creates the first segment of an empty log.
+func (l *Log) listSegments() error {
+	dir := l.cfg.Dir
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("commitlog: read %s: %w", dir, err)
+	}
+	logs := map[int64]int64{} // base -> size
+	var orphans []string
+	for _, e := range entries {
+		name := e.Name()
+		base, suffix, ok := parseSegmentName(name)
+		switch {
+		case strings.HasSuffix(name, tmpSuffix):
+			orphans = append(orphans, name)
+		case ok && suffix == logSuffix:
+			info, err := e.Info()
+			if err != nil {
+				return fmt.Errorf("commitlog: stat %s: %w", name, err)
+			}
+			logs[base] = info.Size()
+		}
+	}
+	for _, e := range entries {
+		if base, suffix, ok := parseSegmentName(e.Name()); ok && suffix != logSuffix {
+			if _, has := logs[base]; !has {
+				orphans = append(orphans, e.Name())
+			}
+		}
+	}
+	for _, name := range orphans {
+		l.log.Info("commitlog: removing leftover file", "file", name)
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("commitlog: %w", err)
+		}
+	}
+	return l.buildSegments(logs)
+}
+
+func (l *Log) buildSegments(logs map[int64]int64) error {
+	bases := make([]int64, 0, len(logs))
+	for b := range logs {
+		bases = append(bases, b)
+	}
+	slices.Sort(bases)
+	for _, b := range bases {
+		s := newSegment(l.cfg.Dir, b, l.cfg.IndexIntervalBytes)
+		s.size = logs[b]
+		l.segments = append(l.segments, s)
+	}
+	l.recovery.Segments = len(l.segments)
+	if len(l.segments) > 0 {
+		return nil
+	}
+	s, err := createSegment(l.cfg.Dir, 0, l.cfg.IndexIntervalBytes)
+	if err != nil {
+		return fmt.Errorf("commitlog: %w", err)
+	}
+	l.segments = append(l.segments, s)
+	return syncDir(l.cfg.Dir)
+}
+
+// parseSegmentName splits "%020d.suffix" names.
+func parseSegmentName(name string) (base int64, suffix string, ok bool) {
+	stem, suffix, found := strings.Cut(name, ".")
+	if !found || len(stem) != 20 {
+		return 0, "", false
+	}
+	suffix = "." + suffix
+	if suffix != logSuffix && suffix != indexSuffix && suffix != timeIndexSuffix {
+		return 0, "", false
+	}
+	base, err := strconv.ParseInt(stem, 10, 64)
+	return base, suffix, err == nil && base >= 0
+}
+
+// recoverActive opens the active segment for writing and finds the LEO:
+// after a clean shutdown by scanning only past the last index entry, after
+// a crash by checking every batch and cutting the torn tail.
+func (l *Log) recoverActive(s *segment, m marker, hasMarker bool) error {
+	f, err := os.OpenFile(s.path(logSuffix), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	s.file, s.loaded = f, true
+	if hasMarker && m.activeBase == s.base && m.activeSize == s.size {
+		if l.resumeClean(s, m.leo) {
+			l.recovery.Clean = true
+			return l.startRollClock(s)
+		}
+	} else if hasMarker {
+		l.log.Warn("commitlog: clean-shutdown marker does not match the active segment; checking it",
+			"marker_segment", m.activeBase, "marker_size", m.activeSize, "size", s.size)
+	}
+	if err := l.recoverCrashed(s); err != nil {
+		return err
+	}
+	return l.startRollClock(s)
+}
+
+// resumeClean trusts the indexes written at Close and walks the headers
+// after the last offset entry. It reports false if anything disagrees.
+func (l *Log) resumeClean(s *segment, leo int64) bool {
+	idx, err := readIndexes(s, s.size, unknownEnd, l.cfg.IndexIntervalBytes)
+	if err != nil {
+		l.log.Warn("commitlog: active segment index unusable after clean shutdown; checking segment", "err", err)
+		return false
+	}
+	savedOffsets, savedTimes := len(idx.offsets), len(idx.times)
+	pos := idx.resume()
+	next := s.base
+	if savedOffsets > 0 {
+		next += int64(idx.offsets[savedOffsets-1].rel)
+	}
+	res := scan(s.file, s.base, pos, next, s.size, false, &idx)
+	l.recovery.ScannedBytes = s.size - pos
+	if res.stop != nil || res.next != leo {
+		l.log.Warn("commitlog: active segment tail disagrees with clean-shutdown marker; checking segment",
+			"err", res.stop, "end", res.next, "marker_end", leo)
+		return false
+	}
+	s.idx, s.savedOffsets, s.savedTimes = idx, savedOffsets, savedTimes
+	l.leo = leo
+	return true
+}
+
+// recoverCrashed checks every batch of the active segment (length, magic,
+// CRC, contiguous offsets), truncates at the first bad one and rebuilds the
+// indexes; they are written out on the next roll or Close.
+func (l *Log) recoverCrashed(s *segment) error {
+	idx := newIndexer(l.cfg.IndexIntervalBytes)
+	res := scan(s.file, s.base, 0, s.base, s.size, true, &idx)
+	l.recovery.ScannedBytes = s.size
+	if res.stop != nil {
+		l.recovery.TruncatedBytes = s.size - res.end
+		l.log.Warn("commitlog: truncating torn tail of active segment", "segment", s.base,
+			"at", res.end, "bytes", s.size-res.end, "reason", res.stop)
+		if err := s.file.Truncate(res.end); err != nil {
+			return err
+		}
+	}
+	l.fsyncs.Add(1)
+	if err := s.file.Sync(); err != nil { // the tail may still be in the page cache only
+		return err
+	}
+	s.size = res.end
+	s.idx, s.savedOffsets, s.savedTimes = idx, 0, 0
+	l.indexRebuilds.Add(1)
+	l.leo = res.next
+	return nil
+}
+
+// startRollClock sets the age of a reopened active segment from its first
+// batch's timestamp, never later than now.
+func (l *Log) startRollClock(s *segment) error {
+	if s.size < batchHeaderSize {
+		return nil
+	}
+	var b [batchHeaderSize]byte
+	if _, err := s.file.ReadAt(b[:], 0); err != nil {
+		return err
+	}
+	now := l.cfg.Now()
+	s.rollBase = now
+	if h, err := ParseBatchHeader(b[:]); err == nil && h.MaxTimestamp >= 0 {
+		if t := time.UnixMilli(h.MaxTimestamp); t.Before(now) {
+			s.rollBase = t
+		}
+	}
+	return nil
+}
+
+// rebuildClosed rebuilds a closed segment's indexes from its batches
+// (headers only: closed segments were fsynced whole on roll) and saves them.
+// Caller holds s.mu.
+func (l *Log) rebuildClosed(s *segment, size int64) (indexer, error) {
+	idx := newIndexer(l.cfg.IndexIntervalBytes)
+	res := scan(s.file, s.base, 0, s.base, size, false, &idx)
+	if res.stop != nil {
+		l.log.Error("commitlog: closed segment is damaged; reads past the damage fail",
+			"segment", s.base, "at", res.end, "reason", res.stop)
+	}
+	idx.addTime()
+	l.indexRebuilds.Add(1)
+	if err := writeFileAtomic(s.dir, filepath.Base(s.path(indexSuffix)), encodeOffsets(nil, idx.offsets)); err != nil {
+		return idx, err
+	}
+	err := writeFileAtomic(s.dir, filepath.Base(s.path(timeIndexSuffix)), encodeTimes(nil, idx.times))
+	return idx, err
+}
+
+// scanResult is where a scan stopped.
+type scanResult struct {
+	end  int64 // file position after the last good batch
+	next int64 // offset after the last good batch
+	stop error // why it stopped before the end, nil if it reached it
+}
+
+// scan walks the batches of f from pos (whose batch has offset next) to
+// size, feeding idx. It checks headers, lengths and contiguous offsets, and
+// with verify also every CRC, streaming so no batch is held in memory.
+func scan(f *os.File, base, pos, next, size int64, verify bool, idx *indexer) scanResult {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, size-pos), scanBufSize)
+	res := scanResult{end: pos, next: next}
+	for res.end < size {
+		h, err := scanBatch(r, size-res.end, verify)
+		if err == nil && h.BaseOffset != res.next {
+			err = fmt.Errorf("%w: base offset %d, want %d", ErrCorruptBatch, h.BaseOffset, res.next)
+		}
+		if err == nil && h.LastOffset()-base >= unknownEnd {
+			err = fmt.Errorf("%w: offset %d too far from segment base %d", ErrCorruptBatch, h.LastOffset(), base)
+		}
+		if err != nil {
+			res.stop = fmt.Errorf("position %d: %w", res.end, err)
+			return res
+		}
+		idx.add(uint32(h.BaseOffset-base), res.end, h.Size(), h.MaxTimestamp)
+		res.end += int64(h.Size())
+		res.next = h.LastOffset() + 1
+	}
+	return res
+}
+
+// scanBatch reads one batch from r, which has remaining bytes left.
+func scanBatch(r *bufio.Reader, remaining int64, verify bool) (BatchHeader, error) {
+	b, err := r.Peek(batchHeaderSize)
+	if err != nil {
+		return BatchHeader{}, fmt.Errorf("%w: partial header (%d bytes)", ErrCorruptBatch, len(b))
+	}
+	h, err := ParseBatchHeader(b)
+	if err != nil {
+		return h, err
+	}
+	if int64(h.Size()) > remaining {
+		return h, fmt.Errorf("%w: %d-byte batch, %d bytes left", ErrCorruptBatch, h.Size(), remaining)
+	}
+	if err := checkHeaderFields(h); err != nil {
+		return h, err
+	}
+	if !verify {
+		_, err = r.Discard(h.Size())
+		return h, err
+	}
+	if _, err := r.Discard(offAttributes); err != nil {
+		return h, err
+	}
+	var sum uint32
+	for n := h.Size() - offAttributes; n > 0; {
+		p, err := r.Peek(min(n, r.Size()))
+		if err != nil {
+			return h, fmt.Errorf("%w: %w", ErrCorruptBatch, err)
+		}
+		sum = crc32.Update(sum, castagnoli, p)
+		_, _ = r.Discard(len(p)) // cannot fail: p is buffered
+		n -= len(p)
+	}
+	if sum != h.CRC {
+		return h, fmt.Errorf("%w: crc %08x, computed %08x", ErrCorruptBatch, h.CRC, sum)
+	}
+	return h, nil
+}
+
+// marker is the content of the clean-shutdown file.
+type marker struct {
+	activeBase, activeSize, leo int64
+}
+
+const markerHeader = "pitwall-commitlog clean-shutdown v1"
+
+func (m marker) encode() []byte {
+	return fmt.Appendf(nil, "%s\nactive %d size %d end %d\n", markerHeader, m.activeBase, m.activeSize, m.leo)
+}
+
+// readMarker reports whether the marker exists and what it says.
+func readMarker(dir string) (marker, bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, markerFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return marker{}, false, nil
+	}
+	if err != nil {
+		return marker{}, true, err
+	}
+	var m marker
+	head, body, _ := strings.Cut(string(b), "\n")
+	if head != markerHeader {
+		return m, true, fmt.Errorf("unknown marker %q", head)
+	}
+	if _, err := fmt.Sscanf(body, "active %d size %d end %d\n", &m.activeBase, &m.activeSize, &m.leo); err != nil {
+		return m, true, fmt.Errorf("marker: %w", err)
+	}
+	return m, true, nil
+}
+
+// writeFileAtomic replaces dir/name with data: temp file, fsync, rename,
+// fsync the directory.
+func writeFileAtomic(dir, name string, data []byte) error {
+	path := filepath.Join(dir, name)
+	tmp := path + tmpSuffix
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("commitlog: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("commitlog: write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes renames, creations and removals in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("commitlog: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("commitlog: fsync dir %s: %w", dir, err)
+	}
+	return nil
+}

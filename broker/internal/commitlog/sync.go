@@ -1,0 +1,130 @@
+package commitlog
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// FsyncPolicy says when appended batches are fsynced.
+type FsyncPolicy int
+
+const (
+	// FsyncBatch (the default) fsyncs in a background syncer as soon as
+	// there is unsynced data: one fsync covers every batch appended before
+	// it started (group commit). Sync waits for it and the high watermark
+	// is the fsynced end, so readers only see durable data.
+	FsyncBatch FsyncPolicy = iota
+	// FsyncInterval fsyncs every Config.FsyncInterval; the high watermark
+	// is the LEO and Sync does not wait.
+	FsyncInterval
+	// FsyncNever leaves flushing to the OS, except on roll and Close.
+	FsyncNever
+)
+
+// ParseFsyncPolicy parses "batch", "interval" or "never".
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
+	for p := FsyncBatch; p <= FsyncNever; p++ {
+		if p.String() == s {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("commitlog: unknown fsync policy %q (want batch, interval or never)", s)
+}
+
+func (p FsyncPolicy) String() string {
+	switch p {
+	case FsyncBatch:
+		return "batch"
+	case FsyncInterval:
+		return "interval"
+	case FsyncNever:
+		return "never"
+	}
+	return fmt.Sprintf("FsyncPolicy(%d)", int(p))
+}
+
+// Sync blocks until every offset below offset is fsynced (FsyncBatch), the
+// context ends, the log fails or closes. Under the other policies it
+// returns at once: nil, or the sticky error.
+func (l *Log) Sync(ctx context.Context, offset int64) error {
+	for {
+		l.mu.Lock()
+		if l.cfg.Fsync != FsyncBatch || l.durable >= offset {
+			err := l.err
+			if l.cfg.Fsync == FsyncBatch {
+				err = nil // what is durable stays durable
+			}
+			l.mu.Unlock()
+			return err
+		}
+		if err := l.writable(); err != nil {
+			l.mu.Unlock()
+			return err
+		}
+		if l.syncCh == nil {
+			l.syncCh = make(chan struct{})
+		}
+		ch := l.syncCh
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// syncLoop is the syncer goroutine. Under FsyncBatch an Append kicks it;
+// it fsyncs until the durable end catches up with the LEO, so batches that
+// arrive during one fsync are covered by the next. Under FsyncInterval a
+// ticker drives it.
+func (l *Log) syncLoop() {
+	defer close(l.done)
+	var tick <-chan time.Time
+	if l.cfg.Fsync == FsyncInterval {
+		t := time.NewTicker(l.cfg.FsyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.kick:
+		case <-tick:
+		}
+		for l.syncOnce() {
+		}
+	}
+}
+
+// syncOnce fsyncs the active segment without holding mu, so appends go on
+// meanwhile, then publishes the offsets that were written before it began.
+// It reports whether more data is waiting.
+func (l *Log) syncOnce() bool {
+	l.mu.Lock()
+	if l.err != nil || l.durable >= l.leo {
+		l.mu.Unlock()
+		return false
+	}
+	target, s := l.leo, l.active() // earlier segments were sealed on roll
+	s.acquire()
+	l.mu.Unlock()
+
+	if l.cfg.beforeFsync != nil {
+		l.cfg.beforeFsync()
+	}
+	l.fsyncs.Add(1)
+	err := s.file.Sync()
+	s.release()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.fail(fmt.Errorf("fsync %s: %w", s.path(logSuffix), err))
+		return false
+	}
+	l.setDurable(target)
+	return l.durable < l.leo
+}
