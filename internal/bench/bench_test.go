@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pitwall/pitwall/broker/brokertest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -79,7 +83,7 @@ func storedRecords(t *testing.T, addr, topic string, partitions int) int64 {
 func TestRunProduceEveryAcks(t *testing.T) {
 	for _, acks := range []string{"0", "1", "all"} {
 		t.Run("acks="+acks, func(t *testing.T) {
-			addr := startFake(t)
+			addr := brokertest.Start(t).Addr
 			rep, err := Run(t.Context(), tiny(Produce, addr, acks))
 			if err != nil {
 				t.Fatal(err)
@@ -103,28 +107,87 @@ func TestRunProduceEveryAcks(t *testing.T) {
 }
 
 func TestRunConsumeReadsBackOnlyWhatItWrote(t *testing.T) {
-	addr := startFake(t)
-	cfg := tiny(Consume, addr, "1")
-	cfg.Peer = PeerNone
-	// The second run finds 2000 records already there and must read back
-	// only its own 2000.
-	for run := 1; run <= 2; run++ {
-		rep, err := Run(t.Context(), cfg)
-		if err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-		if len(rep.Results) != 1 || rep.Ratio != nil {
-			t.Fatalf("run %d: %d results, ratio %v; want 1 and none with --peer none", run, len(rep.Results), rep.Ratio)
-		}
-		r := rep.Results[0]
-		checkResult(t, r, TargetBroker, 2000, false)
-		if r.Fill == nil {
-			t.Fatalf("run %d: no fill result", run)
-		}
-		checkResult(t, *r.Fill, "", 2000, true)
+	for name, addr := range map[string]string{"pitwall": brokertest.Start(t).Addr, "kfake": startFake(t)} {
+		t.Run(name, func(t *testing.T) {
+			cfg := tiny(Consume, addr, "1")
+			cfg.Peer = PeerNone
+			// The second run finds 2000 records already there and must
+			// read back only its own 2000.
+			for run := 1; run <= 2; run++ {
+				rep, err := Run(t.Context(), cfg)
+				if err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+				if len(rep.Results) != 1 || rep.Ratio != nil {
+					t.Fatalf("run %d: %d results, ratio %v; want 1 and none with --peer none", run, len(rep.Results), rep.Ratio)
+				}
+				r := rep.Results[0]
+				checkResult(t, r, TargetBroker, 2000, false)
+				if r.Fill == nil {
+					t.Fatalf("run %d: no fill result", run)
+				}
+				checkResult(t, *r.Fill, "", 2000, true)
+			}
+			if got := storedRecords(t, addr, DefaultTopic, 3); got != 4000 {
+				t.Errorf("broker holds %d records, want 4000", got)
+			}
+		})
 	}
-	if got := storedRecords(t, addr, DefaultTopic, 3); got != 4000 {
-		t.Errorf("broker holds %d records, want 4000", got)
+}
+
+func TestRunEmbeddedBroker(t *testing.T) {
+	for _, tc := range []struct {
+		w     Workload
+		fsync string
+	}{{Produce, "batch"}, {Produce, "never"}, {Consume, "interval"}} {
+		t.Run(string(tc.w)+"/"+tc.fsync, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := tiny(tc.w, "", "all")
+			cfg.Fsync, cfg.DataDir = tc.fsync, dir
+			rep, err := Run(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Fsync != tc.fsync || len(rep.Results) != 2 {
+				t.Fatalf("fsync %q, %d results; want %q and 2", rep.Fsync, len(rep.Results), tc.fsync)
+			}
+			checkResult(t, rep.Results[0], TargetPitwall, 2000, tc.w == Produce)
+			checkResult(t, rep.Results[1], TargetKfake, 2000, tc.w == Produce)
+			// The embedded broker kept its log where it was told to (the
+			// layout inside is the broker's business).
+			if !mentions(t, dir, DefaultTopic) {
+				t.Errorf("nothing named after topic %s under --data-dir %s", DefaultTopic, dir)
+			}
+		})
+	}
+}
+
+// mentions reports whether any path under dir contains name.
+func mentions(t *testing.T, dir, name string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		found = found || strings.Contains(path, name)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func TestRunEmbeddedTempDirRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	cfg := tiny(Produce, "", "1")
+	cfg.Peer = PeerNone
+	rep, err := Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, rep.Results[0], TargetPitwall, 2000, true)
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("temporary data dir left behind: %v", entries)
 	}
 }
 
