@@ -102,7 +102,9 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, en
 				buf = buf[:start]
 				continue
 			}
-			sp.RecordBatches = buf[start:len(buf):len(buf)]
+			if n > 0 {
+				sp.RecordBatches = buf[start:len(buf):len(buf)]
+			}
 			total += n
 		}
 	}

@@ -16,18 +16,23 @@ type api struct {
 	handle func(c *conn, req kmsg.Request) *reply
 }
 
-// registry is every API served, indexed by key. It is built once and never
-// changed; lookups index it directly.
-var registry = buildRegistry(
-	produceAPI,
-	fetchAPI,
-	listOffsetsAPI,
-	metadataAPI,
-	apiVersionsAPI,
-	createTopicsAPI,
-	deleteTopicsAPI,
-	describeConfigsAPI,
-)
+// registry is every API served, indexed by key. It is built once, in init
+// (ApiVersions' handler reads it, so it cannot be a plain initializer), and
+// never changed after.
+var registry []*api
+
+func init() {
+	registry = buildRegistry(
+		produceAPI,
+		fetchAPI,
+		listOffsetsAPI,
+		metadataAPI,
+		apiVersionsAPI,
+		createTopicsAPI,
+		deleteTopicsAPI,
+		describeConfigsAPI,
+	)
+}
 
 func buildRegistry(apis ...api) []*api {
 	maxKey := int16(0)
