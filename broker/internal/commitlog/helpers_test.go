@@ -23,6 +23,11 @@ func makeBatch(tb testing.TB, firstTs int64, values ...[]byte) []byte {
 	if len(values) == 0 {
 		tb.Fatal("makeBatch needs at least one record")
 	}
+	return buildBatch(firstTs, values...)
+}
+
+// buildBatch is makeBatch for code without a testing.TB (the kill -9 child).
+func buildBatch(firstTs int64, values ...[]byte) []byte {
 	var recs []byte
 	for i, v := range values {
 		r := kmsg.Record{TimestampDelta64: int64(i), OffsetDelta: int32(i), Key: fmt.Appendf(nil, "car-%d", i), Value: v}

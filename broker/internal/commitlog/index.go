@@ -82,13 +82,14 @@ func (x *indexer) resume() (pos int64) {
 	return 0
 }
 
-// lookupOffset returns the position of the last entry at or before rel.
-func lookupOffset(entries []offsetEntry, rel uint32) int64 {
+// lookupOffset returns the last entry at or before rel, or the implied
+// entry {0, 0} for the segment's first batch.
+func lookupOffset(entries []offsetEntry, rel uint32) offsetEntry {
 	i := sort.Search(len(entries), func(i int) bool { return entries[i].rel > rel })
 	if i == 0 {
-		return 0
+		return offsetEntry{}
 	}
-	return int64(entries[i-1].pos)
+	return entries[i-1]
 }
 
 // lookupTime returns the relative offset of the last entry whose timestamp

@@ -130,6 +130,7 @@ type Stats struct {
 
 // Recovery reports what Open found and did.
 type Recovery struct {
+	New            bool  // the directory held no segment: nothing to recover
 	Clean          bool  // a valid clean-shutdown marker was trusted
 	Segments       int   // segments found
 	ScannedBytes   int64 // bytes of the active segment read to find the end
@@ -408,7 +409,7 @@ func (l *Log) shutdownClean() error {
 	if err := l.seal(s); err != nil {
 		return err
 	}
-	m := marker{activeBase: s.base, activeSize: s.size, leo: l.leo}
+	m := marker{activeBase: s.base, activeSize: s.size, leo: l.leo, rollBase: s.rollBase.UnixMilli()}
 	return writeFileAtomic(l.cfg.Dir, markerFile, m.encode())
 }
 

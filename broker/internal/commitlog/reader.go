@@ -2,6 +2,7 @@ package commitlog
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -20,11 +21,7 @@ func (l *Log) Read(offset int64, maxBytes int, dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	defer s.release()
-	v, err := l.view(s, size, end)
-	if err != nil {
-		return dst, err
-	}
-	pos, first, err := v.seek(s.base, offset, size)
+	v, pos, first, err := l.position(s, size, end, offset)
 	if err != nil {
 		return dst, err
 	}
@@ -69,27 +66,50 @@ func (l *Log) segmentIndex(offset int64) int {
 	return max(i-1, 0)
 }
 
+// position loads s and finds the batch containing offset. If the index
+// disagrees with the segment it is rebuilt once (see repairIndex).
+func (l *Log) position(s *segment, size, end, offset int64) (v segView, pos, batch int64, err error) {
+	for attempt := 0; ; attempt++ {
+		if v, err = l.view(s, size, end); err != nil {
+			return v, 0, 0, err
+		}
+		pos, batch, err = v.seek(s.base, offset, size)
+		if !errors.Is(err, errBadIndex) || attempt > 0 {
+			return v, pos, batch, err
+		}
+		l.log.Warn("commitlog: index disagrees with segment; rebuilding it", "segment", s.base, "err", err)
+		if err := l.repairIndex(s); err != nil {
+			return v, 0, 0, err
+		}
+	}
+}
+
 // seek returns the position and size of the batch containing offset,
 // starting from the sparse index entry at or before it and reading only
-// batch headers from there.
+// batch headers from there. It fails with errBadIndex if the entry does not
+// point at the batch it names.
 func (v segView) seek(base, offset, size int64) (pos, batch int64, err error) {
-	pos = lookupOffset(v.offsets, uint32(offset-base))
+	e := lookupOffset(v.offsets, uint32(offset-base))
+	pos, want := int64(e.pos), base+int64(e.rel)
 	var hdr [offFirstTimestamp]byte
 	for pos < size {
 		if _, err := v.file.ReadAt(hdr[:], pos); err != nil {
 			return 0, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", base, pos, err)
 		}
 		batch = batchSize(hdr[:])
+		if got := batchBase(hdr[:]); got != want {
+			return 0, 0, fmt.Errorf("%w: batch at %d of segment %d has offset %d, want %d", errBadIndex, pos, base, got, want)
+		}
 		if batch < batchHeaderSize || pos+batch > size {
 			return 0, 0, fmt.Errorf("%w: stored batch at %d of segment %d has size %d", ErrCorruptBatch, pos, base, batch)
 		}
-		last := batchBase(hdr[:]) + int64(int32(binary.BigEndian.Uint32(hdr[offLastOffsetDelta:])))
+		last := want + int64(int32(binary.BigEndian.Uint32(hdr[offLastOffsetDelta:])))
 		if offset <= last {
 			return pos, batch, nil
 		}
-		pos += batch
+		pos, want = pos+batch, last+1
 	}
-	return 0, 0, fmt.Errorf("%w: offset %d not found in segment %d", ErrCorruptBatch, offset, base)
+	return 0, 0, fmt.Errorf("%w: offset %d not found in segment %d", errBadIndex, offset, base)
 }
 
 // wholeBatches returns the length of the prefix of b made of whole batches
@@ -129,10 +149,12 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 			continue
 		}
 		off, err := l.searchTime(s, sizes[i], ends[i], ts)
-		if err != nil || off < 0 || off >= hw {
+		if err != nil || off >= hw {
 			return -1, err
 		}
-		return off, nil
+		if off >= 0 {
+			return off, nil
+		}
 	}
 	return -1, nil
 }
@@ -158,23 +180,27 @@ func (l *Log) snapshot() (segs []*segment, sizes, ends []int64, hw int64, err er
 }
 
 // searchTime finds the first batch of s with maxTimestamp >= ts, starting at
-// the last time index entry below ts.
+// the last time index entry below ts; -1 if s has none.
 func (l *Log) searchTime(s *segment, size, end, ts int64) (int64, error) {
 	v, err := l.view(s, size, end)
 	if err != nil {
 		return -1, err
 	}
-	pos := int64(0)
+	from := s.base
 	if rel, ok := lookupTime(v.times, ts); ok {
-		pos = lookupOffset(v.offsets, rel)
+		from += int64(rel)
+	}
+	v, pos, _, err := l.position(s, size, end, from)
+	if err != nil {
+		return -1, err
 	}
 	var hdr [offProducerID]byte
-	for pos+batchHeaderSize <= size {
+	for pos < size {
 		if _, err := v.file.ReadAt(hdr[:], pos); err != nil {
 			return -1, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
 		}
 		n := batchSize(hdr[:])
-		if n < batchHeaderSize {
+		if n < batchHeaderSize || pos+n > size {
 			return -1, fmt.Errorf("%w: stored batch at %d of segment %d has size %d", ErrCorruptBatch, pos, s.base, n)
 		}
 		if int64(binary.BigEndian.Uint64(hdr[offMaxTimestamp:])) >= ts {

@@ -35,9 +35,10 @@ func (l *Log) recover() error {
 	if err := l.listSegments(); err != nil {
 		return err
 	}
-	active := l.active()
-	if err := l.recoverActive(active, m, hasMarker && err == nil); err != nil {
-		return fmt.Errorf("commitlog: recover %s: %w", active.path(logSuffix), err)
+	if active := l.active(); !l.recovery.New {
+		if err := l.recoverActive(active, m, hasMarker && err == nil); err != nil {
+			return fmt.Errorf("commitlog: recover %s: %w", active.path(logSuffix), err)
+		}
 	}
 	l.hw, l.durable = l.leo, l.leo
 	for _, s := range l.segments {
@@ -56,7 +57,7 @@ func (l *Log) recover() error {
 		}
 	}
 	r := &l.recovery
-	l.log.Info("commitlog: opened partition", "clean", r.Clean, "segments", r.Segments,
+	l.log.Info("commitlog: opened partition", "new", r.New, "clean", r.Clean, "segments", r.Segments,
 		"start", l.segments[0].base, "end", l.leo, "scanned_bytes", r.ScannedBytes,
 		"truncated_bytes", r.TruncatedBytes, "took", time.Since(start).Round(time.Microsecond))
 	return nil
@@ -114,8 +115,8 @@ func (l *Log) buildSegments(logs map[int64]int64) error {
 		s.size = logs[b]
 		l.segments = append(l.segments, s)
 	}
-	l.recovery.Segments = len(l.segments)
 	if len(l.segments) > 0 {
+		l.recovery.Segments = len(l.segments)
 		return nil
 	}
 	s, err := createSegment(l.cfg.Dir, 0, l.cfg.IndexIntervalBytes)
@@ -123,6 +124,7 @@ func (l *Log) buildSegments(logs map[int64]int64) error {
 		return fmt.Errorf("commitlog: %w", err)
 	}
 	l.segments = append(l.segments, s)
+	l.recovery.Segments, l.recovery.New = 1, true
 	return syncDir(l.cfg.Dir)
 }
 
@@ -152,7 +154,10 @@ func (l *Log) recoverActive(s *segment, m marker, hasMarker bool) error {
 	if hasMarker && m.activeBase == s.base && m.activeSize == s.size {
 		if l.resumeClean(s, m.leo) {
 			l.recovery.Clean = true
-			return l.startRollClock(s)
+			if s.size > 0 {
+				s.rollBase = time.UnixMilli(m.rollBase)
+			}
+			return nil
 		}
 	} else if hasMarker {
 		l.log.Warn("commitlog: clean-shutdown marker does not match the active segment; checking it",
@@ -216,8 +221,9 @@ func (l *Log) recoverCrashed(s *segment) error {
 	return nil
 }
 
-// startRollClock sets the age of a reopened active segment from its first
-// batch's timestamp, never later than now.
+// startRollClock sets the age of an active segment reopened after a crash
+// from its first batch's timestamp (as Kafka does), never later than now.
+// After a clean shutdown the marker carries the real start instead.
 func (l *Log) startRollClock(s *segment) error {
 	if s.size < batchHeaderSize {
 		return nil
@@ -328,13 +334,19 @@ func scanBatch(r *bufio.Reader, remaining int64, verify bool) (BatchHeader, erro
 
 // marker is the content of the clean-shutdown file.
 type marker struct {
-	activeBase, activeSize, leo int64
+	activeBase int64 // base offset of the active segment
+	activeSize int64 // its size in bytes
+	leo        int64 // the log end offset
+	rollBase   int64 // Unix ms when the active segment got its first batch
 }
 
-const markerHeader = "pitwall-commitlog clean-shutdown v1"
+const (
+	markerHeader = "pitwall-commitlog clean-shutdown v1"
+	markerBody   = "active %d size %d end %d rolled %d\n"
+)
 
 func (m marker) encode() []byte {
-	return fmt.Appendf(nil, "%s\nactive %d size %d end %d\n", markerHeader, m.activeBase, m.activeSize, m.leo)
+	return fmt.Appendf(nil, "%s\n"+markerBody, markerHeader, m.activeBase, m.activeSize, m.leo, m.rollBase)
 }
 
 // readMarker reports whether the marker exists and what it says.
@@ -351,7 +363,7 @@ func readMarker(dir string) (marker, bool, error) {
 	if head != markerHeader {
 		return m, true, fmt.Errorf("unknown marker %q", head)
 	}
-	if _, err := fmt.Sscanf(body, "active %d size %d end %d\n", &m.activeBase, &m.activeSize, &m.leo); err != nil {
+	if _, err := fmt.Sscanf(body, markerBody, &m.activeBase, &m.activeSize, &m.leo, &m.rollBase); err != nil {
 		return m, true, fmt.Errorf("marker: %w", err)
 	}
 	return m, true, nil

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -291,6 +292,31 @@ func lastTimeEntry(path string, maxRel int64) (int64, bool) {
 		return 0, false
 	}
 	return e[0].ts, true
+}
+
+// repairIndex rebuilds the indexes of s from its batches after a read found
+// them pointing at the wrong batch. It holds Log.mu so the active segment
+// cannot grow meanwhile; a rebuilt closed index is saved unless retention
+// already deleted the segment.
+func (l *Log) repairIndex(s *segment) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	active := s == l.active()
+	live := !l.closed && slices.Contains(l.segments, s)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := newIndexer(l.cfg.IndexIntervalBytes)
+	if res := scan(s.file, s.base, 0, s.base, s.size, false, &idx); res.stop != nil {
+		l.log.Error("commitlog: segment is damaged; reads past the damage fail",
+			"segment", s.base, "at", res.end, "reason", res.stop)
+	}
+	l.indexRebuilds.Add(1)
+	s.idx, s.savedOffsets, s.savedTimes = idx, 0, 0
+	if active || !live {
+		return nil // the active segment's indexes are saved on roll or Close
+	}
+	s.idx.addTime()
+	return s.saveIndexes()
 }
 
 // remove deletes the segment's files. Open readers keep working on the

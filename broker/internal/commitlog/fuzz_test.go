@@ -1,0 +1,177 @@
+package commitlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func FuzzValidateBatch(f *testing.F) {
+	good := buildBatch(1234, []byte("speed=212"), []byte("rpm=11800"))
+	f.Add(good)
+	f.Add(good[:61])
+	f.Add(good[:len(good)-1])
+	f.Add(append(bytes.Clone(good), good...))
+	f.Add(make([]byte, 61))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := ValidateBatch(b)
+		ph, perr := ParseBatchHeader(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorruptBatch) {
+				t.Fatalf("error %v does not wrap ErrCorruptBatch", err)
+			}
+			return
+		}
+		if perr != nil || ph != h || h.Size() != len(b) || h.NumRecords < 0 || h.LastOffsetDelta < 0 {
+			t.Fatalf("accepted batch with header %+v (parse %+v, %v), %d bytes", h, ph, perr, len(b))
+		}
+		// What Append does to an accepted batch keeps it valid.
+		stamped := bytes.Clone(b)
+		stamp(stamped, 1<<40, 17)
+		h2, err := ValidateBatch(stamped)
+		if err != nil || h2.BaseOffset != 1<<40 || h2.LeaderEpoch != 17 || h2.CRC != h.CRC {
+			t.Fatalf("stamped batch no longer valid: %+v, %v", h2, err)
+		}
+	})
+}
+
+// FuzzRecover writes arbitrary bytes as the active segment (after two
+// closed segments) and opens the log: Open must not panic, reads must
+// return only valid batches in offset order, and appends must go on.
+func FuzzRecover(f *testing.F) {
+	var log []byte
+	for i := range 4 {
+		b := buildBatch(int64(i), []byte("lap"), []byte("sector"))
+		stamp(b, 10+int64(2*i), 0)
+		log = append(log, b...)
+	}
+	f.Add(log)
+	f.Add(log[:len(log)-7])
+	f.Add(append(bytes.Clone(log), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	f.Add([]byte{})
+	f.Add(bytes.Repeat([]byte{0xff}, 100))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		for i, base := range []int64{0, 5} { // two closed segments: 0-4, 5-9
+			var seg []byte
+			for j := range 5 {
+				b := buildBatch(0, []byte{byte(j)})
+				stamp(b, base+int64(j), 0)
+				seg = append(seg, b...)
+			}
+			if err := os.WriteFile(segPath(dir, base, logSuffix), seg, 0o644); err != nil {
+				t.Fatal(err, i)
+			}
+		}
+		if err := os.WriteFile(segPath(dir, 10, logSuffix), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		checkOpens(t, Config{Dir: dir, Fsync: FsyncNever, IndexIntervalBytes: 64, Logger: slog.New(slog.DiscardHandler)}, 10)
+	})
+}
+
+// checkOpens opens dir, reads every batch from start checking validity and
+// order, then appends one batch and reads it back.
+func checkOpens(t *testing.T, cfg Config, minEnd int64) {
+	l, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer l.Close()
+	if l.EndOffset() < minEnd {
+		t.Fatalf("LEO %d below the closed segments' end %d", l.EndOffset(), minEnd)
+	}
+	off := l.StartOffset()
+	for off < l.HighWatermark() {
+		b, err := l.Read(off, 1000, nil)
+		if err != nil {
+			t.Fatalf("Read(%d): %v", off, err)
+		}
+		if len(b) == 0 {
+			t.Fatalf("Read(%d) below HW %d returned nothing", off, l.HighWatermark())
+		}
+		for len(b) > 0 {
+			h, err := ParseBatchHeader(b)
+			if err != nil || h.Size() > len(b) {
+				t.Fatalf("Read returned a partial batch: %v", err)
+			}
+			if _, err := ValidateBatch(b[:h.Size()]); err != nil {
+				t.Fatalf("Read returned an invalid batch at %d: %v", off, err)
+			}
+			if off < h.BaseOffset || off > h.LastOffset() {
+				t.Fatalf("batch %d..%d returned for offset %d", h.BaseOffset, h.LastOffset(), off)
+			}
+			off = h.LastOffset() + 1
+			b = b[h.Size():]
+		}
+	}
+	leo := l.EndOffset()
+	base, _, err := l.Append(buildBatch(1, []byte("after")), 0)
+	if err != nil || base != leo {
+		t.Fatalf("Append after recovery: base %d, %v; want %d", base, err, leo)
+	}
+	if b, err := l.Read(base, 1, nil); err != nil || len(b) == 0 {
+		t.Fatalf("Read of the new batch: %d bytes, %v", len(b), err)
+	}
+}
+
+// FuzzIndexFiles feeds arbitrary bytes as every metadata file a restart
+// reads (offset and time index of a closed and the active segment, the
+// marker, the epoch checkpoint): the log must open and read correctly.
+func FuzzIndexFiles(f *testing.F) {
+	seed := func(name string) []byte {
+		b, _ := os.ReadFile(filepath.Join(goldenDir, name))
+		return b
+	}
+	f.Add(uint8(0), seed("00000000000000000000.index"))
+	f.Add(uint8(1), seed("00000000000000000000.timeindex"))
+	f.Add(uint8(2), seed("00000000000000000012.index"))
+	f.Add(uint8(3), seed("00000000000000000012.timeindex"))
+	f.Add(uint8(4), seed(markerFile))
+	f.Add(uint8(5), seed(epochFile))
+	f.Add(uint8(0), binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 2), 200))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		names := []string{"00000000000000000000.index", "00000000000000000000.timeindex",
+			"00000000000000000012.index", "00000000000000000012.timeindex", markerFile, epochFile}
+		dir := t.TempDir()
+		entries, err := os.ReadDir(goldenDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b := readFile(t, filepath.Join(goldenDir, e.Name()))
+			if e.Name() == names[int(which)%len(names)] {
+				b = data
+			}
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := Config{Dir: dir, Fsync: FsyncNever, SegmentBytes: 500, IndexIntervalBytes: 100, Logger: slog.New(slog.DiscardHandler)}
+		checkOpens(t, cfg, 18)
+		l, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		// A damaged but well-formed time index can hide batches; it must
+		// never produce an offset that is not a qualifying batch.
+		const ts = 1_750_000_006_000
+		off, err := l.OffsetForTime(ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off != -1 {
+			b, err := l.Read(off, 1, nil)
+			h, _ := ParseBatchHeader(b)
+			if err != nil || h.BaseOffset != off || h.MaxTimestamp < ts {
+				t.Fatalf("OffsetForTime = %d, but that batch is %+v (%v)", off, h, err)
+			}
+		}
+	})
+}
