@@ -50,6 +50,10 @@ type Config struct {
 	// MaxMessageBytes is the largest record batch accepted, unless a topic
 	// sets max.message.bytes. Default 1048588 (Kafka's default).
 	MaxMessageBytes int32
+	// MaxPartitions is the most partitions a topic may have: each is a
+	// directory with open files, so a request for 100000 is refused
+	// rather than attempted. Default 10000.
+	MaxPartitions int
 	// RetentionCheckInterval is how often retention runs. Default 1 minute.
 	RetentionCheckInterval time.Duration
 	// NodeID is this broker's id in Metadata. Default 0.
@@ -68,6 +72,7 @@ const (
 	defaultMaxRequestBytes = 100 << 20
 	defaultMaxMessageBytes = 1048588
 	defaultRetentionCheck  = time.Minute
+	defaultMaxPartitions   = 10000
 )
 
 // ErrConfig is wrapped by every configuration error New returns.
@@ -102,11 +107,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FsyncInterval < 0 {
 		return c, fmt.Errorf("%w: FsyncInterval %v is negative", ErrConfig, c.FsyncInterval)
 	}
+	if c.MaxPartitions == 0 {
+		c.MaxPartitions = defaultMaxPartitions
+	}
 	if c.Partitions == 0 {
 		c.Partitions = defaultPartitions
 	}
-	if c.Partitions < 0 || c.Partitions > maxPartitions {
-		return c, fmt.Errorf("%w: Partitions %d not in 1..%d", ErrConfig, c.Partitions, maxPartitions)
+	if c.Partitions < 0 || c.Partitions > c.MaxPartitions {
+		return c, fmt.Errorf("%w: Partitions %d not in 1..%d (MaxPartitions)", ErrConfig, c.Partitions, c.MaxPartitions)
 	}
 	if c.Retention == 0 {
 		c.Retention = defaultRetention

@@ -24,10 +24,6 @@ var topicConfigKeys = []string{
 // anything that small only multiplies files, so we ask for 1 KiB.
 const minSegmentBytes = 1024
 
-// maxPartitions bounds a topic's partition count: each partition is a
-// directory with open files.
-const maxPartitions = 10000
-
 // defaultSegmentAge is Kafka's segment.ms default (7 days).
 const defaultSegmentAge = 7 * 24 * time.Hour
 

@@ -118,8 +118,8 @@ func (s *Server) createTopic(name string, partitions int32, configs map[string]s
 	if partitions == -1 {
 		partitions = int32(s.cfg.Partitions)
 	}
-	if partitions < 1 || partitions > maxPartitions {
-		return nil, fmt.Errorf("%w: %d not in 1..%d", errInvalidPartitions, partitions, maxPartitions)
+	if partitions < 1 || int(partitions) > s.cfg.MaxPartitions {
+		return nil, fmt.Errorf("%w: %d not in 1..%d", errInvalidPartitions, partitions, s.cfg.MaxPartitions)
 	}
 	for k, v := range configs {
 		if err := validateTopicConfig(k, v); err != nil {

@@ -252,3 +252,5 @@ func TestMalformedRequestClosesConnection(t *testing.T) {
 		}
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

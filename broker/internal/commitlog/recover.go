@@ -242,23 +242,33 @@ func (l *Log) startRollClock(s *segment) error {
 	return nil
 }
 
-// rebuildClosed rebuilds a closed segment's indexes from its batches
-// (headers only: closed segments were fsynced whole on roll) and saves them.
-// Caller holds s.mu.
+// rebuildClosed rebuilds a closed segment's indexes from its batches and
+// saves them. Caller holds s.mu.
 func (l *Log) rebuildClosed(s *segment, size int64) (indexer, error) {
+	idx := l.rebuildIndex(s, size)
+	idx.addTime()
+	return idx, saveRebuilt(s, idx)
+}
+
+// rebuildIndex indexes s from its first batch, reading headers only:
+// closed segments were fsynced whole on roll, and the active one was
+// checked at Open. Caller holds s.mu.
+func (l *Log) rebuildIndex(s *segment, size int64) indexer {
 	idx := newIndexer(l.cfg.IndexIntervalBytes)
-	res := scan(s.file, s.base, 0, s.base, size, false, &idx)
-	if res.stop != nil {
-		l.log.Error("commitlog: closed segment is damaged; reads past the damage fail",
+	if res := scan(s.file, s.base, 0, s.base, size, false, &idx); res.stop != nil {
+		l.log.Error("commitlog: segment is damaged; reads past the damage fail",
 			"segment", s.base, "at", res.end, "reason", res.stop)
 	}
-	idx.addTime()
 	l.indexRebuilds.Add(1)
+	return idx
+}
+
+// saveRebuilt replaces both index files of a closed segment.
+func saveRebuilt(s *segment, idx indexer) error {
 	if err := writeFileAtomic(s.dir, filepath.Base(s.path(indexSuffix)), encodeOffsets(nil, idx.offsets)); err != nil {
-		return idx, err
+		return err
 	}
-	err := writeFileAtomic(s.dir, filepath.Base(s.path(timeIndexSuffix)), encodeTimes(nil, idx.times))
-	return idx, err
+	return writeFileAtomic(s.dir, filepath.Base(s.path(timeIndexSuffix)), encodeTimes(nil, idx.times))
 }
 
 // scanResult is where a scan stopped.

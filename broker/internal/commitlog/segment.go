@@ -305,18 +305,17 @@ func (l *Log) repairIndex(s *segment) error {
 	live := !l.closed && slices.Contains(l.segments, s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	idx := newIndexer(l.cfg.IndexIntervalBytes)
-	if res := scan(s.file, s.base, 0, s.base, s.size, false, &idx); res.stop != nil {
-		l.log.Error("commitlog: segment is damaged; reads past the damage fail",
-			"segment", s.base, "at", res.end, "reason", res.stop)
+	idx := l.rebuildIndex(s, s.size)
+	if active {
+		s.idx, s.savedOffsets, s.savedTimes = idx, 0, 0 // saved on roll or Close
+		return nil
 	}
-	l.indexRebuilds.Add(1)
-	s.idx, s.savedOffsets, s.savedTimes = idx, 0, 0
-	if active || !live {
-		return nil // the active segment's indexes are saved on roll or Close
+	idx.addTime()
+	s.idx, s.savedOffsets, s.savedTimes = idx, len(idx.offsets), len(idx.times)
+	if !live {
+		return nil
 	}
-	s.idx.addTime()
-	return s.saveIndexes()
+	return saveRebuilt(s, idx)
 }
 
 // remove deletes the segment's files. Open readers keep working on the

@@ -1,0 +1,131 @@
+package commitlog
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"testing"
+	"time"
+)
+
+var benchOpenGiB = flag.Int("commitlog.open-gib", 1, "GiB of log BenchmarkOpen builds (10 reproduces the 10 GiB restart target)")
+
+// benchBatch is a producer batch of 16 records of 1 KiB.
+func benchBatch() []byte { return buildBatch(time.Now().UnixMilli(), values(16, 1024, 1)...) }
+
+func benchConfig(b *testing.B, p FsyncPolicy) Config {
+	return Config{Dir: b.TempDir(), Fsync: p, Logger: slog.New(slog.DiscardHandler)}
+}
+
+// BenchmarkAppend: 1 KiB records in batches of 16, no fsync (acks=1).
+func BenchmarkAppend(b *testing.B) {
+	l := openLog(b, benchConfig(b, FsyncNever))
+	batch := benchBatch()
+	b.SetBytes(int64(len(batch)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := l.Append(batch, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendSync: acks=all, many producers each waiting for the
+// group-commit fsync of its own batch.
+func BenchmarkAppendSync(b *testing.B) {
+	for _, producers := range []int{16, 64} {
+		b.Run(fmt.Sprintf("producers=%d", producers), func(b *testing.B) {
+			l := openLog(b, benchConfig(b, FsyncBatch))
+			b.SetBytes(int64(len(benchBatch())))
+			b.SetParallelism(max(1, producers/max(1, testingProcs())))
+			start := l.Stats().Fsyncs
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				batch := benchBatch()
+				ctx := context.Background()
+				for pb.Next() {
+					_, last, err := l.Append(batch, 0)
+					if err == nil {
+						err = l.Sync(ctx, last+1)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/float64(max(1, l.Stats().Fsyncs-start)), "batches/fsync")
+		})
+	}
+}
+
+// BenchmarkRead: a consumer reading 1 MiB fetches from the page cache.
+func BenchmarkRead(b *testing.B) {
+	l := openLog(b, benchConfig(b, FsyncNever))
+	batch := benchBatch()
+	for l.Size() < 256<<20 {
+		if _, _, err := l.Append(batch, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buf := make([]byte, 0, 2<<20)
+	var off, total int64
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := l.Read(off, 1<<20, buf[:0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += int64(len(out))
+		h, err := ParseBatchHeader(out[len(out)-int(batchSize(out[len(out)-len(batch):])):])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if off = h.LastOffset() + 1; off >= l.HighWatermark() {
+			off = 0
+		}
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds()/1e6, "MB/s")
+}
+
+// BenchmarkOpen: restart of a cleanly closed log of -commitlog.open-gib
+// GiB in 64 MiB segments (Open only; Close is not timed).
+func BenchmarkOpen(b *testing.B) {
+	cfg := benchConfig(b, FsyncNever)
+	cfg.SegmentBytes = 64 << 20
+	l, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := benchBatch()
+	for l.Size() < int64(*benchOpenGiB)<<30 {
+		if _, _, err := l.Append(batch, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	segments := len(l.segments)
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		l, err := Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if !l.Stats().Recovery.Clean {
+			b.Fatal("not a clean restart")
+		}
+		if err := l.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(segments), "segments")
+}
+
+func testingProcs() int { return runtime.GOMAXPROCS(0) }
