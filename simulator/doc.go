@@ -1,0 +1,59 @@
+// Package simulator simulates race cars on real tracks and emits their
+// sensor data on the wires a car's logger uses, so every part of Pitwall can
+// be developed, tested and benchmarked without a car, and a new user sees it
+// work with one command (`pitwall sim`).
+//
+// # Model and data flow
+//
+//	TrackDef ──Build──▶ Track (centreline every ~1 m, curvature, lines, pit lane, lat/lon)
+//	car model + driver ──speedProfile──▶ fastest speed per metre for this lap
+//	Sim.Step (1 ms tick): each car advances ──▶ crossings ──▶ truth laps (telemetry.Lap)
+//	                      channels due now ──▶ value + noise, dropout, glitch ──▶ telemetry.Frame
+//	Run: Frames ──▶ output (serial lines | SLCAN | MQTT | Kafka), paced to --speed
+//
+// Tracks are built from segments (straights, and corners with a radius and
+// an angle) closed into a loop of the real length: corner angles are scaled
+// to a full turn, straights adjusted by least squares until the loop closes,
+// and the whole scaled to the real lap length. Start/finish lies on the
+// first straight with the pit lane beside it; sector lines cut the lap at
+// fixed distances. Positions are projected to WGS84 around the real
+// circuit's start/finish. Layouts are approximations; lengths are exact.
+//
+// A car follows a speed profile: the corner speed its grip (plus downforce)
+// allows, then a forward pass with its acceleration (power minus drag) and
+// a backward pass with its braking, so it brakes in time for every corner.
+// Each car has its own driver, who uses a little less of the grip and power
+// and varies from lap to lap; the profile is recomputed every lap. Pedals,
+// gear, revs, accelerations, wheel speeds, dampers, tyre, brake, oil and
+// water temperatures, tyre pressures, fuel and battery follow from the
+// motion. Cars start standing on a grid behind start/finish; every
+// PitEvery-th lap ends in the pit lane with a stop at the box (fuel, tyres).
+//
+// # Timing truth
+//
+// A lap runs from one start/finish crossing to the next; the crossing time
+// is interpolated within the 1 ms tick in which the car passes the line, the
+// same way a lap processor interpolates between GPS fixes, and GPS fixes lie
+// exactly on the car's path (plus GPSNoise). The start/finish line spans the
+// pit lane, so laps through the pit lane count too. Sector times are the
+// differences of the line crossings and sum exactly to the lap time. The
+// test TestTruthMatchesGPSCrossings holds GPS line detection to the truth.
+//
+// # Channels
+//
+// The standard set (StandardChannelCount channels, named as in
+// telemetry/channels.go) runs at club/GT rates from 1 Hz (fuel, battery) to
+// 1 kHz (vertical acceleration); GPS at 25 Hz by default. Config.Channels
+// scales a car up with aux_NNN channels at AuxRateHz for load tests. Values
+// are rounded to each sensor's resolution (so text and CAN encodings are
+// exact) and saturate at the channel's range. Noise is small; a dropout
+// silences one sensor, or the GPS receiver, for 0.2-3 s; a glitch rails one
+// sample at the sensor's range limit. GPS and fuel level never glitch and
+// fuel has no noise (a logger's fuel level is filtered), so fuel never rises
+// except during a pit stop.
+//
+// Same Config, same bytes: every random choice comes from a per-car PCG
+// seeded from Config.Seed, cars are stepped in order, no map order or wall
+// clock reaches the data, and sensor time starts at DefaultEpoch unless
+// Config.Start is set.
+package simulator
