@@ -95,3 +95,39 @@ func TestRetentionByBytes(t *testing.T) {
 		t.Fatalf("segments %v, want only the active one", got)
 	}
 }
+
+// TestRetentionWhileReading deletes a segment a reader holds: the reader
+// finishes on the unlinked file, and the file closes when it lets go.
+func TestRetentionWhileReading(t *testing.T) {
+	dir := t.TempDir()
+	one := int64(len(makeBatch(t, 1, values(1, 50, 0)...)))
+	l := openLog(t, Config{Dir: dir, Fsync: FsyncNever, SegmentBytes: 2 * one, RetentionBytes: 1})
+	for i := range 5 {
+		mustAppend(t, l, makeBatch(t, 1, values(1, 50, i)...), 0)
+	}
+	s, size, end, hw, err := l.locate(1) // what Read does first
+	if err != nil || s == nil || s.base != 0 {
+		t.Fatalf("locate: %v %v", s, err)
+	}
+	if n, err := l.Retain(); err != nil || n != 2 {
+		t.Fatalf("Retain = %d, %v", n, err)
+	}
+	if _, err := os.Stat(segPath(dir, 0, logSuffix)); !os.IsNotExist(err) {
+		t.Fatalf("segment 0 not unlinked: %v", err)
+	}
+	v, pos, n, err := l.position(s, size, end, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, n)
+	if _, err := v.file.ReadAt(buf, pos); err != nil || wholeBatches(buf, hw) != int(n) {
+		t.Fatalf("reading the deleted segment: %v", err)
+	}
+	s.release()
+	s.mu.Lock()
+	closed := s.file == nil
+	s.mu.Unlock()
+	if !closed {
+		t.Fatal("deleted segment's file still open after the last reader left")
+	}
+}

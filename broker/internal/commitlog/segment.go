@@ -199,7 +199,8 @@ func (l *Log) load(s *segment, size, end int64) error {
 	if err != nil {
 		l.log.Warn("commitlog: rebuilding index of closed segment", "segment", s.base, "reason", err)
 		if idx, err = l.rebuildClosed(s, size); err != nil {
-			return err
+			// The rebuilt index serves from memory; the next Open retries.
+			l.log.Warn("commitlog: cannot save rebuilt index", "segment", s.base, "err", err)
 		}
 	}
 	s.idx, s.loaded = idx, true
