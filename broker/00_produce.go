@@ -35,6 +35,7 @@ var errInvalidRecord = errors.New("broker: a partition's records must be exactly
 const (
 	attrTransactional = 0x10
 	attrControl       = 0x20
+	magicOffset       = 16 // the batch's magic byte, in every message format
 )
 
 // durableWait is an appended partition an acks=all reply waits on.
@@ -127,12 +128,13 @@ func (s *Server) produceTo(t *topic, p int32, records []byte) (appended, error) 
 	if len(records) > int(t.cfg.maxMessageBytes) {
 		return appended{}, fmt.Errorf("%w: %d > %d bytes", errMessageTooLarge, len(records), t.cfg.maxMessageBytes)
 	}
+	if len(records) > magicOffset && records[magicOffset] != 2 {
+		return appended{}, fmt.Errorf("%w: got magic %d", errNotV2, records[magicOffset])
+	}
 	h, err := commitlog.ParseBatchHeader(records)
 	switch {
 	case err != nil:
 		return appended{}, err
-	case h.Magic != 2:
-		return appended{}, fmt.Errorf("%w: got magic %d", errNotV2, h.Magic)
 	case int(h.Length)+12 != len(records):
 		return appended{}, fmt.Errorf("%w: batch length %d, records %d bytes", errInvalidRecord, int(h.Length)+12, len(records))
 	case h.Attributes&(attrTransactional|attrControl) != 0:

@@ -254,3 +254,25 @@ func TestMalformedRequestClosesConnection(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestProduceBadAcks: acks other than 0, 1 and -1 is refused per partition.
+func TestProduceBadAcks(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dialRaw(t, s.Addr())
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks = 2
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "acks"
+	rt.Partitions = append(rt.Partitions, kmsg.NewProduceRequestTopicPartition())
+	req.Topics = append(req.Topics, rt)
+	c.send(req, 9, 3)
+	resp := kmsg.NewPtrProduceResponse()
+	resp.SetVersion(9)
+	body := c.mustRecv(3)
+	if err := resp.ReadFrom(body[1:]); err != nil { // skip the flexible header's tags
+		t.Fatal(err)
+	}
+	if got := resp.Topics[0].Partitions[0].ErrorCode; got != kerr.InvalidRequiredAcks.Code {
+		t.Fatalf("code %d, want INVALID_REQUIRED_ACKS", got)
+	}
+}

@@ -98,7 +98,11 @@ func (v segView) seek(base, offset, size int64) (pos, batch int64, err error) {
 		}
 		batch = batchSize(hdr[:])
 		if got := batchBase(hdr[:]); got != want {
-			return 0, 0, fmt.Errorf("%w: batch at %d of segment %d has offset %d, want %d", errBadIndex, pos, base, got, want)
+			why := ErrCorruptBatch // the segment itself is not contiguous
+			if pos == int64(e.pos) {
+				why = errBadIndex // the entry does not name the batch it points at
+			}
+			return 0, 0, fmt.Errorf("%w: batch at %d of segment %d has offset %d, want %d", why, pos, base, got, want)
 		}
 		if batch < batchHeaderSize || pos+batch > size {
 			return 0, 0, fmt.Errorf("%w: stored batch at %d of segment %d has size %d", ErrCorruptBatch, pos, base, batch)
@@ -109,7 +113,7 @@ func (v segView) seek(base, offset, size int64) (pos, batch int64, err error) {
 		}
 		pos, want = pos+batch, last+1
 	}
-	return 0, 0, fmt.Errorf("%w: offset %d not found in segment %d", errBadIndex, offset, base)
+	return 0, 0, fmt.Errorf("%w: offset %d missing from segment %d", ErrCorruptBatch, offset, base)
 }
 
 // wholeBatches returns the length of the prefix of b made of whole batches
