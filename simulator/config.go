@@ -74,7 +74,7 @@ type Config struct {
 
 	// Out is where Run sends the data: serial:PATH, slcan:PATH,
 	// mqtt://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (see doc.go).
-	// Default "serial:-", stdout. Ignored by New.
+	// Default "serial:-", stdout ("serial" with PTY). Ignored by New.
 	Out string
 	// PTY makes Run create a pseudo-terminal pair, write the serial or
 	// SLCAN output to it and print the path of the end the edge opens.
@@ -115,6 +115,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Out == "" {
 		c.Out = "serial:-"
+		if c.PTY {
+			c.Out = "serial"
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

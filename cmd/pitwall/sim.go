@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/pitwall/pitwall/simulator"
+)
+
+// runSim is `pitwall sim`: simulated cars on a track, on the wires the
+// edge reads. The simulation itself lives in package simulator.
+func runSim(ctx context.Context, args []string) error {
+	fs := newFlagSet("sim", "[flags]")
+	cars := fs.Int("cars", 1, "number of cars (one CAN bus per car: slcan takes 1)")
+	track := fs.String("track", "monza", "track to drive (see --list-tracks)")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same bytes")
+	speed := fs.String("speed", "1", "times real time: 1, 10, ... or max")
+	laps := fs.Int("laps", 0, "stop after every car completed N laps (0: no limit)")
+	duration := fs.Duration("duration", 0, "stop after this much sensor time, e.g. 10m (0: no limit)")
+	truth := fs.String("truth", "", "write every car's exact lap and sector times to this CSV file")
+	channels := fs.Int("channels", 0, fmt.Sprintf("channels per car (0: the %d standard ones; more adds aux channels for load tests)", simulator.StandardChannelCount))
+	pty := fs.Bool("pty", false, "create a pseudo-terminal, write the serial or slcan output to it and print the path the edge opens")
+	out := fs.String("out", "", "output: serial:PATH (- is stdout), slcan:PATH, mqtt://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (default serial:-, or serial with --pty)")
+	listTracks := fs.Bool("list-tracks", false, "list the built-in tracks and exit")
+	start := fs.String("start", "", "sensor time of the start, RFC 3339 or \"now\" (default 2024-01-01T00:00:00Z, for reproducible bytes)")
+	session := fs.String("session", "", "session id (default TRACK-SEED)")
+	gpsRate := fs.Int("gps-rate", 25, "GPS fixes per second (divides 1000)")
+	auxRate := fs.Int("aux-rate", 200, "rate of the aux channels in Hz (divides 1000)")
+	rates := fs.String("rate", "", "channel rates, e.g. rpm=100,speed=100 (each divides 1000)")
+	quiet := fs.Bool("quiet", false, "no sensor noise, dropouts or glitches")
+	pitEvery := fs.Int("pit-every", 10, "laps between pit stops (0: never)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *listTracks {
+		return simulator.ListTracks(os.Stdout)
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := simulator.Config{
+		Track: *track, Cars: *cars, Seed: *seed, Laps: *laps, Duration: *duration,
+		Session: *session, Channels: *channels, GPSRateHz: *gpsRate, AuxRateHz: *auxRate,
+		Quiet: *quiet, PitEvery: *pitEvery, Out: *out, PTY: *pty, Truth: *truth, Logger: log,
+	}
+	if *pitEvery == 0 {
+		cfg.PitEvery = -1
+	}
+	if cfg.Speed, err = parseSpeed(*speed); err != nil {
+		return err
+	}
+	if cfg.Start, err = parseStart(*start); err != nil {
+		return err
+	}
+	if cfg.Rates, err = simulator.ParseRates(*rates); err != nil {
+		return err
+	}
+	return simulator.Run(ctx, cfg)
+}
+
+// parseSpeed reads --speed: a positive multiple of real time, or max (0).
+func parseSpeed(s string) (float64, error) {
+	if s == "max" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 || v > 1e6 {
+		return 0, fmt.Errorf("--speed %q: want a positive number or max", s)
+	}
+	return v, nil
+}
+
+// parseStart reads --start: empty (the fixed epoch), now, or RFC 3339.
+func parseStart(s string) (time.Time, error) {
+	switch s {
+	case "":
+		return time.Time{}, nil
+	case "now":
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--start %q: want RFC 3339 or now", s)
+	}
+	return t, nil
+}

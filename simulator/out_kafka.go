@@ -1,0 +1,126 @@
+package simulator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// kafkaOutput produces frames straight into Kafka (Pitwall's broker or any
+// other) with sarama, as the edge would: key = car id, partition =
+// murmur2 like the Java client, value = Avro Frame; catalogs go to the
+// compacted telemetry.channels topic.
+type kafkaOutput struct {
+	producer sarama.AsyncProducer
+	topic    string
+	codec    *telemetry.Codec
+	log      *slog.Logger
+
+	wg       sync.WaitGroup // the error reader
+	mu       sync.Mutex
+	firstErr error
+	failed   int
+}
+
+func newKafkaOutput(t Target, log *slog.Logger) (*kafkaOutput, error) {
+	cfg := sarama.NewConfig()
+	cfg.ClientID = "pitwall-sim"
+	cfg.Producer.Partitioner = telemetry.NewPartitioner
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Return.Errors = true
+	cfg.Producer.Flush.Frequency = 5 * time.Millisecond
+	cfg.Producer.Flush.Bytes = 1 << 20
+	cfg.Metadata.AllowAutoTopicCreation = true
+	ensureTopics(t, cfg, log)
+	p, err := sarama.NewAsyncProducer([]string{t.Addr}, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: kafka %s: %w", t.Addr, err)
+	}
+	o := &kafkaOutput{producer: p, topic: t.Name, codec: telemetry.MustNewCodec(), log: log}
+	o.wg.Add(1)
+	go o.readErrors()
+	return o, nil
+}
+
+// ensureTopics creates the frames topic and the compacted catalog topic
+// if they do not exist yet; brokers that auto-create topics would make the
+// catalog topic without compaction.
+func ensureTopics(t Target, cfg *sarama.Config, log *slog.Logger) {
+	admin, err := sarama.NewClusterAdmin([]string{t.Addr}, cfg)
+	if err != nil {
+		log.Warn("kafka: cannot create topics, relying on auto-creation", "err", err)
+		return
+	}
+	defer admin.Close()
+	compact := "compact"
+	for topic, detail := range map[string]*sarama.TopicDetail{
+		t.Name:                  {NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1},
+		telemetry.TopicChannels: {NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1, ConfigEntries: map[string]*string{"cleanup.policy": &compact}},
+	} {
+		err := admin.CreateTopic(topic, detail, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			log.Warn("kafka: create topic", "topic", topic, "err", err)
+		}
+	}
+}
+
+func (o *kafkaOutput) readErrors() {
+	defer o.wg.Done()
+	for perr := range o.producer.Errors() {
+		o.mu.Lock()
+		if o.firstErr == nil {
+			o.firstErr = perr.Err
+			o.log.Error("kafka: produce failed", "topic", perr.Msg.Topic, "err", perr.Err)
+		}
+		o.failed++
+		o.mu.Unlock()
+	}
+}
+
+func (o *kafkaOutput) err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.firstErr != nil {
+		return fmt.Errorf("simulator: kafka: %d records failed, first: %w", o.failed, o.firstErr)
+	}
+	return nil
+}
+
+func (o *kafkaOutput) send(topic, car string, value []byte) error {
+	if err := o.err(); err != nil {
+		return err
+	}
+	o.producer.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(car), Value: sarama.ByteEncoder(value)}
+	return nil
+}
+
+func (o *kafkaOutput) Catalog(cat *telemetry.ChannelCatalog) error {
+	v, err := o.codec.AppendCatalog(nil, cat)
+	if err != nil {
+		return err
+	}
+	return o.send(telemetry.TopicChannels, cat.Car, v)
+}
+
+func (o *kafkaOutput) Frame(f *telemetry.Frame) error {
+	v, err := o.codec.AppendFrame(make([]byte, 0, telemetry.HeaderLen+32+10*len(f.Samples)), f)
+	if err != nil {
+		return err
+	}
+	return o.send(o.topic, f.Car, v)
+}
+
+func (o *kafkaOutput) Flush() error { return o.err() }
+
+// Close waits until every record is acknowledged or failed.
+func (o *kafkaOutput) Close() error {
+	o.producer.AsyncClose()
+	o.wg.Wait()
+	return o.err()
+}

@@ -1,0 +1,86 @@
+package simulator
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// output is one of the wires the simulator speaks.
+type output interface {
+	// Catalog announces a car's channels, before its first frame.
+	Catalog(cat *telemetry.ChannelCatalog) error
+	// Frame sends one frame; f is reused once Frame returns.
+	Frame(f *telemetry.Frame) error
+	// Flush pushes out what is buffered; Run calls it after every batch
+	// of ticks, so a paced run reaches the wire in real time.
+	Flush() error
+	// Close flushes and releases everything. Run calls it exactly once.
+	Close() error
+}
+
+// Target is a parsed --out value.
+type Target struct {
+	// Scheme is "serial", "slcan", "mqtt" or "kafka".
+	Scheme string
+	// Path is the file or device for serial and slcan ("-" is stdout,
+	// empty with --pty).
+	Path string
+	// Baud is the serial bit rate when Path is a serial device. Default
+	// 115200.
+	Baud int
+	// Addr is HOST:PORT for mqtt and kafka.
+	Addr string
+	// Name is the MQTT topic prefix (default "pitwall") or the Kafka topic
+	// (default telemetry.TopicFrames).
+	Name string
+}
+
+// ParseTarget parses an output URL:
+//
+//	serial:PATH[?baud=N]   the serial line format (telemetry/doc.go); PATH "-" is stdout
+//	slcan:PATH[?baud=N]    SLCAN (Lawicel) frames per the DBC, one car
+//	mqtt://HOST:PORT/PREFIX
+//	kafka://HOST:PORT/TOPIC
+//
+// With --pty, serial and slcan take no PATH ("serial", "slcan").
+func ParseTarget(s string) (Target, error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		if s == "serial" || s == "slcan" {
+			return Target{Scheme: s, Baud: 115200}, nil
+		}
+		return Target{}, fmt.Errorf("%w: output %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC", ErrConfig, s)
+	}
+	switch scheme {
+	case "serial", "slcan":
+		t := Target{Scheme: scheme, Path: rest, Baud: 115200}
+		if path, query, ok := strings.Cut(rest, "?"); ok {
+			t.Path = path
+			v, err := url.ParseQuery(query)
+			if err != nil {
+				return Target{}, fmt.Errorf("%w: output %q: %v", ErrConfig, s, err)
+			}
+			if b := v.Get("baud"); b != "" {
+				if t.Baud, err = strconv.Atoi(b); err != nil || t.Baud <= 0 {
+					return Target{}, fmt.Errorf("%w: output %q: bad baud", ErrConfig, s)
+				}
+			}
+		}
+		return t, nil
+	case "mqtt", "kafka":
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" || u.Port() == "" {
+			return Target{}, fmt.Errorf("%w: output %q: want %s://HOST:PORT/NAME", ErrConfig, s, scheme)
+		}
+		t := Target{Scheme: scheme, Addr: u.Host, Name: strings.Trim(u.Path, "/")}
+		if t.Name == "" {
+			t.Name = map[string]string{"mqtt": "pitwall", "kafka": telemetry.TopicFrames}[scheme]
+		}
+		return t, nil
+	}
+	return Target{}, fmt.Errorf("%w: unknown output scheme %q", ErrConfig, scheme)
+}

@@ -1,0 +1,5 @@
+package simulator
+
+import "syscall"
+
+const noCTTY = syscall.O_NOCTTY

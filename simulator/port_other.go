@@ -1,0 +1,5 @@
+//go:build !linux
+
+package simulator
+
+const noCTTY = 0
