@@ -34,6 +34,7 @@ type Server struct {
 	lock      *os.File // flock on DataDir, held for the server's life
 	metrics   *metrics
 	bad       *badInput
+	pids      *producerIDs
 
 	// ctx is the server's lifetime; cancel ends every connection.
 	ctx    context.Context
@@ -81,6 +82,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	start := time.Now()
+	if s.pids, err = openProducerIDs(filepath.Join(cfg.DataDir, "producer-ids.json")); err != nil {
+		s.lock.Close()
+		s.cancel()
+		return nil, err
+	}
 	if err := s.loadTopics(); err != nil {
 		s.closeTopics()
 		s.lock.Close()
@@ -165,7 +171,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer close(s.serving)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.retentionLoop() }()
+	go func() { defer wg.Done(); s.maintenanceLoop() }()
 	go func() {
 		defer wg.Done()
 		select {

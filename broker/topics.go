@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -29,10 +30,13 @@ type topic struct {
 	parts    []*partition
 }
 
-// partition is one partition of a topic: one commit log.
+// partition is one partition of a topic: one commit log, and the state of
+// the idempotent producers writing to it.
 type partition struct {
-	index int32
-	log   *commitlog.Log
+	index     int32
+	dir       string
+	log       *commitlog.Log
+	producers *producerState
 }
 
 // topicMeta is what DataDir/topics/<name>/topic.json holds. Writing it is
@@ -180,12 +184,19 @@ func (s *Server) openTopic(meta topicMeta) (*topic, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			l, err := commitlog.Open(s.logConfig(t, int32(i)))
+			cfg := s.logConfig(t, int32(i))
+			l, err := commitlog.Open(cfg)
 			if err != nil {
 				errs[i] = fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
 				return
 			}
-			t.parts[i] = &partition{index: int32(i), log: l}
+			ps, err := loadProducerState(cfg.Dir, l)
+			if err != nil {
+				l.Close()
+				errs[i] = fmt.Errorf("topic %s partition %d: %w", t.name, i, err)
+				return
+			}
+			t.parts[i] = &partition{index: int32(i), dir: cfg.Dir, log: l, producers: ps}
 		}()
 	}
 	wg.Wait()
@@ -217,15 +228,25 @@ func (s *Server) logConfig(t *topic, p int32) commitlog.Config {
 	}
 }
 
-// closeTopic closes every opened partition log of t.
+// closeTopic snapshots the producer state of every opened partition of t
+// and closes its log.
 func closeTopic(t *topic) error {
 	var errs []error
 	for _, p := range t.parts {
 		if p != nil {
-			errs = append(errs, p.log.Close())
+			errs = append(errs, p.closeLog())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (p *partition) closeLog() error {
+	// Sync first, so the snapshot can cover everything written.
+	err := p.log.Sync(context.Background(), p.log.EndOffset())
+	if err == nil {
+		err = p.producers.snapshot(p.dir, p.log.HighWatermark(), time.Now())
+	}
+	return errors.Join(err, p.log.Close())
 }
 
 // deleteTopic removes a topic and its data. Readers and writers that still

@@ -1,0 +1,225 @@
+package broker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
+)
+
+// Idempotent producers: per partition, the broker remembers the last
+// producerBatchesKept batches of every producer id (their sequence range and
+// offsets), as Kafka does, so that a batch retried after a lost
+// acknowledgement is answered with its original offset instead of being
+// stored twice, and a batch that skips sequence numbers is refused.
+//
+// The state is kept beside each partition's log in producer-state.json, a
+// snapshot written every snapshotInterval while it changes and at close.
+// At open the snapshot is loaded and the batches after it are read back from
+// the log, so a crash loses nothing; snapshot entries beyond the log's end
+// (data lost with a torn tail under --fsync never) are dropped.
+
+const (
+	producerBatchesKept = 5
+	producerStateFile   = "producer-state.json"
+	// producerExpiry is how long an idle producer's state is kept
+	// (Kafka's producer.id.expiration.ms default).
+	producerExpiry = 24 * time.Hour
+)
+
+var (
+	errOutOfOrderSequence = errors.New("broker: out of order sequence number")
+	errProducerFenced     = errors.New("broker: producer epoch is older than the partition has seen")
+)
+
+// batchMeta is one remembered batch of a producer.
+type batchMeta struct {
+	FirstSeq    int32 `json:"first_seq"`
+	LastSeq     int32 `json:"last_seq"`
+	FirstOffset int64 `json:"first_offset"`
+	LastOffset  int64 `json:"last_offset"`
+}
+
+// producerEntry is one producer id's state on one partition.
+type producerEntry struct {
+	Epoch   int16       `json:"epoch"`
+	Batches []batchMeta `json:"batches"` // oldest first, at most producerBatchesKept
+	LastMS  int64       `json:"last_ms"` // last append, for expiry
+}
+
+// producerState is a partition's idempotence state. Its mutex also
+// serialises the check-append-record sequence of idempotent appends.
+type producerState struct {
+	mu        sync.Mutex
+	producers map[int64]*producerEntry
+	dirty     bool
+}
+
+// producerSnapshot is what producer-state.json holds.
+type producerSnapshot struct {
+	// Offset: every batch below it is reflected in Producers.
+	Offset    int64                    `json:"offset"`
+	Producers map[int64]*producerEntry `json:"producers"`
+}
+
+// incSeq adds n to a sequence number, wrapping past MaxInt32 to 0 as
+// Kafka's producers do.
+func incSeq(seq int32, n int32) int32 {
+	if seq > math.MaxInt32-n {
+		return n - (math.MaxInt32 - seq) - 1
+	}
+	return seq + n
+}
+
+// check decides what to do with an idempotent batch h: append it (dup
+// nil, err nil), answer it as a duplicate of dup, or refuse it.
+// Caller holds ps.mu.
+func (ps *producerState) check(h commitlog.BatchHeader) (dup *batchMeta, err error) {
+	e := ps.producers[h.ProducerID]
+	if e == nil {
+		// Unknown producer (new, or expired): accept any sequence.
+		return nil, nil
+	}
+	switch {
+	case h.ProducerEpoch < e.Epoch:
+		return nil, fmt.Errorf("%w: epoch %d < %d", errProducerFenced, h.ProducerEpoch, e.Epoch)
+	case h.ProducerEpoch > e.Epoch:
+		if h.BaseSequence != 0 {
+			return nil, fmt.Errorf("%w: new epoch %d must start at sequence 0, got %d", errOutOfOrderSequence, h.ProducerEpoch, h.BaseSequence)
+		}
+		return nil, nil
+	}
+	last := incSeq(h.BaseSequence, h.LastOffsetDelta)
+	for i := range e.Batches {
+		if b := &e.Batches[i]; b.FirstSeq == h.BaseSequence && b.LastSeq == last {
+			return b, nil
+		}
+	}
+	if len(e.Batches) > 0 {
+		if want := incSeq(e.Batches[len(e.Batches)-1].LastSeq, 1); h.BaseSequence != want {
+			return nil, fmt.Errorf("%w: producer %d expected sequence %d, got %d", errOutOfOrderSequence, h.ProducerID, want, h.BaseSequence)
+		}
+	}
+	return nil, nil
+}
+
+// record remembers an appended batch. Caller holds ps.mu.
+func (ps *producerState) record(h commitlog.BatchHeader, base int64, now time.Time) {
+	e := ps.producers[h.ProducerID]
+	if e == nil || h.ProducerEpoch > e.Epoch {
+		e = &producerEntry{Epoch: h.ProducerEpoch}
+		ps.producers[h.ProducerID] = e
+	}
+	e.Batches = append(e.Batches, batchMeta{
+		FirstSeq: h.BaseSequence, LastSeq: incSeq(h.BaseSequence, h.LastOffsetDelta),
+		FirstOffset: base, LastOffset: base + int64(h.LastOffsetDelta),
+	})
+	if n := len(e.Batches); n > producerBatchesKept {
+		e.Batches = append(e.Batches[:0], e.Batches[n-producerBatchesKept:]...)
+	}
+	e.LastMS = now.UnixMilli()
+	ps.dirty = true
+}
+
+// loadProducerState rebuilds a partition's state: the snapshot in dir,
+// then every batch of l after it.
+func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
+	ps := &producerState{producers: map[int64]*producerEntry{}}
+	from := l.StartOffset()
+	b, err := os.ReadFile(filepath.Join(dir, producerStateFile))
+	switch {
+	case err == nil:
+		var snap producerSnapshot
+		if err := json.Unmarshal(b, &snap); err != nil {
+			return nil, fmt.Errorf("broker: %s: %w", filepath.Join(dir, producerStateFile), err)
+		}
+		end := l.EndOffset()
+		for pid, e := range snap.Producers {
+			kept := e.Batches[:0]
+			for _, bm := range e.Batches {
+				if bm.LastOffset < end {
+					kept = append(kept, bm)
+				}
+			}
+			if e.Batches = kept; len(kept) > 0 {
+				ps.producers[pid] = e
+			}
+		}
+		from = max(min(snap.Offset, end), from)
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	return ps, ps.replay(l, from)
+}
+
+// replay records every idempotent batch of l from offset from to the end.
+func (ps *producerState) replay(l *commitlog.Log, from int64) error {
+	var buf []byte
+	for off := from; off < l.HighWatermark(); {
+		var err error
+		buf, err = l.Read(off, 4<<20, buf[:0])
+		if err != nil {
+			return fmt.Errorf("broker: rebuilding producer state at offset %d: %w", off, err)
+		}
+		if len(buf) == 0 {
+			break
+		}
+		for rest := buf; len(rest) > 0; {
+			h, err := commitlog.ParseBatchHeader(rest)
+			if err != nil {
+				return err
+			}
+			if h.BaseOffset >= from && h.ProducerID >= 0 {
+				ps.record(h, h.BaseOffset, time.UnixMilli(h.MaxTimestamp))
+			}
+			off = h.BaseOffset + int64(h.LastOffsetDelta) + 1
+			rest = rest[min(h.Size(), len(rest)):]
+		}
+	}
+	ps.dirty = true
+	return nil
+}
+
+// snapshot writes the state to dir if it changed, dropping producers idle
+// longer than producerExpiry. offset is the log's high watermark; only
+// batches below it are written, so the file never claims unreplicated or
+// unsynced data.
+func (ps *producerState) snapshot(dir string, offset int64, now time.Time) error {
+	ps.mu.Lock()
+	if !ps.dirty {
+		ps.mu.Unlock()
+		return nil
+	}
+	snap := producerSnapshot{Offset: offset, Producers: map[int64]*producerEntry{}}
+	for pid, e := range ps.producers {
+		if now.Sub(time.UnixMilli(e.LastMS)) > producerExpiry {
+			delete(ps.producers, pid)
+			continue
+		}
+		c := &producerEntry{Epoch: e.Epoch, LastMS: e.LastMS}
+		for _, b := range e.Batches {
+			if b.LastOffset < offset {
+				c.Batches = append(c.Batches, b)
+			}
+		}
+		snap.Producers[pid] = c
+	}
+	ps.dirty = false
+	ps.mu.Unlock()
+	b, err := json.Marshal(snap)
+	if err == nil {
+		err = writeFileAtomic(filepath.Join(dir, producerStateFile), b)
+	}
+	if err != nil {
+		ps.mu.Lock()
+		ps.dirty = true
+		ps.mu.Unlock()
+	}
+	return err
+}
