@@ -153,7 +153,8 @@ type Log struct {
 	size     int64      // bytes in all segments
 	epochs   []EpochEntry
 	err      error         // sticky, wraps ErrLogFailed
-	closed   bool          // set once by Close
+	closed   bool          // set once when Close starts
+	shut     bool          // set once when Close has made everything durable or given up
 	hwCh     chan struct{} // closed when hw advances; nil until someone waits
 	syncCh   chan struct{} // closed when durable advances; nil until someone waits
 	retainMu sync.Mutex    // serialises Retain calls
@@ -386,7 +387,6 @@ func (l *Log) close() error {
 	l.mu.Lock()
 	l.closed = true
 	notify(&l.hwCh)
-	notify(&l.syncCh)
 	l.mu.Unlock()
 	if l.stop != nil {
 		close(l.stop)
@@ -396,8 +396,12 @@ func (l *Log) close() error {
 	defer l.mu.Unlock()
 	var err error
 	if l.err == nil {
-		err = l.shutdownClean()
+		if err = l.shutdownClean(); err == nil {
+			l.setDurable(l.leo) // Sync waiters still blocked get their answer
+		}
 	}
+	l.shut = true
+	notify(&l.syncCh) // the rest see ErrClosed or the sticky error
 	l.releaseAll()
 	return err
 }

@@ -45,8 +45,9 @@ func (p FsyncPolicy) String() string {
 }
 
 // Sync blocks until every offset below offset is fsynced (FsyncBatch), the
-// context ends, the log fails or closes. Under the other policies it
-// returns at once: nil, or the sticky error.
+// context ends, the log fails or has closed; a Sync racing with Close is
+// answered by Close's final fsync. Under the other policies it returns at
+// once: nil, or the sticky error.
 func (l *Log) Sync(ctx context.Context, offset int64) error {
 	for {
 		l.mu.Lock()
@@ -58,8 +59,11 @@ func (l *Log) Sync(ctx context.Context, offset int64) error {
 			l.mu.Unlock()
 			return err
 		}
-		if err := l.writable(); err != nil {
+		if err := l.err; err != nil || l.shut {
 			l.mu.Unlock()
+			if err == nil {
+				err = ErrClosed
+			}
 			return err
 		}
 		if l.syncCh == nil {

@@ -92,3 +92,31 @@ func TestFsyncIntervalTicks(t *testing.T) {
 	mustAppend(t, l, makeBatch(t, 1, values(1, 10, 0)...), 0)
 	waitOrFail(t, synced)
 }
+
+// TestCloseReleasesSyncWaiters: a producer waiting for its fsync while the
+// log closes is answered by Close's own fsync, not with an error.
+func TestCloseReleasesSyncWaiters(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	var first sync.Once
+	l := openLog(t, Config{Dir: t.TempDir(), Fsync: FsyncBatch, beforeFsync: func() {
+		first.Do(func() {
+			close(entered)
+			<-release
+		})
+	}})
+	mustAppend(t, l, makeBatch(t, 1, values(1, 10, 0)...), 0)
+	<-entered
+	_, last := mustAppend(t, l, makeBatch(t, 1, values(1, 10, 1)...), 0)
+	synced := make(chan error)
+	go func() { synced <- l.Sync(context.Background(), last+1) }()
+	closed := make(chan error)
+	go func() { closed <- l.Close() }()
+	close(release) // the syncer finishes fsync #1, then stops for Close
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-synced; err != nil {
+		t.Fatalf("Sync waiting across Close: %v", err)
+	}
+}
