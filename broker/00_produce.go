@@ -140,14 +140,41 @@ func (s *Server) produceTo(t *topic, p int32, records []byte) (appended, error) 
 	case h.Attributes&(attrTransactional|attrControl) != 0:
 		return appended{}, errTransactions
 	}
-	l := t.parts[p].log
-	base, last, err := l.Append(records, 0)
+	part := t.parts[p]
+	if h.ProducerID < 0 {
+		return s.appendBatch(part, records)
+	}
+	// Idempotent: the check, the append and the record of it are one
+	// step, so two connections retrying the same batch cannot both
+	// append it.
+	ps := part.producers
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	dup, err := ps.check(h)
+	if err != nil {
+		return appended{}, err
+	}
+	if dup != nil {
+		// Already stored: answer with where it went. The reply still
+		// waits for that offset to be durable under acks=all.
+		s.metrics.duplicateBatches.Inc()
+		return appended{log: part.log, base: dup.FirstOffset, end: dup.LastOffset + 1}, nil
+	}
+	a, err := s.appendBatch(part, records)
+	if err == nil {
+		ps.record(h, a.base, time.Now())
+	}
+	return a, err
+}
+
+func (s *Server) appendBatch(part *partition, records []byte) (appended, error) {
+	base, last, err := part.log.Append(records, 0)
 	if err != nil {
 		return appended{}, err
 	}
 	s.metrics.producedBytes.Add(float64(len(records)))
 	s.metrics.producedBatch.Inc()
-	return appended{log: l, base: base, end: last + 1}, nil
+	return appended{log: part.log, base: base, end: last + 1}, nil
 }
 
 func (c *conn) reportProduceError(topic string, p int32, err error) {
@@ -156,7 +183,10 @@ func (c *conn) reportProduceError(topic string, p int32, err error) {
 		c.s.bad.report("bad_batch", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
 	case errors.Is(err, errMessageTooLarge), errors.Is(err, commitlog.ErrBatchTooLarge):
 		c.s.bad.report("batch_too_large", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
-	case errors.Is(err, errUnknownTopic), errors.Is(err, errTransactions):
+	case errors.Is(err, errUnknownTopic), errors.Is(err, errTransactions),
+		errors.Is(err, errOutOfOrderSequence), errors.Is(err, errProducerFenced):
+		// The client's own protocol state, not bad input: it handles
+		// these codes itself.
 	default:
 		c.s.bad.report("storage", err, "topic", topic, "partition", p)
 	}

@@ -38,6 +38,10 @@ func errorCode(err error) int16 {
 		return kerr.UnsupportedForMessageFormat.Code
 	case errors.Is(err, errTransactions), errors.Is(err, errUnsupportedTimestamp):
 		return kerr.InvalidRequest.Code
+	case errors.Is(err, errOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber.Code
+	case errors.Is(err, errProducerFenced):
+		return kerr.InvalidProducerEpoch.Code
 	case errors.Is(err, errInvalidRecord):
 		return kerr.InvalidRecord.Code
 	case errors.Is(err, commitlog.ErrCorruptBatch):

@@ -23,6 +23,9 @@ type metrics struct {
 	connections   prometheus.Gauge
 	producedBytes prometheus.Counter
 	producedBatch prometheus.Counter
+	// duplicateBatches counts idempotent retries answered from producer
+	// state instead of being stored again.
+	duplicateBatches prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -49,8 +52,11 @@ func newMetrics() *metrics {
 		producedBatch: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pitwall_broker_produced_batches_total", Help: "Record batches appended to logs.",
 		}),
+		duplicateBatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pitwall_broker_duplicate_batches_total", Help: "Idempotent producer retries answered with their original offsets.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.badInput, m.bytesIn, m.bytesOut, m.connections,
+	m.registry.MustRegister(m.duplicateBatches, m.requests, m.badInput, m.bytesIn, m.bytesOut, m.connections,
 		m.producedBytes, m.producedBatch, prometheus.NewGoCollector())
 	return m
 }

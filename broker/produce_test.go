@@ -3,6 +3,9 @@ package broker_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -103,5 +106,19 @@ func TestProduceRefusesBadBatches(t *testing.T) {
 	}
 	if n := len(fetchRaw(t, cl, "raw", 0, 0)); n != 2*len(good) {
 		t.Fatalf("partition holds %d bytes, want two batches of %d", n, len(good))
+	}
+}
+
+// removeAll removes every file named name under dir.
+func removeAll(t *testing.T, dir, name string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == name {
+			err = os.Remove(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
