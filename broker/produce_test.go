@@ -70,7 +70,8 @@ func produceRaw(t *testing.T, cl *kgo.Client, acks int16, topic string, partitio
 // wire_test.go.)
 func TestProduceRefusesBadBatches(t *testing.T) {
 	b := brokertest.Start(t)
-	cl := newKgo(t, b.Addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	// Not idempotent: re-sending the good batch must append it again.
+	cl := newKgo(t, b.Addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DisableIdempotentWrite())
 	mustCreate(t, cl, "raw", 2, nil)
 	mustCreate(t, cl, "small", 1, map[string]string{"max.message.bytes": "16"})
 	good := storedBatch(t, cl, "raw")
