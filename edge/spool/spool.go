@@ -1,0 +1,471 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Policy says what Append does once the spool holds MaxBytes.
+type Policy string
+
+// Policies at the bound; doc.go explains the choice of the default.
+const (
+	// PolicyAlarm keeps accepting beyond MaxBytes and alarms loudly (an
+	// error log every AlarmEvery, OverLimit in Stats) until the disk is
+	// full; only then do appends fail.
+	PolicyAlarm Policy = "alarm"
+	// PolicyDropNewest refuses appends that would take the spool beyond
+	// MaxBytes (ErrFull), keeping the oldest data.
+	PolicyDropNewest Policy = "drop-newest"
+	// PolicyDropOldest deletes the oldest segments, unsent or not, to stay
+	// within MaxBytes, keeping the newest data.
+	PolicyDropOldest Policy = "drop-oldest"
+)
+
+// Errors of the spool.
+var (
+	// ErrFull: PolicyDropNewest refused an append at the bound.
+	ErrFull = errors.New("spool: full")
+	// ErrWrite: an append could not be written (typically a full disk);
+	// the spool is unchanged.
+	ErrWrite = errors.New("spool: write failed")
+	// ErrBroken: a failed write could not be undone; the spool refuses
+	// every later append.
+	ErrBroken = errors.New("spool: broken by an earlier write error")
+	// ErrLocked: another process has the spool directory open.
+	ErrLocked = errors.New("spool: directory in use by another process")
+	// ErrClosed: the spool is closed.
+	ErrClosed = errors.New("spool: closed")
+	// ErrConfig: a Config that cannot work.
+	ErrConfig = errors.New("spool: bad config")
+)
+
+// Config configures a Spool. An empty field means its default.
+type Config struct {
+	// Dir holds the spool. Required; created if missing.
+	Dir string
+	// SegmentBytes is the size at which the file being appended to is
+	// sealed and a new one started. Default 64 MiB.
+	SegmentBytes int64
+	// MaxBytes is the bound on the spool's size on disk; what happens at
+	// the bound is Policy. Default 1 GiB.
+	MaxBytes int64
+	// Policy is what happens at MaxBytes. Default PolicyAlarm.
+	Policy Policy
+	// SyncEvery is how often appended data is fsynced, bounding what a
+	// power cut loses (an edge crash or SIGKILL loses nothing written).
+	// Default 1s; negative: never, only on Close.
+	SyncEvery time.Duration
+	// AlarmEvery is how often PolicyAlarm logs while over MaxBytes.
+	// Default 10s.
+	AlarmEvery time.Duration
+	// Logger receives alarms and recovery reports. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Dir == "" {
+		return c, fmt.Errorf("%w: Dir is required", ErrConfig)
+	}
+	if c.SegmentBytes == 0 {
+		c.SegmentBytes = 64 << 20
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 1 << 30
+	}
+	if c.Policy == "" {
+		c.Policy = PolicyAlarm
+	}
+	if c.SyncEvery == 0 {
+		c.SyncEvery = time.Second
+	}
+	if c.AlarmEvery <= 0 {
+		c.AlarmEvery = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	switch {
+	case c.SegmentBytes < 4096:
+		return c, fmt.Errorf("%w: SegmentBytes %d below 4096", ErrConfig, c.SegmentBytes)
+	case c.MaxBytes < c.SegmentBytes:
+		return c, fmt.Errorf("%w: MaxBytes %d below SegmentBytes %d", ErrConfig, c.MaxBytes, c.SegmentBytes)
+	case c.Policy != PolicyAlarm && c.Policy != PolicyDropNewest && c.Policy != PolicyDropOldest:
+		return c, fmt.Errorf("%w: Policy %q: want %s, %s or %s", ErrConfig, c.Policy, PolicyAlarm, PolicyDropNewest, PolicyDropOldest)
+	}
+	return c, nil
+}
+
+// Spool is a durable FIFO of records on disk: Append at the tail, Read
+// in order from the head, Ack what has been delivered. Safe for
+// concurrent use; one reader.
+type Spool struct {
+	cfg  Config
+	lock *os.File // flock'd LOCK file
+
+	// mu guards everything below. Appends, reads and acks all take it;
+	// the disk work under it is one write or one page-cache read.
+	mu      sync.Mutex
+	closed  bool
+	broken  error      // sticky: a failed write could not be undone
+	segs    []*segment // oldest first; the last is the active one
+	next    uint64     // index the next appended record gets
+	bytes   int64      // on disk, all segments
+	notify  chan struct{}
+	synced  time.Time // last fsync of the active segment
+	dirty   bool      // appended since the last fsync
+	alarmed time.Time // last over-limit alarm
+	rd      reader
+	acks    ackState
+	stats   counters
+}
+
+type counters struct {
+	dropped uint64 // records deleted by PolicyDropOldest before delivery
+	corrupt uint64 // records lost to corruption found on read
+}
+
+// Open opens (or creates) the spool in cfg.Dir, recovers it after a crash
+// (truncating a torn tail, resuming from the last acknowledged record) and
+// locks the directory against a second process.
+func Open(cfg Config) (*Spool, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{cfg: cfg, lock: lock, notify: make(chan struct{}), synced: time.Now()}
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+	}
+	return f, nil
+}
+
+// recover loads the segments and the cursor: see doc.go.
+func (s *Spool) recover() error {
+	bases, err := listSegments(s.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	cursor, cursorOK, err := s.openCursor()
+	if err != nil {
+		return err
+	}
+	for i, base := range bases {
+		seg, err := openSegment(s.cfg.Dir, base)
+		if err != nil {
+			if i == len(bases)-1 {
+				// A last segment without a valid header holds nothing.
+				s.cfg.Logger.Warn("spool: removing a segment with a bad header", "path", filepath.Join(s.cfg.Dir, segName(base)), "err", err)
+				os.Remove(filepath.Join(s.cfg.Dir, segName(base)))
+				continue
+			}
+			return err
+		}
+		s.segs = append(s.segs, seg)
+		s.bytes += seg.size
+	}
+	if err := s.recoverTail(); err != nil {
+		return err
+	}
+	if len(s.segs) > 0 {
+		if oldest := s.segs[0].base; !cursorOK || cursor < oldest {
+			if cursorOK {
+				s.cfg.Logger.Warn("spool: cursor before the oldest segment, starting there", "cursor", cursor, "oldest", oldest)
+			}
+			cursor = oldest
+		}
+	}
+	if cursor > s.next {
+		// Everything up to cursor was delivered; nothing beyond exists.
+		// Start a fresh segment there so indexes never go back.
+		s.next = cursor
+		if err := s.roll(); err != nil {
+			return err
+		}
+	}
+	s.acks.reset(cursor)
+	if err := s.deleteDelivered(); err != nil {
+		return err
+	}
+	return s.rd.seek(s, cursor)
+}
+
+// recoverTail scans the newest segment, truncates a torn or corrupt tail
+// and sets s.next.
+func (s *Spool) recoverTail() error {
+	if len(s.segs) == 0 {
+		return nil
+	}
+	last := s.segs[len(s.segs)-1]
+	end, count, err := last.scan()
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			return fmt.Errorf("spool: %s: %w", last.path, err)
+		}
+		s.cfg.Logger.Warn("spool: truncating a torn tail (an edge crash mid-write)", "path", last.path, "offset", end, "bytes", last.size-end, "err", err)
+		if err := last.f.Truncate(end); err != nil {
+			return fmt.Errorf("spool: truncate %s: %w", last.path, err)
+		}
+		s.bytes -= last.size - end
+		last.size = end
+	}
+	s.next = last.base + count
+	return nil
+}
+
+// Append writes the batch at the tail of the spool in one write and
+// returns the index of its first record. On error nothing was appended.
+// The batch may be reused once Append returns.
+func (s *Spool) Append(b *Batch) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.appendable(b); err != nil {
+		return 0, err
+	}
+	first := s.next
+	if b.n == 0 {
+		return first, nil
+	}
+	if err := s.rollIfFull(); err != nil {
+		return 0, err
+	}
+	active := s.segs[len(s.segs)-1]
+	if _, err := active.f.WriteAt(b.buf, active.size); err != nil {
+		if terr := active.f.Truncate(active.size); terr != nil {
+			s.broken = fmt.Errorf("%w: %v (then truncate: %v)", ErrBroken, err, terr)
+			s.cfg.Logger.Error("spool: a failed write could not be undone; refusing every append from now on", "err", s.broken)
+		}
+		return 0, fmt.Errorf("%w: %v", ErrWrite, err)
+	}
+	active.size += int64(len(b.buf))
+	s.bytes += int64(len(b.buf))
+	s.next += uint64(b.n)
+	s.dirty = true
+	s.atBound()
+	s.maybeSync()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	return first, nil
+}
+
+func (s *Spool) appendable(b *Batch) error {
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.broken != nil:
+		return s.broken
+	case s.cfg.Policy == PolicyDropNewest && s.bytes+int64(b.Size()) > s.cfg.MaxBytes:
+		return fmt.Errorf("%w: %d bytes on disk, bound %d", ErrFull, s.bytes, s.cfg.MaxBytes)
+	}
+	return nil
+}
+
+// atBound applies the policy after an append.
+func (s *Spool) atBound() {
+	if s.bytes <= s.cfg.MaxBytes {
+		return
+	}
+	switch s.cfg.Policy {
+	case PolicyDropOldest:
+		s.dropOldest()
+	case PolicyAlarm:
+		if time.Since(s.alarmed) >= s.cfg.AlarmEvery {
+			s.alarmed = time.Now()
+			s.cfg.Logger.Error("spool: OVER ITS BOUND and still growing (policy alarm): the broker is not taking data; nothing is dropped until the disk is full",
+				"dir", s.cfg.Dir, "bytes", s.bytes, "max_bytes", s.cfg.MaxBytes, "records", s.next-s.acks.cursor)
+		}
+	}
+}
+
+// rollIfFull seals the active segment once it reached SegmentBytes, or
+// creates the first segment.
+func (s *Spool) rollIfFull() error {
+	if len(s.segs) > 0 && s.segs[len(s.segs)-1].size < s.cfg.SegmentBytes {
+		return nil
+	}
+	return s.roll()
+}
+
+// roll starts a new active segment at s.next.
+func (s *Spool) roll() error {
+	if n := len(s.segs); n > 0 {
+		if s.segs[n-1].base == s.next {
+			return nil // the active segment is empty: keep it
+		}
+		if s.dirty {
+			s.segs[n-1].f.Sync()
+		}
+	}
+	seg, err := createSegment(s.cfg.Dir, s.next)
+	if err != nil {
+		return fmt.Errorf("%w: new segment: %v", ErrWrite, err)
+	}
+	s.segs = append(s.segs, seg)
+	s.bytes += seg.size
+	s.dirty = false
+	return nil
+}
+
+func (s *Spool) maybeSync() {
+	if s.cfg.SyncEvery < 0 || time.Since(s.synced) < s.cfg.SyncEvery {
+		return
+	}
+	s.syncActive()
+}
+
+func (s *Spool) syncActive() {
+	if n := len(s.segs); n > 0 && s.dirty {
+		if err := s.segs[n-1].f.Sync(); err != nil {
+			s.cfg.Logger.Error("spool: fsync", "err", err)
+		}
+	}
+	s.synced, s.dirty = time.Now(), false
+}
+
+// dropOldest deletes sealed segments, oldest first, until the spool is
+// within MaxBytes, moving the cursor past what they held.
+func (s *Spool) dropOldest() {
+	for s.bytes > s.cfg.MaxBytes && len(s.segs) > 1 {
+		old, next := s.segs[0], s.segs[1]
+		if c := s.acks.cursor; c < next.base {
+			s.stats.dropped += next.base - c
+			s.acks.skipTo(next.base)
+			s.cfg.Logger.Error("spool: at its bound (policy drop-oldest): dropped undelivered records", "records", next.base-c, "segment", old.path)
+		}
+		if s.rd.index < next.base {
+			if err := s.rd.seek(s, next.base); err != nil {
+				s.cfg.Logger.Error("spool: reposition reader", "err", err)
+			}
+		}
+		s.removeOldest()
+	}
+	s.writeCursor()
+}
+
+// removeOldest deletes the oldest segment file.
+func (s *Spool) removeOldest() {
+	old := s.segs[0]
+	if s.rd.seg == old {
+		s.rd.seg = nil
+	}
+	old.close()
+	if err := os.Remove(old.path); err != nil {
+		s.cfg.Logger.Error("spool: remove segment", "path", old.path, "err", err)
+	}
+	s.bytes -= old.size
+	s.segs = s.segs[1:]
+}
+
+// deleteDelivered removes sealed segments whose records are all acked.
+func (s *Spool) deleteDelivered() error {
+	removed := false
+	for len(s.segs) > 1 && s.segs[1].base <= s.acks.cursor && s.rd.seg != s.segs[0] {
+		s.removeOldest()
+		removed = true
+	}
+	if removed {
+		syncDir(s.cfg.Dir)
+	}
+	return nil
+}
+
+// Stats is a snapshot of the spool.
+type Stats struct {
+	// Bytes is the spool's size on disk.
+	Bytes int64
+	// Segments is the number of segment files.
+	Segments int
+	// Depth is the number of records appended but not yet acknowledged.
+	Depth uint64
+	// Unread is the number of records not yet handed out by Read.
+	Unread uint64
+	// Next is the index the next appended record gets.
+	Next uint64
+	// Cursor is the index of the oldest unacknowledged record.
+	Cursor uint64
+	// OverLimit is true while Bytes exceeds MaxBytes.
+	OverLimit bool
+	// Dropped counts records deleted undelivered by PolicyDropOldest.
+	Dropped uint64
+	// Corrupt counts records lost to corruption found while reading.
+	Corrupt uint64
+}
+
+// Stats returns a snapshot.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Bytes: s.bytes, Segments: len(s.segs), Depth: s.next - s.acks.cursor, Unread: s.next - s.rd.index,
+		Next: s.next, Cursor: s.acks.cursor, OverLimit: s.bytes > s.cfg.MaxBytes,
+		Dropped: s.stats.dropped, Corrupt: s.stats.corrupt,
+	}
+}
+
+// Config returns the configuration with defaults filled in.
+func (s *Spool) Config() Config { return s.cfg }
+
+// Close writes the cursor, fsyncs and closes the files and releases the
+// directory. Records not acknowledged stay for the next Open.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.syncActive()
+	err := s.writeCursor()
+	if s.acks.file != nil {
+		if serr := s.acks.file.Sync(); err == nil {
+			err = serr
+		}
+	}
+	if cerr := s.closeFiles(); err == nil {
+		err = cerr
+	}
+	close(s.notify)
+	if cerr := s.lock.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Spool) closeFiles() error {
+	var errs []error
+	for _, seg := range s.segs {
+		errs = append(errs, seg.close())
+	}
+	if s.acks.file != nil {
+		errs = append(errs, s.acks.file.Close())
+		s.acks.file = nil
+	}
+	return errors.Join(errs...)
+}
