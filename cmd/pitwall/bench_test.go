@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -40,8 +42,15 @@ func TestBenchEmbeddedJSON(t *testing.T) {
 	}
 }
 
+func gcPercent() int {
+	old := debug.SetGCPercent(-1)
+	debug.SetGCPercent(old)
+	return old
+}
+
 func TestBenchConsumeTableAgainstBrokers(t *testing.T) {
 	b := brokertest.Start(t)
+	gogc := gcPercent()
 	out, _, err := benchCmd(t, "consume", "--brokers", b.Addr, "--records", "2000", "--partitions", "3", "--peer", "none")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +58,14 @@ func TestBenchConsumeTableAgainstBrokers(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if !strings.HasPrefix(lines[0], "pitwall bench consume: 1024-byte records, acks=all, 3 partitions") {
 		t.Errorf("title %q", lines[0])
+	}
+	// The generator ran at GOGC 400 (unless the environment chose), and
+	// the process got its own setting back afterwards.
+	if _, set := os.LookupEnv("GOGC"); !set && !strings.HasSuffix(lines[0], ", GOGC 400") {
+		t.Errorf("title %q, want GOGC 400 with --brokers", lines[0])
+	}
+	if got := gcPercent(); got != gogc {
+		t.Errorf("GC percent %d after the run, want %d back", got, gogc)
 	}
 	want := map[string]string{"address": b.Addr, "records": "2000"}
 	seen := 0

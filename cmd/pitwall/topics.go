@@ -144,7 +144,7 @@ func (c *topicsCmd) validate() error {
 // request and with a clear message.
 func validTopicName(name string) error {
 	if name == "" || name == "." || name == ".." || len(name) > 249 {
-		return fmt.Errorf("invalid topic name %q: want 1 to 249 characters, not . or ..", name)
+		return fmt.Errorf(`invalid topic name %q: want 1 to 249 characters, not "." or ".."`, name)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {

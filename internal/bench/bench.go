@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -91,7 +92,7 @@ func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error
 	if cfg.Workload == Produce {
 		return res, nil
 	}
-	after, err := endOffsets(ctx, admin, cfg.Topic, parts)
+	after, err := waitEndOffsets(ctx, cfg, admin, parts, before, prod.records)
 	if err != nil {
 		return Result{}, err
 	}
@@ -108,4 +109,38 @@ func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error
 	res.Partitions = parts
 	res.Fill = &fill
 	return res, nil
+}
+
+// hwmWaitTimeout bounds how long the consume pass waits for the high
+// watermarks to cover every record the fill had acknowledged.
+const hwmWaitTimeout = 10 * time.Second
+
+// waitEndOffsets returns the end offsets once they cover the records the
+// fill had acknowledged: a broker may acknowledge acks=1 before its high
+// watermark (what ListOffsets reports) moves, for example until an fsync.
+// After hwmWaitTimeout it returns what it has; with acks=0 a broker may
+// rightly have fewer.
+func waitEndOffsets(ctx context.Context, cfg Config, admin *kgo.Client, parts int, before map[int32]int64, want int64) (map[int32]int64, error) {
+	deadline := time.Now().Add(hwmWaitTimeout)
+	for {
+		after, err := endOffsets(ctx, admin, cfg.Topic, parts)
+		if err != nil {
+			return nil, err
+		}
+		var have int64
+		for p, o := range after {
+			have += o - before[p]
+		}
+		if have >= want || time.Now().After(deadline) {
+			if have < want {
+				cfg.Logger.Warn("bench: high watermarks cover fewer records than were acknowledged", "have", have, "acknowledged", want)
+			}
+			return after, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -227,7 +228,7 @@ func TestReportTableAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(tbl.String(), "\n"), "\n")
-	wantTitle := "pitwall bench produce: 1024-byte records, acks=1, 3 partitions, 2 clients, compression none, 2000 records"
+	wantTitle := "pitwall bench produce: 1024-byte records, acks=1, 3 partitions, 2 clients, compression none, 2000 records, GOGC " + strconv.Itoa(gcPercent())
 	if lines[0] != wantTitle {
 		t.Errorf("title %q, want %q", lines[0], wantTitle)
 	}

@@ -40,7 +40,8 @@ const (
 	maxPartitions           = 10_000
 	maxClients              = 256
 	producerBatchMaxBytes   = 1 << 20
-	producerBufferPerClient = 32 << 20
+	producerBufferPerClient = 4 << 20
+	producerLinger          = 10 * time.Millisecond
 )
 
 // ErrConfig is wrapped by every validation error of a Config.

@@ -18,9 +18,11 @@
 //	             ──▶ Report (one Result per target, ratios) ──▶ table or JSON
 //
 // The load generator is franz-go's kgo, the fastest Go client, tuned so it
-// is not the bottleneck: 1 MiB batches, a deep record buffer, several
-// clients (each its own connection) and no compression unless asked. Latency
-// is measured per record from the Produce call to its acknowledgement;
+// is not the bottleneck: 1 MiB batches, several clients (each its own
+// connection) and no compression unless asked. Each client buffers at most
+// 4 MiB, enough to keep its pipeline full, so the latency measured per record
+// (from the Produce call to its acknowledgement) is mostly the broker's and
+// not time spent queued in the client;
 // throughput counts record values only (bytes = records × record size), in
 // MB of 10^6 bytes.
 //

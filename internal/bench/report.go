@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -47,6 +48,7 @@ type Report struct {
 	Clients     int      `json:"clients"`
 	Compression string   `json:"compression"`
 	Fsync       string   `json:"fsync,omitempty"` // embedded broker only
+	GOGC        int      `json:"gogc"`            // the process's GC percent (-1: off)
 	Records     int64    `json:"records_limit,omitempty"`
 	Duration    string   `json:"duration_limit,omitempty"`
 	Results     []Result `json:"results"`
@@ -63,11 +65,20 @@ func newReport(cfg Config) *Report {
 		Compression: cfg.Compression,
 		Fsync:       cfg.Fsync,
 		Records:     cfg.Records,
+		GOGC:        gcPercent(),
 	}
 	if cfg.Records == 0 {
 		r.Duration = cfg.Duration.String()
 	}
 	return r
+}
+
+// gcPercent reads the GC percent in effect: it matters to the figures,
+// since the load generator, kfake and an embedded broker share this process.
+func gcPercent() int {
+	old := debug.SetGCPercent(-1)
+	debug.SetGCPercent(old)
+	return old
 }
 
 func resultOf(p phase) Result {
@@ -161,7 +172,7 @@ func (r *Report) title() string {
 	if r.Fsync != "" {
 		t += ", fsync " + r.Fsync
 	}
-	return t
+	return t + ", GOGC " + strconv.Itoa(r.GOGC)
 }
 
 // rows returns the table body: label, one cell per result, maybe a ratio.
