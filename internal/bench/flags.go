@@ -25,7 +25,7 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 		fmt.Fprint(output, "usage: pitwall bench produce|consume [flags]\n\n"+
 			"Measures the broker at --brokers (or an embedded Pitwall broker) and franz-go's\n"+
 			"kfake with the identical workload, one after the other, and prints both.\n"+
-			"consume first produces the workload, then reads it back from its first offset.\n"+
+			"consume first produces the workload (the fill), then reads back exactly what it wrote.\n"+
 			"With --brokers the process runs with GOGC=400 unless GOGC is set, so the load\n"+
 			"generator spends less CPU; the embedded broker keeps Go's default.\n\nflags:\n")
 		fs.PrintDefaults()
