@@ -1,0 +1,197 @@
+package serial
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// Sink receives what a source decodes; the edge's emitter implements it.
+// Frame and Catalog copy what they keep, so the source may reuse f and c.
+type Sink interface {
+	// Frame takes one frame, received at recv; an error means the frame
+	// breaks the model's rules (the source reports it as bad input).
+	Frame(f *telemetry.Frame, recv time.Time) error
+	// Catalog takes a car's complete channel catalog; errors as Frame.
+	Catalog(c *telemetry.ChannelCatalog, recv time.Time) error
+	// Bad takes input that could not be decoded: reason is a short kind
+	// (counted per kind), raw the offending bytes.
+	Bad(reason string, raw []byte, err error, recv time.Time)
+	// Note counts an event that is not bad input (a resynchronisation).
+	Note(event string, err error)
+	// Up reports whether the source's device is open.
+	Up(up bool, err error)
+	// Flush makes everything taken since the last Flush durable.
+	Flush() error
+}
+
+// Reasons for bad input, as passed to Sink.Bad.
+const (
+	ReasonChecksum   = "checksum"    // the line's CRC does not match
+	ReasonMalformed  = "malformed"   // the line breaks the grammar
+	ReasonTooLong    = "too_long"    // no line end within telemetry.MaxLineLen bytes
+	ReasonWrongCar   = "wrong_car"   // a car other than the port's configured car
+	ReasonBadCatalog = "bad_catalog" // channel lines that do not make a valid catalog
+)
+
+// lineDecoder splits a byte stream into lines and decodes them. It holds
+// each car's catalog as its $PWC lines arrive and stamps the car's session
+// on its frames.
+type lineDecoder struct {
+	car     string // expected car; empty: any
+	partial []byte // bytes of a line not yet ended
+	syncing bool   // discarding until the next '$' (after (re)opening)
+	over    bool   // inside a line longer than MaxLineLen: skip to '\n'
+	frame   telemetry.Frame
+	chline  telemetry.ChannelLine
+	cars    map[string]*carState
+}
+
+// carState is what the decoder knows of one car.
+type carState struct {
+	session  string
+	lastNs   int64 // sensor time of the car's latest frame
+	count    int
+	channels map[int]telemetry.Channel // by index
+	complete bool
+}
+
+func newLineDecoder(car string) *lineDecoder {
+	return &lineDecoder{car: car, syncing: true, cars: make(map[string]*carState)}
+}
+
+// resync forgets a partial line and discards input up to the next '$':
+// after a port is (re)opened, its first bytes are usually the tail of a
+// line whose start was never read.
+func (d *lineDecoder) resync() {
+	d.partial, d.syncing, d.over = d.partial[:0], true, false
+}
+
+// feed decodes every complete line in chunk, received at recv.
+func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink Sink) {
+	if d.syncing {
+		i := bytes.IndexByte(chunk, '$')
+		if i < 0 {
+			if len(chunk) > 0 {
+				sink.Note("resync", nil)
+			}
+			return
+		}
+		if i > 0 {
+			sink.Note("resync", nil)
+		}
+		chunk, d.syncing = chunk[i:], false
+	}
+	for len(chunk) > 0 {
+		nl := bytes.IndexByte(chunk, '\n')
+		if nl < 0 {
+			d.keep(chunk, recv, sink)
+			return
+		}
+		line := chunk[:nl+1]
+		chunk = chunk[nl+1:]
+		if d.over {
+			d.over = false
+			continue
+		}
+		if len(d.partial) > 0 {
+			d.partial = append(d.partial, line...)
+			line = d.partial
+		}
+		d.line(line, recv, sink)
+		d.partial = d.partial[:0]
+	}
+}
+
+// keep holds the start of a line until its end arrives.
+func (d *lineDecoder) keep(b []byte, recv time.Time, sink Sink) {
+	if d.over {
+		return
+	}
+	if len(d.partial)+len(b) > telemetry.MaxLineLen {
+		raw := append(d.partial, b...)[:telemetry.MaxLineLen]
+		sink.Bad(ReasonTooLong, raw, fmt.Errorf("serial: no line end within %d bytes", telemetry.MaxLineLen), recv)
+		d.partial, d.over = d.partial[:0], true
+		return
+	}
+	d.partial = append(d.partial, b...)
+}
+
+// line decodes one line, its "\n" included.
+func (d *lineDecoder) line(line []byte, recv time.Time, sink Sink) {
+	if len(bytes.TrimRight(line, "\r\n")) == 0 {
+		return // an empty line carries nothing
+	}
+	kind, err := telemetry.ParseLine(line, &d.frame, &d.chline)
+	if err != nil {
+		reason := ReasonMalformed
+		if errors.Is(err, telemetry.ErrChecksum) {
+			reason = ReasonChecksum
+		}
+		sink.Bad(reason, line, err, recv)
+		return
+	}
+	switch kind {
+	case telemetry.LineFrame:
+		if d.car != "" && d.frame.Car != d.car {
+			sink.Bad(ReasonWrongCar, line, fmt.Errorf("serial: frame of car %q on the port of car %q", d.frame.Car, d.car), recv)
+			return
+		}
+		if cs := d.cars[d.frame.Car]; cs != nil {
+			d.frame.Session, cs.lastNs = cs.session, d.frame.TimeNs
+		}
+		if err := sink.Frame(&d.frame, recv); err != nil {
+			sink.Bad(ReasonMalformed, line, err, recv)
+		}
+	case telemetry.LineChannel:
+		if d.car != "" && d.chline.Car != d.car {
+			sink.Bad(ReasonWrongCar, line, fmt.Errorf("serial: channel of car %q on the port of car %q", d.chline.Car, d.car), recv)
+			return
+		}
+		d.channel(line, recv, sink)
+	}
+}
+
+// channel adds a $PWC line to its car's catalog and hands the catalog on
+// once every channel has been announced (again, every time it is).
+func (d *lineDecoder) channel(line []byte, recv time.Time, sink Sink) {
+	c := &d.chline
+	cs := d.cars[c.Car]
+	if cs == nil || cs.session != c.Session || cs.count != c.Count {
+		if len(d.cars) >= maxCars && cs == nil {
+			sink.Bad(ReasonBadCatalog, line, fmt.Errorf("serial: more than %d cars on one port", maxCars), recv)
+			return
+		}
+		cs = &carState{session: c.Session, count: c.Count, channels: make(map[int]telemetry.Channel, c.Count)}
+		d.cars[c.Car] = cs
+	}
+	cs.channels[c.Index] = c.Channel
+	if len(cs.channels) < cs.count || (cs.complete && c.Index != cs.count) {
+		return
+	}
+	cat := telemetry.ChannelCatalog{Car: c.Car, Session: cs.session, TimeNs: cs.lastNs}
+	if cat.TimeNs == 0 {
+		cat.TimeNs = recv.UnixNano()
+	}
+	for _, ch := range cs.channels {
+		cat.Channels = append(cat.Channels, ch)
+	}
+	slices.SortFunc(cat.Channels, func(a, b telemetry.Channel) int { return int(a.ID) - int(b.ID) })
+	if err := cat.Validate(); err != nil {
+		sink.Bad(ReasonBadCatalog, line, fmt.Errorf("serial: car %s catalog: %w", c.Car, err), recv)
+		delete(d.cars, c.Car)
+		return
+	}
+	cs.complete = true
+	if err := sink.Catalog(&cat, recv); err != nil {
+		sink.Bad(ReasonBadCatalog, line, err, recv)
+	}
+}
+
+// maxCars bounds the cars one port may announce, so garbage that happens
+// to pass the CRC cannot grow the decoder without limit.
+const maxCars = 1024
