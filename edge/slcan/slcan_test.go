@@ -193,10 +193,10 @@ func (s *sink) Frame(f *telemetry.Frame, _ time.Time) error {
 	return nil
 }
 func (s *sink) Catalog(*telemetry.ChannelCatalog, time.Time) error { s.catalogs++; return nil }
-func (s *sink) Bad(reason string, _ []byte, _ error, _ time.Time)   { s.bad[reason]++ }
-func (s *sink) Note(event string, _ error)                          { s.notes[event]++ }
-func (s *sink) Up(bool, error)                                      {}
-func (s *sink) Flush() error                                        { s.flushes++; return nil }
+func (s *sink) Bad(reason string, _ []byte, _ error, _ time.Time)  { s.bad[reason]++ }
+func (s *sink) Note(event string, _ error)                         { s.notes[event]++ }
+func (s *sink) Up(bool, error)                                     {}
+func (s *sink) Flush() error                                       { s.flushes++; return nil }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -217,7 +217,7 @@ func TestStream(t *testing.T) {
 	sk := newSink()
 	st := newTestStream(t, sk)
 	recv := time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC) // 30 000 ms into the minute
-	input := "0203040506077530\r" + // tail of a record sent before we opened: resync
+	input := "0203040506077530\r" +                       // tail of a record sent before we opened: resync
 		"\r\r\a\r" + // C ok, S ok, Z refused, O ok
 		"t10080100000000000000" + "7530\r" + // ENGINE at 30 000 ms
 		"t11080000000000000000" + "7530\r" + // BRAKES_IMU, same stamp: same frame
