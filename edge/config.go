@@ -1,0 +1,219 @@
+package edge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pitwall/pitwall/edge/spool"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("edge: bad config")
+
+// Config configures the edge agent. An empty field means its default. The
+// YAML form (LoadConfig) uses the names in the yaml tags.
+type Config struct {
+	// Brokers are the Kafka bootstrap addresses, HOST:PORT. Required.
+	Brokers []string `yaml:"brokers"`
+	// Inputs are the sources, one URL each (see ParseInput). At least one.
+	Inputs []string `yaml:"inputs"`
+	// Spool configures the store-and-forward spool.
+	Spool SpoolConfig `yaml:"spool"`
+	// Producer configures the Kafka producer.
+	Producer ProducerConfig `yaml:"producer"`
+	// Metrics is the HTTP address serving /metrics (Prometheus). Default
+	// "127.0.0.1:9464"; "off" serves nothing.
+	Metrics string `yaml:"metrics"`
+	// StatusEvery is how often the one-line status is logged. Default 5s;
+	// negative: never.
+	StatusEvery time.Duration `yaml:"status_every"`
+	// FlushTimeout is how long shutdown waits for the broker to
+	// acknowledge what is spooled; the rest stays in the spool for the next
+	// start. Default 10s.
+	FlushTimeout time.Duration `yaml:"flush_timeout"`
+	// Topic is the topic frames go to. Default telemetry.TopicFrames.
+	Topic string `yaml:"topic"`
+	// Partitions is the partition count the edge creates the frames topic
+	// (and the catalog topic) with if they do not exist. Default
+	// telemetry.DefaultPartitions.
+	Partitions int `yaml:"partitions"`
+	// Logger receives the edge's logs. Default slog.Default().
+	Logger *slog.Logger `yaml:"-"`
+}
+
+// SpoolConfig configures the spool (see package spool).
+type SpoolConfig struct {
+	// Dir is the spool directory. Default "pitwall-spool".
+	Dir string `yaml:"dir"`
+	// MaxBytes bounds the spool on disk. Default 1 GiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Policy is what happens at MaxBytes: alarm (default: keep accepting
+	// and alarm until the disk is full), drop-newest or drop-oldest.
+	Policy string `yaml:"policy"`
+	// SegmentBytes is the spool's file size. Default 64 MiB.
+	SegmentBytes int64 `yaml:"segment_bytes"`
+	// SyncEvery is how often the spool is fsynced. Default 1s.
+	SyncEvery time.Duration `yaml:"sync_every"`
+}
+
+// ProducerConfig configures the sarama producer. Acks are always all.
+type ProducerConfig struct {
+	// ClientID is the Kafka client id. Default "pitwall-edge".
+	ClientID string `yaml:"client_id"`
+	// Compression is none, gzip, snappy, lz4 or zstd. Default zstd.
+	Compression string `yaml:"compression"`
+	// Linger is how long records wait to fill a batch. Default 5ms.
+	Linger time.Duration `yaml:"linger"`
+	// BatchBytes sends a batch once it holds this much. Default 1 MiB.
+	BatchBytes int `yaml:"batch_bytes"`
+	// Idempotent makes the producer idempotent (InitProducerId; the
+	// broker drops duplicates of a retried batch). Default true.
+	Idempotent *bool `yaml:"idempotent"`
+	// MaxInFlightBytes bounds the records handed to the producer and not
+	// yet acknowledged; beyond it records wait in the spool. Default 32 MiB.
+	MaxInFlightBytes int `yaml:"max_in_flight_bytes"`
+}
+
+// withDefaults fills empty fields and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Brokers) == 0 {
+		return c, fmt.Errorf("%w: no brokers (--brokers HOST:PORT)", ErrConfig)
+	}
+	if len(c.Inputs) == 0 {
+		return c, fmt.Errorf("%w: no inputs (--in URL)", ErrConfig)
+	}
+	if c.Spool.Dir == "" {
+		c.Spool.Dir = "pitwall-spool"
+	}
+	if c.Metrics == "" {
+		c.Metrics = "127.0.0.1:9464"
+	}
+	if c.StatusEvery == 0 {
+		c.StatusEvery = 5 * time.Second
+	}
+	if c.FlushTimeout <= 0 {
+		c.FlushTimeout = 10 * time.Second
+	}
+	if c.Topic == "" {
+		c.Topic = telemetry.TopicFrames
+	}
+	if c.Partitions == 0 {
+		c.Partitions = telemetry.DefaultPartitions
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	p := &c.Producer
+	if p.ClientID == "" {
+		p.ClientID = "pitwall-edge"
+	}
+	if p.Compression == "" {
+		p.Compression = "zstd"
+	}
+	if p.Linger == 0 {
+		p.Linger = 5 * time.Millisecond
+	}
+	if p.BatchBytes == 0 {
+		p.BatchBytes = 1 << 20
+	}
+	if p.Idempotent == nil {
+		yes := true
+		p.Idempotent = &yes
+	}
+	if p.MaxInFlightBytes == 0 {
+		p.MaxInFlightBytes = 32 << 20
+	}
+	if _, err := compressionCodec(p.Compression); err != nil {
+		return c, err
+	}
+	if c.Partitions < 1 || p.Linger < 0 || p.BatchBytes < 0 || p.MaxInFlightBytes < 0 {
+		return c, fmt.Errorf("%w: partitions, linger, batch bytes and in-flight bytes must be positive", ErrConfig)
+	}
+	return c, nil
+}
+
+// spoolConfig maps the YAML-friendly config onto package spool's.
+func (c Config) spoolConfig() spool.Config {
+	return spool.Config{
+		Dir: c.Spool.Dir, MaxBytes: c.Spool.MaxBytes, SegmentBytes: c.Spool.SegmentBytes,
+		Policy: spool.Policy(c.Spool.Policy), SyncEvery: c.Spool.SyncEvery, Logger: c.Logger,
+	}
+}
+
+// LoadConfig reads a YAML config file; unknown keys are errors.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
+	}
+	return c, nil
+}
+
+// Input is one parsed --in URL.
+type Input struct {
+	// Kind is serial, slcan, mqtt or socketcan.
+	Kind string
+	// Path is the device for serial and slcan, the interface for socketcan.
+	Path string
+	// Addr is the MQTT broker's HOST:PORT.
+	Addr string
+	// Filter is the MQTT topic filter.
+	Filter string
+	// Params are the query parameters.
+	Params url.Values
+	// Name is how the source is named in metrics, logs and dead letters:
+	// the URL without its query.
+	Name string
+}
+
+// ParseInput parses an input URL:
+//
+//	serial:PATH[?baud=115200][&car=ID]
+//	slcan:PATH?dbc=FILE&car=ID[&bitrate=500000][&baud=115200][&session=S][&timestamps=1]
+//	mqtt://HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID]
+//	socketcan:IFACE?dbc=FILE&car=ID[&session=S]
+//
+// The MQTT filter is everything after HOST:PORT/ up to "?", so "+" and "#"
+// need no escaping; the car id is the topic level matched by its first
+// "+" (or car=ID when it has none). Shell users quote the URL ("&").
+func ParseInput(s string) (Input, error) {
+	rest, query, _ := strings.Cut(s, "?")
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return Input{}, fmt.Errorf("%w: input %q: %v", ErrConfig, s, err)
+	}
+	in := Input{Params: params, Name: rest}
+	if addr, ok := strings.CutPrefix(rest, "mqtt://"); ok {
+		in.Kind = "mqtt"
+		in.Addr, in.Filter, _ = strings.Cut(addr, "/")
+		if in.Addr == "" || in.Filter == "" || !strings.Contains(in.Addr, ":") {
+			return Input{}, fmt.Errorf("%w: input %q: want mqtt://HOST:PORT/FILTER", ErrConfig, s)
+		}
+		return in, nil
+	}
+	kind, path, ok := strings.Cut(rest, ":")
+	if !ok || path == "" {
+		return Input{}, fmt.Errorf("%w: input %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/FILTER or socketcan:IFACE", ErrConfig, s)
+	}
+	switch kind {
+	case "serial", "slcan", "socketcan":
+		in.Kind, in.Path = kind, path
+		return in, nil
+	}
+	return Input{}, fmt.Errorf("%w: input %q: unknown kind %q", ErrConfig, s, kind)
+}

@@ -1,0 +1,175 @@
+package edge
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pitwall/pitwall/edge/spool"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// emitter is where one source puts what it decodes: frames, catalogs and
+// bad input become Kafka records in a spool batch, appended to the spool
+// by Flush. It implements the Sink interface of every source package. One
+// emitter per source, used by that source's goroutine only.
+type emitter struct {
+	e     *Edge
+	name  string
+	stats *sourceStats
+	batch spool.Batch
+	buf   []byte
+	// counted once the batch is in the spool
+	frames, samples, catalogs int
+}
+
+// maxBatchBytes flushes a batch early, bounding the memory one read of a
+// very fast source can take.
+const maxBatchBytes = 4 << 20
+
+// sourceStats are a source's counters for the status line.
+type sourceStats struct {
+	name    string
+	frames  atomic.Int64
+	bad     atomic.Int64
+	up      atomic.Bool
+	lastErr atomic.Pointer[string]
+}
+
+// Frame encodes f as an Avro Frame record keyed by car.
+func (m *emitter) Frame(f *telemetry.Frame, recv time.Time) error {
+	var err error
+	if m.buf, err = m.e.codec.AppendFrame(m.buf[:0], f); err != nil {
+		return err
+	}
+	m.add(&spool.Record{Topic: m.e.cfg.Topic, Key: []byte(f.Car), TimeNs: recv.UnixNano(), Value: m.buf, Count: uint32(len(f.Samples))})
+	m.frames++
+	m.samples += len(f.Samples)
+	return nil
+}
+
+// Catalog encodes c for the compacted catalog topic, unless it is the
+// car's catalog already (loggers repeat theirs every few seconds).
+func (m *emitter) Catalog(c *telemetry.ChannelCatalog, recv time.Time) error {
+	if !m.e.catalogChanged(c) {
+		return nil
+	}
+	var err error
+	if m.buf, err = m.e.codec.AppendCatalog(m.buf[:0], c); err != nil {
+		m.e.forgetCatalog(c.Car)
+		return err
+	}
+	m.add(&spool.Record{Topic: telemetry.TopicChannels, Key: []byte(c.Car), TimeNs: recv.UnixNano(), Value: m.buf})
+	m.catalogs++
+	return nil
+}
+
+// Bad counts bad input, logs it once per kind per minute and spools its
+// raw bytes for the dead-letter topic with the reason in a header.
+func (m *emitter) Bad(reason string, raw []byte, err error, recv time.Time) {
+	m.stats.bad.Add(1)
+	m.e.metrics.bad.WithLabelValues(m.name, reason).Inc()
+	m.e.logBad(m.name, reason, err, raw)
+	m.add(deadLetter(m.name, reason, raw, err, recv.UnixNano()))
+}
+
+// deadLetter builds the dead-letter record of raw input.
+func deadLetter(source, reason string, raw []byte, err error, timeNs int64, extra ...spool.Header) *spool.Record {
+	headers := []spool.Header{{Key: telemetry.HeaderReason, Value: []byte(reason)}, {Key: "source", Value: []byte(source)}}
+	if err != nil {
+		msg := err.Error()
+		if len(msg) > 1024 {
+			msg = msg[:1024]
+		}
+		headers = append(headers, spool.Header{Key: "error", Value: []byte(msg)})
+	}
+	return &spool.Record{Topic: telemetry.TopicDeadLetter, Key: []byte(source), TimeNs: timeNs, Headers: append(headers, extra...), Value: raw}
+}
+
+// Note counts a source event and logs it once per kind per minute.
+func (m *emitter) Note(event string, err error) {
+	m.e.metrics.events.WithLabelValues(m.name, event).Inc()
+	m.e.logNote(m.name, event, err)
+}
+
+// Up records whether the source's device or connection is open.
+func (m *emitter) Up(up bool, err error) {
+	m.stats.up.Store(up)
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.e.metrics.up.WithLabelValues(m.name).Set(v)
+	if err != nil {
+		msg := m.name + ": " + err.Error()
+		m.stats.lastErr.Store(&msg)
+		m.e.setLastErr(msg)
+	}
+}
+
+func (m *emitter) add(r *spool.Record) {
+	if err := m.batch.Add(r); err != nil {
+		m.e.metrics.dropped.WithLabelValues(m.name, "too_large").Inc()
+		m.e.logLimited("drop:"+m.name, "edge: record too large for the spool, dropped", "source", m.name, "err", err)
+		return
+	}
+	if m.batch.Size() >= maxBatchBytes {
+		m.Flush()
+	}
+}
+
+// Flush appends the batch to the spool in one write. What the spool
+// refuses is lost, and counted as dropped.
+func (m *emitter) Flush() error {
+	if m.batch.Len() == 0 {
+		return nil
+	}
+	_, err := m.e.spool.Append(&m.batch)
+	if err != nil {
+		reason := "write_failed"
+		switch {
+		case errors.Is(err, spool.ErrFull):
+			reason = "spool_full"
+		case errors.Is(err, spool.ErrClosed):
+			reason = "closed"
+		}
+		m.e.metrics.dropped.WithLabelValues(m.name, reason).Add(float64(m.batch.Len()))
+		m.e.logLimited("drop:"+m.name+reason, "edge: SPOOL REFUSED RECORDS; they are lost", "source", m.name, "records", m.batch.Len(), "err", err)
+		m.e.setLastErr("spool: " + err.Error())
+	} else {
+		m.stats.frames.Add(int64(m.frames))
+		m.e.metrics.framesIn.WithLabelValues(m.name).Add(float64(m.frames))
+		m.e.metrics.samplesIn.WithLabelValues(m.name).Add(float64(m.samples))
+		m.e.metrics.catalogsIn.WithLabelValues(m.name).Add(float64(m.catalogs))
+	}
+	m.batch.Reset()
+	m.frames, m.samples, m.catalogs = 0, 0, 0
+	return err
+}
+
+// catalogs remembers the last catalog of every car, so repeats are not
+// published again.
+type catalogs struct {
+	mu   sync.Mutex
+	last map[string]*telemetry.ChannelCatalog
+}
+
+func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) bool {
+	e.cats.mu.Lock()
+	defer e.cats.mu.Unlock()
+	if old := e.cats.last[c.Car]; old != nil && old.Session == c.Session && slices.Equal(old.Channels, c.Channels) {
+		return false
+	}
+	cp := *c
+	cp.Channels = slices.Clone(c.Channels)
+	e.cats.last[c.Car] = &cp
+	return true
+}
+
+func (e *Edge) forgetCatalog(car string) {
+	e.cats.mu.Lock()
+	delete(e.cats.last, car)
+	e.cats.mu.Unlock()
+}
