@@ -32,6 +32,17 @@ func init() {
 		deleteTopicsAPI,
 		describeConfigsAPI,
 		initProducerIDAPI,
+		offsetCommitAPI,
+		offsetFetchAPI,
+		findCoordinatorAPI,
+		joinGroupAPI,
+		heartbeatAPI,
+		leaveGroupAPI,
+		syncGroupAPI,
+		describeGroupsAPI,
+		listGroupsAPI,
+		deleteGroupsAPI,
+		offsetDeleteAPI,
 	)
 }
 

@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/group"
 )
 
 // Server is a running broker: a listener, its connections and the topics
 // under Config.DataDir.
 //
-// Lock order: Server.mu (topics) and Server.connMu are never held together.
+// Lock order: Server.mu (topics) and Server.connMu are never held together;
+// offsetsStore.mu (groups.go) is taken before Server.mu.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
@@ -35,6 +37,7 @@ type Server struct {
 	metrics   *metrics
 	bad       *badInput
 	pids      *producerIDs
+	groups    *group.Coordinator // started in New, closed in shutdown before the logs
 
 	// ctx is the server's lifetime; cancel ends every connection.
 	ctx    context.Context
@@ -87,7 +90,10 @@ func New(cfg Config) (*Server, error) {
 		s.cancel()
 		return nil, err
 	}
-	if err := s.loadTopics(); err != nil {
+	if err = s.loadTopics(); err == nil {
+		err = s.startGroups()
+	}
+	if err != nil {
 		s.closeTopics()
 		s.lock.Close()
 		s.cancel()
@@ -101,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 		if s.ln != nil {
 			s.ln.Close()
 		}
+		s.groups.Close()
 		s.closeTopics()
 		s.lock.Close()
 		s.cancel()
@@ -268,6 +275,7 @@ func (s *Server) shutdown() {
 		<-done
 	}
 	s.cancel()
+	s.groups.Close() // its last writes go to the logs
 	if err := s.closeTopics(); err != nil {
 		s.closeErr = err
 		s.log.Error("closing logs", "err", err)

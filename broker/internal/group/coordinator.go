@@ -284,13 +284,17 @@ func (c *Coordinator) CommitOffsets(req CommitRequest) <-chan CommitResult {
 
 // FetchOffsets returns a group's committed offsets: for parts, in order
 // (Offset -1 where nothing is committed), or every one when parts is nil.
+// With an error it still returns parts, uncommitted.
 func (c *Coordinator) FetchOffsets(id string, parts []TopicPartition) ([]PartitionOffset, error) {
 	var out []PartitionOffset
 	err := c.do(id, false, func(g *group) { out = g.fetch(parts) })
-	if errors.Is(err, errNoGroup) {
+	switch {
+	case errors.Is(err, errNoGroup):
 		return noOffsets(parts), nil
+	case err != nil:
+		return noOffsets(parts), err
 	}
-	return out, err
+	return out, nil
 }
 
 // Describe describes a group; ErrGroupNotFound when there is none.

@@ -1,0 +1,82 @@
+package broker
+
+// JoinGroup (key 11), versions 0-9.
+//
+// librdkafka 2.0.2 sends 0-5, sarama up to v7 (v1-v5 with older
+// Versions), franz-go v9. v0 has no rebalance timeout (the session timeout
+// serves as one, as in Kafka); v4+ first joins are answered
+// MEMBER_ID_REQUIRED with an id to rejoin with (KIP-394); v5+ carries
+// group.instance.id for static members (KIP-345); v9 may tell a restarted
+// static leader to skip assigning (KIP-814).
+//
+// The request reaches the coordinator in order, on the connection's read
+// goroutine; the answer is a pending reply that waits until the rebalance
+// completes, which may take up to the group's rebalance timeout. When the
+// broker shuts down meanwhile the member is told NOT_COORDINATOR, so it
+// finds the coordinator again after the restart.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/group"
+)
+
+var joinGroupAPI = api{key: 11, name: "JoinGroup", minVersion: 0, maxVersion: 9, handle: handleJoinGroup}
+
+func handleJoinGroup(c *conn, kreq kmsg.Request) *reply {
+	req := kreq.(*kmsg.JoinGroupRequest)
+	jr := group.JoinRequest{
+		Group:                  req.Group,
+		MemberID:               req.MemberID,
+		InstanceID:             deref(req.InstanceID),
+		ClientID:               c.clientID,
+		ClientHost:             clientHost(c.remote),
+		SessionTimeout:         millis(req.SessionTimeoutMillis),
+		RebalanceTimeout:       millis(req.RebalanceTimeoutMillis),
+		ProtocolType:           req.ProtocolType,
+		RequireKnownMemberID:   req.Version >= 4,
+		SupportsSkipAssignment: req.Version >= 9,
+	}
+	if req.Version == 0 {
+		jr.RebalanceTimeout = jr.SessionTimeout
+	}
+	for _, p := range req.Protocols {
+		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
+	}
+	ch := c.s.groups.Join(jr)
+	select {
+	case res := <-ch: // errors, and members that need no rebalance
+		return ready(joinResponse(req, res, nil))
+	default:
+	}
+	return c.pending(func(ctx context.Context) kmsg.Response {
+		res, err := awaitGroup(c, ctx, ch, true)
+		return joinResponse(req, res, err)
+	})
+}
+
+func joinResponse(req *kmsg.JoinGroupRequest, res group.JoinResult, err error) *kmsg.JoinGroupResponse {
+	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	if err == nil {
+		err = res.Err
+	} else {
+		res.MemberID = req.MemberID
+	}
+	resp.ErrorCode, resp.MemberID = groupErrorCode(err), res.MemberID
+	if err != nil {
+		return resp // generation -1, no leader, as Kafka answers errors
+	}
+	resp.Generation, resp.LeaderID, resp.SkipAssignment = res.Generation, res.Leader, res.SkipAssignment
+	resp.ProtocolType, resp.Protocol = kmsg.StringPtr(res.ProtocolType), kmsg.StringPtr(res.Protocol)
+	for _, m := range res.Members {
+		rm := kmsg.NewJoinGroupResponseMember()
+		rm.MemberID, rm.ProtocolMetadata = m.MemberID, m.Metadata
+		if m.InstanceID != "" {
+			rm.InstanceID = kmsg.StringPtr(m.InstanceID)
+		}
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp
+}

@@ -1,0 +1,38 @@
+package broker
+
+// DeleteGroups (key 42), versions 0-3.
+//
+// sarama's ClusterAdmin and franz-go's kadm send it. Only a group without
+// members can be deleted (NON_EMPTY_GROUP otherwise; GROUP_ID_NOT_FOUND
+// for none); its offsets and metadata are removed with tombstones in
+// __consumer_offsets and the answer waits until they are durable. v3 adds
+// an error message.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var deleteGroupsAPI = api{key: 42, name: "DeleteGroups", minVersion: 0, maxVersion: 3, handle: handleDeleteGroups}
+
+func handleDeleteGroups(c *conn, kreq kmsg.Request) *reply {
+	req := kreq.(*kmsg.DeleteGroupsRequest)
+	chans := make([]<-chan error, len(req.Groups))
+	for i, id := range req.Groups {
+		chans[i] = c.s.groups.Delete(id)
+	}
+	return c.pending(func(ctx context.Context) kmsg.Response {
+		resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
+		for i, id := range req.Groups {
+			res, err := awaitGroup(c, ctx, chans[i], false)
+			if err == nil {
+				err = res
+			}
+			sg := kmsg.NewDeleteGroupsResponseGroup()
+			sg.Group, sg.ErrorCode, sg.ErrorMessage = id, groupErrorCode(err), errorText(err)
+			resp.Groups = append(resp.Groups, sg)
+		}
+		return resp
+	})
+}

@@ -1,0 +1,293 @@
+package broker
+
+// The group coordinator (broker/internal/group) keeps its state in the
+// internal topic __consumer_offsets, through the broker's own logs, in
+// Kafka's record layouts, so Kafka's tools can read the topic:
+//
+//   - A group's records all go to one partition, chosen as Kafka does
+//     (Java's String.hashCode of the group id, modulo the partition count),
+//     so replaying that partition in order leaves each key's last value.
+//   - The topic is created on first use with cleanup.policy=compact and no
+//     time or size retention: committed offsets must never age out of it.
+//   - At startup every partition is read back to the high watermark and
+//     replayed into the coordinator before the broker accepts clients.
+//
+// Kafka error codes for the coordinator's errors are chosen here.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/group"
+)
+
+const (
+	offsetsTopic = "__consumer_offsets"
+	// offsetsTopicPartitions is the partition count __consumer_offsets is
+	// created with (Kafka's default is 50; one node needs fewer logs). An
+	// existing topic keeps its count, which group placement depends on.
+	offsetsTopicPartitions = 12
+	// offsetsSegmentBytes is Kafka's offsets.topic.segment.bytes: small
+	// segments let compaction reclaim space early.
+	offsetsSegmentBytes = 100 << 20
+)
+
+// offsetsTopicConfigs are __consumer_offsets' own configs.
+var offsetsTopicConfigs = map[string]string{
+	"cleanup.policy":  "compact",
+	"retention.ms":    "-1",
+	"retention.bytes": "-1",
+	"segment.bytes":   strconv.Itoa(offsetsSegmentBytes),
+}
+
+// startGroups replays __consumer_offsets and starts the coordinator.
+func (s *Server) startGroups() error {
+	r := group.NewReplayer()
+	if t := s.lookupTopic(offsetsTopic); t != nil {
+		for _, p := range t.parts {
+			if err := s.replayOffsets(p.log, r); err != nil {
+				return fmt.Errorf("broker: replaying %s partition %d: %w", offsetsTopic, p.index, err)
+			}
+		}
+	}
+	c, err := group.New(group.Config{Logger: s.log}, &offsetsStore{s: s}, r)
+	if err != nil {
+		return err
+	}
+	s.groups = c
+	return nil
+}
+
+// replayOffsets feeds every record of one partition to r, in order.
+// Records that cannot be decoded are skipped and reported.
+func (s *Server) replayOffsets(l *commitlog.Log, r *group.Replayer) error {
+	off, hw := l.StartOffset(), l.HighWatermark()
+	var buf []byte
+	for off < hw {
+		var err error
+		if buf, err = l.Read(off, 1<<20, buf[:0]); err != nil {
+			return err
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		for b := buf; len(b) > 0; {
+			h, err := commitlog.ParseBatchHeader(b)
+			if err != nil || h.Size() > len(b) {
+				return fmt.Errorf("batch at offset %d: %v", off, err)
+			}
+			s.replayBatch(b[:h.Size()], h, off, r)
+			off = max(off, h.LastOffset()+1)
+			b = b[h.Size():]
+		}
+	}
+	return nil
+}
+
+// replayBatch applies the records of one batch at or after offset from.
+func (s *Server) replayBatch(b []byte, h commitlog.BatchHeader, from int64, r *group.Replayer) {
+	switch {
+	case h.Attributes&attrControl != 0:
+		return
+	case h.Attributes&0x7 != 0:
+		// The coordinator never compresses; someone produced here.
+		s.bad.report("consumer_offsets_record", errors.New("compressed batch in "+offsetsTopic+" skipped"), "offset", h.BaseOffset)
+		return
+	}
+	recs := b[61:]
+	for i := int32(0); i < h.NumRecords && len(recs) > 0; i++ {
+		n, k := binary.Varint(recs)
+		if k <= 0 || n < 0 || n > int64(len(recs)-k) {
+			s.bad.report("consumer_offsets_record", fmt.Errorf("record length at batch %d record %d", h.BaseOffset, i))
+			return
+		}
+		var rec kmsg.Record
+		err := rec.ReadFrom(recs[:k+int(n)])
+		recs = recs[k+int(n):]
+		if err != nil {
+			s.bad.report("consumer_offsets_record", fmt.Errorf("batch %d record %d: %w", h.BaseOffset, i, err))
+			return
+		}
+		if h.BaseOffset+int64(rec.OffsetDelta) < from {
+			continue
+		}
+		if err := r.Apply(rec.Key, rec.Value); err != nil {
+			kind := "consumer_offsets_record"
+			if errors.Is(err, group.ErrUnknownRecord) {
+				kind = "consumer_offsets_unknown_record"
+			}
+			s.bad.report(kind, err, "offset", h.BaseOffset+int64(rec.OffsetDelta))
+		}
+	}
+}
+
+// offsetsStore is the coordinator's group.Store: appends to
+// __consumer_offsets, durable once the partition's log has synced them.
+type offsetsStore struct {
+	s  *Server
+	mu sync.Mutex // serializes creating the topic; taken before Server.mu
+}
+
+func (st *offsetsStore) Append(groupID string, recs []group.Record) (func(context.Context) error, error) {
+	t, err := st.topic()
+	if err != nil {
+		return nil, err
+	}
+	l := t.parts[offsetsPartition(groupID, len(t.parts))].log
+	_, last, err := l.Append(offsetsBatch(recs, time.Now()), 0)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error { return l.Sync(ctx, last+1) }, nil
+}
+
+// topic returns __consumer_offsets, creating it on first use (as Kafka
+// does), so a broker whose clients never use groups has no such topic.
+func (st *offsetsStore) topic() (*topic, error) {
+	if t := st.s.lookupTopic(offsetsTopic); t != nil {
+		return t, nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if t := st.s.lookupTopic(offsetsTopic); t != nil {
+		return t, nil
+	}
+	n := min(offsetsTopicPartitions, st.s.cfg.MaxPartitions)
+	t, err := st.s.createTopic(offsetsTopic, int32(n), offsetsTopicConfigs, false)
+	if errors.Is(err, errTopicExists) {
+		if t := st.s.lookupTopic(offsetsTopic); t != nil {
+			return t, nil
+		}
+	}
+	return t, err
+}
+
+// offsetsPartition is Kafka's partitionFor: abs(groupId.hashCode) % n,
+// with Java's String.hashCode over UTF-16 code units.
+func offsetsPartition(groupID string, n int) int {
+	var h int32
+	for _, u := range utf16.Encode([]rune(groupID)) {
+		h = 31*h + int32(u)
+	}
+	return int(h&0x7fffffff) % n
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// offsetsBatch encodes recs as one uncompressed record batch v2 with no
+// producer id, as Kafka's coordinator writes them.
+func offsetsBatch(recs []group.Record, now time.Time) []byte {
+	var body []byte
+	for i, r := range recs {
+		kr := kmsg.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
+		enc := kr.AppendTo(nil)[1:] // without the length (a one-byte 0)
+		body = binary.AppendVarint(body, int64(len(enc)))
+		body = append(body, enc...)
+	}
+	ts := now.UnixMilli()
+	rb := kmsg.RecordBatch{
+		PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(len(recs) - 1),
+		FirstTimestamp: ts, MaxTimestamp: ts, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
+		NumRecords: int32(len(recs)), Records: body,
+	}
+	b := rb.AppendTo(nil)
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))
+	return b
+}
+
+// groupErrorCode maps the coordinator's errors to Kafka's codes.
+func groupErrorCode(err error) int16 {
+	codes := []struct {
+		err  error
+		code int16
+	}{
+		{group.ErrInvalidGroupID, kerr.InvalidGroupID.Code},
+		{group.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout.Code},
+		{group.ErrUnknownMember, kerr.UnknownMemberID.Code},
+		{group.ErrMemberIDRequired, kerr.MemberIDRequired.Code},
+		{group.ErrIllegalGeneration, kerr.IllegalGeneration.Code},
+		{group.ErrRebalanceInProgress, kerr.RebalanceInProgress.Code},
+		{group.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol.Code},
+		{group.ErrFencedInstance, kerr.FencedInstanceID.Code},
+		{group.ErrGroupNotFound, kerr.GroupIDNotFound.Code},
+		{group.ErrNotEmpty, kerr.NonEmptyGroup.Code},
+		{group.ErrSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
+		{group.ErrMetadataTooLarge, kerr.OffsetMetadataTooLarge.Code},
+		{group.ErrNotAvailable, kerr.CoordinatorNotAvailable.Code},
+		{errUnknownTopic, kerr.UnknownTopicOrPartition.Code},
+		{errNotCoordinator, kerr.NotCoordinator.Code},
+	}
+	if err == nil {
+		return 0
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return kerr.CoordinatorNotAvailable.Code // the store failed; clients retry
+}
+
+// errNotCoordinator answers requests still waiting on a group when the
+// broker shuts down: the client finds the coordinator again (after the
+// restart) and carries on.
+var errNotCoordinator = errors.New("broker: shutting down, find the coordinator again")
+
+// awaitGroup waits for a coordinator answer. With untilDrain, it also
+// gives up when the broker starts shutting down (a JoinGroup may wait for
+// minutes); otherwise only when the connection ends (a commit waits for
+// one fsync at most).
+func awaitGroup[T any](c *conn, ctx context.Context, ch <-chan T, untilDrain bool) (T, error) {
+	drain := c.s.draining
+	if !untilDrain {
+		drain = nil
+	}
+	var zero T
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		return zero, errNotCoordinator
+	case <-drain:
+		return zero, errNotCoordinator
+	}
+}
+
+// clientHost is the member host DescribeGroups reports, in Kafka's form
+// ("/127.0.0.1").
+func clientHost(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	return "/" + host
+}
+
+func millis(ms int32) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func errorText(err error) *string {
+	if err == nil {
+		return nil
+	}
+	return kmsg.StringPtr(err.Error())
+}
