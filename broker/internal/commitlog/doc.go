@@ -22,7 +22,10 @@
 // FsyncNever the HW is the LEO and Sync returns at once. Rolling a segment
 // and Close always fsync. After any failed write or fsync the log is failed
 // for good: every later Append and Sync returns an error wrapping
-// ErrLogFailed until the process restarts and recovery runs.
+// ErrLogFailed until the process restarts and recovery runs. After
+// releasing the waiters of an fsync, the syncer records how far the active
+// segment is durable in the recovery point (at most about once a second),
+// so a crash recovery checks only what came after it.
 //
 // Consume: Read finds the segment holding the offset, the sparse index entry
 // at or before it, walks batch headers with pread to the batch containing
@@ -46,6 +49,7 @@
 //	00000000000000004711.log        next segment, named by its base offset
 //	...
 //	leader-epoch-checkpoint         leader epoch history
+//	recovery-point                  how much of the active segment is durable
 //	clean-shutdown                  present only after a clean Close
 //
 // Segment files (%020d.log, named by the base offset of their first batch)
@@ -103,8 +107,26 @@
 // naming the active segment, its size, the LEO and when the segment got its
 // first batch (for SegmentMaxAge across restarts).
 //
-// Every whole-file write (checkpoint, marker, rebuilt indexes of closed
-// segments) goes to name.tmp, is fsynced, renamed over name, and the
+// recovery-point is 36 bytes:
+//
+//	"PWRP"  version uint32 = 1
+//	segment int64 (base offset of the segment it points into)
+//	position int64 (bytes of that segment fsynced, whole batches)
+//	next int64 (offset of the batch that starts at position)
+//	crc uint32 (CRC-32C of the 32 bytes before it)
+//
+// It is written after an fsync that covered position, never before: by the
+// syncer under FsyncBatch and FsyncInterval, at most about once a second
+// (DefaultRecoveryPointInterval) or after 64 MiB of log
+// (DefaultRecoveryPointBytes), whichever comes first; by Close; and by Open
+// after a crash recovery. Before it, the active segment's index entries of
+// the batches below position are appended to its .index and .timeindex
+// files and fsynced, so the point also vouches that those files hold that
+// prefix (they may hold more: entries saved for a point that was never
+// written). Under FsyncNever it is written only by Close and Open.
+//
+// Every whole-file write (checkpoint, marker, recovery point, rebuilt
+// indexes of closed segments) goes to name.tmp, is fsynced, renamed over name, and the
 // directory is fsynced. Open deletes leftover *.tmp files and index files
 // whose segment is gone.
 //
@@ -119,10 +141,21 @@
 //     Open trusts the active indexes, walks batch headers from the last
 //     offset index entry to the end of the file, and checks the result
 //     against the marker's LEO.
-//   - Otherwise (crash, or anything disagreeing), Open checks every batch of
+//   - Otherwise (crash, or anything disagreeing), Open checks the batches of
 //     the active segment — length, magic, CRC, contiguous offsets — and
-//     truncates the file at the first bad one, rebuilds its indexes and
+//     truncates the file at the first bad one, completes its indexes and
 //     fsyncs it. Leader epochs starting at or after the new LEO are dropped.
+//     If the recovery point names the active segment, lies inside it, its
+//     index prefix reads back whole and increasing, and the batch headers
+//     from the last index entry before it end exactly at its position with
+//     its next offset, only the batches after it are checked (like Kafka's
+//     recovery-point-offset-checkpoint, but inside the segment too). With
+//     anything less (missing, torn, other segment, file shorter than the
+//     point, headers that do not meet it) the whole active segment is
+//     checked. Either way Open then writes a fresh recovery point for the
+//     checked end, cutting stale index entries, so an old point never
+//     outlives the recovery that distrusted it. Stats().Recovery tells
+//     which way it went (RecoveryPoint, ScannedBytes, VerifiedBytes).
 //
 // Open removes the marker and fsyncs the directory before accepting writes,
 // and logs one line saying what it did (Stats().Recovery has the numbers).
@@ -142,22 +175,27 @@
 // any orphan, and let the lazy loader rebuild them. The marker and the
 // checkpoint carry a version line: bump it and keep reading the old one for
 // a release (an unreadable marker only costs a full scan of the active
-// segment; an unreadable checkpoint is replaced with an empty one). Whenever
+// segment; an unreadable checkpoint is replaced with an empty one; an
+// unreadable recovery point only costs a full check of the active segment
+// after a crash). Whenever
 // bytes on disk change, regenerate the golden files with
 //
 //	go test ./broker/internal/commitlog -run TestGoldenFiles -update
 //
 // and keep a copy of the previous golden directory as a TestGoldenOpen case
-// so logs written by older builds stay readable.
+// so logs written by older builds stay readable (testdata/golden-v1 is the
+// format before recovery-point).
 //
 // # Locking
 //
-// Lock order: Log.retainMu, then Log.mu, then segment.mu. Log.mu guards the
-// append state (segment list, LEO, HW, sizes, epochs, sticky error); no
-// fsync runs under it except on roll, Close, a leader epoch change, a
-// retention trim of the epoch checkpoint and an index repair. segment.mu guards a
-// segment's lazily loaded file and indexes. Segment files are closed when
-// their reference count drops to zero.
+// Lock order: Log.retainMu, then Log.mu, then segment.saveMu, then
+// segment.mu. Log.mu guards the append state (segment list, LEO, HW, sizes,
+// epochs, sticky error); no fsync runs under it except on roll, Close, a
+// leader epoch change, a retention trim of the epoch checkpoint and an
+// index repair. segment.saveMu serialises writes of a segment's index files
+// (seal, repair, the syncer's recovery point, which takes it without
+// Log.mu). segment.mu guards a segment's lazily loaded file and indexes.
+// Segment files are closed when their reference count drops to zero.
 //
 // Compaction (compact.go) is not written yet; it will rewrite closed
 // segments through the same segment/index code.

@@ -122,7 +122,9 @@ func checkOpens(t *testing.T, cfg Config, minEnd int64) {
 
 // FuzzIndexFiles feeds arbitrary bytes as every metadata file a restart
 // reads (offset and time index of a closed and the active segment, the
-// marker, the epoch checkpoint): the log must open and read correctly.
+// marker, the epoch checkpoint, the recovery point): the log must open and
+// read correctly. The top bit of which also removes the clean-shutdown
+// marker, so the crash path (recovery point, active index) runs.
 func FuzzIndexFiles(f *testing.F) {
 	seed := func(name string) []byte {
 		b, _ := os.ReadFile(filepath.Join(goldenDir, name))
@@ -134,10 +136,15 @@ func FuzzIndexFiles(f *testing.F) {
 	f.Add(uint8(3), seed("00000000000000000012.timeindex"))
 	f.Add(uint8(4), seed(markerFile))
 	f.Add(uint8(5), seed(epochFile))
+	f.Add(uint8(6), seed(recoveryPointFile))
+	f.Add(uint8(0x86), seed(recoveryPointFile))
+	f.Add(uint8(0x86), []byte("PWRP garbage"))
+	f.Add(uint8(0x82), seed("00000000000000000012.index"))
+	f.Add(uint8(0x83), seed("00000000000000000012.timeindex")[:5])
 	f.Add(uint8(0), binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, 2), 200))
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		names := []string{"00000000000000000000.index", "00000000000000000000.timeindex",
-			"00000000000000000012.index", "00000000000000000012.timeindex", markerFile, epochFile}
+			"00000000000000000012.index", "00000000000000000012.timeindex", markerFile, epochFile, recoveryPointFile}
 		dir := t.TempDir()
 		entries, err := os.ReadDir(goldenDir)
 		if err != nil {
@@ -149,6 +156,11 @@ func FuzzIndexFiles(f *testing.F) {
 				b = data
 			}
 			if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if which&0x80 != 0 {
+			if err := os.Remove(filepath.Join(dir, markerFile)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -174,4 +186,57 @@ func FuzzIndexFiles(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzRecoveryPoint writes a well-formed recovery point (valid CRC) with
+// arbitrary fields into a copy of the golden log without its clean-shutdown
+// marker: whatever the point claims, Open must recover every golden batch.
+func FuzzRecoveryPoint(f *testing.F) {
+	rp, err := decodeRecoveryPoint(readFileF(f, filepath.Join(goldenDir, recoveryPointFile)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(rp.segment, rp.position, rp.next)
+	f.Add(rp.segment, rp.position-1, rp.next)
+	f.Add(rp.segment, rp.position+1, rp.next)
+	f.Add(rp.segment, rp.position, rp.next-1)
+	f.Add(rp.segment, int64(0), rp.segment)
+	f.Add(int64(6), int64(100), int64(9))
+	f.Add(int64(-1), int64(-1), int64(-1))
+	f.Add(rp.segment, int64(1)<<62, int64(1)<<62)
+	var golden []byte
+	for _, base := range []int64{0, 6, 12} {
+		golden = append(golden, readFileF(f, segPath(goldenDir, base, logSuffix))...)
+	}
+	f.Fuzz(func(t *testing.T, segment, position, next int64) {
+		dir := t.TempDir()
+		for _, name := range segmentFiles(t, goldenDir) {
+			if name != markerFile {
+				if err := os.WriteFile(filepath.Join(dir, name), readFile(t, filepath.Join(goldenDir, name)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		writeRP(t, dir, recoveryPoint{segment: segment, position: position, next: next}.encode())
+		l, err := Open(Config{Dir: dir, Fsync: FsyncNever, SegmentBytes: 500, IndexIntervalBytes: 100, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		var got []byte
+		for _, b := range readAll(t, l, 0) {
+			got = append(got, b...)
+		}
+		if !bytes.Equal(got, golden) {
+			t.Fatalf("recovered %d bytes of batches, want the %d golden ones (recovery %+v)", len(got), len(golden), l.Stats().Recovery)
+		}
+	})
+}
+
+func readFileF(f *testing.F, path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
 }

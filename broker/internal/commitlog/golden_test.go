@@ -74,17 +74,30 @@ func TestGoldenFiles(t *testing.T) {
 			t.Errorf("golden %s is empty: the golden log no longer exercises it", name)
 		}
 	}
-	if len(names) != 3*3+2 {
-		t.Errorf("golden log has %d files, want three segments with indexes plus marker and checkpoint", len(names))
+	if len(names) != 3*3+3 {
+		t.Errorf("golden log has %d files, want three segments with indexes plus marker, epoch checkpoint and recovery point", len(names))
 	}
 }
 
-// TestGoldenOpen opens a copy of the committed golden files: a log written
-// by an earlier build must stay readable, cleanly.
+// goldenGenerations are the golden directories of earlier on-disk
+// versions, oldest first; goldenDir is the current one.
+var goldenGenerations = []string{
+	"testdata/golden-v1", // before the recovery-point file
+	goldenDir,
+}
+
+// TestGoldenOpen opens a copy of each committed golden directory: a log
+// written by an earlier build must stay readable, cleanly.
 func TestGoldenOpen(t *testing.T) {
+	for _, gen := range goldenGenerations {
+		t.Run(filepath.Base(gen), func(t *testing.T) { testGoldenOpen(t, gen) })
+	}
+}
+
+func testGoldenOpen(t *testing.T, src string) {
 	dir := t.TempDir()
-	for _, name := range segmentFiles(t, goldenDir) {
-		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, filepath.Join(goldenDir, name)), 0o644); err != nil {
+	for _, name := range segmentFiles(t, src) {
+		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, filepath.Join(src, name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -73,6 +73,14 @@ type Config struct {
 
 	// beforeFsync, when set by a test, runs in the syncer before each fsync.
 	beforeFsync func()
+	// recoveryPointInterval and recoveryPointBytes bound how often the
+	// recovery point is written (defaults DefaultRecoveryPointInterval and
+	// DefaultRecoveryPointBytes); tests lower them.
+	recoveryPointInterval time.Duration
+	recoveryPointBytes    int64
+	// afterRecoveryPoint, when set by a test, runs after each recovery
+	// point is written.
+	afterRecoveryPoint func(recoveryPoint)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -97,6 +105,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.IndexIntervalBytes, DefaultIndexIntervalBytes)
 	setDefault(&c.FsyncInterval, DefaultFsyncInterval)
 	setDefault(&c.MaxBatchBytes, DefaultMaxBatchBytes)
+	setDefault(&c.recoveryPointInterval, DefaultRecoveryPointInterval)
+	setDefault(&c.recoveryPointBytes, DefaultRecoveryPointBytes)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -132,8 +142,10 @@ type Stats struct {
 type Recovery struct {
 	New            bool  // the directory held no segment: nothing to recover
 	Clean          bool  // a valid clean-shutdown marker was trusted
+	RecoveryPoint  bool  // after a crash, a valid recovery point was trusted
 	Segments       int   // segments found
 	ScannedBytes   int64 // bytes of the active segment read to find the end
+	VerifiedBytes  int64 // of those, bytes whose CRCs were checked
 	TruncatedBytes int64 // torn tail cut off the active segment
 }
 
@@ -170,8 +182,14 @@ type Log struct {
 	rejected      atomic.Int64
 	indexRebuilds atomic.Int64
 	recovery      Recovery // written by Open only
-	corruptOnce   sync.Once
-	tooLargeOnce  sync.Once
+
+	// The last recovery point written. Only the syncer, Open and Close
+	// touch these, and never at the same time (Close stops the syncer first).
+	rpLast       recoveryPoint
+	rpWritten    time.Time
+	rpFailing    bool
+	corruptOnce  sync.Once
+	tooLargeOnce sync.Once
 }
 
 // Open opens or creates the partition log in cfg.Dir, recovers it (see
@@ -411,6 +429,9 @@ func (l *Log) close() error {
 func (l *Log) shutdownClean() error {
 	s := l.active()
 	if err := l.seal(s); err != nil {
+		return err
+	}
+	if err := l.writeRecoveryPoint(s, s.size, l.leo, false); err != nil {
 		return err
 	}
 	m := marker{activeBase: s.base, activeSize: s.size, leo: l.leo, rollBase: s.rollBase.UnixMilli()}

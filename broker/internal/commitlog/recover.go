@@ -57,9 +57,10 @@ func (l *Log) recover() error {
 		}
 	}
 	r := &l.recovery
-	l.log.Info("commitlog: opened partition", "new", r.New, "clean", r.Clean, "segments", r.Segments,
-		"start", l.segments[0].base, "end", l.leo, "scanned_bytes", r.ScannedBytes,
-		"truncated_bytes", r.TruncatedBytes, "took", time.Since(start).Round(time.Microsecond))
+	l.log.Info("commitlog: opened partition", "new", r.New, "clean", r.Clean, "recovery_point", r.RecoveryPoint,
+		"segments", r.Segments, "start", l.segments[0].base, "end", l.leo, "scanned_bytes", r.ScannedBytes,
+		"verified_bytes", r.VerifiedBytes, "truncated_bytes", r.TruncatedBytes,
+		"took", time.Since(start).Round(time.Microsecond))
 	return nil
 }
 
@@ -166,6 +167,11 @@ func (l *Log) recoverActive(s *segment, m marker, hasMarker bool) error {
 	if err := l.recoverCrashed(s); err != nil {
 		return err
 	}
+	// Replace whatever recovery point and index tail were there with the
+	// checked state, so a stale point can never outlive this recovery.
+	if err := l.writeRecoveryPoint(s, s.size, l.leo, true); err != nil {
+		return err
+	}
 	return l.startRollClock(s)
 }
 
@@ -195,13 +201,25 @@ func (l *Log) resumeClean(s *segment, leo int64) bool {
 	return true
 }
 
-// recoverCrashed checks every batch of the active segment (length, magic,
-// CRC, contiguous offsets), truncates at the first bad one and rebuilds the
-// indexes; they are written out on the next roll or Close.
+// recoverCrashed checks the batches of the active segment after the
+// recovery point, or all of them if there is no valid one (length, magic,
+// CRC, contiguous offsets), truncates at the first bad one and completes
+// the indexes.
 func (l *Log) recoverCrashed(s *segment) error {
-	idx := newIndexer(l.cfg.IndexIntervalBytes)
-	res := scan(s.file, s.base, 0, s.base, s.size, true, &idx)
-	l.recovery.ScannedBytes = s.size
+	tp := trustedPrefix{idx: newIndexer(l.cfg.IndexIntervalBytes), next: s.base}
+	if rp, ok := l.readRecoveryPoint(); ok {
+		trusted, err := l.trustRecoveryPoint(s, rp)
+		if err == nil {
+			tp = trusted
+			l.recovery.RecoveryPoint = true
+		} else {
+			l.log.Warn("commitlog: recovery point does not match the active segment; checking all of it", "err", err)
+		}
+	}
+	idx := tp.idx
+	res := scan(s.file, s.base, tp.pos, tp.next, s.size, true, &idx)
+	l.recovery.ScannedBytes = s.size - tp.walkFrom
+	l.recovery.VerifiedBytes = s.size - tp.pos
 	if res.stop != nil {
 		l.recovery.TruncatedBytes = s.size - res.end
 		l.log.Warn("commitlog: truncating torn tail of active segment", "segment", s.base,
@@ -215,8 +233,10 @@ func (l *Log) recoverCrashed(s *segment) error {
 		return err
 	}
 	s.size = res.end
-	s.idx, s.savedOffsets, s.savedTimes = idx, 0, 0
-	l.indexRebuilds.Add(1)
+	s.idx, s.savedOffsets, s.savedTimes = idx, tp.savedOffsets, tp.savedTimes
+	if !l.recovery.RecoveryPoint {
+		l.indexRebuilds.Add(1)
+	}
 	l.leo = res.next
 	return nil
 }

@@ -37,13 +37,19 @@ type segment struct {
 	// plus one per reader in flight; the file closes when it reaches zero.
 	refs atomic.Int32
 
+	// saveMu serialises writes of the index files (seal, the syncer's
+	// recovery point, repairs) and guards savedOffsets and savedTimes; it
+	// is held across file I/O, so it is not mu. Lock order: Log.mu, then
+	// saveMu, then mu. The syncer takes saveMu without Log.mu.
+	saveMu       sync.Mutex
+	savedOffsets int // offset entries already in the .index file
+	savedTimes   int // time entries already in the .timeindex file
+
 	// mu guards the fields below. Lock order: Log.mu before segment.mu.
 	mu             sync.Mutex
 	file           *os.File // nil until loaded; the active segment's is read-write
 	loaded         bool     // idx holds this segment's indexes
-	idx            indexer
-	savedOffsets   int // offset entries already in the .index file
-	savedTimes     int // time entries already in the .timeindex file
+	idx            indexer  // entries below len are never modified: idx is replaced whole
 	sealedMaxTs    int64
 	sealedMaxKnown bool // sealedMaxTs was read from the time index without loading it
 }
@@ -110,6 +116,8 @@ func (s *segment) fits(n int, base int64, lastDelta int32, limit int64) bool {
 // writes the unsaved index entries and fsyncs all three files. Used on roll
 // and Close. Caller holds Log.mu.
 func (l *Log) seal(s *segment) error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.idx.addTime()
@@ -124,7 +132,7 @@ func (l *Log) seal(s *segment) error {
 }
 
 // saveIndexes writes the entries not yet on disk and cuts anything stale
-// after them, then fsyncs both files. Caller holds s.mu.
+// after them, then fsyncs both files. Caller holds s.saveMu and s.mu.
 func (s *segment) saveIndexes() error {
 	if err := saveTail(s.path(indexSuffix), encodeOffsets(nil, s.idx.offsets[s.savedOffsets:]),
 		int64(s.savedOffsets)*offsetEntrySize); err != nil {
@@ -204,6 +212,8 @@ func (l *Log) load(s *segment, size, end int64) error {
 		}
 	}
 	s.idx, s.loaded = idx, true
+	// Under mu alone: a closed segment is loaded once, before anything
+	// else (a repair) can write its index files.
 	s.savedOffsets, s.savedTimes = len(idx.offsets), len(idx.times)
 	return nil
 }
@@ -304,6 +314,8 @@ func (l *Log) repairIndex(s *segment) error {
 	defer l.mu.Unlock()
 	active := s == l.active()
 	live := !l.closed && slices.Contains(l.segments, s)
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	idx := l.rebuildIndex(s, s.size)

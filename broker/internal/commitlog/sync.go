@@ -113,7 +113,9 @@ func (l *Log) syncOnce() bool {
 		return false
 	}
 	target, s := l.leo, l.active() // earlier segments were sealed on roll
+	pos := s.size
 	s.acquire()
+	defer s.release()
 	l.mu.Unlock()
 
 	if l.cfg.beforeFsync != nil {
@@ -121,14 +123,18 @@ func (l *Log) syncOnce() bool {
 	}
 	l.fsyncs.Add(1)
 	err := s.file.Sync()
-	s.release()
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err != nil {
 		l.fail(fmt.Errorf("fsync %s: %w", s.path(logSuffix), err))
+		l.mu.Unlock()
 		return false
 	}
 	l.setDurable(target)
-	return l.durable < l.leo
+	more := l.durable < l.leo
+	l.mu.Unlock()
+	// After the waiters are released: the recovery point costs a few
+	// fsyncs about once a second, which later batches wait out.
+	l.maybeRecoveryPoint(s, pos, target)
+	return more
 }
