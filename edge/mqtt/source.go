@@ -1,0 +1,314 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// Sink receives what a source decodes; the edge's emitter implements it
+// (see package serial for the contract).
+type Sink interface {
+	Frame(f *telemetry.Frame, recv time.Time) error
+	Catalog(c *telemetry.ChannelCatalog, recv time.Time) error
+	Bad(reason string, raw []byte, err error, recv time.Time)
+	Note(event string, err error)
+	Up(up bool, err error)
+	Flush() error
+}
+
+// ErrConfig reports a Config that cannot work.
+var ErrConfig = errors.New("mqtt: bad config")
+
+// Config configures an MQTT Source. An empty field means its default.
+type Config struct {
+	// Broker is the MQTT broker's HOST:PORT. Required.
+	Broker string
+	// Filter is the topic filter subscribed to, e.g. cars/+/telemetry.
+	// The car id is the topic level its first "+" matches. Required.
+	Filter string
+	// Car is the car id when Filter has no "+". Default: none.
+	Car string
+	// QoS is the subscription's quality of service, 0–2. Default 1 (a
+	// message is acknowledged to the broker only once it is in the spool).
+	QoS *byte
+	// ClientID is the MQTT client id; it must stay the same across
+	// restarts for the broker to keep the session. Default
+	// "pitwall-edge-<hostname>-<hash of broker and filter>".
+	ClientID string
+	// Username and Password authenticate, when set.
+	Username, Password string
+	// Name names the source. Default "mqtt://" + Broker + "/" + Filter.
+	Name string
+	// QueueLen is how many received messages may wait for the spool.
+	// Default 8192.
+	QueueLen int
+	// Logger receives connection messages. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Source subscribes to a topic filter on an MQTT broker with a persistent
+// session and decodes what it receives.
+type Source struct {
+	cfg      Config
+	qos      byte
+	carLevel int // topic level of the car id; -1: cfg.Car
+}
+
+// New checks cfg; Run connects.
+func New(cfg Config) (*Source, error) {
+	if cfg.Broker == "" || cfg.Filter == "" {
+		return nil, fmt.Errorf("%w: need a broker and a topic filter", ErrConfig)
+	}
+	s := &Source{qos: 1, carLevel: -1}
+	if cfg.QoS != nil {
+		s.qos = *cfg.QoS
+	}
+	if s.qos > 2 {
+		return nil, fmt.Errorf("%w: qos %d", ErrConfig, s.qos)
+	}
+	for i, level := range strings.Split(cfg.Filter, "/") {
+		if level == "+" {
+			s.carLevel = i
+			break
+		}
+	}
+	if s.carLevel < 0 && !telemetry.ValidCar(cfg.Car) {
+		return nil, fmt.Errorf("%w: filter %q has no \"+\" for the car id: give car=ID", ErrConfig, cfg.Filter)
+	}
+	if cfg.ClientID == "" {
+		host, _ := os.Hostname()
+		h := fnv.New32a()
+		h.Write([]byte(cfg.Broker + "/" + cfg.Filter))
+		cfg.ClientID = fmt.Sprintf("pitwall-edge-%s-%08x", host, h.Sum32())
+	}
+	if cfg.Name == "" {
+		cfg.Name = "mqtt://" + cfg.Broker + "/" + cfg.Filter
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 8192
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s.cfg = cfg
+	return s, nil
+}
+
+// Name returns the source's name.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// carOf returns the car id a topic names.
+func (s *Source) carOf(topic string) (string, error) {
+	if s.carLevel < 0 {
+		return s.cfg.Car, nil
+	}
+	levels := strings.Split(topic, "/")
+	if s.carLevel >= len(levels) || !telemetry.ValidCar(levels[s.carLevel]) {
+		return "", fmt.Errorf("topic %q: no valid car id at level %d", topic, s.carLevel+1)
+	}
+	return levels[s.carLevel], nil
+}
+
+// Run connects (retrying until the broker answers), subscribes on every
+// (re)connection, and spools what arrives until ctx is cancelled. QoS 1
+// and 2 messages are acknowledged only after they are in the spool, and
+// the session is persistent, so messages the edge had not taken when it
+// stopped or crashed are delivered again when it returns.
+func (s *Source) Run(ctx context.Context, sink Sink) error {
+	log := s.cfg.Logger.With("source", s.cfg.Name)
+	msgs := make(chan paho.Message, s.cfg.QueueLen)
+	var closing atomic.Bool
+	handler := func(_ paho.Client, m paho.Message) {
+		if closing.Load() {
+			return // not acknowledged: the broker sends it again next session
+		}
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}
+	conn := &connState{log: log, sink: sink}
+	opts := paho.NewClientOptions().AddBroker("tcp://" + s.cfg.Broker).SetClientID(s.cfg.ClientID).
+		SetUsername(s.cfg.Username).SetPassword(s.cfg.Password).
+		SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(5 * time.Second).
+		SetConnectTimeout(10 * time.Second).SetKeepAlive(10 * time.Second).
+		SetOrderMatters(true).SetAutoAckDisabled(true).SetDefaultPublishHandler(handler).
+		SetConnectionLostHandler(func(_ paho.Client, err error) { conn.lost(err) })
+	var wg sync.WaitGroup
+	opts.SetOnConnectHandler(func(c paho.Client) {
+		tok := c.Subscribe(s.cfg.Filter, s.qos, handler)
+		wg.Add(1)
+		go func() { // waiting inside the handler would block paho
+			defer wg.Done()
+			if tok.WaitTimeout(30*time.Second) && tok.Error() == nil {
+				conn.connected() // up: connected and subscribed
+				return
+			}
+			log.Error("mqtt: subscribe failed", "filter", s.cfg.Filter, "err", tok.Error())
+			sink.Up(false, fmt.Errorf("mqtt: subscribe %s: %v", s.cfg.Filter, tok.Error()))
+		}()
+	})
+	client := paho.NewClient(opts)
+	if !s.connect(ctx, client, conn) {
+		sink.Up(false, nil)
+		return nil
+	}
+	s.consume(ctx, msgs, sink)
+	// Stop taking messages; spool and acknowledge what was taken.
+	closing.Store(true)
+	s.drain(msgs, sink)
+	client.Disconnect(250)
+	wg.Wait()
+	sink.Up(false, nil)
+	return nil
+}
+
+// connect makes the first connection, retrying until it works or ctx is
+// done; later drops are paho's auto-reconnect's business.
+func (s *Source) connect(ctx context.Context, client paho.Client, conn *connState) bool {
+	for ctx.Err() == nil {
+		tok := client.Connect()
+		tok.WaitTimeout(15 * time.Second)
+		if client.IsConnected() {
+			return true
+		}
+		err := tok.Error()
+		if err == nil {
+			err = errors.New("no answer")
+		}
+		conn.lost(err)
+		t := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return false
+}
+
+// connState logs each outage once when it starts and once when it ends.
+type connState struct {
+	log  *slog.Logger
+	sink Sink
+	mu   sync.Mutex
+	down time.Time
+	ever bool
+}
+
+func (c *connState) lost(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down.IsZero() {
+		c.down = time.Now()
+		c.log.Warn("mqtt: broker unreachable; reconnecting until it is back", "err", err)
+	}
+	c.sink.Up(false, fmt.Errorf("mqtt: %w", err))
+}
+
+func (c *connState) connected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.down.IsZero() && c.ever {
+		c.log.Info("mqtt: broker back", "after", time.Since(c.down).Round(time.Millisecond))
+	}
+	c.down, c.ever = time.Time{}, true
+	c.sink.Up(true, nil)
+}
+
+// consume spools messages in batches until ctx is done.
+func (s *Source) consume(ctx context.Context, msgs <-chan paho.Message, sink Sink) {
+	d := newDecoder(s, sink)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-msgs:
+			d.batch(m, msgs)
+		}
+	}
+}
+
+func (s *Source) drain(msgs <-chan paho.Message, sink Sink) {
+	d := newDecoder(s, sink)
+	for {
+		select {
+		case m := <-msgs:
+			d.batch(m, msgs)
+		default:
+			return
+		}
+	}
+}
+
+// decoder decodes messages into the sink.
+type decoder struct {
+	s     *Source
+	sink  Sink
+	codec *telemetry.Codec
+	frame telemetry.Frame
+	cat   telemetry.ChannelCatalog
+	taken []paho.Message
+}
+
+func newDecoder(s *Source, sink Sink) *decoder {
+	return &decoder{s: s, sink: sink, codec: telemetry.MustNewCodec()}
+}
+
+// batch decodes first and whatever else is queued (up to 1024), flushes
+// the sink and then acknowledges them all.
+func (d *decoder) batch(first paho.Message, more <-chan paho.Message) {
+	d.taken = append(d.taken[:0], first)
+	for len(d.taken) < 1024 {
+		select {
+		case m := <-more:
+			d.taken = append(d.taken, m)
+			continue
+		default:
+		}
+		break
+	}
+	recv := time.Now()
+	for _, m := range d.taken {
+		d.message(m.Topic(), m.Payload(), recv)
+	}
+	d.sink.Flush()
+	for _, m := range d.taken {
+		m.Ack()
+	}
+}
+
+// message decodes one message.
+func (d *decoder) message(topic string, payload []byte, recv time.Time) {
+	car, err := d.s.carOf(topic)
+	if err != nil {
+		d.sink.Bad(ReasonBadTopic, payload, err, recv)
+		return
+	}
+	kind, err := DecodePayload(d.codec, car, payload, &d.frame, &d.cat)
+	var bp *BadPayload
+	switch {
+	case errors.As(err, &bp):
+		d.sink.Bad(bp.Reason, payload, fmt.Errorf("topic %s: %w", topic, err), recv)
+	case kind == KindFrame:
+		if err := d.sink.Frame(&d.frame, recv); err != nil {
+			d.sink.Bad(ReasonInvalid, payload, err, recv)
+		}
+	case kind == KindCatalog:
+		if err := d.sink.Catalog(&d.cat, recv); err != nil {
+			d.sink.Bad(ReasonInvalid, payload, err, recv)
+		}
+	}
+}
