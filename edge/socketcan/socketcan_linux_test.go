@@ -35,4 +35,3 @@ func TestOpenSaysWhenCANIsMissing(t *testing.T) {
 		t.Fatalf("kernel has CAN, Open of a missing interface: %v", err)
 	}
 }
-
