@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -57,7 +58,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.registry.MustRegister(m.duplicateBatches, m.requests, m.badInput, m.bytesIn, m.bytesOut, m.connections,
-		m.producedBytes, m.producedBatch, prometheus.NewGoCollector())
+		m.producedBytes, m.producedBatch, collectors.NewGoCollector())
 	return m
 }
 

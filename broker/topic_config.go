@@ -2,7 +2,6 @@ package broker
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -114,14 +113,4 @@ func (c Config) resolveConfig(own map[string]string) effectiveConfig {
 	e.segmentAge = time.Duration(num("segment.ms")) * time.Millisecond
 	e.maxMessageBytes = int32(num("max.message.bytes"))
 	return e
-}
-
-// sortedKeys returns m's keys in order, for stable answers.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
