@@ -188,5 +188,3 @@ func mapsEqual(a, b map[int32]int64) bool {
 	}
 	return true
 }
-
-
