@@ -214,6 +214,8 @@ type record struct {
 func readTopic(t testing.TB, addr, topic string) []record {
 	t.Helper()
 	cfg := sarama.NewConfig()
+	cfg.Consumer.MaxWaitTime = 10 * time.Millisecond
+	cfg.Consumer.Fetch.Default = 4 << 20
 	client, err := sarama.NewClient([]string{addr}, cfg)
 	if err != nil {
 		t.Fatal(err)
