@@ -27,12 +27,12 @@ type canMessage struct {
 }
 
 type canSignal struct {
-	name     string
-	start    uint8
-	length   uint8
-	signed   bool
-	factor   float64
-	offset   float64
+	name    string
+	start   uint8
+	length  uint8
+	signed  bool
+	factor  float64
+	offset  float64
 	channel int32   // id in the car's catalog; 0 when the car lacks it
 	value   float64 // the channel's latest sample
 }

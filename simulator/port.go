@@ -48,6 +48,9 @@ func openPort(t Target) (*port, error) {
 			f.Close()
 			return nil, err
 		}
+		if f, err = pollable(f); err != nil {
+			return nil, err
+		}
 		return &port{w: f, r: f, c: f}, nil
 	}
 	f, err := os.Create(t.Path)
@@ -68,6 +71,10 @@ func openPTY() (*port, error) {
 	}
 	if err := makeRaw(tty.Fd(), 0); err != nil {
 		master.Close()
+		tty.Close()
+		return nil, err
+	}
+	if master, err = pollable(master); err != nil {
 		tty.Close()
 		return nil, err
 	}

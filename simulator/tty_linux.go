@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,4 +37,22 @@ func makeRaw(fd uintptr, baud int) error {
 		t.Ispeed, t.Ospeed = code, code
 	}
 	return unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
+}
+
+// pollable returns f as a non-blocking file on Go's poller, so Close
+// interrupts a Read in another goroutine. Calling Fd() (for the ioctls of
+// makeRaw and creack/pty) turns a file blocking, so a copy of its
+// descriptor is made non-blocking and f is closed.
+func pollable(f *os.File) (*os.File, error) {
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("simulator: dup %s: %w", f.Name(), err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("simulator: %s: %w", f.Name(), err)
+	}
+	nf := os.NewFile(uintptr(fd), f.Name())
+	f.Close()
+	return nf, nil
 }
