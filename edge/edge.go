@@ -81,6 +81,7 @@ func New(cfg Config) (*Edge, error) {
 		e.closeSources()
 		return nil, err
 	}
+	e.loadCatalogs()
 	e.metrics = newMetrics(e.spool)
 	if cfg.Metrics != "off" {
 		if e.ln, err = net.Listen("tcp", cfg.Metrics); err != nil {

@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -165,7 +168,66 @@ func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) bool {
 	cp := *c
 	cp.Channels = slices.Clone(c.Channels)
 	e.cats.last[c.Car] = &cp
+	e.saveCatalogs()
 	return true
+}
+
+// Session returns the session of the car's last catalog, for sources
+// whose frames do not carry one (serial.SessionKeeper).
+func (m *emitter) Session(car string) (string, bool) {
+	m.e.cats.mu.Lock()
+	defer m.e.cats.mu.Unlock()
+	if c := m.e.cats.last[car]; c != nil {
+		return c.Session, true
+	}
+	return "", false
+}
+
+// catalogsFile keeps the last catalog of every car beside the spool, so
+// a restarted edge neither republishes unchanged catalogs nor loses the
+// session of cars whose frames do not carry it.
+const catalogsFile = "catalogs"
+
+// saveCatalogs writes every car's catalog (length-prefixed Avro) under a
+// temporary name and renames it into place. Called with cats.mu held.
+func (e *Edge) saveCatalogs() {
+	var b []byte
+	for _, c := range e.cats.last {
+		v, err := e.codec.AppendCatalog(nil, c)
+		if err != nil {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	path := filepath.Join(e.cfg.Spool.Dir, catalogsFile)
+	err := os.WriteFile(path+".tmp", b, 0o644)
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	if err != nil {
+		e.logLimited("catalogs-file", "edge: cannot save the catalogs file", "err", err)
+	}
+}
+
+// loadCatalogs reads what saveCatalogs wrote; a damaged file is ignored.
+func (e *Edge) loadCatalogs() {
+	b, err := os.ReadFile(filepath.Join(e.cfg.Spool.Dir, catalogsFile))
+	if err != nil {
+		return
+	}
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			e.log.Warn("edge: damaged catalogs file, ignoring the rest", "dir", e.cfg.Spool.Dir)
+			return
+		}
+		var c telemetry.ChannelCatalog
+		if err := e.codec.DecodeCatalog(b[k:k+int(n)], &c); err == nil {
+			e.cats.last[c.Car] = &c
+		}
+		b = b[k+int(n):]
+	}
 }
 
 func (e *Edge) forgetCatalog(car string) {

@@ -29,6 +29,13 @@ type Sink interface {
 	Flush() error
 }
 
+// SessionKeeper is implemented by sinks that remember each car's session
+// (across restarts too): a frame of a car that has not announced its
+// channels on this port yet gets the remembered session.
+type SessionKeeper interface {
+	Session(car string) (string, bool)
+}
+
 // Reasons for bad input, as passed to Sink.Bad.
 const (
 	ReasonChecksum   = "checksum"    // the line's CRC does not match
@@ -143,6 +150,8 @@ func (d *lineDecoder) line(line []byte, recv time.Time, sink Sink) {
 		}
 		if cs := d.cars[d.frame.Car]; cs != nil {
 			d.frame.Session, cs.lastNs = cs.session, d.frame.TimeNs
+		} else if k, ok := sink.(SessionKeeper); ok {
+			d.frame.Session, _ = k.Session(d.frame.Car)
 		}
 		if err := sink.Frame(&d.frame, recv); err != nil {
 			sink.Bad(ReasonMalformed, line, err, recv)
