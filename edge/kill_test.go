@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/creack/pty"
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/sys/unix"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
