@@ -1,0 +1,219 @@
+package lap
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// Config configures a Detector.
+type Config struct {
+	// Track is the circuit's timing definition. Required.
+	Track Track
+	// Debounce is the shortest time between two crossings of one line that
+	// both count. Default 500ms.
+	Debounce time.Duration
+	// ReArm is how far, in metres, a car must get from a line's midpoint
+	// after crossing it before the line counts again, so a car creeping
+	// over the line with a noisy GPS crosses it once. Default 25.
+	ReArm float64
+	// MinLapFraction is the shortest lap, as a fraction of Track.Length of
+	// GPS distance; a start/finish crossing sooner is ignored. Default 0.5.
+	MinLapFraction float64
+	// MaxGap is the longest gap between GPS fixes across which a line
+	// crossing is trusted; a lap with a line crossed in a longer gap is
+	// still timed (interpolated across the gap) but not valid. Default 1s.
+	MaxGap time.Duration
+	// Beacon names the lap beacon channel. When set and the car's catalog
+	// has it, a rising edge of that channel (above 0.5) is the
+	// start/finish crossing and GPS times only the sectors. Default "":
+	// start/finish from GPS.
+	Beacon string
+	// DeltaStep is the grid, in metres along the lap, on which the live
+	// delta compares the lap in progress with the car's best. Default 5.
+	DeltaStep float64
+	// FullThrottle is the throttle (%) that counts as full. Default 98.
+	FullThrottle float64
+	// BrakeOn is the front brake pressure (bar) that counts as braking.
+	// Default 5.
+	BrakeOn float64
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if err := c.Track.validate(); err != nil {
+		return c, err
+	}
+	if c.Debounce == 0 {
+		c.Debounce = 500 * time.Millisecond
+	}
+	c.ReArm = orF(c.ReArm, 25)
+	c.MinLapFraction = orF(c.MinLapFraction, 0.5)
+	if c.MaxGap == 0 {
+		c.MaxGap = time.Second
+	}
+	c.DeltaStep = orF(c.DeltaStep, 5)
+	c.FullThrottle = orF(c.FullThrottle, 98)
+	c.BrakeOn = orF(c.BrakeOn, 5)
+	if c.Debounce < 0 || c.ReArm < 0 || c.MinLapFraction < 0 || c.MaxGap < 0 || c.DeltaStep <= 0 {
+		return c, fmt.Errorf("%w: negative setting", ErrTrack)
+	}
+	return c, nil
+}
+
+func orF(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Known is a lap already published, which a Detector restarted in the
+// middle of a session needs to number its laps and compute deltas exactly
+// as an uninterrupted one would.
+type Known struct {
+	Lap            int32
+	StartNs, EndNs int64
+	Valid          bool
+}
+
+// KnownFrom returns what a Detector needs to know about a published lap.
+func KnownFrom(l *telemetry.Lap) Known {
+	k := Known{Lap: l.Lap, StartNs: l.StartNs, EndNs: l.EndNs}
+	for _, m := range l.Metrics {
+		if m.Name == MValid {
+			k.Valid = m.Value == 1
+		}
+	}
+	return k
+}
+
+// Detector finds one car's laps and sectors in its frames and computes
+// each lap's metrics. Feed it the car's frames in order with Frame. It is
+// pure (no I/O, no clock) and deterministic: the same frames after the
+// same Restore give the same laps. Not safe for concurrent use.
+type Detector struct {
+	cfg     Config
+	ch      Channels
+	car     string
+	session string
+	plane   plane
+	gates   []gate // 0: start/finish, then the sector lines
+	armed   []bool
+	lastNs  []int64
+	beacon  bool // start/finish from the beacon channel
+
+	havePrev bool
+	prev     vec
+	prevNs   int64
+	beaconHi bool
+	odo      odo
+
+	started bool
+	lapNo   int32
+	cur     current
+	history []Known
+	best    []float64 // elapsed seconds at each DeltaStep of the best lap
+	bestNs  int64
+	live    float64
+	liveOK  bool
+}
+
+// current is the lap in progress.
+type current struct {
+	startNs    int64
+	sectors    []int64 // sector line crossing times
+	dist       float64
+	maxGap     int64 // longest GPS gap a line was crossed in
+	pitCross   bool  // started through the pit lane
+	cursorNs   int64 // time the distance was last advanced to
+	sectorMiss bool  // a sector line was not seen
+	acc        acc
+	trace      []float64
+}
+
+// NewDetector returns a detector for one car whose catalog gave ch.
+func NewDetector(cfg Config, ch Channels, car, session string) (*Detector, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg, ch: ch, car: car, session: session, plane: newPlane(cfg.Track.StartFinish.A)}
+	d.gates = append(d.gates, newGate(d.plane, cfg.Track.StartFinish))
+	for _, l := range cfg.Track.Sectors {
+		d.gates = append(d.gates, newGate(d.plane, l))
+	}
+	d.armed = make([]bool, len(d.gates))
+	d.lastNs = make([]int64, len(d.gates))
+	for i := range d.armed {
+		d.armed[i], d.lastNs[i] = true, math.MinInt64/2
+	}
+	if cfg.Beacon != "" {
+		for _, r := range ch.roles {
+			d.beacon = d.beacon || r == rBeacon
+		}
+	}
+	return d, nil
+}
+
+// Restore tells a detector that starts in the middle of a session which
+// laps were already published: its first start/finish crossing takes the
+// number of the known lap starting (or, failing that, ending) there, and
+// the car's best counts the known laps.
+func (d *Detector) Restore(known []Known) {
+	d.history = append(d.history[:0], known...)
+}
+
+// Live returns the live delta, in seconds, of the lap in progress to the
+// car's best lap at the same distance along the lap (negative: faster),
+// as of the last GPS fix; ok is false before a best lap with a distance
+// trace exists.
+func (d *Detector) Live() (delta float64, ok bool) { return d.live, d.liveOK }
+
+// Frame feeds the car's next frame and appends the laps it completes to
+// out.
+func (d *Detector) Frame(f *telemetry.Frame, out []telemetry.Lap) []telemetry.Lap {
+	var lat, lon float64
+	var nLat, nLon bool
+	for _, s := range f.Samples {
+		switch d.ch.role(s.ID) {
+		case rLat:
+			lat, nLat = s.Value, true
+		case rLon:
+			lon, nLon = s.Value, true
+		}
+	}
+	if nLat && nLon {
+		out = d.fix(f.TimeNs, telemetry.LatLon{Lat: lat, Lon: lon}, out)
+	}
+	for _, s := range f.Samples {
+		r := d.ch.role(s.ID)
+		switch r {
+		case rNone, rLat, rLon:
+		case rBeacon:
+			out = d.beaconSample(f.TimeNs, s.Value, out)
+		case rSpeed:
+			if s.Value < d.ch.hi[s.ID] {
+				d.odo.speed(f.TimeNs, s.Value)
+			}
+			fallthrough
+		default:
+			if d.started {
+				d.cur.acc.sample(&d.ch, s.ID, r, s.Value, &d.cfg)
+			}
+		}
+	}
+	return out
+}
+
+func (d *Detector) beaconSample(ns int64, v float64, out []telemetry.Lap) []telemetry.Lap {
+	hi := v > 0.5
+	rising := hi && !d.beaconHi
+	d.beaconHi = hi
+	if !d.beacon || !rising || ns-d.lastNs[0] < int64(d.cfg.Debounce) {
+		return out
+	}
+	d.lastNs[0] = ns
+	return d.startFinish(ns, 0, 0, out)
+}

@@ -1,0 +1,193 @@
+package lap
+
+import (
+	"math"
+	"time"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// maxBridge is the longest GPS gap the detector bridges with a straight
+// chord. Longer gaps (a car in the garage, a receiver that lost its fix
+// for a long time) could cut across the circuit and cross lines the car
+// never crossed, so their segment is not searched for crossings.
+const maxBridge = 10 * time.Second
+
+// hit is a line crossed between two fixes.
+type hit struct {
+	t, u float64
+	gate int
+}
+
+// fix feeds one GPS fix.
+func (d *Detector) fix(ns int64, ll telemetry.LatLon, out []telemetry.Lap) []telemetry.Lap {
+	p := d.plane.xy(ll)
+	if !d.havePrev {
+		d.prev, d.prevNs, d.havePrev = p, ns, true
+		d.odo.reset(ns)
+		return out
+	}
+	if ns <= d.prevNs {
+		return out // a duplicate or out-of-order fix carries no new motion
+	}
+	gap := ns - d.prevNs
+	segLen := p.sub(d.prev).len()
+	var hits [4]hit
+	found := hits[:0]
+	if gap <= int64(maxBridge) {
+		found = d.crossings(p, gap, found)
+	} else if d.started {
+		d.cur.maxGap = max(d.cur.maxGap, gap)
+	}
+	pos := 0.0
+	for _, h := range found {
+		tc := d.prevNs + int64(math.Round(h.t*float64(gap)))
+		if gap > odoMinGap {
+			if at, ok := d.odo.at(h.t, gap); ok {
+				tc = at
+			}
+		}
+		d.advance(segLen*(h.t-pos), tc)
+		d.armed[h.gate], d.lastNs[h.gate] = false, tc
+		if h.gate == 0 {
+			out = d.startFinish(tc, h.u, gap, out)
+		} else {
+			d.sector(h.gate, tc, gap)
+		}
+		pos = h.t
+	}
+	d.advance(segLen*(1-pos), ns)
+	for i, g := range d.gates {
+		if !d.armed[i] && p.sub(g.mid).len() > d.cfg.ReArm {
+			d.armed[i] = true
+		}
+	}
+	d.prev, d.prevNs = p, ns
+	d.odo.reset(ns)
+	d.updateLive(ns)
+	return out
+}
+
+// crossings finds the armed lines crossed forwards between the previous
+// fix and p, in the order they were crossed.
+func (d *Detector) crossings(p vec, gap int64, found []hit) []hit {
+	for i, g := range d.gates {
+		if i == 0 && d.beacon {
+			continue
+		}
+		t, u, fwd, ok := g.cross(d.prev, p)
+		if !ok || !fwd || !d.armed[i] {
+			continue
+		}
+		if d.prevNs+int64(t*float64(gap))-d.lastNs[i] < int64(d.cfg.Debounce) {
+			continue
+		}
+		found = append(found, hit{t: t, u: u, gate: i})
+		for j := len(found) - 1; j > 0 && found[j].t < found[j-1].t; j-- {
+			found[j], found[j-1] = found[j-1], found[j]
+		}
+	}
+	return found
+}
+
+// advance adds dd metres travelled, ending at time endNs, to the lap in
+// progress and its distance trace.
+func (d *Detector) advance(dd float64, endNs int64) {
+	if !d.started || dd <= 0 {
+		return
+	}
+	c := &d.cur
+	step := d.cfg.DeltaStep
+	d0, d1 := c.dist, c.dist+dd
+	t0 := float64(c.cursorNs-c.startNs) / 1e9
+	t1 := float64(endNs-c.startNs) / 1e9
+	for k := len(c.trace); float64(k)*step <= d1; k++ {
+		at := float64(k) * step
+		if at < d0 {
+			at = d0
+		}
+		c.trace = append(c.trace, t0+(at-d0)/(d1-d0)*(t1-t0))
+		if len(c.trace) > maxTrace {
+			break
+		}
+	}
+	c.dist = d1
+	c.cursorNs = endNs
+}
+
+// maxTrace bounds a lap's distance trace (200 km at 5 m), so a car that
+// never crosses start/finish cannot grow it without end.
+const maxTrace = 40000
+
+func (d *Detector) updateLive(ns int64) {
+	d.liveOK = false
+	if !d.started || len(d.best) < 2 {
+		return
+	}
+	f := d.cur.dist / d.cfg.DeltaStep
+	k := int(f)
+	if k+1 >= len(d.best) {
+		return
+	}
+	ref := d.best[k] + (d.best[k+1]-d.best[k])*(f-float64(k))
+	d.live, d.liveOK = float64(ns-d.cur.startNs)/1e9-ref, true
+}
+
+// startFinish handles a start/finish crossing at tc; u is where on the line
+// (0 at A, 1 at B), gap the GPS gap it was crossed in (0 for the beacon).
+func (d *Detector) startFinish(tc int64, u float64, gap int64, out []telemetry.Lap) []telemetry.Lap {
+	tr := &d.cfg.Track
+	pit := gap > 0 && tr.PitTo > tr.PitFrom && u >= tr.PitFrom && u <= tr.PitTo
+	if !d.started {
+		d.started, d.lapNo = true, d.number(tc)
+		d.newLap(tc, pit, gap)
+		return out
+	}
+	if d.cur.dist > 0 && d.cur.dist < d.cfg.MinLapFraction*tr.Length {
+		return out // too short for a lap: not a real crossing
+	}
+	out = append(out, d.finish(tc, pit, gap))
+	d.lapNo++
+	d.newLap(tc, pit, gap)
+	return out
+}
+
+func (d *Detector) newLap(tc int64, pit bool, gap int64) {
+	trace := d.cur.trace[:0] // nil when finish kept it as the best
+	d.cur = current{startNs: tc, pitCross: pit, maxGap: gap, acc: newAcc(), trace: trace, cursorNs: tc}
+}
+
+// number returns the number of the lap starting at tc for a detector that
+// has not seen a crossing yet.
+func (d *Detector) number(tc int64) int32 {
+	var last int32
+	for _, k := range d.history {
+		switch {
+		case k.StartNs == tc:
+			return k.Lap
+		case k.EndNs == tc:
+			return k.Lap + 1
+		}
+		last = max(last, k.Lap)
+	}
+	return last + 1
+}
+
+func (d *Detector) sector(g int, tc, gap int64) {
+	if !d.started {
+		return
+	}
+	c := &d.cur
+	idx := g - 1
+	switch {
+	case idx < len(c.sectors):
+		return // already crossed this lap
+	case idx > len(c.sectors):
+		c.sectorMiss = true
+		for len(c.sectors) < idx {
+			c.sectors = append(c.sectors, -1)
+		}
+	}
+	c.sectors = append(c.sectors, tc)
+	c.maxGap = max(c.maxGap, gap)
+}
