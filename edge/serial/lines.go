@@ -52,6 +52,7 @@ type lineDecoder struct {
 	car     string // expected car; empty: any
 	partial []byte // bytes of a line not yet ended
 	syncing bool   // discarding until the next '$' (after (re)opening)
+	skipped bool   // a resync was noted since (re)opening
 	over    bool   // inside a line longer than MaxLineLen: skip to '\n'
 	frame   telemetry.Frame
 	chline  telemetry.ChannelLine
@@ -75,21 +76,19 @@ func newLineDecoder(car string) *lineDecoder {
 // after a port is (re)opened, its first bytes are usually the tail of a
 // line whose start was never read.
 func (d *lineDecoder) resync() {
-	d.partial, d.syncing, d.over = d.partial[:0], true, false
+	d.partial, d.syncing, d.over, d.skipped = d.partial[:0], true, false, false
 }
 
 // feed decodes every complete line in chunk, received at recv.
 func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink Sink) {
 	if d.syncing {
 		i := bytes.IndexByte(chunk, '$')
-		if i < 0 {
-			if len(chunk) > 0 {
-				sink.Note("resync", nil)
-			}
-			return
-		}
-		if i > 0 {
+		if i != 0 && len(chunk) > 0 && !d.skipped {
+			d.skipped = true
 			sink.Note("resync", nil)
+		}
+		if i < 0 {
+			return
 		}
 		chunk, d.syncing = chunk[i:], false
 	}
@@ -109,7 +108,11 @@ func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink Sink) {
 			d.partial = append(d.partial, line...)
 			line = d.partial
 		}
-		d.line(line, recv, sink)
+		if len(line) > telemetry.MaxLineLen {
+			sink.Bad(ReasonTooLong, line[:telemetry.MaxLineLen], fmt.Errorf("serial: line of %d bytes, longer than %d", len(line), telemetry.MaxLineLen), recv)
+		} else {
+			d.line(line, recv, sink)
+		}
 		d.partial = d.partial[:0]
 	}
 }
