@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"io"
 	"testing"
 
 	"github.com/pitwall/pitwall/telemetry"
@@ -36,4 +37,27 @@ func BenchmarkGenerate(b *testing.B) {
 			b.ReportMetric(float64(s.Samples()-start)/float64(b.N), "samples/op")
 		})
 	}
+}
+
+// BenchmarkSerialOutput is the generator plus the serial line encoding
+// (what `pitwall sim --speed max --out serial:...` costs), to io.Discard.
+func BenchmarkSerialOutput(b *testing.B) {
+	s, err := New(Config{Cars: 20, Channels: 300})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := newLineOutput(io.Discard, nil)
+	for i := range s.Cars() {
+		if err := o.Catalog(s.Catalog(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := s.Samples()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Step(o.Frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(s.Samples()-start)/b.Elapsed().Seconds(), "samples/s")
 }

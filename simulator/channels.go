@@ -3,6 +3,7 @@ package simulator
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pitwall/pitwall/telemetry"
@@ -178,8 +179,8 @@ func ParseRates(s string) (map[string]int, error) {
 	}
 	for _, kv := range strings.Split(s, ",") {
 		name, hz, ok := strings.Cut(kv, "=")
-		var n int
-		if _, err := fmt.Sscanf(hz, "%d", &n); !ok || err != nil || fmt.Sprint(n) != hz {
+		n, err := strconv.Atoi(hz)
+		if !ok || err != nil || n <= 0 || strconv.Itoa(n) != hz || !telemetry.ValidName(name) {
 			return nil, fmt.Errorf("%w: rate %q is not name=hz", ErrConfig, kv)
 		}
 		out[name] = n

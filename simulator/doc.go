@@ -52,6 +52,32 @@
 // fuel has no noise (a logger's fuel level is filtered), so fuel never rises
 // except during a pit stop.
 //
+// # Outputs (Config.Out, pitwall sim --out)
+//
+//   - serial:PATH[?baud=N]: the serial line format of telemetry/doc.go,
+//     $PWC channel lines for every car first and again every 5 s of sensor
+//     time, then $PWF frame lines. PATH "-" is stdout; a character device
+//     (a serial port, one end of a socat pty pair) is put in raw mode at
+//     the baud rate (default 115200); anything else is a file.
+//   - slcan:PATH: one car's CAN bus through a Lawicel SLCAN adapter: frames
+//     "tIIIL<data>[TTTT]\r" encoded per pitwall.dbc (embedded as DBC); a
+//     message goes out whenever one of its channels is sampled. It answers
+//     the host's commands (O, C, Sn, Zn, V, N, F; unknown ones with BEL,
+//     logged once) and starts open with timestamps on.
+//   - mqtt://HOST:PORT/PREFIX: Avro frames on PREFIX/CAR/frames (QoS 0),
+//     the catalog retained on PREFIX/CAR/channels (QoS 1). Prefix default
+//     "pitwall".
+//   - kafka://HOST:PORT/TOPIC: sarama, acks=all, key = car id, partitioned
+//     by telemetry.Partitioner; catalogs on telemetry.channels (created
+//     compacted if missing). Topic default "telemetry". Record timestamps
+//     are the producer's wall clock, as the edge's would be.
+//
+// With Config.PTY, Run creates a pseudo-terminal pair, writes the serial or
+// SLCAN output to it and prints the path the edge opens on Config.Stdout.
+// The pty buffers what is written before the edge opens it: the edge
+// should flush its input after opening. At Speed 0 the output's
+// backpressure (a full pty, the broker's acks) paces the simulation.
+//
 // Same Config, same bytes: every random choice comes from a per-car PCG
 // seeded from Config.Seed, cars are stepped in order, no map order or wall
 // clock reaches the data, and sensor time starts at DefaultEpoch unless

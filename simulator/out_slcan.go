@@ -33,6 +33,8 @@ type slcanOutput struct {
 	buf  []byte
 	log  *slog.Logger
 	done chan struct{} // closed when the command reader has returned
+
+	unknown int // commands answered with BEL; the first is logged
 }
 
 func newSLCANOutput(p *port, log *slog.Logger) *slcanOutput {
@@ -113,6 +115,11 @@ func (o *slcanOutput) readCommands(r io.Reader) {
 			return
 		}
 		reply := o.command(bytes.TrimRight(cmd, "\r\n"))
+		if reply == "\a" {
+			if o.unknown++; o.unknown == 1 {
+				o.log.Warn("slcan: unknown command answered with BEL (logged once)", "command", fmt.Sprintf("%q", cmd))
+			}
+		}
 		o.mu.Lock()
 		_, err = o.w.WriteString(reply)
 		if err == nil {

@@ -36,7 +36,11 @@ func (c *car) sample(s *Sim, due []int32) *telemetry.Frame {
 				}
 			}
 		}
-		v = math.Max(cd.Min, math.Min(cd.Max, v))
+		if v < cd.Min { // sensors saturate
+			v = cd.Min
+		} else if v > cd.Max {
+			v = cd.Max
+		}
 		scale := pow10[cd.decimals]
 		v = math.Round(v*scale) / scale
 		samples = append(samples, telemetry.Sample{ID: cd.ID, Value: v})

@@ -293,9 +293,11 @@ func (t *Track) makeBumps(name string) {
 // index returns the sample at or before distance s and the fraction to the
 // next one; s may be any real number (it wraps).
 func (t *Track) index(s float64) (int, float64) {
-	s = math.Mod(s, t.Length)
-	if s < 0 {
-		s += t.Length
+	if s < 0 || s >= t.Length {
+		s = math.Mod(s, t.Length)
+		if s < 0 {
+			s += t.Length
+		}
 	}
 	f := s / t.Step
 	i := int(f)
