@@ -326,3 +326,10 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 }
+
+// A character device that is no terminal is written plainly.
+func TestSerialToDevNull(t *testing.T) {
+	if err := Run(context.Background(), Config{Out: "serial:/dev/null", Duration: 200 * time.Millisecond, Logger: quietLogger()}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,12 +1,16 @@
 package simulator
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/creack/pty"
 )
+
+// errNotTerminal: a character device that is no terminal, written plainly.
+var errNotTerminal = errors.New("simulator: not a terminal")
 
 // port is where the serial and SLCAN outputs write: a file, stdout, a
 // serial device or a pty. r is set when the other end can talk back (a
@@ -44,7 +48,9 @@ func openPort(t Target) (*port, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := makeRaw(f.Fd(), t.Baud); err != nil {
+		if err := makeRaw(f.Fd(), t.Baud); errors.Is(err, errNotTerminal) {
+			return &port{w: f, c: f}, nil // e.g. /dev/null
+		} else if err != nil {
 			f.Close()
 			return nil, err
 		}

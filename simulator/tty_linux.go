@@ -20,7 +20,7 @@ var bauds = map[int]uint32{
 func makeRaw(fd uintptr, baud int) error {
 	t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
 	if err != nil {
-		return fmt.Errorf("simulator: not a terminal: %w", err)
+		return fmt.Errorf("%w: %w", errNotTerminal, err)
 	}
 	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
 	t.Oflag &^= unix.OPOST
