@@ -39,9 +39,11 @@
 //
 // State goes to a Store (the broker's __consumer_offsets topic) as records
 // in Kafka's own layouts (records.go): a commit is one OffsetCommit record
-// per partition and is answered, and becomes visible, only once durable; a
-// stored assignment writes the group's metadata before the group turns
-// Stable. Writes of one group complete in order. At start the broker feeds
+// per partition and is answered, and becomes visible, only once durable
+// (fsynced); the leader's assignment is written with the group's metadata
+// before the group turns Stable (written, not fsynced, as Kafka: a crash
+// that loses it restores the previous generation, whose members rejoin).
+// Writes of one group complete in order. At start the broker feeds
 // every record to a Replayer, which keeps the last value per key (a nil
 // value deletes), and New restores each group: Stable with its members
 // (whose sessions restart) or Empty with its offsets.

@@ -211,6 +211,18 @@ type durableResult struct {
 // in append order: the group's records all go to one log, so a later write
 // cannot be durable before an earlier one.
 func (g *group) persist(recs []Record, then func(error)) {
+	g.persistOp(recs, true, then)
+}
+
+// persistWritten is persist for group metadata: then runs once the records
+// are written, without waiting for an fsync, as Kafka's coordinator does.
+// A crash may lose them, and replay then restores the previous generation,
+// whose members are told to rejoin; nothing a client was promised is lost.
+func (g *group) persistWritten(recs []Record, then func(error)) {
+	g.persistOp(recs, false, then)
+}
+
+func (g *group) persistOp(recs []Record, durable bool, then func(error)) {
 	op := &persistOp{then: then}
 	g.persistQ = append(g.persistQ, op)
 	if g.c.ctx.Err() != nil {
@@ -218,7 +230,7 @@ func (g *group) persist(recs []Record, then func(error)) {
 		return
 	}
 	wait, err := g.c.store.Append(g.id, recs)
-	if err != nil {
+	if err != nil || !durable {
 		op.done, op.err = true, err
 		return
 	}

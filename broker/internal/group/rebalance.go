@@ -199,7 +199,7 @@ func (g *group) replaceStatic(old *member, id string, req JoinRequest, reply cha
 }
 
 // rejoinStable answers a replaced static member of a Stable group with
-// the current generation once the new member id is stored. A leader that
+// the current generation once the new member id is written. A leader that
 // understands KIP-814 is told to skip assigning; an older one is given the
 // previous leader id, so it acts as a follower and syncs for its
 // assignment.
@@ -213,7 +213,7 @@ func (g *group) rejoinStable(m *member, prevLeader string, skip bool, reply chan
 		}
 	}
 	gen := g.generation
-	g.persist([]Record{g.groupRecord()}, func(err error) {
+	g.persistWritten([]Record{g.groupRecord()}, func(err error) {
 		switch {
 		case err != nil:
 			reply <- JoinResult{Err: ErrNotAvailable, MemberID: m.id}
@@ -464,7 +464,7 @@ func (g *group) syncResult(m *member) SyncResult {
 	return SyncResult{ProtocolType: g.protocolType, Protocol: g.protocol, Assignment: g.assignmentOrEmpty(m.assignment)}
 }
 
-// storeAssignment stores the leader's assignment and, once it is durable,
+// storeAssignment stores the leader's assignment and, once it is written,
 // makes the group Stable and answers every member waiting in SyncGroup.
 func (g *group) storeAssignment(as []Assignment) {
 	assigned := make(map[string][]byte, len(as))
@@ -478,7 +478,7 @@ func (g *group) storeAssignment(as []Assignment) {
 	}
 	gen := g.generation
 	g.storingGen = gen
-	g.persist([]Record{g.groupRecord()}, func(err error) {
+	g.persistWritten([]Record{g.groupRecord()}, func(err error) {
 		if g.state != CompletingRebalance || g.generation != gen {
 			return // a rebalance began meanwhile; its members were told
 		}
