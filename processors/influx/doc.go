@@ -1,0 +1,22 @@
+// Package influx writes the lap processor's output to InfluxDB with
+// influxdb-client-go/v2's blocking v2 write API, which works against
+// InfluxDB 1.8 (bucket "db" or "db/rp", token "" or "user:password"), 2.x
+// and 3.x.
+//
+// # Data flow
+//
+//	telemetry.Lap ──AppendLap──────────────┐
+//	telemetry.Frame ──Downsampler.Frame────┼──▶ line-protocol batch ──Writer.Write──▶ InfluxDB
+//	                 (mean/min/max per window)
+//
+// The runner builds one batch of line protocol per flush and hands it to
+// Writer.Write, which returns only once InfluxDB accepted all of it.
+// Points are keyed by tags (car, session) and timestamp, so writing the
+// same lap or window again after a crash overwrites it: replays never
+// double-count. See MeasurementLap and MeasurementTelemetry for the
+// schema the dashboards query with InfluxQL, e.g.
+//
+//	SELECT lap, lap_time, s1, s2, s3 FROM lap WHERE car = 'car01'
+//
+// Package influxtest starts a real influxd for tests.
+package influx

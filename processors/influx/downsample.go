@@ -1,0 +1,123 @@
+package influx
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// Downsampler turns one car's frames into MeasurementTelemetry points: the
+// mean, minimum and maximum of every channel over fixed windows of sensor
+// time aligned to the epoch (so a replay of the same frames writes the same
+// points, which overwrite the first ones). Not safe for concurrent use.
+type Downsampler struct {
+	window  int64
+	car     string
+	session string
+	names   []string // by channel id; "" for unknown ids
+	sum     []float64
+	min     []float64
+	max     []float64
+	n       []int32
+	touched []int32 // ids with samples in the open window
+	open    int64   // start of the open window; -1 before the first frame
+	live    float64
+	liveOK  bool
+}
+
+// DefaultWindow is 50 ms: 20 points per second per car.
+const DefaultWindow = 50 * time.Millisecond
+
+// NewDownsampler returns a downsampler for one car with the channel names
+// of cat and windows of the given length (0: DefaultWindow).
+func NewDownsampler(cat *telemetry.ChannelCatalog, session string, window time.Duration) *Downsampler {
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	var top int32 = -1
+	for _, c := range cat.Channels {
+		top = max(top, c.ID)
+	}
+	d := &Downsampler{
+		window: int64(window), car: cat.Car, session: session, open: -1,
+		names: make([]string, top+1), sum: make([]float64, top+1),
+		min: make([]float64, top+1), max: make([]float64, top+1), n: make([]int32, top+1),
+	}
+	for _, c := range cat.Channels {
+		d.names[c.ID] = c.Name
+	}
+	return d
+}
+
+// Open returns the start of the open window (-1 before any frame).
+func (d *Downsampler) Open() int64 { return d.open }
+
+// WindowOf returns the start of the window holding time ns.
+func (d *Downsampler) WindowOf(ns int64) int64 { return ns - ns%d.window }
+
+// Live sets the live delta reported with the open window.
+func (d *Downsampler) Live(delta float64, ok bool) { d.live, d.liveOK = delta, ok }
+
+// Frame adds f's samples; when f starts a new window it first appends the
+// closed window's point to dst.
+func (d *Downsampler) Frame(dst []byte, f *telemetry.Frame) []byte {
+	w := d.WindowOf(f.TimeNs)
+	if w != d.open {
+		if w < d.open {
+			w = d.open // late frame: fold it into the open window
+		} else {
+			dst = d.Flush(dst)
+			d.open = w
+		}
+	}
+	for _, s := range f.Samples {
+		id := s.ID
+		if id < 0 || int(id) >= len(d.names) || d.names[id] == "" {
+			continue
+		}
+		if d.n[id] == 0 {
+			d.touched = append(d.touched, id)
+			d.sum[id], d.min[id], d.max[id] = 0, math.Inf(1), math.Inf(-1)
+		}
+		d.n[id]++
+		d.sum[id] += s.Value
+		d.min[id] = math.Min(d.min[id], s.Value)
+		d.max[id] = math.Max(d.max[id], s.Value)
+	}
+	return dst
+}
+
+// Flush appends the open window's point, if it has samples, and empties
+// it.
+func (d *Downsampler) Flush(dst []byte) []byte {
+	if len(d.touched) == 0 {
+		return dst
+	}
+	dst = appendHead(dst, MeasurementTelemetry, d.car, d.session)
+	for _, id := range d.touched {
+		name := d.names[id]
+		dst = appendField(dst, name, "", d.sum[id]/float64(d.n[id]))
+		dst = appendField(dst, name, "_min", d.min[id])
+		dst = appendField(dst, name, "_max", d.max[id])
+		d.n[id] = 0
+	}
+	if d.liveOK {
+		dst = appendField(dst, "live_delta", "", d.live)
+	}
+	dst = dst[:len(dst)-1] // the last field's comma
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, d.open, 10)
+	dst = append(dst, '\n')
+	d.touched = d.touched[:0]
+	return dst
+}
+
+func appendField(dst []byte, name, suffix string, v float64) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, suffix...)
+	dst = append(dst, '=')
+	dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	return append(dst, ',')
+}
