@@ -1,0 +1,101 @@
+package edge
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestParseInput(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Input
+	}{
+		{"serial:/dev/ttyUSB0?baud=115200&car=44", Input{Kind: "serial", Path: "/dev/ttyUSB0", Name: "serial:/dev/ttyUSB0"}},
+		{"slcan:/dev/ttyACM0?bitrate=500000&dbc=car.dbc&car=44", Input{Kind: "slcan", Path: "/dev/ttyACM0", Name: "slcan:/dev/ttyACM0"}},
+		{"mqtt://127.0.0.1:1883/cars/+/telemetry", Input{Kind: "mqtt", Addr: "127.0.0.1:1883", Filter: "cars/+/telemetry", Name: "mqtt://127.0.0.1:1883/cars/+/telemetry"}},
+		{"mqtt://127.0.0.1:1883/pw/+/#?qos=0", Input{Kind: "mqtt", Addr: "127.0.0.1:1883", Filter: "pw/+/#", Name: "mqtt://127.0.0.1:1883/pw/+/#"}},
+		{"socketcan:can0?dbc=x.dbc&car=1", Input{Kind: "socketcan", Path: "can0", Name: "socketcan:can0"}},
+	} {
+		got, err := ParseInput(tc.in)
+		if err != nil || got.Kind != tc.want.Kind || got.Path != tc.want.Path || got.Addr != tc.want.Addr || got.Filter != tc.want.Filter || got.Name != tc.want.Name {
+			t.Errorf("ParseInput(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+	if in, _ := ParseInput("slcan:/dev/x?bitrate=250000&dbc=a.dbc&car=44"); in.Params.Get("bitrate") != "250000" || in.Params.Get("car") != "44" {
+		t.Errorf("params: %v", in.Params)
+	}
+	for _, bad := range []string{"", "/dev/ttyUSB0", "serial:", "tcp://x:1", "mqtt://127.0.0.1:1883", "mqtt://host/filter", "serial:/x?a=%zz"} {
+		if _, err := ParseInput(bad); !errors.Is(err, ErrConfig) {
+			t.Errorf("ParseInput(%q): %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+// New refuses configurations that cannot work, before opening anything.
+func TestNewRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	dbc := filepath.Join(dir, "bad.dbc")
+	os.WriteFile(dbc, []byte("BO_ x"), 0o644)
+	base := func(in ...string) Config {
+		return Config{Brokers: []string{"127.0.0.1:1"}, Inputs: in, Spool: SpoolConfig{Dir: filepath.Join(dir, "spool")}, Metrics: "off", Logger: quietLogger()}
+	}
+	for name, cfg := range map[string]Config{
+		"no brokers":       {Inputs: []string{"serial:/dev/x"}},
+		"no inputs":        {Brokers: []string{"127.0.0.1:1"}},
+		"bad input":        base("tcp://x"),
+		"twice":            base("serial:/dev/x", "serial:/dev/x?car=1"),
+		"bad baud":         base("serial:/dev/x?baud=fast"),
+		"slcan no dbc":     base("slcan:/dev/x?car=44"),
+		"slcan bad dbc":    base("slcan:/dev/x?car=44&dbc=" + dbc),
+		"slcan no car":     base("slcan:/dev/x?dbc=" + writeDBC(t)),
+		"slcan bitrate":    base("slcan:/dev/x?car=1&bitrate=33&dbc=" + writeDBC(t)),
+		"mqtt no +":        base("mqtt://127.0.0.1:1/cars/44"),
+		"mqtt qos":         base("mqtt://127.0.0.1:1/cars/+/t?qos=3"),
+		"socketcan no dbc": base("socketcan:can0?car=1"),
+		"compression":      func() Config { c := base("serial:/dev/x"); c.Producer.Compression = "brotli"; return c }(),
+		"spool policy":     func() Config { c := base("serial:/dev/x"); c.Spool.Policy = "hope"; return c }(),
+		"negative linger":  func() Config { c := base("serial:/dev/x"); c.Producer.Linger = -time.Second; return c }(),
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter(time.Minute)
+	l.nowFor = func() time.Time { return now }
+	if ok, _ := l.allow("a"); !ok {
+		t.Fatal("first")
+	}
+	for range 5 {
+		if ok, _ := l.allow("a"); ok {
+			t.Fatal("within the minute")
+		}
+	}
+	if ok, _ := l.allow("b"); !ok {
+		t.Fatal("another kind")
+	}
+	now = now.Add(time.Minute)
+	if ok, held := l.allow("a"); !ok || held != 5 {
+		t.Fatalf("after a minute: %v, %d held", ok, held)
+	}
+}
+
+func TestLatencyQuantile(t *testing.T) {
+	var l latencies
+	for i := 1; i <= 1000; i++ {
+		l.observe(time.Duration(i) * time.Millisecond)
+	}
+	p99, n := l.quantileAndReset(0.99)
+	if n != 1000 || p99 < 990*time.Millisecond || p99 > 1100*time.Millisecond {
+		t.Fatalf("p99 of 1..1000 ms: %v (%d)", p99, n)
+	}
+	if p, n := l.quantileAndReset(0.99); p != 0 || n != 0 {
+		t.Fatal("not reset")
+	}
+}

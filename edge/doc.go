@@ -1,0 +1,76 @@
+// Package edge is Pitwall's edge agent, the program on the trackside laptop
+// between the cars and the broker: it reads telemetry from serial ports,
+// SLCAN adapters, MQTT and SocketCAN, turns it into telemetry.Frame records
+// keyed by car, keeps them in an on-disk spool and produces them into the
+// broker over the Kafka protocol with sarama. `pitwall edge` runs it.
+//
+// # Data flow
+//
+//	serial (edge/serial) ─┐                     ┌─ frames   → telemetry         (key car, Avro Frame)
+//	slcan  (edge/slcan)  ─┼─ emitter (one per ──┼─ catalogs → telemetry.channels (key car, Avro ChannelCatalog, compacted)
+//	mqtt   (edge/mqtt)   ─┤   source) encodes   └─ garbage  → telemetry.deadletter (key source, raw bytes, "reason" header)
+//	socketcan            ─┘        │
+//	                               ▼ one write per source read
+//	                         spool (edge/spool): append-only, CRC-checked segments on disk
+//	                               │ Read, in order, ≤ MaxInFlightBytes ahead of the acks
+//	                               ▼
+//	                         sender → sarama AsyncProducer (acks=all, idempotent, murmur2, zstd, linger)
+//	                               │ Successes: spool.Ack(index) → cursor → delivered segments deleted
+//	                               ▼ Errors: sent again (or dead-lettered if the broker refuses them outright)
+//	                            broker
+//
+// Every record goes through the spool, not only while the broker is away:
+// a source's read is appended to the spool (one write(2)) before the source
+// reads again, so a record the edge has taken survives an edge crash or
+// SIGKILL, and the spool is the single ordered queue all records leave by.
+// While the broker keeps up, the sender reads records back from the page
+// cache within milliseconds and the spool stays one segment long; while it
+// is unreachable or slow, the sender stops MaxInFlightBytes ahead of the
+// acknowledgements and the backlog waits on disk, in arrival order, to be
+// replayed when the broker is back. A car's new frames therefore always
+// queue behind its spooled ones: its order is never broken.
+//
+// # Ordering and duplicates
+//
+// Within one run every record is handed to the producer once, in spool
+// order. sarama keeps a partition's order across its own retries (one
+// request in flight per broker), and the edge gives it a client whose
+// metadata lookups wait for an unreachable cluster instead of failing
+// (patientClient): sarama would otherwise fail the record whose leader it
+// cannot find and send the next, breaking a car's order after an outage.
+// The idempotent producer (the default) lets the broker drop a batch it
+// already has when sarama resends one whose answer was lost. A record the
+// producer still gives up on is sent again after a pause, which could
+// reorder it; edge_produce_errors_total counts them. A record the broker
+// refuses outright (too large, invalid) goes to the dead-letter topic after
+// three attempts, so it cannot hold up every record behind it.
+//
+// Across a crash delivery is at-least-once: the spool replays from its
+// cursor, which lags the acknowledgements by at most one batch of acks, and
+// MQTT brokers redeliver what was received but not yet acknowledged (the
+// edge acknowledges an MQTT message only once it is in the spool). A
+// consumer that must not count twice keys on (car, seq).
+//
+// # Bad input
+//
+// A line, CAN record or payload that does not decode is counted in
+// edge_bad_input_total{source,reason}, spooled to telemetry.deadletter with
+// its raw bytes and the headers reason, source and error, and logged once
+// per source and reason per minute; the good input around it is unaffected.
+// Events that are not bad input (resynchronising after opening a port, CAN
+// ids the DBC does not describe, adapter error replies) are counted in
+// edge_source_events_total and logged the same way.
+//
+// # Operation
+//
+// /metrics serves the edge's own Prometheus registry (sources, spool,
+// producer, ack latency from receipt to acknowledgement). Every StatusEvery
+// a one-line status is logged: frames/s per source and whether it is up,
+// acknowledged frames and samples per second with the p99 latency, spool
+// depth and size, the last error. Cancelling Run's context (SIGTERM in
+// `pitwall edge`) stops the sources, waits up to FlushTimeout for the broker
+// to take what is spooled, and exits; the rest stays in the spool. A file
+// beside the spool keeps each car's last catalog, so a restarted edge does
+// not republish unchanged catalogs and knows the session of serial cars
+// before their next channel announcement.
+package edge
