@@ -221,6 +221,13 @@ func (s *Server) acceptLoop() error {
 		c := newConn(s, nc)
 		s.connMu.Lock()
 		s.conns[c] = struct{}{}
+		select {
+		case <-s.draining:
+			// Accepted as shutdown began, after drain woke the
+			// others: wake this one too.
+			nc.SetReadDeadline(time.Now())
+		default:
+		}
 		s.connMu.Unlock()
 		s.metrics.connections.Inc()
 		s.connWG.Add(1)
