@@ -27,6 +27,7 @@ func commands() map[string]command {
 		"topics": {"list, create, describe or delete topics (works against any Kafka)", runTopics},
 		"bench":  {"measure produce/consume throughput beside franz-go's kfake", runBench},
 		"sim":    {"simulate cars on a track and emit their sensor data", runSim},
+		"process": {"run the lap processor: consumer group on telemetry, laps to InfluxDB and telemetry.laps", runProcess},
 		"edge":   {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
 	}
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pitwall/pitwall/processors"
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/processors/lap"
+)
+
+// runProcess is `pitwall process`: the lap processor (package processors)
+// in a consumer group on the telemetry topic.
+func runProcess(ctx context.Context, args []string) error {
+	fs := newFlagSet("process", "--brokers HOST:PORT --track NAME [flags]")
+	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
+	group := fs.String("group", "pitwall-laps", "consumer group id (a new group re-reads the retained log)")
+	track := fs.String("track", "monza", "track whose timing lines to use (pitwall sim --list-tracks)")
+	beacon := fs.String("beacon", "", "lap beacon channel name (default none: start/finish from GPS)")
+	influxURL := fs.String("influx-url", "", "InfluxDB URL, e.g. http://127.0.0.1:8086 (default none: laps go to telemetry.laps only)")
+	bucket := fs.String("influx-bucket", "pitwall", "InfluxDB bucket (1.8: database or database/retention-policy)")
+	token := fs.String("influx-token", "", "InfluxDB token (1.8: user:password, or empty)")
+	org := fs.String("influx-org", "", "InfluxDB organisation (2.x)")
+	window := fs.Duration("window", influx.DefaultWindow, "downsampling window of the telemetry measurement")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
+		return err
+	}
+	tr, err := lap.BuiltinTrack(*track)
+	if err != nil {
+		return err
+	}
+	cfg := processors.Config{
+		Brokers: strings.Split(*brokers, ","), Group: *group, Window: *window, Logger: log,
+		Lap: lap.Config{Track: tr, Beacon: *beacon},
+	}
+	if *influxURL != "" {
+		cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket, Token: *token, Org: *org}
+	}
+	return processors.Run(ctx, cfg)
+}

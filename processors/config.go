@@ -1,0 +1,71 @@
+package processors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/processors/lap"
+)
+
+// ErrConfig reports a Config the runner cannot run with.
+var ErrConfig = errors.New("processors: bad config")
+
+// Config configures Run.
+type Config struct {
+	// Brokers are the Kafka bootstrap addresses. Required.
+	Brokers []string
+	// Group is the consumer group id. Default "pitwall-laps".
+	Group string
+	// Lap configures lap detection; Lap.Track is required.
+	Lap lap.Config
+	// Influx is where laps and downsampled channels go. Default nil: no
+	// InfluxDB, laps still go to telemetry.laps.
+	Influx *influx.Config
+	// Window is the downsampling window of the telemetry measurement.
+	// Default influx.DefaultWindow (50 ms, 20 Hz).
+	Window time.Duration
+	// FlushInterval is how often a partition writes its points, produces
+	// its laps and marks its offset. Default 200ms.
+	FlushInterval time.Duration
+	// FlushBytes flushes a partition early once its line-protocol batch
+	// is this big. Default 4 MiB.
+	FlushBytes int
+	// StaleAfter drops a car from a partition's restart bookkeeping when
+	// the partition's newest frame is this much (sensor time) newer than
+	// the car's last; its unfinished lap is then not replayed after a
+	// restart. Default 10m.
+	StaleAfter time.Duration
+	// Logger logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Brokers) == 0 {
+		return c, fmt.Errorf("%w: no brokers", ErrConfig)
+	}
+	if c.Group == "" {
+		c.Group = "pitwall-laps"
+	}
+	if c.Window == 0 {
+		c.Window = influx.DefaultWindow
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = 200 * time.Millisecond
+	}
+	if c.FlushBytes == 0 {
+		c.FlushBytes = 4 << 20
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if _, err := lap.NewDetector(c.Lap, lap.Channels{}, "check", ""); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,60 @@
+// Package processors runs the lap processor: a sarama consumer group on
+// the telemetry topic that times every car's laps (package lap), writes lap
+// points and downsampled channels to InfluxDB (package influx) and
+// produces Lap records to telemetry.laps.
+//
+// # Data flow
+//
+//	telemetry.channels ──tail (all partitions)──▶ catalogs (car → ChannelCatalog)
+//	telemetry ──ConsumerGroup──▶ one goroutine per claimed partition (sarama's ConsumeClaim)
+//	    Frame ──▶ per car: lap.Detector ──Lap──▶ batch ──▶ InfluxDB "lap"
+//	                                           └──▶ SyncProducer (idempotent, acks=all) ──▶ telemetry.laps
+//	          └─▶ per car: influx.Downsampler ──▶ batch ──▶ InfluxDB "telemetry" (mean/min/max, 20 Hz)
+//	every FlushInterval: write batch ▶ InfluxDB accepted ▶ laps acknowledged ▶ MarkOffset
+//
+// Cars are keyed by id, so a car's frames are on one partition, in order,
+// and its state lives in exactly one goroutine. Without an InfluxDB
+// (Config.Influx nil) laps still go to telemetry.laps.
+//
+// # Restart after a crash or a rebalance: re-read from the lap boundary
+//
+// There is no state topic: a car's state at a lap boundary is rebuilt from
+// the log itself. The lap detector is deterministic and a lap uses only its
+// own frames (package lap), so a detector started at the last GPS fix
+// before a start/finish crossing times every lap from that crossing on
+// exactly as the uninterrupted one did. Each car's restart offset is the
+// first record of the downsampling window holding that fix (so the
+// window's point is rebuilt whole, too); before its first crossing, the
+// window of its latest fix.
+//
+// At every flush, after InfluxDB accepted the points and telemetry.laps
+// acknowledged the laps, the partition marks the smallest restart offset
+// of its cars, with every car's own restart offset in the commit metadata
+// ("pw1 car01=123 car02=456"). A processor that claims the partition
+// (after a crash, a rebalance, or a restart) fetches that metadata, reads
+// from the committed offset, skips each car's records before the car's own
+// restart offset, and reads telemetry.laps for the cars of the partition:
+// those laps give the detector its lap numbers and best laps (lap.Restore)
+// and are not produced again. InfluxDB points are keyed by car, session
+// and time, so re-written points overwrite themselves. Hence no lap is
+// lost (offsets never pass an unfinished lap) or counted twice (laps
+// already on telemetry.laps are recognised). The price is re-reading up
+// to one lap per car after a restart. A car silent for Config.StaleAfter
+// (sensor time) no longer holds the offset back.
+//
+// delta_session_best_s, written to InfluxDB only, is the delta to the best
+// lap of the session this processor knew when it timed the lap (its own and
+// those read from telemetry.laps when it claimed its partitions); unlike
+// everything on telemetry.laps it depends on timing between processors.
+//
+// # Reprocessing
+//
+// Offsets start at the oldest record for a new group, so running a new
+// group over the retained log times every lap again and produces it again.
+// Every record on telemetry.laps carries the producing group in the header
+// HeaderGroup, and a processor dedupes only against its own group's laps.
+// To apply changed sector or start/finish lines: change the track, run a
+// new group (`pitwall process --group pitwall-laps-v2`), and read the new
+// group's laps (by header) or point it at a new InfluxDB bucket; the old
+// group's laps stay as they were.
+package processors

@@ -1,0 +1,259 @@
+package processors
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// partition is the state of one claimed partition of telemetry: its cars,
+// the output not yet flushed, and where each car would restart.
+type partition struct {
+	r       *runner
+	sess    sarama.ConsumerGroupSession
+	topic   string
+	id      int32
+	cars    map[string]*car
+	restart map[string]int64 // committed per-car restart offsets, until the car shows up
+	known   map[string][]telemetry.Lap
+	batch   []byte // line protocol not yet written
+	laps    []*sarama.ProducerMessage
+	pending []telemetry.Lap // laps in p.laps, to mark as published once acknowledged
+	next    int64           // offset after the last record handled
+	newest  int64           // newest sensor time seen
+	marked  int64
+	frame   telemetry.Frame
+	out     []telemetry.Lap
+}
+
+// car is one car's state in a partition.
+type car struct {
+	session   string
+	det       *lap.Detector
+	ch        lap.Channels
+	ds        *influx.Downsampler
+	skip      int64 // records before this offset were handled before a restart
+	restart   int64 // where a restarted processor would start for this car
+	window    int64 // first offset of the open downsampling window
+	fixWindow int64 // first offset of the window of the last GPS fix
+	lastNs    int64
+	published map[int32]bool
+}
+
+func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
+	p := &partition{r: r, sess: sess, topic: claim.Topic(), id: claim.Partition(), cars: map[string]*car{},
+		next: claim.InitialOffset(), marked: -1}
+	meta, err := r.committedMetadata(p.topic, p.id)
+	if err != nil {
+		return nil, err
+	}
+	if p.restart, err = decodeRestarts(meta); err != nil {
+		r.bad.report("offset metadata", err)
+		p.restart = map[string]int64{}
+	}
+	n := int32(len(r.partitionsOf(p.topic)))
+	p.known, err = readLaps(sess.Context(), r.client, r.codec, r.bad, r.cfg.Group, func(c string) bool {
+		return n == 0 || telemetry.Partition([]byte(c), n) == p.id
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, ls := range p.known {
+		for i := range ls {
+			k := lap.KnownFrom(&ls[i])
+			r.sessionBest(ls[i].Session, k.EndNs-k.StartNs, k.Valid)
+		}
+	}
+	r.cfg.Logger.Info("processors: claimed", "partition", p.id, "offset", p.next, "cars_restarting", len(p.restart))
+	return p, nil
+}
+
+func (r *runner) partitionsOf(topic string) []int32 {
+	ps, _ := r.client.Partitions(topic)
+	return ps
+}
+
+// committedMetadata fetches the metadata committed with the partition's
+// offset: sarama's claim carries the offset but not the metadata.
+func (r *runner) committedMetadata(topic string, part int32) (string, error) {
+	om, err := sarama.NewOffsetManagerFromClient(r.cfg.Group, r.client)
+	if err != nil {
+		return "", fmt.Errorf("processors: offsets: %w", err)
+	}
+	defer om.Close()
+	pom, err := om.ManagePartition(topic, part)
+	if err != nil {
+		return "", fmt.Errorf("processors: offsets: %w", err)
+	}
+	_, meta := pom.NextOffset()
+	pom.AsyncClose()
+	return meta, nil
+}
+
+// handle processes one record of telemetry.
+func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error {
+	p.next = m.Offset + 1
+	f := &p.frame
+	if err := p.r.codec.DecodeFrame(m.Value, f); err != nil {
+		p.r.bad.report("frame", err)
+		return nil
+	}
+	c, err := p.car(ctx, f)
+	if err != nil || c == nil {
+		return err
+	}
+	if m.Offset < c.skip {
+		return nil
+	}
+	c.lastNs = f.TimeNs
+	if c.restart < 0 {
+		c.restart = m.Offset // the car's first record here starts its first window
+	}
+	p.newest = max(p.newest, f.TimeNs)
+	if w := c.ds.WindowOf(f.TimeNs); w > c.ds.Open() {
+		c.window = m.Offset
+	}
+	fix := c.ch.HasFix(f)
+	before := c.det.Crossings()
+	p.out = c.det.Frame(f, p.out[:0])
+	switch {
+	case c.det.Crossings() != before && fix:
+		c.restart = c.fixWindow // re-read from the fix before the crossing
+	case c.det.Crossings() != before:
+		c.restart = c.window // beacon: re-read the crossing's frame
+	case fix && !c.det.Started():
+		c.restart = c.window
+	}
+	if fix {
+		c.fixWindow = c.window
+	}
+	if p.r.influx != nil {
+		p.batch = c.ds.Frame(p.batch, f)
+		c.ds.Live(c.det.Live())
+	}
+	for i := range p.out {
+		p.lap(c, &p.out[i])
+	}
+	return nil
+}
+
+// car returns the state of f's car, creating it (and waiting for its
+// catalog) on its first frame; nil for a frame to skip.
+func (p *partition) car(ctx context.Context, f *telemetry.Frame) (*car, error) {
+	c := p.cars[f.Car]
+	if c != nil && c.session == f.Session {
+		return c, nil
+	}
+	cat, err := p.r.cats.wait(ctx, f.Car)
+	if err != nil {
+		return nil, nil // the session is ending; nothing was marked past this record
+	}
+	ch := lap.NewChannels(cat, p.r.cfg.Lap.Beacon)
+	det, err := lap.NewDetector(p.r.cfg.Lap, ch, f.Car, f.Session)
+	if err != nil {
+		return nil, err
+	}
+	var known []lap.Known
+	published := map[int32]bool{}
+	for i, l := range p.known[f.Car] {
+		if l.Session == f.Session {
+			known = append(known, lap.KnownFrom(&p.known[f.Car][i]))
+			published[l.Lap] = true
+		}
+	}
+	det.Restore(known)
+	nc := &car{session: f.Session, det: det, ch: ch, ds: influx.NewDownsampler(cat, f.Session, p.r.cfg.Window),
+		restart: -1, published: published}
+	if c == nil { // first frame since the claim: skip what was handled before a restart
+		nc.skip = p.restart[f.Car]
+		delete(p.restart, f.Car)
+	} else if p.r.influx != nil {
+		p.batch = c.ds.Flush(p.batch) // a new session: close the old one's window
+	}
+	p.cars[f.Car] = nc
+	return nc, nil
+}
+
+// lap queues a completed lap for InfluxDB and, unless already published,
+// for telemetry.laps.
+func (p *partition) lap(c *car, l *telemetry.Lap) {
+	k := lap.KnownFrom(l)
+	best, ok := p.r.sessionBest(l.Session, k.EndNs-k.StartNs, k.Valid && !c.published[l.Lap])
+	if p.r.influx != nil {
+		var extra []telemetry.Metric
+		if ok {
+			extra = append(extra, telemetry.Metric{Name: "delta_session_best_s", Value: float64(k.EndNs-k.StartNs-best) / 1e9})
+		}
+		p.batch = influx.AppendLap(p.batch, l, extra...)
+	}
+	if c.published[l.Lap] {
+		return
+	}
+	v, err := p.r.codec.AppendLap(nil, l)
+	if err != nil {
+		p.r.bad.report("lap encode", err)
+		return
+	}
+	p.laps = append(p.laps, &sarama.ProducerMessage{Topic: telemetry.TopicLaps, Key: sarama.StringEncoder(l.Car), Value: sarama.ByteEncoder(v),
+		Headers: []sarama.RecordHeader{{Key: []byte(HeaderGroup), Value: []byte(p.r.cfg.Group)}}})
+	p.pending = append(p.pending, *l)
+}
+
+// flush writes the batch to InfluxDB, produces the laps and, once both
+// are acknowledged, marks the partition's restart offset.
+func (p *partition) flush(ctx context.Context) error {
+	if len(p.batch) > 0 && p.r.influx != nil {
+		if err := retry(ctx, "influx write", p.r, func() error { return p.r.influx.Write(ctx, p.batch) }); err != nil {
+			return nil // session over: nothing marked
+		}
+	}
+	p.batch = p.batch[:0]
+	if len(p.laps) > 0 {
+		if err := retry(ctx, "laps produce", p.r, func() error { return p.r.producer.SendMessages(p.laps) }); err != nil {
+			return nil
+		}
+		for _, l := range p.pending {
+			if c := p.cars[l.Car]; c != nil && c.session == l.Session {
+				c.published[l.Lap] = true
+			}
+		}
+	}
+	p.laps, p.pending = p.laps[:0], p.pending[:0]
+	p.mark()
+	return nil
+}
+
+// mark marks the smallest restart offset of the partition's cars, with
+// every car's own restart offset in the metadata.
+func (p *partition) mark() {
+	restarts := map[string]int64{}
+	low := p.next
+	for car, off := range p.restart { // committed before, car not seen since
+		restarts[car], low = off, min(low, off)
+	}
+	for id, c := range p.cars {
+		if p.newest-c.lastNs > int64(p.r.cfg.StaleAfter) {
+			continue
+		}
+		if c.restart < 0 {
+			continue // no record of the car handled yet
+		}
+		restarts[id], low = c.restart, min(low, c.restart)
+	}
+	if low < 0 {
+		return
+	}
+	meta := encodeRestarts(restarts)
+	switch {
+	case low > p.marked:
+		p.sess.MarkOffset(p.topic, p.id, low, meta)
+	case low == p.marked:
+		p.sess.ResetOffset(p.topic, p.id, low, meta)
+	}
+	p.marked = low
+}

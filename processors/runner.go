@@ -1,0 +1,192 @@
+package processors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// Run consumes telemetry in the consumer group cfg.Group until ctx ends
+// (a clean stop: marked offsets are committed on the way out).
+func Run(ctx context.Context, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	sc := saramaConfig(cfg)
+	client, err := sarama.NewClient(cfg.Brokers, sc)
+	if err != nil {
+		return fmt.Errorf("processors: connect %v: %w", cfg.Brokers, err)
+	}
+	defer client.Close()
+	ensureLapsTopic(client, cfg)
+	r := &runner{cfg: cfg, client: client, codec: telemetry.MustNewCodec(), cats: newCatalogs(),
+		bad: &badInput{log: cfg.Logger, counts: map[string]int64{}}, best: map[string]int64{}}
+	if cfg.Influx != nil {
+		if r.influx, err = influx.New(*cfg.Influx); err != nil {
+			return err
+		}
+		defer r.influx.Close()
+	}
+	if r.producer, err = sarama.NewSyncProducerFromClient(client); err != nil {
+		return fmt.Errorf("processors: laps producer: %w", err)
+	}
+	defer r.producer.Close()
+	group, err := sarama.NewConsumerGroupFromClient(cfg.Group, client)
+	if err != nil {
+		return fmt.Errorf("processors: group %s: %w", cfg.Group, err)
+	}
+	defer group.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := r.cats.tail(ctx, client, r.codec, r.bad); err != nil {
+			cfg.Logger.Error("processors: channel catalogs", "err", err)
+			cancel()
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := group.Consume(ctx, []string{telemetry.TopicFrames}, r); err != nil {
+			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+				break
+			}
+			cfg.Logger.Warn("processors: group session ended", "err", err)
+			sleep(ctx, time.Second)
+		}
+	}
+	return nil
+}
+
+func saramaConfig(cfg Config) *sarama.Config {
+	sc := sarama.NewConfig()
+	sc.ClientID = "pitwall-process"
+	sc.Version = sarama.V2_8_0_0
+	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+	sc.Consumer.Offsets.AutoCommit.Enable = true
+	sc.Consumer.Offsets.AutoCommit.Interval = time.Second
+	sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
+	sc.Consumer.Return.Errors = false
+	sc.Producer.Partitioner = telemetry.NewPartitioner
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Idempotent = true
+	sc.Producer.Return.Successes = true
+	sc.Producer.Retry.Max = 10
+	sc.Net.MaxOpenRequests = 1
+	sc.Metadata.AllowAutoTopicCreation = false
+	return sc
+}
+
+// ensureLapsTopic creates telemetry.laps with telemetry's partition count
+// unless it exists.
+func ensureLapsTopic(client sarama.Client, cfg Config) {
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		cfg.Logger.Warn("processors: cannot create topics", "err", err)
+		return
+	}
+	// Closing the admin would close the shared client.
+	err = admin.CreateTopic(telemetry.TopicLaps, &sarama.TopicDetail{NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1}, false)
+	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+		cfg.Logger.Warn("processors: create topic", "topic", telemetry.TopicLaps, "err", err)
+	}
+}
+
+// runner is the sarama.ConsumerGroupHandler: one ConsumeClaim goroutine
+// (started by sarama) per claimed partition.
+type runner struct {
+	cfg      Config
+	client   sarama.Client
+	codec    *telemetry.Codec
+	cats     *catalogs
+	bad      *badInput
+	influx   *influx.Writer
+	producer sarama.SyncProducer
+
+	mu   sync.Mutex
+	best map[string]int64 // session → best valid lap time seen, for delta_session_best
+}
+
+func (r *runner) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (r *runner) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	p, err := r.newPartition(sess, claim)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(r.cfg.FlushInterval)
+	defer tick.Stop()
+	ctx := sess.Context()
+	for {
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return p.flush(ctx)
+			}
+			if err := p.handle(ctx, m); err != nil {
+				return err
+			}
+			if len(p.batch) >= r.cfg.FlushBytes {
+				if err := p.flush(ctx); err != nil {
+					return err
+				}
+			}
+		case <-tick.C:
+			if err := p.flush(ctx); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// sessionBest records a valid lap and returns the session's best before it.
+func (r *runner) sessionBest(session string, lapNs int64, valid bool) (int64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	best, ok := r.best[session]
+	if valid && (!ok || lapNs < best) {
+		r.best[session] = lapNs
+	}
+	return best, ok
+}
+
+// retry runs fn until it succeeds or ctx ends, backing off up to 5 s.
+func retry(ctx context.Context, what string, r *runner, fn func() error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		r.bad.report(what, err)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
