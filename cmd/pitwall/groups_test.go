@@ -88,7 +88,9 @@ func groupsListDescribe(t *testing.T, addr string) {
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{"laps": {0: {Epoch: -1, Offset: 4}, 1: {Epoch: -1, Offset: 10}}}
 	var commitErr error
-	member.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) { commitErr = err })
+	member.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
+		commitErr = err
+	})
 	if commitErr != nil {
 		t.Fatal(commitErr)
 	}
