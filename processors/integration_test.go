@@ -1,0 +1,244 @@
+package processors_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/processors"
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/processors/influx/influxtest"
+	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+const (
+	testTrack = "brands-indy"
+	testCars  = 3
+	testLaps  = 3
+)
+
+// simulate runs the simulator at --speed max into the broker (its kafka://
+// output, as the edge would produce) and returns the truth laps.
+func simulate(t *testing.T, addr string) []telemetry.Lap {
+	t.Helper()
+	truth := filepath.Join(t.TempDir(), "truth.csv")
+	err := simulator.Run(context.Background(), simulator.Config{
+		Track: testTrack, Cars: testCars, Laps: testLaps, PitEvery: 2, Seed: 21, GPSRateHz: 10,
+		DropoutsPerHour: -1, GPSNoise: -1, Out: "kafka://" + addr + "/" + telemetry.TopicFrames, Truth: truth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readTruth(t, truth)
+}
+
+func readTruth(t *testing.T, path string) []telemetry.Lap {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []telemetry.Lap
+	for _, r := range rows[1:] {
+		n, _ := strconv.Atoi(r[1])
+		start, _ := strconv.ParseInt(r[2], 10, 64)
+		end, _ := strconv.ParseInt(r[3], 10, 64)
+		out = append(out, telemetry.Lap{Car: r[0], Lap: int32(n), StartNs: start, EndNs: end, PitLane: r[len(r)-1] == "true"})
+	}
+	sortLaps(out)
+	return out
+}
+
+func sortLaps(ls []telemetry.Lap) {
+	sort.Slice(ls, func(i, j int) bool {
+		if ls[i].Car != ls[j].Car {
+			return ls[i].Car < ls[j].Car
+		}
+		return ls[i].Lap < ls[j].Lap
+	})
+}
+
+func config(t *testing.T, addr, group string, srv *influxtest.Server) processors.Config {
+	tr, err := lap.BuiltinTrack(testTrack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := processors.Config{Brokers: []string{addr}, Group: group, Lap: lap.Config{Track: tr}}
+	if srv != nil {
+		cfg.Influx = &influx.Config{URL: srv.URL, Bucket: srv.Database}
+	}
+	return cfg
+}
+
+// startProcessor runs a processor until the returned stop is called.
+func startProcessor(t *testing.T, cfg processors.Config) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := processors.Run(ctx, cfg); err != nil {
+			t.Errorf("processor: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitLaps reads telemetry.laps until it holds n laps of group (it does
+// not stop early on more: the caller checks for duplicates).
+func waitLaps(t *testing.T, addr, group string, n int) []telemetry.Lap {
+	t.Helper()
+	codec := telemetry.MustNewCodec()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		laps := readAllLaps(t, addr, codec, group)
+		if len(laps) >= n || time.Now().After(deadline) {
+			return laps
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func readAllLaps(t *testing.T, addr string, codec *telemetry.Codec, group string) []telemetry.Lap {
+	cfg := sarama.NewConfig()
+	client, err := sarama.NewClient([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cons, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	parts, err := cons.Partitions(telemetry.TopicLaps)
+	if err != nil {
+		return nil
+	}
+	var out []telemetry.Lap
+	for _, p := range parts {
+		hw, err := client.GetOffset(telemetry.TopicLaps, p, sarama.OffsetNewest)
+		if err != nil || hw == 0 {
+			continue
+		}
+		pc, err := cons.ConsumePartition(telemetry.TopicLaps, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			ours := false
+			for _, h := range m.Headers {
+				ours = ours || string(h.Key) == processors.HeaderGroup && string(h.Value) == group
+			}
+			var l telemetry.Lap
+			if err := codec.DecodeLap(m.Value, &l); err != nil {
+				t.Fatalf("laps record %d: %v", m.Offset, err)
+			}
+			if ours {
+				out = append(out, l)
+			}
+			if m.Offset+1 >= hw {
+				break
+			}
+		}
+		pc.Close()
+	}
+	sortLaps(out)
+	return out
+}
+
+// checkTruth holds laps to the truth: same laps, numbers and pit flags,
+// times within 5 ms.
+func checkTruth(t *testing.T, got, truth []telemetry.Lap) {
+	t.Helper()
+	if len(got) != len(truth) {
+		t.Fatalf("%d laps, truth has %d:\n%v", len(got), len(truth), summary(got))
+	}
+	for i, w := range truth {
+		g := got[i]
+		if g.Car != w.Car || g.Lap != w.Lap || g.PitLane != w.PitLane ||
+			(g.LapTime()-w.LapTime()).Abs() > 5*time.Millisecond || time.Duration(g.StartNs-w.StartNs).Abs() > 5*time.Millisecond {
+			t.Errorf("lap %s/%d: %v pit %v, truth %s/%d: %v pit %v", g.Car, g.Lap, g.LapTime(), g.PitLane, w.Car, w.Lap, w.LapTime(), w.PitLane)
+		}
+	}
+}
+
+func summary(ls []telemetry.Lap) string {
+	s := ""
+	for _, l := range ls {
+		s += fmt.Sprintf("%s/%d %v\n", l.Car, l.Lap, l.LapTime())
+	}
+	return s
+}
+
+// influxLaps reads the laps back with the dashboards' InfluxQL.
+func influxLaps(t *testing.T, srv *influxtest.Server) []telemetry.Lap {
+	t.Helper()
+	body, err := srv.Query(`SELECT "lap", "lap_time", "pit_lane", "car" FROM "lap" GROUP BY "car"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Results []struct {
+			Series []struct {
+				Tags   map[string]string
+				Values [][]any
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var out []telemetry.Lap
+	for _, s := range resp.Results[0].Series {
+		for _, v := range s.Values {
+			end, _ := time.Parse(time.RFC3339Nano, v[0].(string))
+			lapTime := time.Duration(v[2].(float64)*1e9 + 0.5)
+			out = append(out, telemetry.Lap{Car: s.Tags["car"], Lap: int32(v[1].(float64)),
+				StartNs: end.UnixNano() - int64(lapTime), EndNs: end.UnixNano(), PitLane: v[3].(bool)})
+		}
+	}
+	sortLaps(out)
+	return out
+}
+
+// Simulator → broker → two processors in one group → InfluxDB and
+// telemetry.laps: every lap of the truth, once, in both.
+func TestEndToEnd(t *testing.T) {
+	b := brokertest.Start(t)
+	srv := influxtest.Start(t)
+	truth := simulate(t, b.Addr)
+	cfg := config(t, b.Addr, "e2e", srv)
+	startProcessor(t, cfg)
+	startProcessor(t, cfg)
+	got := waitLaps(t, b.Addr, "e2e", len(truth))
+	checkTruth(t, got, truth)
+	// InfluxDB has the points once the offsets moved past them; the laps
+	// topic is acknowledged after InfluxDB, so they are there already.
+	checkTruth(t, influxLaps(t, srv), truth)
+	body, err := srv.Query(`SELECT count("speed") FROM "telemetry" WHERE "car" = 'car01'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("telemetry points for car01: %s", body)
+}
