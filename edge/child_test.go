@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,13 @@ func runChild(path string) int {
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if prof := os.Getenv("PITWALL_TEST_EDGE_CPUPROFILE"); prof != "" {
+		f, err := os.Create(prof)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := Run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -58,7 +66,7 @@ type child struct {
 
 // startChild runs an edge process with cfg (Logger ignored; Metrics set
 // to a free loopback port).
-func startChild(t *testing.T, cfg Config) *child {
+func startChild(t testing.TB, cfg Config) *child {
 	t.Helper()
 	cfg.Metrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg.Logger = nil

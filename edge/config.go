@@ -71,6 +71,10 @@ type ProducerConfig struct {
 	ClientID string `yaml:"client_id"`
 	// Compression is none, gzip, snappy, lz4 or zstd. Default zstd.
 	Compression string `yaml:"compression"`
+	// CompressionLevel is the codec's level. Default: 1 for zstd (its
+	// fastest; frames compress well at any level and the edge has one
+	// core), the codec's own default for the others.
+	CompressionLevel int `yaml:"compression_level"`
 	// Linger is how long records wait to fill a batch. Default 5ms.
 	Linger time.Duration `yaml:"linger"`
 	// BatchBytes sends a batch once it holds this much. Default 1 MiB.

@@ -39,6 +39,12 @@ func saramaConfig(c Config) *sarama.Config {
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.Compression, _ = compressionCodec(p.Compression)
+	switch {
+	case p.CompressionLevel != 0:
+		sc.Producer.CompressionLevel = p.CompressionLevel
+	case sc.Producer.Compression == sarama.CompressionZSTD:
+		sc.Producer.CompressionLevel = 1
+	}
 	sc.Producer.Flush.Frequency = p.Linger
 	sc.Producer.Flush.Bytes = p.BatchBytes
 	sc.Producer.Idempotent = *p.Idempotent

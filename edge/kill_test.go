@@ -183,7 +183,7 @@ func TestSIGKILLRestartOnSameSpool(t *testing.T) {
 // openPTY opens a pseudo-terminal in raw mode and keeps its terminal end
 // open, as a serial device that buffers while nobody reads it; it returns
 // the master (the car's end) and the terminal's path (the edge's end).
-func openPTY(t *testing.T) (*os.File, string) {
+func openPTY(t testing.TB) (*os.File, string) {
 	t.Helper()
 	master, tty, err := pty.Open()
 	if err != nil {
