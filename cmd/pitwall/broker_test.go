@@ -40,7 +40,7 @@ func TestBrokerSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	ready := regexp.MustCompile(`broker ready listen=(\S+)`)
+	ready := regexp.MustCompile(`msg="broker ready" listen=(\S+)`)
 	sc := bufio.NewScanner(stderr)
 	var addr string
 	for addr == "" && sc.Scan() {
