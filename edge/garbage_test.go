@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -30,7 +31,10 @@ func TestGarbageGoesToDeadLetter(t *testing.T) {
 	a, bEnd, _ := socatPair(t)
 	mq := startMosquitto(t)
 	serialIn, mqttIn := "serial:"+a, "mqtt://"+mq+"/g/+/data"
-	e, stop := startEdge(t, testConfig(t, b.Addr, serialIn, mqttIn))
+	logs := &logCounter{msgs: map[string]int{}}
+	cfg := testConfig(t, b.Addr, serialIn, mqttIn)
+	cfg.Logger = slog.New(logs)
+	e, stop := startEdge(t, cfg)
 	waitFor(t, "the MQTT source subscribed", func() bool { return e.sources[1].stats.up.Load() })
 
 	want, cats := simFrames(t, simulator.Config{Cars: 2, Duration: 300 * time.Millisecond, Seed: 2})
@@ -144,6 +148,10 @@ func TestGarbageGoesToDeadLetter(t *testing.T) {
 	}
 	check(serialIn, serialGarbage)
 	check(mqttIn, mqttGarbage)
+	// Logged once per source and kind: 3 serial kinds, 4 MQTT kinds.
+	if n := logs.count("edge: bad input"); n != 7 {
+		t.Fatalf("bad input logged %d times, want 7 (once per source and kind)", n)
+	}
 	got := framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)
 	sameFrames(t, got, want, true)
 }

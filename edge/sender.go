@@ -82,6 +82,7 @@ func (s *sender) connect() (sarama.Client, sarama.AsyncProducer) {
 	var down time.Time
 	for {
 		client, err := sarama.NewClient(s.e.cfg.Brokers, sc)
+		msg := "edge: cannot reach the brokers; spooling until they answer"
 		if err == nil {
 			s.e.ensureTopics(client)
 			pc := &patientClient{Client: client, giveUp: s.giveUp, onWait: s.waiting}
@@ -93,10 +94,11 @@ func (s *sender) connect() (sarama.Client, sarama.AsyncProducer) {
 				return client, prod
 			}
 			client.Close()
+			msg = "edge: the brokers answer but refuse a producer (without InitProducerId support, run with --idempotent=false); spooling meanwhile"
 		}
 		if down.IsZero() {
 			down = time.Now()
-			s.e.log.Warn("edge: cannot reach the brokers; spooling until they answer", "brokers", s.e.cfg.Brokers, "err", err)
+			s.e.log.Warn(msg, "brokers", s.e.cfg.Brokers, "err", err)
 		}
 		s.e.setLastErr("kafka: " + err.Error())
 		t := time.NewTimer(backoff)
