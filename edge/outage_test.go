@@ -49,3 +49,41 @@ func TestBrokerOutage(t *testing.T) {
 	got := framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)
 	sameFrames(t, got, want, true)
 }
+
+// Stopping the edge while the broker is down gives up after FlushTimeout
+// without hanging (the producer's waits for the cluster are abandoned), and
+// leaves the records in the spool; the next edge on the spool delivers
+// them once the broker is back.
+func TestStopWhileBrokerDown(t *testing.T) {
+	b := brokertest.Start(t)
+	a, bEnd, _ := socatPair(t)
+	cfg := testConfig(t, b.Addr, "serial:"+a)
+	cfg.FlushTimeout = 500 * time.Millisecond
+	e, stop := startEdge(t, cfg)
+	waitFor(t, "the broker connected", func() bool { return e.brokerUp.Load() })
+	b.Stop(t)
+
+	simCfg := simulator.Config{Cars: 2, Duration: 500 * time.Millisecond, Seed: 12, Out: "serial:" + bEnd, Logger: quietLogger()}
+	want, _ := simFrames(t, simCfg)
+	if err := simulator.Run(context.Background(), simCfg); err != nil {
+		t.Fatal(err)
+	}
+	n := countFrames(want)
+	waitFor(t, "every frame spooled", func() bool { return e.sources[0].stats.frames.Load() >= int64(n) })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ackedFrames.Load(); got != 0 {
+		t.Fatalf("%d frames acknowledged by a stopped broker", got)
+	}
+
+	b.Restart(t)
+	cfg.Inputs = []string{"serial:" + bEnd + "-unused"} // the spool alone
+	e2, stop2 := startEdge(t, cfg)
+	waitFor(t, "the spool delivered", func() bool { return e2.ackedFrames.Load() >= int64(n) })
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	got := framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)
+	sameFrames(t, got, want, true)
+}

@@ -122,7 +122,7 @@ func (s *sender) waiting(err error) {
 
 // loop hands records to the producer until stop is closed.
 func (s *sender) loop(prod sarama.AsyncProducer) {
-	max := s.e.cfg.Producer.MaxInFlightBytes
+	limit := s.e.cfg.Producer.MaxInFlightBytes
 	for {
 		if failed := s.takeFailed(); len(failed) > 0 {
 			if !s.pause(retryBackoff(failed[0].attempts)) {
@@ -135,7 +135,7 @@ func (s *sender) loop(prod sarama.AsyncProducer) {
 			}
 			continue
 		}
-		budget := max - s.inflightBytes()
+		budget := limit - s.inflightBytes()
 		if budget <= 0 {
 			if !s.pause(time.Hour) {
 				return
