@@ -49,9 +49,10 @@
 // # Durability
 //
 // Append is one write(2) into the page cache: once it returns, the records
-// survive the death of the process (SIGKILL, panic, OOM kill). The active
-// segment is fsynced every SyncEvery (default 1 s), when it is sealed and
-// on Close, which bounds what a power cut can lose.
+// survive the death of the process (SIGKILL, panic, OOM kill). A
+// background loop fsyncs what was appended every SyncEvery (default 1 s),
+// without holding the lock, so a slow disk never stalls appends or reads;
+// Close fsyncs the rest. A power cut loses at most the last SyncEvery.
 //
 // # At the bound: the policy
 //

@@ -111,19 +111,21 @@ type Spool struct {
 
 	// mu guards everything below. Appends, reads and acks all take it;
 	// the disk work under it is one write or one page-cache read.
-	mu      sync.Mutex
-	closed  bool
-	broken  error      // sticky: a failed write could not be undone
-	segs    []*segment // oldest first; the last is the active one
-	next    uint64     // index the next appended record gets
-	bytes   int64      // on disk, all segments
-	notify  chan struct{}
-	synced  time.Time // last fsync of the active segment
-	dirty   bool      // appended since the last fsync
-	alarmed time.Time // last over-limit alarm
-	rd      reader
-	acks    ackState
-	stats   counters
+	mu       sync.Mutex
+	closed   bool
+	broken   error      // sticky: a failed write could not be undone
+	segs     []*segment // oldest first; the last is the active one
+	next     uint64     // index the next appended record gets
+	bytes    int64      // on disk, all segments
+	notify   chan struct{}
+	dirty    bool       // the active segment was appended to since its last fsync
+	unsyncd  []*os.File // sealed segments not fsynced since their last append
+	stopSync chan struct{}
+	syncDone chan struct{}
+	alarmed  time.Time // last over-limit alarm
+	rd       reader
+	acks     ackState
+	stats    counters
 }
 
 type counters struct {
@@ -146,12 +148,13 @@ func Open(cfg Config) (*Spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spool{cfg: cfg, lock: lock, notify: make(chan struct{}), synced: time.Now()}
+	s := &Spool{cfg: cfg, lock: lock, notify: make(chan struct{}), stopSync: make(chan struct{}), syncDone: make(chan struct{})}
 	if err := s.recover(); err != nil {
 		s.closeFiles()
 		lock.Close()
 		return nil, err
 	}
+	go s.syncLoop()
 	return s, nil
 }
 
@@ -269,7 +272,6 @@ func (s *Spool) Append(b *Batch) (uint64, error) {
 	s.next += uint64(b.n)
 	s.dirty = true
 	s.atBound()
-	s.maybeSync()
 	close(s.notify)
 	s.notify = make(chan struct{})
 	return first, nil
@@ -320,7 +322,7 @@ func (s *Spool) roll() error {
 			return nil // the active segment is empty: keep it
 		}
 		if s.dirty {
-			s.segs[n-1].f.Sync()
+			s.unsyncd = append(s.unsyncd, s.segs[n-1].f) // the sync loop fsyncs it
 		}
 	}
 	seg, err := createSegment(s.cfg.Dir, s.next)
@@ -333,20 +335,52 @@ func (s *Spool) roll() error {
 	return nil
 }
 
-func (s *Spool) maybeSync() {
-	if s.cfg.SyncEvery < 0 || time.Since(s.synced) < s.cfg.SyncEvery {
+// syncLoop fsyncs what was appended every SyncEvery, outside the lock:
+// an fsync can take long on a busy disk, and appends and reads must not
+// wait for it. Close stops it.
+func (s *Spool) syncLoop() {
+	defer close(s.syncDone)
+	if s.cfg.SyncEvery < 0 {
+		<-s.stopSync
 		return
 	}
-	s.syncActive()
+	t := time.NewTicker(s.cfg.SyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSync:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		files := s.unsyncd
+		if n := len(s.segs); n > 0 && s.dirty {
+			files = append(files, s.segs[n-1].f)
+		}
+		s.unsyncd, s.dirty = nil, false
+		s.mu.Unlock()
+		for _, f := range files {
+			// A segment deleted (and its file closed) meanwhile needs
+			// no fsync: os.ErrClosed is expected then.
+			if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+				s.cfg.Logger.Error("spool: fsync", "err", err)
+			}
+		}
+	}
 }
 
-func (s *Spool) syncActive() {
+// syncAll fsyncs everything appended, under the lock (Close).
+func (s *Spool) syncAll() {
+	files := s.unsyncd
 	if n := len(s.segs); n > 0 && s.dirty {
-		if err := s.segs[n-1].f.Sync(); err != nil {
+		files = append(files, s.segs[n-1].f)
+	}
+	for _, f := range files {
+		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
 			s.cfg.Logger.Error("spool: fsync", "err", err)
 		}
 	}
-	s.synced, s.dirty = time.Now(), false
+	s.unsyncd, s.dirty = nil, false
 }
 
 // dropOldest deletes sealed segments, oldest first, until the spool is
@@ -436,12 +470,17 @@ func (s *Spool) Config() Config { return s.cfg }
 // directory. Records not acknowledged stay for the next Open.
 func (s *Spool) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	s.syncActive()
+	s.mu.Unlock()
+	close(s.stopSync)
+	<-s.syncDone
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncAll()
 	err := s.writeCursor()
 	if s.acks.file != nil {
 		if serr := s.acks.file.Sync(); err == nil {
