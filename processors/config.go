@@ -38,6 +38,10 @@ type Config struct {
 	// the car's last; its unfinished lap is then not replayed after a
 	// restart. Default 10m.
 	StaleAfter time.Duration
+	// SessionTimeout is the group session timeout: how long the group
+	// waits for a silent (crashed) member before giving its partitions to
+	// the others. Default 10s.
+	SessionTimeout time.Duration
 	// Logger logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -60,6 +64,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 10 * time.Minute
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

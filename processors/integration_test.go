@@ -80,7 +80,7 @@ func config(t *testing.T, addr, group string, srv *influxtest.Server) processors
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := processors.Config{Brokers: []string{addr}, Group: group, Lap: lap.Config{Track: tr}}
+	cfg := processors.Config{Brokers: []string{addr}, Group: group, Lap: lap.Config{Track: tr}, SessionTimeout: 6 * time.Second}
 	if srv != nil {
 		cfg.Influx = &influx.Config{URL: srv.URL, Bucket: srv.Database}
 	}

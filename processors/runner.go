@@ -78,6 +78,9 @@ func saramaConfig(cfg Config) *sarama.Config {
 	sc.Consumer.Offsets.AutoCommit.Interval = time.Second
 	sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
 	sc.Consumer.Return.Errors = false
+	sc.Consumer.Group.Session.Timeout = cfg.SessionTimeout
+	sc.Consumer.Group.Heartbeat.Interval = cfg.SessionTimeout / 5
+	sc.Consumer.Group.Rebalance.Timeout = 2 * cfg.SessionTimeout
 	sc.Producer.Partitioner = telemetry.NewPartitioner
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Producer.Idempotent = true
