@@ -1,0 +1,59 @@
+package processors_test
+
+import (
+	"testing"
+
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// BenchmarkPartition measures what one partition goroutine does per
+// record, on one core: decode the Avro frame, time laps, downsample into
+// line protocol. Reported as samples/s (target >= 1.5 M per core).
+//
+//	go test -run '^$' -bench BenchmarkPartition -benchtime 3x ./processors
+func BenchmarkPartition(b *testing.B) {
+	cfg := simulator.Config{Track: "monza", Cars: 1, Laps: 1, Seed: 1, GPSRateHz: 10, PitEvery: -1}
+	s, err := simulator.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec := telemetry.MustNewCodec()
+	cat := s.Catalog(0)
+	var recs [][]byte
+	samples := 0
+	for more := true; more; {
+		if more, err = s.Step(func(f *telemetry.Frame) error {
+			v, err := codec.AppendFrame(nil, f)
+			recs = append(recs, v)
+			samples += len(f.Samples)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tr, _ := lap.BuiltinTrack("monza")
+	ch := lap.NewChannels(cat, "")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		det, _ := lap.NewDetector(lap.Config{Track: tr}, ch, cat.Car, "")
+		ds := influx.NewDownsampler(cat, "", 0)
+		var f telemetry.Frame
+		var laps []telemetry.Lap
+		batch := make([]byte, 0, 4<<20)
+		for _, r := range recs {
+			if err := codec.DecodeFrame(r, &f); err != nil {
+				b.Fatal(err)
+			}
+			laps = det.Frame(&f, laps[:0])
+			batch = ds.Frame(batch, &f)
+			if len(batch) > 4<<20-64<<10 {
+				batch = batch[:0]
+			}
+		}
+	}
+	b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
