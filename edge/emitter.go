@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,9 +79,18 @@ func (m *emitter) Bad(reason string, raw []byte, err error, recv time.Time) {
 	m.add(deadLetter(m.name, reason, raw, err, recv.UnixNano()))
 }
 
-// deadLetter builds the dead-letter record of raw input.
+// maxDeadLetter bounds the raw bytes kept in a dead letter, so a huge
+// bad payload still fits in a Kafka record (1 MiB by default).
+const maxDeadLetter = 512 << 10
+
+// deadLetter builds the dead-letter record of raw input: headers reason,
+// source, error, and truncated (the original length) when raw was cut.
 func deadLetter(source, reason string, raw []byte, err error, timeNs int64, extra ...spool.Header) *spool.Record {
 	headers := []spool.Header{{Key: telemetry.HeaderReason, Value: []byte(reason)}, {Key: "source", Value: []byte(source)}}
+	if len(raw) > maxDeadLetter {
+		headers = append(headers, spool.Header{Key: "truncated", Value: []byte(strconv.Itoa(len(raw)))})
+		raw = raw[:maxDeadLetter]
+	}
 	if err != nil {
 		msg := err.Error()
 		if len(msg) > 1024 {
