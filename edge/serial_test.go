@@ -14,6 +14,7 @@ import (
 // car, each car on the one partition murmur2 gives it; the catalogs are on
 // the catalog topic.
 func TestSerialSimulatorToBroker(t *testing.T) {
+	start := time.Now()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	e, stop := startEdge(t, testConfig(t, b.Addr, "serial:"+a+"?baud=115200"))
@@ -28,8 +29,14 @@ func TestSerialSimulatorToBroker(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	got := framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)
+	recs := readTopic(t, b.Addr, telemetry.TopicFrames)
+	got := framesByCar(t, recs, telemetry.DefaultPartitions)
 	sameFrames(t, got, want, true)
+	for _, r := range recs { // the record timestamp is when the edge received the frame
+		if r.ts.Before(start.Truncate(time.Millisecond)) || r.ts.After(time.Now()) {
+			t.Fatalf("record %d/%d has timestamp %v, not a receive time within the test", r.partition, r.offset, r.ts)
+		}
+	}
 
 	codec := telemetry.MustNewCodec()
 	catRecs := readTopic(t, b.Addr, telemetry.TopicChannels)
