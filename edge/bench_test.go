@@ -27,7 +27,9 @@ var benchSim = simulator.Config{Cars: 20, Channels: 330, AuxRateHz: 200, Seed: 1
 // GOMAXPROCS=1 reads the simulator's serial lines (benchSim, generated
 // beforehand) from a pty and produces them into a Pitwall broker (in this
 // process, fsync on). Each iteration is one second of sensor time, 1.2 M
-// samples. cores is the edge process's CPU time over the wall time.
+// samples. cores is the edge process's CPU time over the wall time, and
+// edge-cpu-ns/sample its CPU time per sample (1e9 / it is what one core
+// of edge can carry, whatever else the machine is doing).
 //
 //	max:    the lines are written as fast as the edge takes them; samples/s
 //	        is what one core of edge sustains.
@@ -87,6 +89,7 @@ func benchEdge(b *testing.B, paced bool) {
 
 	b.ReportMetric(float64(samples)/elapsed.Seconds(), "samples/s")
 	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(samples), "edge-cpu-ns/sample")
 	b.ReportMetric(p99(before, after)*1000, "p99-ms")
 	b.ReportMetric(quantile(before, after, 0.5)*1000, "p50-ms")
 	b.ReportMetric(0, "ns/op")
