@@ -170,14 +170,3 @@ func (b *badInput) report(kind string, err error) {
 	}
 	b.counts[kind]++
 }
-
-// Counts returns how many bad records of each kind were skipped.
-func (b *badInput) snapshot() map[string]int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make(map[string]int64, len(b.counts))
-	for k, v := range b.counts {
-		out[k] = v
-	}
-	return out
-}

@@ -64,13 +64,9 @@ func (d *Downsampler) Live(delta float64, ok bool) { d.live, d.liveOK = delta, o
 // closed window's point to dst.
 func (d *Downsampler) Frame(dst []byte, f *telemetry.Frame) []byte {
 	w := d.WindowOf(f.TimeNs)
-	if w != d.open {
-		if w < d.open {
-			w = d.open // late frame: fold it into the open window
-		} else {
-			dst = d.Flush(dst)
-			d.open = w
-		}
+	if w > d.open { // a late frame (w < open) is folded into the open window
+		dst = d.Flush(dst)
+		d.open = w
 	}
 	for _, s := range f.Samples {
 		id := s.ID

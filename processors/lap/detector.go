@@ -110,14 +110,15 @@ type Detector struct {
 	beaconHi bool
 	odo      odo
 
-	started bool
-	lapNo   int32
-	cur     current
-	history []Known
-	best    []float64 // elapsed seconds at each DeltaStep of the best lap
-	bestNs  int64
-	live    float64
-	liveOK  bool
+	started   bool
+	crossings int
+	lapNo     int32
+	cur       current
+	history   []Known
+	best      []float64 // elapsed seconds at each DeltaStep of the best lap
+	bestNs    int64
+	live      float64
+	liveOK    bool
 }
 
 // current is the lap in progress.
@@ -216,4 +217,27 @@ func (d *Detector) beaconSample(ns int64, v float64, out []telemetry.Lap) []tele
 	}
 	d.lastNs[0] = ns
 	return d.startFinish(ns, 0, 0, out)
+}
+
+// Crossings counts the start/finish crossings the detector has acted on
+// (the first one, which starts lap timing, included).
+func (d *Detector) Crossings() int { return d.crossings }
+
+// Started reports whether the detector has seen its first start/finish
+// crossing.
+func (d *Detector) Started() bool { return d.started }
+
+// HasFix reports whether f carries a GPS fix (both latitude and
+// longitude).
+func (c *Channels) HasFix(f *telemetry.Frame) bool {
+	lat, lon := false, false
+	for _, s := range f.Samples {
+		switch c.role(s.ID) {
+		case rLat:
+			lat = true
+		case rLon:
+			lon = true
+		}
+	}
+	return lat && lon
 }

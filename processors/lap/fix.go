@@ -35,7 +35,7 @@ func (d *Detector) fix(ns int64, ll telemetry.LatLon, out []telemetry.Lap) []tel
 	var hits [4]hit
 	found := hits[:0]
 	if gap <= int64(maxBridge) {
-		found = d.crossings(p, gap, found)
+		found = d.lines(p, gap, found)
 	} else if d.started {
 		d.cur.maxGap = max(d.cur.maxGap, gap)
 	}
@@ -68,9 +68,9 @@ func (d *Detector) fix(ns int64, ll telemetry.LatLon, out []telemetry.Lap) []tel
 	return out
 }
 
-// crossings finds the armed lines crossed forwards between the previous
+// lines finds the armed lines crossed forwards between the previous
 // fix and p, in the order they were crossed.
-func (d *Detector) crossings(p vec, gap int64, found []hit) []hit {
+func (d *Detector) lines(p vec, gap int64, found []hit) []hit {
 	for i, g := range d.gates {
 		if i == 0 && d.beacon {
 			continue
@@ -139,6 +139,7 @@ func (d *Detector) startFinish(tc int64, u float64, gap int64, out []telemetry.L
 	tr := &d.cfg.Track
 	pit := gap > 0 && tr.PitTo > tr.PitFrom && u >= tr.PitFrom && u <= tr.PitTo
 	if !d.started {
+		d.crossings++
 		d.started, d.lapNo = true, d.number(tc)
 		d.newLap(tc, pit, gap)
 		return out
@@ -146,6 +147,7 @@ func (d *Detector) startFinish(tc int64, u float64, gap int64, out []telemetry.L
 	if d.cur.dist > 0 && d.cur.dist < d.cfg.MinLapFraction*tr.Length {
 		return out // too short for a lap: not a real crossing
 	}
+	d.crossings++
 	out = append(out, d.finish(tc, pit, gap))
 	d.lapNo++
 	d.newLap(tc, pit, gap)
