@@ -23,13 +23,13 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"broker": {"run the Kafka-compatible commit-log broker", runBroker},
-		"topics": {"list, create, describe or delete topics (works against any Kafka)", runTopics},
-		"groups": {"list or describe consumer groups: members, offsets, lag (works against any Kafka)", runGroups},
-		"bench":  {"measure produce/consume throughput beside franz-go's kfake", runBench},
-		"sim":    {"simulate cars on a track and emit their sensor data", runSim},
+		"broker":  {"run the Kafka-compatible commit-log broker", runBroker},
+		"topics":  {"list, create, describe or delete topics (works against any Kafka)", runTopics},
+		"groups":  {"list or describe consumer groups: members, offsets, lag (works against any Kafka)", runGroups},
+		"bench":   {"measure produce/consume throughput beside franz-go's kfake", runBench},
+		"sim":     {"simulate cars on a track and emit their sensor data", runSim},
 		"process": {"run the lap processor: consumer group on telemetry, laps to InfluxDB and telemetry.laps", runProcess},
-		"edge":   {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
+		"edge":    {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
 	}
 }
 
