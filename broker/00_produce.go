@@ -122,6 +122,10 @@ type appended struct {
 
 // produceTo checks one partition's records and appends them.
 func (s *Server) produceTo(t *topic, p int32, records []byte) (appended, error) {
+	if t.name == offsetsTopic {
+		// Only the group coordinator writes there.
+		return appended{}, fmt.Errorf("%w: clients may not produce to %s", errInternalTopic, t.name)
+	}
 	if p < 0 || int(p) >= len(t.parts) {
 		return appended{}, errUnknownTopic
 	}
@@ -183,7 +187,7 @@ func (c *conn) reportProduceError(topic string, p int32, err error) {
 		c.s.bad.report("bad_batch", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
 	case errors.Is(err, errMessageTooLarge), errors.Is(err, commitlog.ErrBatchTooLarge):
 		c.s.bad.report("batch_too_large", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
-	case errors.Is(err, errUnknownTopic), errors.Is(err, errTransactions),
+	case errors.Is(err, errUnknownTopic), errors.Is(err, errTransactions), errors.Is(err, errInternalTopic),
 		errors.Is(err, errOutOfOrderSequence), errors.Is(err, errProducerFenced):
 		// The client's own protocol state, not bad input: it handles
 		// these codes itself.

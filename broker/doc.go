@@ -21,6 +21,13 @@
 // and CRC and assigns offsets); fetch is a byte-range read of stored batches
 // up to the high watermark, so the broker never decodes records.
 //
+// Consumer groups are run by the coordinator in internal/group (one
+// goroutine per group); groups.go persists its records in the internal,
+// compacted topic __consumer_offsets with Kafka's own key and value layouts
+// and replays them at start. Clients can neither produce to that topic nor
+// delete it. Idempotent producers' sequence state is kept per partition
+// (idempotence.go), snapshotted beside the log and rebuilt from it.
+//
 // # One file per API key
 //
 // Each API lives in a file named after its key (00_produce.go, 01_fetch.go,

@@ -28,7 +28,7 @@ func errorCode(err error) int16 {
 		return kerr.UnknownTopicOrPartition.Code
 	case errors.Is(err, errTopicExists):
 		return kerr.TopicAlreadyExists.Code
-	case errors.Is(err, errInvalidTopicName):
+	case errors.Is(err, errInvalidTopicName), errors.Is(err, errInternalTopic):
 		return kerr.InvalidTopicException.Code
 	case errors.Is(err, errInvalidPartitions):
 		return kerr.InvalidPartitions.Code

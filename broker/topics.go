@@ -56,6 +56,7 @@ var (
 	errInvalidTopicName  = errors.New("broker: invalid topic name")
 	errInvalidPartitions = errors.New("broker: invalid partition count")
 	errInvalidConfig     = errors.New("broker: invalid topic config")
+	errInternalTopic     = errors.New("broker: internal topic")
 )
 
 const topicMetaFile = "topic.json"
@@ -100,10 +101,16 @@ func (s *Server) autoTopic(name string, allowed bool) (*topic, error) {
 	if t := s.lookupTopic(name); t != nil {
 		return t, nil
 	}
-	if s.cfg.DisableAutoCreate || !allowed {
+	partitions, configs := int32(-1), map[string]string(nil)
+	if name == offsetsTopic {
+		// A client may name it before any group commits: create it
+		// as the coordinator does (compacted, kept forever), never
+		// with the defaults, which would age offsets out.
+		partitions, configs = int32(min(offsetsTopicPartitions, s.cfg.MaxPartitions)), offsetsTopicConfigs
+	} else if s.cfg.DisableAutoCreate || !allowed {
 		return nil, errUnknownTopic
 	}
-	t, err := s.createTopic(name, -1, nil, false)
+	t, err := s.createTopic(name, partitions, configs, false)
 	if errors.Is(err, errTopicExists) {
 		if t := s.lookupTopic(name); t != nil {
 			return t, nil
@@ -252,6 +259,9 @@ func (p *partition) closeLog() error {
 // deleteTopic removes a topic and its data. Readers and writers that still
 // hold its partitions get commitlog.ErrClosed.
 func (s *Server) deleteTopic(name string) error {
+	if name == offsetsTopic {
+		return fmt.Errorf("%w: %s holds the consumer groups' offsets", errInternalTopic, name)
+	}
 	s.mu.Lock()
 	t, ok := s.topics[name]
 	if ok {
