@@ -29,15 +29,22 @@
 //
 // Consume: Read finds the segment holding the offset, the sparse index entry
 // at or before it, walks batch headers with pread to the batch containing
-// the offset, and copies whole batches below the HW with one pread, at most
-// maxBytes unless the first batch alone is bigger (KIP-74). Readers take a
-// reference on the segment, so retention can unlink it underneath them.
+// the offset (or the next one, where compaction removed it; past the last
+// batch of a segment it goes on to the next segment), and copies whole
+// batches below the HW with one pread, at most maxBytes unless the first
+// batch alone is bigger (KIP-74). Readers take a reference on the segment,
+// so retention and compaction can unlink or replace it underneath them.
 // Wait returns a channel closed on the next HW advance, for Fetch long-poll.
 //
 // Retention: Retain (called by the broker periodically) deletes whole
 // closed segments from the front by age (newest record timestamp) and by
 // total size; never the active segment. StartOffset is the first remaining
 // segment's base offset.
+//
+// Compaction (Config.Compact, cleanup.policy=compact): Compact (called by
+// the broker periodically) keeps the latest record of each key in the
+// closed segments; see "Compaction" below. Append on a compacted log
+// decodes each batch's records and refuses one with a keyless record.
 //
 // # On-disk format
 //
@@ -51,6 +58,10 @@
 //	leader-epoch-checkpoint         leader epoch history
 //	recovery-point                  how much of the active segment is durable
 //	clean-shutdown                  present only after a clean Close
+//	cleaner-checkpoint              compacted logs: where the dirty part starts
+//	compaction-swap                 compacted logs: only while a swap is under way
+//	00000000000000000000.log.cleaned  (and .index.cleaned, .timeindex.cleaned)
+//	                                compacted logs: a cleaned segment not yet in place
 //
 // Segment files (%020d.log, named by the base offset of their first batch)
 // contain Kafka record batches v2 exactly as stored, with no framing of our
@@ -65,7 +76,10 @@
 //	57 recordCount int32   61 records (possibly compressed)
 //
 // Offsets are contiguous: each batch's baseOffset is the previous batch's
-// baseOffset+lastOffsetDelta+1, across segments too. A segment is rolled
+// baseOffset+lastOffsetDelta+1, across segments too; except that in the
+// closed segments of a compacted log whole batches may be gone, so there
+// offsets only increase (a segment's first batch may start after its
+// name, and a segment may even be empty). A segment is rolled
 // before a batch would take it past SegmentBytes (at most 2 GiB-1, so file
 // positions fit in uint32), when its first batch is older than
 // SegmentMaxAge, or when a relative offset would overflow uint32. A batch
@@ -188,7 +202,7 @@
 //
 // # Locking
 //
-// Lock order: Log.retainMu, then Log.mu, then segment.saveMu, then
+// Lock order: Log.maintMu, then Log.mu, then segment.saveMu, then
 // segment.mu. Log.mu guards the append state (segment list, LEO, HW, sizes,
 // epochs, sticky error); no fsync runs under it except on roll, Close, a
 // leader epoch change, a retention trim of the epoch checkpoint and an
@@ -197,6 +211,76 @@
 // Log.mu). segment.mu guards a segment's lazily loaded file and indexes.
 // Segment files are closed when their reference count drops to zero.
 //
-// Compaction (compact.go) is not written yet; it will rewrite closed
-// segments through the same segment/index code.
+// # Compaction
+//
+// A pass (Compact) works like one run of Kafka's log cleaner on this
+// partition. The compactable segments are the closed ones, up to the first
+// holding a record younger than MinCompactionLag; cleaner-checkpoint
+// (magic "PWCC", version uint32 1, offset int64, CRC-32C; atomic) holds
+// the offset up to which an earlier pass compacted them, so those before
+// it are clean and the rest dirty. A pass runs when dirty bytes are at
+// least MinCleanableDirtyRatio of the compactable bytes. It decodes the
+// dirty segments' records into a map key -> latest offset (whole segments,
+// until about 32 MiB of keys; the rest waits for the next pass), then
+// rewrites every segment from the start of the log to the end of the
+// mapped ones, in groups of consecutive segments that together hold at most
+// SegmentBytes (so passes merge shrunken segments):
+//
+//   - a record whose key the map has at a later offset is dropped;
+//   - a tombstone (null value) still standing is dropped once its
+//     timestamp (CreateTime, or the batch's LogAppendTime) is older than
+//     TombstoneRetention — with the older values it replaced, the key is
+//     gone;
+//   - keyless records, control batches, and batches whose CRC or records
+//     do not check are kept as they are;
+//   - a batch keeping all its records is copied byte for byte; one keeping
+//     some is rewritten: same baseOffset, lastOffsetDelta, leader epoch,
+//     attributes, firstTimestamp, producer id, epoch and base sequence
+//     (so offsets, next-offset arithmetic and idempotence state hold), the
+//     surviving records copied verbatim (their deltas stay valid),
+//     recompressed with the batch's own codec (gzip; snappy in the xerial
+//     framing of the Java client; lz4 frames; zstd), with the new record
+//     count, the survivors' max timestamp (CreateTime) and CRC-32C;
+//   - a batch keeping none is dropped, unless it is its producer's last
+//     batch in the rewritten range: then it stays empty (no records, no
+//     compression, first and max timestamp = its old max), as Kafka keeps it.
+//
+// Rewritten segments keep the name (base offset) of the first segment of
+// their group, so StartOffset never moves. Only the active segment's
+// offsets stay contiguous; keys whose latest record is in the active
+// segment keep their older records until that segment is closed and
+// compacted (only fsynced data ever supersedes).
+//
+// Swap protocol. For each group whose output differs from its input, the
+// pass writes <base>.log.cleaned, .index.cleaned and .timeindex.cleaned
+// beside the live files and fsyncs them; then it fsyncs the directory and
+// writes compaction-swap atomically: the commit point. Its content is
+// magic "PWCS", version uint32 1, group count uint32, per group the
+// output base int64, input count uint32 and input bases int64 (the first
+// is the output's), then CRC-32C. Then, under Log.mu for a moment, the
+// segment list takes segments opened on the cleaned files (readers holding
+// old segments keep their open files). Then each cleaned file is renamed
+// over <base>.log/.index/.timeindex, the other input segments' files are
+// removed, the directory is fsynced, compaction-swap is removed and the
+// directory fsynced again; cleaner-checkpoint is written last. On-disk
+// states after a crash, and what Open does with them (before listing
+// segments):
+//
+//   - *.cleaned files and no compaction-swap (crash while writing, or
+//     before the commit): the old segments are intact; Open removes the
+//     *.cleaned files.
+//   - compaction-swap present (crash after the commit): some cleaned files
+//     may be renamed, some inputs removed; Open renames every remaining
+//     <base>.*.cleaned of the manifest into place, removes the inputs'
+//     files that are left, fsyncs, and removes the manifest. Each step is
+//     idempotent, so a crash during this is finished by the next Open.
+//   - compaction-swap unreadable (not a torn write: it was written
+//     atomically): Open fails and names the file rather than guess which
+//     segments it meant.
+//   - a stale or missing cleaner-checkpoint only makes the next pass
+//     rewrite more.
+//
+// A pass that fails before its commit point removes its cleaned files and
+// leaves the log as it was; after it, the next pass (or Open) finishes the
+// swap on disk. Close stops a pass at its next batch and waits for it.
 package commitlog

@@ -66,6 +66,23 @@ type Config struct {
 	// MaxBatchBytes is the largest batch Append accepts, 12-byte log
 	// overhead included. Default DefaultMaxBatchBytes (1 MiB + 12 bytes).
 	MaxBatchBytes int
+	// Compact turns on log compaction (cleanup.policy=compact): Compact
+	// keeps the latest record per key in closed segments, and Append
+	// refuses batches with a record without a key (ErrCorruptBatch, as
+	// Kafka answers CORRUPT_MESSAGE). Default false.
+	Compact bool
+	// TombstoneRetention is how long compaction keeps a tombstone (a record
+	// with a null value) that is the latest of its key, counted from its
+	// timestamp (Kafka's delete.retention.ms). Default 24h; negative
+	// removes them at the first pass (delete.retention.ms=0).
+	TombstoneRetention time.Duration
+	// MinCompactionLag keeps segments holding a record younger than this
+	// out of compaction (min.compaction.lag.ms). Default 0.
+	MinCompactionLag time.Duration
+	// MinCleanableDirtyRatio: Compact works only once the segments written
+	// since the last pass are at least this fraction of the compactable
+	// bytes (min.cleanable.dirty.ratio). Default 0.5; within (0, 1].
+	MinCleanableDirtyRatio float64
 	// Logger receives recovery reports and failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for rolling and retention. Default time.Now.
@@ -81,6 +98,9 @@ type Config struct {
 	// afterRecoveryPoint, when set by a test, runs after each recovery
 	// point is written.
 	afterRecoveryPoint func(recoveryPoint)
+	// compactHook, when set by a test, runs at each step of the compaction
+	// swap; an error stops the pass there as a crash would.
+	compactHook func(step, file string) error
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -99,6 +119,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Fsync < FsyncBatch || c.Fsync > FsyncNever {
 		return c, fmt.Errorf("commitlog: unknown fsync policy %d", int(c.Fsync))
 	}
+	if c.MinCleanableDirtyRatio < 0 || c.MinCleanableDirtyRatio > 1 || c.MinCompactionLag < 0 {
+		return c, fmt.Errorf("commitlog: MinCleanableDirtyRatio %v outside (0, 1] or negative MinCompactionLag", c.MinCleanableDirtyRatio)
+	}
 	setDefault(&c.SegmentBytes, DefaultSegmentBytes)
 	setDefault(&c.SegmentMaxAge, DefaultSegmentMaxAge)
 	setDefault(&c.RetentionTime, DefaultRetentionTime)
@@ -107,6 +130,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MaxBatchBytes, DefaultMaxBatchBytes)
 	setDefault(&c.recoveryPointInterval, DefaultRecoveryPointInterval)
 	setDefault(&c.recoveryPointBytes, DefaultRecoveryPointBytes)
+	setDefault(&c.TombstoneRetention, DefaultTombstoneRetention)
+	setDefault(&c.MinCleanableDirtyRatio, DefaultMinCleanableDirtyRatio)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -155,8 +180,9 @@ type Log struct {
 	cfg Config
 	log *slog.Logger
 
-	// mu guards the append state below. Lock order: Log.retainMu, then
-	// Log.mu, then segment.mu. The syncer never holds mu while it fsyncs.
+	// mu guards the append state below. Lock order: Log.maintMu, then
+	// Log.mu, then segment.saveMu, then segment.mu. The syncer never holds
+	// mu while it fsyncs.
 	mu       sync.Mutex
 	segments []*segment // ascending base offsets; the last one is active
 	leo      int64      // next offset to assign
@@ -169,7 +195,8 @@ type Log struct {
 	shut     bool          // set once when Close has made everything durable or given up
 	hwCh     chan struct{} // closed when hw advances; nil until someone waits
 	syncCh   chan struct{} // closed when durable advances; nil until someone waits
-	retainMu sync.Mutex    // serialises Retain calls
+	maintMu  sync.Mutex    // serialises Retain and Compact; Close waits for it
+	closing  atomic.Bool   // set with closed: a compaction pass stops early
 
 	kick chan struct{} // wakes the syncer; capacity 1
 	stop chan struct{} // closed by Close to stop the syncer
@@ -231,6 +258,9 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err err
 		return -1, -1, fmt.Errorf("%w: %d bytes, limit %d", ErrBatchTooLarge, len(batch), l.cfg.MaxBatchBytes)
 	}
 	h, err := ValidateBatch(batch) // CRC outside the lock: appends to one partition overlap here
+	if err == nil && l.cfg.Compact {
+		err = checkKeyed(batch, h)
+	}
 	if err != nil {
 		l.reject(&l.corruptOnce, err.Error())
 		return -1, -1, err
@@ -404,12 +434,15 @@ func (l *Log) Close() error {
 func (l *Log) close() error {
 	l.mu.Lock()
 	l.closed = true
+	l.closing.Store(true)
 	notify(&l.hwCh)
 	l.mu.Unlock()
 	if l.stop != nil {
 		close(l.stop)
 		<-l.done
 	}
+	l.maintMu.Lock() // a compaction pass sees closing and stops; none starts after
+	defer l.maintMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var err error

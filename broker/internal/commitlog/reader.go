@@ -8,55 +8,79 @@ import (
 	"sort"
 )
 
+// errPastSegment: the offset lies after the last batch of its segment,
+// in a gap compaction left; the next segment holds what follows.
+var errPastSegment = errors.New("commitlog: offset after the last batch of its segment")
+
 // Read appends to dst the stored batches starting with the one containing
-// offset: whole batches only, none at or past the high watermark, and no
-// more than maxBytes unless the first batch alone is bigger, in which case
-// it is returned whole (KIP-74). Offsets below StartOffset or above
+// offset (or, in a compacted log, the first one after it when compaction
+// removed it): whole batches only, none at or past the high watermark, and
+// no more than maxBytes unless the first batch alone is bigger, in which
+// case it is returned whole (KIP-74). Offsets below StartOffset or above
 // EndOffset fail with ErrOffsetOutOfRange; offsets from the high watermark
 // to the LEO return dst unchanged. The bytes are exactly as stored (see
 // doc.go); nothing is decoded.
 func (l *Log) Read(offset int64, maxBytes int, dst []byte) ([]byte, error) {
-	s, size, end, hw, err := l.locate(offset)
+	for {
+		out, next, err := l.readSegment(offset, maxBytes, dst)
+		if !errors.Is(err, errPastSegment) {
+			return out, err
+		}
+		offset = next // the gap runs to the next segment's base
+	}
+}
+
+// readSegment is Read within the segment holding offset. With
+// errPastSegment it returns where the next segment starts.
+func (l *Log) readSegment(offset int64, maxBytes int, dst []byte) ([]byte, int64, error) {
+	s, size, end, hw, closed, err := l.locate(offset)
 	if s == nil || err != nil {
-		return dst, err
+		return dst, 0, err
 	}
 	defer s.release()
 	v, pos, first, err := l.position(s, size, end, offset)
+	if errors.Is(err, errPastSegment) {
+		if closed { // compaction left a gap at its end
+			return dst, end, err
+		}
+		err = fmt.Errorf("%w: %w", ErrCorruptBatch, err) // the active segment is contiguous
+	}
 	if err != nil {
-		return dst, err
+		return dst, 0, err
 	}
 	n := max(min(int64(maxBytes), size-pos), first)
 	start := len(dst)
 	dst = slices.Grow(dst, int(n))[:start+int(n)]
 	if _, err := v.file.ReadAt(dst[start:], pos); err != nil {
-		return dst[:start], fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
+		return dst[:start], 0, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
 	}
-	return dst[:start+wholeBatches(dst[start:], hw)], nil
+	return dst[:start+wholeBatches(dst[start:], hw)], 0, nil
 }
 
 // locate finds the segment holding offset and takes a reference on it,
-// with the snapshot of its size, its end offset and the high watermark. A
-// nil segment with a nil error means offset is in [HW, LEO].
-func (l *Log) locate(offset int64) (s *segment, size, end, hw int64, err error) {
+// with the snapshot of its size, its end offset, the high watermark and
+// whether it is closed. A nil segment with a nil error means offset is in
+// [HW, LEO].
+func (l *Log) locate(offset int64) (s *segment, size, end, hw int64, closed bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, 0, 0, 0, ErrClosed
+		return nil, 0, 0, 0, false, ErrClosed
 	}
 	if start := l.segments[0].base; offset < start || offset > l.leo {
-		return nil, 0, 0, 0, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, l.leo)
+		return nil, 0, 0, 0, false, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, l.leo)
 	}
 	if offset >= l.hw {
-		return nil, 0, 0, 0, nil
+		return nil, 0, 0, 0, false, nil
 	}
 	i := l.segmentIndex(offset)
 	s = l.segments[i]
-	end = l.leo
-	if i+1 < len(l.segments) {
+	end, closed = l.leo, i+1 < len(l.segments)
+	if closed {
 		end = l.segments[i+1].base
 	}
 	s.acquire()
-	return s, s.size, end, l.hw, nil
+	return s, s.size, end, l.hw, closed, nil
 }
 
 // segmentIndex is the index of the last segment whose base is <= offset.
@@ -84,10 +108,12 @@ func (l *Log) position(s *segment, size, end, offset int64) (v segView, pos, bat
 	}
 }
 
-// seek returns the position and size of the batch containing offset,
-// starting from the sparse index entry at or before it and reading only
-// batch headers from there. It fails with errBadIndex if the entry does not
-// point at the batch it names.
+// seek returns the position and size of the first batch whose last offset
+// is at or after offset, starting from the sparse index entry at or before
+// it and reading only batch headers from there. Offsets may have gaps
+// (compaction removes batches), so each batch only has to start after the
+// previous one. It fails with errBadIndex if an entry does not point at
+// the batch it names, and with errPastSegment if no batch qualifies.
 func (v segView) seek(base, offset, size int64) (pos, batch int64, err error) {
 	e := lookupOffset(v.offsets, uint32(offset-base))
 	pos, want := int64(e.pos), base+int64(e.rel)
@@ -97,23 +123,23 @@ func (v segView) seek(base, offset, size int64) (pos, batch int64, err error) {
 			return 0, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", base, pos, err)
 		}
 		batch = batchSize(hdr[:])
-		if got := batchBase(hdr[:]); got != want {
-			why := ErrCorruptBatch // the segment itself is not contiguous
-			if pos == int64(e.pos) {
-				why = errBadIndex // the entry does not name the batch it points at
-			}
-			return 0, 0, fmt.Errorf("%w: batch at %d of segment %d has offset %d, want %d", why, pos, base, got, want)
+		got := batchBase(hdr[:])
+		if pos == int64(e.pos) && e.pos != 0 && got != want {
+			return 0, 0, fmt.Errorf("%w: batch at %d of segment %d has offset %d, want %d", errBadIndex, pos, base, got, want)
+		}
+		if got < want {
+			return 0, 0, fmt.Errorf("%w: batch at %d of segment %d has offset %d, want at least %d", ErrCorruptBatch, pos, base, got, want)
 		}
 		if batch < batchHeaderSize || pos+batch > size {
 			return 0, 0, fmt.Errorf("%w: stored batch at %d of segment %d has size %d", ErrCorruptBatch, pos, base, batch)
 		}
-		last := want + int64(int32(binary.BigEndian.Uint32(hdr[offLastOffsetDelta:])))
+		last := got + int64(int32(binary.BigEndian.Uint32(hdr[offLastOffsetDelta:])))
 		if offset <= last {
 			return pos, batch, nil
 		}
 		pos, want = pos+batch, last+1
 	}
-	return 0, 0, fmt.Errorf("%w: offset %d missing from segment %d", ErrCorruptBatch, offset, base)
+	return 0, 0, fmt.Errorf("%w: offset %d, segment %d", errPastSegment, offset, base)
 }
 
 // wholeBatches returns the length of the prefix of b made of whole batches
@@ -195,6 +221,9 @@ func (l *Log) searchTime(s *segment, size, end, ts int64) (int64, error) {
 		from += int64(rel)
 	}
 	v, pos, _, err := l.position(s, size, end, from)
+	if errors.Is(err, errPastSegment) {
+		return -1, nil // compaction emptied the rest of the segment
+	}
 	if err != nil {
 		return -1, err
 	}

@@ -28,6 +28,9 @@ const (
 func (l *Log) recover() error {
 	start := time.Now()
 	dir := l.cfg.Dir
+	if err := l.finishSwap(); err != nil {
+		return err
+	}
 	m, hasMarker, err := readMarker(dir)
 	if err != nil {
 		l.log.Warn("commitlog: ignoring unreadable clean-shutdown marker", "err", err)
@@ -189,7 +192,7 @@ func (l *Log) resumeClean(s *segment, leo int64) bool {
 	if savedOffsets > 0 {
 		next += int64(idx.offsets[savedOffsets-1].rel)
 	}
-	res := scan(s.file, s.base, pos, next, s.size, false, &idx)
+	res := scan(s.file, s.base, pos, next, s.size, scanContiguous, &idx)
 	l.recovery.ScannedBytes = s.size - pos
 	if res.stop != nil || res.next != leo {
 		l.log.Warn("commitlog: active segment tail disagrees with clean-shutdown marker; checking segment",
@@ -217,7 +220,7 @@ func (l *Log) recoverCrashed(s *segment) error {
 		}
 	}
 	idx := tp.idx
-	res := scan(s.file, s.base, tp.pos, tp.next, s.size, true, &idx)
+	res := scan(s.file, s.base, tp.pos, tp.next, s.size, scanVerify, &idx)
 	l.recovery.ScannedBytes = s.size - tp.walkFrom
 	l.recovery.VerifiedBytes = s.size - tp.pos
 	if res.stop != nil {
@@ -272,10 +275,11 @@ func (l *Log) rebuildClosed(s *segment, size int64) (indexer, error) {
 
 // rebuildIndex indexes s from its first batch, reading headers only:
 // closed segments were fsynced whole on roll, and the active one was
-// checked at Open. Caller holds s.mu.
+// checked at Open. Offsets may have gaps (compacted segments). Caller
+// holds s.mu.
 func (l *Log) rebuildIndex(s *segment, size int64) indexer {
 	idx := newIndexer(l.cfg.IndexIntervalBytes)
-	if res := scan(s.file, s.base, 0, s.base, size, false, &idx); res.stop != nil {
+	if res := scan(s.file, s.base, 0, s.base, size, scanGaps, &idx); res.stop != nil {
 		l.log.Error("commitlog: segment is damaged; reads past the damage fail",
 			"segment", s.base, "at", res.end, "reason", res.stop)
 	}
@@ -298,15 +302,25 @@ type scanResult struct {
 	stop error // why it stopped before the end, nil if it reached it
 }
 
-// scan walks the batches of f from pos (whose batch has offset next) to
-// size, feeding idx. It checks headers, lengths and contiguous offsets, and
-// with verify also every CRC, streaming so no batch is held in memory.
-func scan(f *os.File, base, pos, next, size int64, verify bool, idx *indexer) scanResult {
+// scanMode says what scan checks beyond headers and lengths.
+type scanMode int
+
+const (
+	scanContiguous scanMode = iota // offsets contiguous (the active segment)
+	scanVerify                     // contiguous, and every CRC
+	scanGaps                       // offsets only increasing: a closed segment may be compacted
+)
+
+// scan walks the batches of f from pos (whose batch has offset next, or
+// with gaps at least next) to size, feeding idx. It checks headers,
+// lengths and offsets as mode says, streaming so no batch is held in
+// memory.
+func scan(f *os.File, base, pos, next, size int64, mode scanMode, idx *indexer) scanResult {
 	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, size-pos), scanBufSize)
 	res := scanResult{end: pos, next: next}
 	for res.end < size {
-		h, err := scanBatch(r, size-res.end, verify)
-		if err == nil && h.BaseOffset != res.next {
+		h, err := scanBatch(r, size-res.end, mode == scanVerify)
+		if err == nil && h.BaseOffset != res.next && (mode != scanGaps || h.BaseOffset < res.next) {
 			err = fmt.Errorf("%w: base offset %d, want %d", ErrCorruptBatch, h.BaseOffset, res.next)
 		}
 		if err == nil && h.LastOffset()-base >= unknownEnd {

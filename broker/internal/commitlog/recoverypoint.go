@@ -194,7 +194,7 @@ func (l *Log) trustRecoveryPoint(s *segment, rp recoveryPoint) (trustedPrefix, e
 	if n := len(idx.offsets); n > 0 {
 		from += int64(idx.offsets[n-1].rel)
 	}
-	res := scan(s.file, s.base, tp.walkFrom, from, rp.position, false, &tp.idx)
+	res := scan(s.file, s.base, tp.walkFrom, from, rp.position, scanContiguous, &tp.idx)
 	if res.stop != nil || res.end != rp.position || res.next != rp.next {
 		return trustedPrefix{}, fmt.Errorf("%w: headers end at %d with offset %d (%v), point says %d and %d",
 			errBadRecoveryPoint, res.end, res.next, res.stop, rp.position, rp.next)

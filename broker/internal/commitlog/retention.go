@@ -18,8 +18,8 @@ import (
 // Readers holding a deleted segment finish on the unlinked file; later
 // reads below the new StartOffset get ErrOffsetOutOfRange.
 func (l *Log) Retain() (deleted int, err error) {
-	l.retainMu.Lock()
-	defer l.retainMu.Unlock()
+	l.maintMu.Lock()
+	defer l.maintMu.Unlock()
 	segs, sizes, ends, _, err := l.snapshot()
 	if err != nil {
 		return 0, err
@@ -70,7 +70,7 @@ func (l *Log) expired(s *segment, size, end, total int64, now time.Time) (bool, 
 }
 
 // dropOldest removes the first n segments from the log, then deletes their
-// files. Retain is serialised by retainMu, so they are still the first n.
+// files. Retain and Compact are serialised by maintMu, so they are still the first n.
 func (l *Log) dropOldest(n int) error {
 	l.mu.Lock()
 	if l.closed {
