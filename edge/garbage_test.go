@@ -27,6 +27,7 @@ type garbage struct {
 // the dead-letter topic gets exactly one record per piece of garbage, with
 // its raw bytes and reason; every good frame arrives unaffected.
 func TestGarbageGoesToDeadLetter(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	mq := startMosquitto(t)

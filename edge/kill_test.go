@@ -23,6 +23,7 @@ import (
 // Delivery across a crash is at-least-once: duplicates are allowed (and
 // logged), gaps and reordering are not.
 func TestSIGKILLMidStreamLosesNothing(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	mq := startMosquitto(t)
 	cfg := testConfig(t, b.Addr, "mqtt://"+mq+"/kill/+/frames?client=pitwall-edge-kill-test")
@@ -138,6 +139,7 @@ func publishFrames(addr string, frames map[string][]telemetry.Frame) error {
 // delivers every frame exactly once and in order, the ones it spooled and
 // the ones the car sent while it was dead (buffered by the port).
 func TestSIGKILLRestartOnSameSpool(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	master, slavePath := openPTY(t)
 	cfg := testConfig(t, b.Addr, "serial:"+slavePath)

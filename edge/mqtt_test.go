@@ -14,6 +14,7 @@ import (
 // included, in order per car, one partition per car; the retained catalogs
 // reach the catalog topic.
 func TestMQTTSimulatorToBroker(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	mq := startMosquitto(t)
 	e, stop := startEdge(t, testConfig(t, b.Addr, "mqtt://"+mq+"/pw/+/#"))

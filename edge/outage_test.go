@@ -16,6 +16,7 @@ import (
 // the same after 3 s as after 30 s — wait for the cluster without giving
 // up on any record — so the test keeps it short.)
 func TestBrokerOutage(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	e, stop := startEdge(t, testConfig(t, b.Addr, "serial:"+a))
@@ -55,6 +56,7 @@ func TestBrokerOutage(t *testing.T) {
 // leaves the records in the spool; the next edge on the spool delivers
 // them once the broker is back.
 func TestStopWhileBrokerDown(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	cfg := testConfig(t, b.Addr, "serial:"+a)

@@ -48,6 +48,7 @@ func (l *logCounter) count(prefix string) (n int) {
 // starts and once when it ends, and every frame sent before and after
 // arrives.
 func TestSerialPortRecreated(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	dir := t.TempDir()
 	a, bEnd := filepath.Join(dir, "A"), filepath.Join(dir, "B")

@@ -14,6 +14,7 @@ import (
 // car, each car on the one partition murmur2 gives it; the catalogs are on
 // the catalog topic.
 func TestSerialSimulatorToBroker(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)

@@ -16,6 +16,7 @@ import (
 // broker to acknowledge everything it took, exits with status 0, and the
 // topic holds every frame.
 func TestSIGTERMFlushesAndExits(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	master, slavePath := openPTY(t)
 	cfg := testConfig(t, b.Addr, "serial:"+slavePath)
@@ -51,6 +52,7 @@ func TestSIGTERMFlushesAndExits(t *testing.T) {
 // frames/s per source and whether it is up, acknowledgements, latency,
 // spool depth, the last error.
 func TestStatusLine(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	a, _, _ := socatPair(t)
 	logs := &logCounter{msgs: map[string]int{}}

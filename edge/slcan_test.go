@@ -33,6 +33,7 @@ func writeDBC(t *testing.T) string {
 // telemetry frame; the values are the DBC's decoding; the catalog is the
 // DBC's signals.
 func TestSLCANAdapterToBroker(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	in := "slcan:" + a + "?bitrate=250000&dbc=" + writeDBC(t) + "&car=44&session=race1"
@@ -108,6 +109,7 @@ func TestSLCANAdapterToBroker(t *testing.T) {
 // The simulator's SLCAN output on a pty (it answers the open sequence):
 // its frames decode by the DBC to the simulated values.
 func TestSLCANSimulatorToBroker(t *testing.T) {
+	t.Parallel()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	e, stop := startEdge(t, testConfig(t, b.Addr, "slcan:"+a+"?dbc="+writeDBC(t)+"&car=car01"))
