@@ -167,7 +167,9 @@ func TestTopicsBrokersFromEnvironment(t *testing.T) {
 	b := brokertest.Start(t)
 	t.Setenv("PITWALL_BROKERS", b.Addr)
 	mustTopics(t, "create", "env-topic", "--partitions", "2")
-	if got := mustTopics(t, "list"); !strings.Contains(got, "env-topic  2") {
-		t.Errorf("list via PITWALL_BROKERS:\n%s", got)
+	mustTopics(t, "create", "defaulted") // the broker's default: 12
+	want := "TOPIC      PARTITIONS  REPLICATION-FACTOR\ndefaulted  12          1\nenv-topic  2           1\n"
+	if got := mustTopics(t, "list"); got != want {
+		t.Errorf("list via PITWALL_BROKERS:\n%s\nwant\n%s", got, want)
 	}
 }
