@@ -73,7 +73,7 @@ func (l *Log) Compact() (CompactStats, error) {
 	if err != nil || p == nil {
 		return CompactStats{Skipped: true}, err
 	}
-	defer p.release()
+	defer p.release(l)
 	c := &compactor{l: l, p: p, stats: CompactStats{DirtyRatio: p.ratio}}
 	err = c.run()
 	c.stats.Duration = time.Since(start)
@@ -108,10 +108,8 @@ type compactPlan struct {
 	ratio       float64
 }
 
-func (p *compactPlan) release() {
-	for _, s := range p.segs {
-		s.release()
-	}
+func (p *compactPlan) release(l *Log) {
+	l.releaseSnapshot(p.segs)
 }
 
 // planCompaction picks the compactable segments (closed, and past
@@ -123,7 +121,7 @@ func (l *Log) planCompaction() (*compactPlan, error) {
 	}
 	p := &compactPlan{segs: segs, sizes: sizes, ends: ends, end: len(segs) - 1}
 	if err := l.applyLag(p); err != nil {
-		p.release()
+		p.release(l)
 		return nil, err
 	}
 	cleaned := l.readCleanerCheckpoint()
@@ -141,7 +139,7 @@ func (l *Log) planCompaction() (*compactPlan, error) {
 		p.ratio = float64(dirty) / float64(total)
 	}
 	if dirty == 0 || p.ratio < l.cfg.MinCleanableDirtyRatio {
-		p.release()
+		p.release(l)
 		return nil, nil
 	}
 	// Load every segment now, so that each keeps its open file and indexes
@@ -149,7 +147,7 @@ func (l *Log) planCompaction() (*compactPlan, error) {
 	for i := range p.end {
 		v, err := l.view(p.segs[i], p.sizes[i], p.ends[i])
 		if err != nil {
-			p.release()
+			p.release(l)
 			return nil, err
 		}
 		p.views = append(p.views, v)
@@ -191,6 +189,7 @@ type compactor struct {
 	groups    [][]int           // consecutive segments merged into one
 	cleaned   []*cleanedSegment // per group; nil where nothing changed
 	committed bool              // the swap manifest is written: no way back
+	added     []*segment        // installed segments opened on the cleaned files
 
 	batch, buf, kept, out []byte
 	recs                  []record

@@ -219,5 +219,6 @@ func checkCompacted(t *testing.T, got, all []gotRecord, cleanEnd, horizon int64)
 // dirty, with small segments.
 func compactConfig(dir string, clock *fakeClock) Config {
 	return Config{Dir: dir, Fsync: FsyncNever, Compact: true, SegmentBytes: 1500, IndexIntervalBytes: 200,
-		SegmentMaxAge: -1, MinCleanableDirtyRatio: 0.001, Now: clock.Now}
+		SegmentMaxAge: -1, MinCleanableDirtyRatio: 0.001, Now: clock.Now,
+		IndexCache: NewIndexCache(1)} // unload every closed segment not in use: swaps must cope
 }

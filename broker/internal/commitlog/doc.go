@@ -180,6 +180,16 @@
 // starts from names the batch it points at, and rebuilds the index once if
 // not.
 //
+// Loaded closed segments (read, rolled, or written by compaction) count
+// their index entries in an IndexCache (Config.IndexCache; one per log by
+// default, DefaultIndexCacheBytes, or one shared by the whole broker). Past
+// its budget the least recently used are unloaded — indexes dropped, file
+// closed, newest timestamp kept for retention — and load again on their
+// next use. A segment held by a reader, a retention or compaction pass is
+// never unloaded (the budget may be exceeded meanwhile, and is enforced
+// again when they let go), nor is one compaction just installed before
+// its cleaned files carry its name.
+//
 // # Changing the format
 //
 // Segment contents follow Kafka's batch format; a new Kafka magic would be a
@@ -209,7 +219,9 @@
 // index repair. segment.saveMu serialises writes of a segment's index files
 // (seal, repair, the syncer's recovery point, which takes it without
 // Log.mu). segment.mu guards a segment's lazily loaded file and indexes.
-// Segment files are closed when their reference count drops to zero.
+// Segment files are closed when their reference count drops to zero, or
+// by the IndexCache when only the segment list holds them. IndexCache.mu is
+// a leaf: taken under any of the others, it never waits for one.
 //
 // # Compaction
 //

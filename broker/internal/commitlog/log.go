@@ -83,6 +83,10 @@ type Config struct {
 	// since the last pass are at least this fraction of the compactable
 	// bytes (min.cleanable.dirty.ratio). Default 0.5; within (0, 1].
 	MinCleanableDirtyRatio float64
+	// IndexCache bounds the memory of closed segments' loaded indexes; share
+	// one among many logs to bound them together. Default: a cache of this
+	// log's own with DefaultIndexCacheBytes.
+	IndexCache *IndexCache
 	// Logger receives recovery reports and failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for rolling and retention. Default time.Now.
@@ -134,6 +138,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MinCleanableDirtyRatio, DefaultMinCleanableDirtyRatio)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.IndexCache == nil {
+		c.IndexCache = NewIndexCache(DefaultIndexCacheBytes)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -198,6 +205,8 @@ type Log struct {
 	maintMu  sync.Mutex    // serialises Retain and Compact; Close waits for it
 	closing  atomic.Bool   // set with closed: a compaction pass stops early
 
+	cache *IndexCache // bounds closed segments' loaded indexes
+
 	kick chan struct{} // wakes the syncer; capacity 1
 	stop chan struct{} // closed by Close to stop the syncer
 	done chan struct{} // closed by the syncer when it exits
@@ -230,9 +239,10 @@ func Open(cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("commitlog: create %s: %w", cfg.Dir, err)
 	}
 	l := &Log{
-		cfg:  cfg,
-		log:  cfg.Logger.With("dir", cfg.Dir),
-		kick: make(chan struct{}, 1),
+		cfg:   cfg,
+		log:   cfg.Logger.With("dir", cfg.Dir),
+		cache: cfg.IndexCache,
+		kick:  make(chan struct{}, 1),
 	}
 	if err := l.recover(); err != nil {
 		l.releaseAll()
@@ -471,10 +481,12 @@ func (l *Log) shutdownClean() error {
 	return writeFileAtomic(l.cfg.Dir, markerFile, m.encode())
 }
 
-// releaseAll drops the log's reference on every segment; files close when
-// the last reader is done. The list stays for StartOffset and friends.
+// releaseAll drops the log's reference on every segment and takes them out
+// of the index cache; files close when the last reader is done. The list
+// stays for StartOffset and friends.
 func (l *Log) releaseAll() {
 	for _, s := range l.segments {
+		l.cache.remove(s)
 		s.release()
 	}
 }
@@ -501,6 +513,8 @@ func (l *Log) maybeRoll(n int, lastDelta int32) error {
 	}
 	l.segments = append(l.segments, next)
 	l.setDurable(l.leo) // everything so far is in the sealed segment
+	s.closed.Store(true)
+	l.noteClosedUse(s)
 	return nil
 }
 

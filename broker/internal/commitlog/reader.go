@@ -165,11 +165,7 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	if err != nil {
 		return -1, err
 	}
-	defer func() {
-		for _, s := range segs {
-			s.release()
-		}
-	}()
+	defer l.releaseSnapshot(segs)
 	for i, s := range segs {
 		maxTs, err := l.maxTimestamp(s, sizes[i], ends[i])
 		if err != nil {

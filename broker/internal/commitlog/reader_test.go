@@ -13,14 +13,19 @@ import (
 func TestConcurrentAppendReadRetain(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			testConcurrent(t, p)
+			testConcurrent(t, p, nil)
+		})
+		// A one-byte index cache unloads every closed segment not in use.
+		t.Run(p.String()+"/evicting", func(t *testing.T) {
+			testConcurrent(t, p, NewIndexCache(1))
 		})
 	}
 }
 
-func testConcurrent(t *testing.T, p FsyncPolicy) {
+func testConcurrent(t *testing.T, p FsyncPolicy, cache *IndexCache) {
 	const appenders, perAppender, readers = 3, 150, 3
-	l := openLog(t, Config{Dir: t.TempDir(), Fsync: p, SegmentBytes: 4 << 10, IndexIntervalBytes: 256, RetentionBytes: 16 << 10})
+	l := openLog(t, Config{Dir: t.TempDir(), Fsync: p, SegmentBytes: 4 << 10, IndexIntervalBytes: 256, RetentionBytes: 16 << 10,
+		IndexCache: cache})
 	var wg sync.WaitGroup
 	var appending atomic.Int32
 	appending.Store(appenders)
@@ -61,6 +66,9 @@ func testConcurrent(t *testing.T, p FsyncPolicy) {
 	}
 	if retained.Load() == 0 || l.StartOffset() == 0 {
 		t.Fatalf("retention never ran concurrently (deleted %d, start %d)", retained.Load(), l.StartOffset())
+	}
+	if cache != nil && cache.Stats().Evictions == 0 {
+		t.Fatal("the index cache never unloaded a segment")
 	}
 }
 

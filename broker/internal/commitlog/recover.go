@@ -38,6 +38,9 @@ func (l *Log) recover() error {
 	if err := l.listSegments(); err != nil {
 		return err
 	}
+	for _, s := range l.segments[:len(l.segments)-1] {
+		s.closed.Store(true)
+	}
 	if active := l.active(); !l.recovery.New {
 		if err := l.recoverActive(active, m, hasMarker && err == nil); err != nil {
 			return fmt.Errorf("commitlog: recover %s: %w", active.path(logSuffix), err)

@@ -37,9 +37,7 @@ func (l *Log) Retain() (deleted int, err error) {
 		total -= sizes[i]
 		deleted++
 	}
-	for _, s := range segs {
-		s.release()
-	}
+	l.releaseSnapshot(segs)
 	if deleted == 0 {
 		return 0, err
 	}
@@ -89,7 +87,7 @@ func (l *Log) dropOldest(n int) error {
 	for _, s := range gone {
 		l.log.Info("commitlog: retention deleted segment", "segment", s.base, "bytes", s.size)
 		errs = append(errs, s.remove())
-		s.release()
+		l.retire(s)
 	}
 	errs = append(errs, syncDir(l.cfg.Dir))
 	return errors.Join(errs...)

@@ -33,9 +33,14 @@ type segment struct {
 	size     int64     // bytes of whole batches; fixed once the segment is closed
 	rollBase time.Time // when the first batch was appended, for SegmentMaxAge
 
-	// refs counts the Log's own reference (dropped by retention or Close)
-	// plus one per reader in flight; the file closes when it reaches zero.
+	// refs counts the Log's own reference (dropped by retention, compaction
+	// or Close) plus one per reader in flight; the file closes when it
+	// reaches zero.
 	refs atomic.Int32
+	// closed is set once the segment will never be appended to again and
+	// its files are in place under its name; only closed segments are
+	// counted in the IndexCache and unloaded (and reloaded by name).
+	closed atomic.Bool
 
 	// saveMu serialises writes of the index files (seal, the syncer's
 	// recovery point, repairs) and guards savedOffsets and savedTimes; it
@@ -50,6 +55,7 @@ type segment struct {
 	file           *os.File // nil until loaded; the active segment's is read-write
 	loaded         bool     // idx holds this segment's indexes
 	idx            indexer  // entries below len are never modified: idx is replaced whole
+	retired        bool     // no longer in the log's list (retention, compaction)
 	sealedMaxTs    int64
 	sealedMaxKnown bool // sealedMaxTs was read from the time index without loading it
 }
@@ -183,11 +189,14 @@ type segView struct {
 // snapshot under Log.mu; the caller holds a reference.
 func (l *Log) view(s *segment, size, end int64) (segView, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := l.load(s, size, end); err != nil {
+		s.mu.Unlock()
 		return segView{}, err
 	}
-	return segView{file: s.file, offsets: s.idx.offsets, times: s.idx.times, maxTs: s.idx.maxTs}, nil
+	v := segView{file: s.file, offsets: s.idx.offsets, times: s.idx.times, maxTs: s.idx.maxTs}
+	s.mu.Unlock()
+	l.noteClosedUse(s)
+	return v, nil
 }
 
 // load opens a closed segment and reads its indexes, rebuilding them from
@@ -198,6 +207,9 @@ func (l *Log) load(s *segment, size, end int64) error {
 	}
 	if s.file == nil {
 		f, err := os.Open(s.path(logSuffix))
+		if errors.Is(err, fs.ErrNotExist) && s.retired {
+			return fmt.Errorf("%w: segment %d was deleted", ErrOffsetOutOfRange, s.base)
+		}
 		if err != nil {
 			return fmt.Errorf("commitlog: open segment: %w", err)
 		}
@@ -212,8 +224,8 @@ func (l *Log) load(s *segment, size, end int64) error {
 		}
 	}
 	s.idx, s.loaded = idx, true
-	// Under mu alone: a closed segment is loaded once, before anything
-	// else (a repair) can write its index files.
+	// Under mu alone: the only writer of a closed segment's index files
+	// (a repair) holds mu as well.
 	s.savedOffsets, s.savedTimes = len(idx.offsets), len(idx.times)
 	return nil
 }
@@ -265,21 +277,27 @@ func checkLastEntry(f *os.File, base int64, entries []offsetEntry) error {
 // noTimestamp if the segment has none. The caller holds a reference.
 func (l *Log) maxTimestamp(s *segment, size, end int64) (int64, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.loaded {
+		defer s.mu.Unlock()
 		return s.idx.maxTs, nil
 	}
 	if s.sealedMaxKnown {
+		defer s.mu.Unlock()
 		return s.sealedMaxTs, nil
 	}
 	if ts, ok := lastTimeEntry(s.path(timeIndexSuffix), end-s.base); ok {
+		defer s.mu.Unlock()
 		s.sealedMaxTs, s.sealedMaxKnown = ts, true
 		return ts, nil
 	}
-	if err := l.load(s, size, end); err != nil {
+	err := l.load(s, size, end)
+	ts := s.idx.maxTs
+	s.mu.Unlock()
+	if err != nil {
 		return noTimestamp, err
 	}
-	return s.idx.maxTs, nil
+	l.noteClosedUse(s)
+	return ts, nil
 }
 
 // lastTimeEntry reads only the last entry of a time index file. An empty,

@@ -98,7 +98,16 @@ func (l *Log) swap(c *compactor) error {
 	if err := l.hook("installed", ""); err != nil {
 		return err
 	}
-	return l.completeSwap(groups)
+	if err := l.completeSwap(groups); err != nil {
+		return err
+	}
+	// Only now may the index cache unload them: until the renames, their
+	// names held the old segments, and a reload would read those.
+	for _, s := range c.added {
+		s.closed.Store(true)
+		l.noteClosedUse(s)
+	}
+	return nil
 }
 
 // install replaces the rewritten segments in the segment list, under mu
@@ -125,6 +134,7 @@ func (l *Log) install(c *compactor) error {
 		}
 		s := newSegment(l.cfg.Dir, cs.base, l.cfg.IndexIntervalBytes)
 		s.size, s.file, s.loaded, s.idx = cs.size, cs.file, true, cs.idx
+		c.added = append(c.added, s)
 		s.savedOffsets, s.savedTimes = len(cs.idx.offsets), len(cs.idx.times)
 		cs.file = nil // the segment owns it now
 		list = append(list, s)
@@ -136,7 +146,7 @@ func (l *Log) install(c *compactor) error {
 	}
 	l.segments = append(list, l.segments[c.mapped:]...)
 	for _, s := range gone {
-		s.release() // readers in flight keep the old file open
+		l.retire(s) // readers in flight keep the old file open
 	}
 	return nil
 }
