@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"sim":     {"simulate cars on a track and emit their sensor data", runSim},
 		"process": {"run the lap processor: consumer group on telemetry, laps to InfluxDB and telemetry.laps", runProcess},
 		"edge":    {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
+		"up":      {"run everything on one laptop: broker, simulator, edge over a pty, lap processor, live timing board", runUp},
 	}
 }
 

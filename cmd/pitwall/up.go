@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/pitwall/pitwall/up"
+)
+
+// runUp is `pitwall up`: the broker, the simulator, the edge over a pty,
+// the lap processor and a live timing board in one process (package up).
+func runUp(ctx context.Context, args []string) error {
+	cfg, level, err := upConfig(args)
+	if err != nil {
+		return err
+	}
+	if cfg.Logger, err = newLogger(level); err != nil {
+		return err
+	}
+	return up.Run(ctx, cfg)
+}
+
+// upConfig turns the command line into a config.
+func upConfig(args []string) (up.Config, string, error) {
+	fs := newFlagSet("up", "[--cars N] [--track NAME] [--speed 1|10|max] [--laps N] [--influx-url URL] [flags]")
+	dataDir := fs.String("data-dir", "", "broker log and edge spool directory (default: a temporary directory, removed on exit)")
+	listen := fs.String("listen", "127.0.0.1:0", "the embedded broker's address (Kafka tools can connect to it)")
+	cars := fs.Int("cars", 4, "number of simulated cars")
+	track := fs.String("track", "monza", "track to drive (pitwall sim --list-tracks)")
+	speed := fs.String("speed", "1", "times real time: 1, 10, ... or max")
+	seed := fs.Uint64("seed", 1, "simulator random seed")
+	laps := fs.Int("laps", 0, "exit once every car completed N laps (0: run until Ctrl-C)")
+	group := fs.String("group", "pitwall-up", "the lap processor's consumer group")
+	influxURL := fs.String("influx-url", "", "also write laps and channels to this InfluxDB, e.g. http://127.0.0.1:8086")
+	bucket := fs.String("influx-bucket", "pitwall", "InfluxDB bucket (1.8: database)")
+	token := fs.String("influx-token", "", "InfluxDB token (1.8: user:password, or empty)")
+	org := fs.String("influx-org", "", "InfluxDB organisation (2.x)")
+	truth := fs.String("truth", "", "write the simulator's exact lap times to this CSV file")
+	board := fs.String("board", "auto", "auto (a live board when stdout is a terminal), on, or lines (one line per lap)")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	if err := parseFlags(fs, args); err != nil {
+		return up.Config{}, "", err
+	}
+	if fs.NArg() > 0 {
+		return up.Config{}, "", fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg := up.Config{
+		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, Seed: *seed, Laps: *laps, Group: *group,
+		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: *token, InfluxOrg: *org, Truth: *truth,
+	}
+	sp, err := parseSpeed(*speed)
+	if err != nil {
+		return up.Config{}, "", err
+	}
+	cfg.Speed = sp
+	if sp == 0 {
+		cfg.Speed = -1 // max
+	}
+	switch *board {
+	case "auto":
+		cfg.Terminal = up.IsTerminal(os.Stdout)
+	case "on":
+		cfg.Terminal = true
+	case "lines":
+	default:
+		return up.Config{}, "", fmt.Errorf("--board %q: want auto, on or lines", *board)
+	}
+	return cfg, *logLevel, nil
+}

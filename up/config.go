@@ -1,0 +1,99 @@
+package up
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("up: bad config")
+
+// Config configures Run. An empty field means its default.
+type Config struct {
+	// DataDir holds the broker's log and the edge's spool. Default: a new
+	// temporary directory, removed when Run returns.
+	DataDir string
+	// Listen is the broker's address. Default "127.0.0.1:0" (a free port,
+	// logged), so a second `pitwall up` never collides with the first.
+	Listen string
+	// Cars is how many cars the simulator runs. Default 4.
+	Cars int
+	// Track is the built-in track (pitwall sim --list-tracks). Default
+	// "monza".
+	Track string
+	// Speed is how many times faster than real time the simulator runs;
+	// 0 is the default 1, negative is as fast as possible (--speed max).
+	Speed float64
+	// Seed seeds the simulator. Default 0.
+	Seed uint64
+	// Laps stops Run once every car has completed this many laps. Default
+	// 0: run until the context is cancelled.
+	Laps int
+	// Group is the lap processor's consumer group. Default "pitwall-up".
+	Group string
+	// InfluxURL also writes laps and downsampled channels to this InfluxDB
+	// (e.g. http://127.0.0.1:8086). Default none.
+	InfluxURL string
+	// InfluxBucket is the InfluxDB bucket (1.8: database). Default
+	// "pitwall".
+	InfluxBucket string
+	// InfluxToken is the InfluxDB token (1.8: user:password). Default none.
+	InfluxToken string
+	// InfluxOrg is the InfluxDB organisation (2.x). Default none.
+	InfluxOrg string
+	// Truth is a file the simulator writes its exact lap times to (CSV,
+	// see simulator.WriteTruthHeader). Default none.
+	Truth string
+	// Terminal draws the live board in place. Default false: one line per
+	// lap (cmd/pitwall sets it when stdout is a terminal).
+	Terminal bool
+	// Refresh is how often the terminal board is redrawn. Default 500ms.
+	Refresh time.Duration
+	// Stdout receives the board or the lap lines. Default os.Stdout.
+	Stdout io.Writer
+	// Logger receives every component's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:0"
+	}
+	if c.Cars == 0 {
+		c.Cars = 4
+	}
+	if c.Track == "" {
+		c.Track = "monza"
+	}
+	if c.Speed == 0 {
+		c.Speed = 1
+	}
+	if c.Group == "" {
+		c.Group = "pitwall-up"
+	}
+	if c.InfluxBucket == "" {
+		c.InfluxBucket = "pitwall"
+	}
+	if c.Refresh == 0 {
+		c.Refresh = 500 * time.Millisecond
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	switch {
+	case c.Cars < 1 || c.Cars > 99:
+		return c, fmt.Errorf("%w: cars %d, want 1..99", ErrConfig, c.Cars)
+	case c.Laps < 0:
+		return c, fmt.Errorf("%w: laps %d is negative", ErrConfig, c.Laps)
+	case c.Refresh < 0:
+		return c, fmt.Errorf("%w: refresh %v is negative", ErrConfig, c.Refresh)
+	}
+	return c, nil
+}

@@ -1,0 +1,307 @@
+package up
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pitwall/pitwall/broker"
+	"github.com/pitwall/pitwall/edge"
+	"github.com/pitwall/pitwall/processors"
+	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// Run starts the broker, the simulator, the edge, the lap processor and
+// the board, and runs them until every car has completed cfg.Laps laps or
+// ctx is cancelled; both are a clean stop (nil). A component that fails
+// stops the others and its error is returned.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return err
+	}
+	track, err := lap.BuiltinTrack(cfg.Track)
+	if err != nil {
+		return err
+	}
+	dir, removeDir, err := dataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer removeDir()
+	srv, err := broker.New(broker.Config{Listen: cfg.Listen, DataDir: filepath.Join(dir, "broker"), Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background()) }()
+	defer func() { err = errors.Join(err, srv.Close(), <-served) }()
+	cfg.Logger.Info("up: broker ready", "listen", srv.Addr(), "data_dir", dir)
+
+	a := &assembly{cfg: cfg, brokers: []string{srv.Addr()}, dir: dir, start: time.Now().UTC()}
+	a.session = fmt.Sprintf("%s-%s", cfg.Track, a.start.Format("20060102T150405Z"))
+	for i := range cfg.Cars {
+		a.cars = append(a.cars, simulator.CarID(i, cfg.Cars))
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	a.cancel = cancel
+	defer a.wg.Wait() // runs after cancel below
+	defer cancel(nil)
+	if err := a.startPipeline(ctx, track); err != nil || ctx.Err() != nil {
+		return a.result(ctx, err)
+	}
+	return a.result(ctx, a.board(ctx))
+}
+
+// assembly is one run's components and what they share.
+type assembly struct {
+	cfg     Config
+	brokers []string
+	dir     string
+	start   time.Time
+	session string
+	cars    []string
+	cancel  context.CancelCauseFunc
+	wg      sync.WaitGroup
+}
+
+// errStopped is the cause a component's failure cancels the others with.
+type errStopped struct{ err error }
+
+func (e errStopped) Error() string { return e.err.Error() }
+func (e errStopped) Unwrap() error { return e.err }
+
+// result is Run's answer: err, or a failed component's error, or nil for
+// a clean stop (cancelled, or done).
+func (a *assembly) result(ctx context.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	var stopped errStopped
+	if errors.As(context.Cause(ctx), &stopped) {
+		return stopped.err
+	}
+	return nil
+}
+
+// goRun runs fn in a goroutine of the assembly; its failure stops the rest.
+func (a *assembly) goRun(ctx context.Context, name string, fn func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := fn(); err != nil && ctx.Err() == nil {
+			a.cancel(errStopped{fmt.Errorf("up: %s: %w", name, err)})
+		}
+	}()
+}
+
+// startPipeline starts the simulator on a pty, the edge on its other end
+// (and only then lets the simulator write), and the lap processor.
+func (a *assembly) startPipeline(ctx context.Context, track lap.Track) error {
+	cfg := a.cfg
+	ann := &announcer{path: make(chan string, 1), proceed: make(chan struct{}), ctx: ctx}
+	speed := cfg.Speed
+	if speed < 0 {
+		speed = 0 // the simulator's "as fast as possible"
+	}
+	sim := simulator.Config{
+		Track: cfg.Track, Cars: cfg.Cars, Seed: cfg.Seed, Speed: speed, Start: a.start, Session: a.session,
+		PTY: true, Out: "serial", Truth: cfg.Truth, Stdout: ann, Logger: cfg.Logger,
+	}
+	a.goRun(ctx, "simulator", func() error { return simulator.Run(ctx, sim) })
+	var path string
+	select {
+	case path = <-ann.path:
+	case <-ctx.Done():
+		return nil
+	}
+	in := "serial:" + path
+	e, err := edge.New(edge.Config{
+		Brokers: a.brokers, Inputs: []string{in + "?baud=115200"}, Spool: edge.SpoolConfig{Dir: filepath.Join(a.dir, "spool")},
+		Metrics: "127.0.0.1:0", StatusEvery: -1, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.goRun(ctx, "edge", func() error { return e.Run(ctx) })
+	if err := waitSourceUp(ctx, e.MetricsAddr(), in); err != nil || ctx.Err() != nil {
+		return err
+	}
+	close(ann.proceed)
+	pc := processors.Config{Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: track}, Logger: cfg.Logger}
+	if cfg.InfluxURL != "" {
+		pc.Influx = &influx.Config{URL: cfg.InfluxURL, Bucket: cfg.InfluxBucket, Token: cfg.InfluxToken, Org: cfg.InfluxOrg}
+	}
+	a.goRun(ctx, "lap processor", func() error { return processors.Run(ctx, pc) })
+	return nil
+}
+
+// announcer is the simulator's stdout: it takes the pty path the
+// simulator prints and holds the simulator (which writes nothing before
+// the path is printed) until the edge has the port open, so the edge's
+// flush on opening discards nothing.
+type announcer struct {
+	path    chan string
+	proceed chan struct{}
+	ctx     context.Context
+	once    sync.Once
+}
+
+func (a *announcer) Write(p []byte) (int, error) {
+	first := false
+	a.once.Do(func() {
+		first = true
+		a.path <- strings.TrimSpace(string(p))
+	})
+	if first {
+		select {
+		case <-a.proceed:
+		case <-a.ctx.Done():
+		}
+	}
+	return len(p), nil
+}
+
+// waitSourceUp polls the edge's /metrics until the source is up (its port
+// open and flushed) or ctx ends.
+func waitSourceUp(ctx context.Context, addr, source string) error {
+	want := []byte(fmt.Sprintf("edge_source_up{source=%q} 1", source))
+	url := "http://" + addr + "/metrics"
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			up := scanFor(resp.Body, want)
+			resp.Body.Close()
+			if up {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func scanFor(r io.Reader, want []byte) bool {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if bytes.Equal(sc.Bytes(), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// board feeds the laps of this run into the board and shows it until
+// every car has cfg.Laps laps (returns nil) or ctx ends.
+func (a *assembly) board(ctx context.Context) error {
+	cfg := a.cfg
+	laps := make(chan telemetry.Lap, 64)
+	tail := &lapTail{brokers: a.brokers, group: cfg.Group, session: a.session, log: cfg.Logger, bad: map[string]int64{}}
+	a.goRun(ctx, "board", func() error { return tail.run(ctx, laps) })
+	b := NewBoard(a.cars)
+	var refresh <-chan time.Time
+	if cfg.Terminal {
+		t := time.NewTicker(cfg.Refresh)
+		defer t.Stop()
+		refresh = t.C
+		a.draw(b, true)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			if cfg.Terminal {
+				a.draw(b, false)
+			}
+			return nil
+		case <-refresh:
+			a.draw(b, false)
+		case l := <-laps:
+			if !b.Add(&l) {
+				continue
+			}
+			if !cfg.Terminal {
+				if _, err := fmt.Fprintln(cfg.Stdout, LapLine(&l)); err != nil {
+					return fmt.Errorf("up: stdout: %w", err)
+				}
+			}
+			if a.done(b) {
+				if cfg.Terminal {
+					a.draw(b, false)
+				}
+				return nil
+			}
+		}
+	}
+}
+
+// done reports whether every car completed cfg.Laps laps.
+func (a *assembly) done(b *Board) bool {
+	if a.cfg.Laps == 0 {
+		return false
+	}
+	for _, c := range a.cars {
+		if b.Laps(c) < a.cfg.Laps {
+			return false
+		}
+	}
+	return true
+}
+
+// draw redraws the board in place: cursor home, each line cleared to its
+// end, the rest of the screen cleared.
+func (a *assembly) draw(b *Board, first bool) {
+	var buf bytes.Buffer
+	if first {
+		buf.WriteString("\x1b[2J")
+	}
+	buf.WriteString("\x1b[H")
+	fmt.Fprintf(&buf, "Pitwall  %s  %d cars  %s  session %s  broker %s  (Ctrl-C to stop)\n\n",
+		a.cfg.Track, a.cfg.Cars, speedName(a.cfg.Speed), a.session, a.brokers[0])
+	b.Render(&buf)
+	if len(b.Rows()) > 0 && b.Rows()[0].Laps == 0 {
+		buf.WriteString("\nwaiting for the first laps to complete...\n")
+	}
+	out := strings.ReplaceAll(buf.String(), "\n", "\x1b[K\n") + "\x1b[J"
+	io.WriteString(a.cfg.Stdout, out)
+}
+
+func speedName(s float64) string {
+	if s < 0 {
+		return "speed max"
+	}
+	return fmt.Sprintf("speed %gx", s)
+}
+
+// dataDir returns dir, or a new temporary directory that remove deletes.
+func dataDir(dir string) (string, func(), error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("up: data dir: %w", err)
+		}
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "pitwall-up-")
+	if err != nil {
+		return "", nil, fmt.Errorf("up: data dir: %w", err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
