@@ -6,7 +6,7 @@ import "time"
 // bounds how much log a crash recovery reads back to rebuild it.
 const snapshotInterval = 5 * time.Second
 
-// maintenanceLoop applies every partition's retention each
+// maintenanceLoop applies every partition's retention and compaction each
 // RetentionCheckInterval and snapshots producer state every
 // snapshotInterval, until the server drains. Retention deletes whole closed
 // segments, so it never blocks appends for long.
@@ -21,6 +21,7 @@ func (s *Server) maintenanceLoop() {
 			return
 		case <-retention.C:
 			s.applyRetention()
+			s.compact()
 		case <-snapshots.C:
 			s.snapshotProducers()
 		}
@@ -46,6 +47,27 @@ func (s *Server) applyRetention() {
 				s.log.Warn("retention", "topic", t.name, "partition", p.index, "err", err)
 			} else if n > 0 {
 				s.log.Info("retention deleted segments", "topic", t.name, "partition", p.index, "segments", n)
+			}
+		}
+	}
+}
+
+// compact runs a compaction pass on every partition of compacted topics (a
+// no-op on others, and on logs without enough new data). Passes build new
+// segments beside the old and swap them in briefly, so appends go on.
+func (s *Server) compact() {
+	for _, t := range s.sortedTopics() {
+		if !t.cfg.compact {
+			continue
+		}
+		for _, p := range t.parts {
+			st, err := p.log.Compact()
+			switch {
+			case err != nil:
+				s.log.Warn("compaction", "topic", t.name, "partition", p.index, "err", err)
+			case !st.Skipped && st.RecordsRemoved+st.TombstonesRemoved > 0:
+				s.log.Info("compacted", "topic", t.name, "partition", p.index, "records_removed", st.RecordsRemoved,
+					"tombstones_removed", st.TombstonesRemoved, "bytes_read", st.BytesRead, "bytes_written", st.BytesWritten, "took", st.Duration)
 			}
 		}
 	}

@@ -37,7 +37,10 @@ type Server struct {
 	metrics   *metrics
 	bad       *badInput
 	pids      *producerIDs
-	groups    *group.Coordinator // started in New, closed in shutdown before the logs
+	// indexCache bounds the memory of all partitions' closed-segment
+	// indexes together.
+	indexCache *commitlog.IndexCache
+	groups     *group.Coordinator // started in New, closed in shutdown before the logs
 
 	// ctx is the server's lifetime; cancel ends every connection.
 	ctx    context.Context
@@ -77,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 		topics:   map[string]*topic{},
 		conns:    map[*conn]struct{}{},
 		serving:  make(chan struct{}),
+		// Shared by every partition: 64 MiB holds the indexes of ~8000
+		// 1 GiB segments' hot parts; colder ones load on demand.
+		indexCache: commitlog.NewIndexCache(64 << 20),
 	}
 	s.bad = newBadInput(s.log, s.metrics.badInput)
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +13,10 @@ import (
 // key is refused with INVALID_CONFIG rather than silently ignored.
 var topicConfigKeys = []string{
 	"cleanup.policy",
+	"delete.retention.ms",
 	"max.message.bytes",
+	"min.cleanable.dirty.ratio",
+	"min.compaction.lag.ms",
 	"retention.bytes",
 	"retention.ms",
 	"segment.bytes",
@@ -48,6 +52,18 @@ func validateTopicConfig(key, value string) error {
 			return fmt.Errorf("segment.bytes %q: want an integer from %d to %d", value, minSegmentBytes, int32(1<<31-1))
 		}
 		return nil
+	case "delete.retention.ms", "min.compaction.lag.ms":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s %q: want an integer >= 0", key, value)
+		}
+		return nil
+	case "min.cleanable.dirty.ratio":
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return fmt.Errorf("min.cleanable.dirty.ratio %q: want a number in (0, 1]", value)
+		}
+		return nil
 	case "segment.ms":
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 1 {
@@ -76,12 +92,15 @@ func (c Config) topicDefaults() map[string]string {
 		retentionBytes = c.RetentionBytes
 	}
 	return map[string]string{
-		"cleanup.policy":    "delete",
-		"max.message.bytes": strconv.FormatInt(int64(c.MaxMessageBytes), 10),
-		"retention.bytes":   strconv.FormatInt(retentionBytes, 10),
-		"retention.ms":      strconv.FormatInt(retentionMS, 10),
-		"segment.bytes":     strconv.FormatInt(c.SegmentBytes, 10),
-		"segment.ms":        strconv.FormatInt(defaultSegmentAge.Milliseconds(), 10),
+		"cleanup.policy":            "delete",
+		"delete.retention.ms":       strconv.FormatInt(commitlog.DefaultTombstoneRetention.Milliseconds(), 10),
+		"min.cleanable.dirty.ratio": strconv.FormatFloat(commitlog.DefaultMinCleanableDirtyRatio, 'g', -1, 64),
+		"min.compaction.lag.ms":     "0",
+		"max.message.bytes":         strconv.FormatInt(int64(c.MaxMessageBytes), 10),
+		"retention.bytes":           strconv.FormatInt(retentionBytes, 10),
+		"retention.ms":              strconv.FormatInt(retentionMS, 10),
+		"segment.bytes":             strconv.FormatInt(c.SegmentBytes, 10),
+		"segment.ms":                strconv.FormatInt(defaultSegmentAge.Milliseconds(), 10),
 	}
 }
 
@@ -94,6 +113,12 @@ type effectiveConfig struct {
 	segmentBytes    int64
 	segmentAge      time.Duration
 	maxMessageBytes int32
+	// Compaction (cleanup.policy=compact): whether, and whether deletion
+	// by age and size applies too (compact,delete).
+	compact, delete    bool
+	tombstoneRetention time.Duration
+	minCompactionLag   time.Duration
+	minDirtyRatio      float64
 }
 
 // resolveConfig merges a topic's own configs over the broker defaults. The
@@ -112,5 +137,16 @@ func (c Config) resolveConfig(own map[string]string) effectiveConfig {
 	e.segmentBytes = num("segment.bytes")
 	e.segmentAge = time.Duration(num("segment.ms")) * time.Millisecond
 	e.maxMessageBytes = int32(num("max.message.bytes"))
+	for _, p := range strings.Split(e.values["cleanup.policy"], ",") {
+		switch strings.TrimSpace(p) {
+		case "compact":
+			e.compact = true
+		case "delete":
+			e.delete = true
+		}
+	}
+	e.tombstoneRetention = time.Duration(num("delete.retention.ms")) * time.Millisecond
+	e.minCompactionLag = time.Duration(num("min.compaction.lag.ms")) * time.Millisecond
+	e.minDirtyRatio, _ = strconv.ParseFloat(e.values["min.cleanable.dirty.ratio"], 64)
 	return e
 }

@@ -220,7 +220,20 @@ func (s *Server) logConfig(t *topic, p int32) commitlog.Config {
 	if retentionBytes == 0 {
 		retentionBytes = -1 // Kafka's 0 would delete everything; treat as unlimited like the log does
 	}
+	if !t.cfg.delete {
+		// compact only: nothing is deleted by age or size.
+		retention, retentionBytes = -1, -1
+	}
+	tombstones := t.cfg.tombstoneRetention
+	if tombstones == 0 {
+		tombstones = -1 // delete.retention.ms=0: drop at once (the log's 0 means its default)
+	}
 	return commitlog.Config{
+		Compact:                t.cfg.compact,
+		TombstoneRetention:     tombstones,
+		MinCompactionLag:       t.cfg.minCompactionLag,
+		MinCleanableDirtyRatio: t.cfg.minDirtyRatio,
+		IndexCache:             s.indexCache,
 		Dir:            filepath.Join(s.topicsDir(), t.name, strconv.Itoa(int(p))),
 		SegmentBytes:   t.cfg.segmentBytes,
 		SegmentMaxAge:  t.cfg.segmentAge,
