@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"sync"
 
@@ -113,12 +114,21 @@ func (c *conn) readLoop() error {
 			c.s.bad.report("request_size", fmt.Errorf("request length %d outside [%d, %d]", size, minRequestHeader, c.s.cfg.MaxRequestBytes), "remote", c.remote)
 			return errCloseConn
 		}
-		frame := make([]byte, size)
-		if _, err := io.ReadFull(br, frame); err != nil {
+		frame := getFrame(int(size))
+		if _, err := io.ReadFull(br, *frame); err != nil {
 			return err
 		}
 		c.s.metrics.bytesIn.Add(float64(size + 4))
-		r, err := c.handleFrame(frame)
+		r, err := c.handleFrame(*frame)
+		if len(*frame) >= 2 && binary.BigEndian.Uint16(*frame) == uint16(produceAPI.key) {
+			// A produce request is done with its frame once its
+			// handler returns: the batches were written to the log
+			// and nothing of the request is kept. Reusing the frame
+			// spares the garbage collector a large buffer per
+			// request. Other requests may keep slices of their frame
+			// (group metadata, for one), so theirs are left to the GC.
+			putFrame(frame)
+		}
 		if err != nil {
 			return err
 		}
@@ -237,8 +247,8 @@ func (c *conn) writeLoop() {
 			c.cancel()
 			c.nc.Close() // unblocks the reader
 		}
-		if cap(buf) > 1<<20 {
-			buf = nil // do not pin a large fetch's buffer
+		if cap(buf) > 16<<20 {
+			buf = nil // do not pin an unusually large fetch's buffer
 		}
 	}
 	if werr == nil {
@@ -263,4 +273,38 @@ func appendReply(dst []byte, r *reply) []byte {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Produce request frames are pooled by size class (powers of two from
+// minPooledFrame), since a producer's requests are mostly alike in size.
+const (
+	minPooledFrame = 64 << 10
+	maxPooledFrame = 16 << 20
+)
+
+var framePools [25]sync.Pool // index: log2 of the capacity; maxPooledFrame is 1<<24
+
+// getFrame returns a buffer of length n, pooled when n is in the pooled
+// range.
+func getFrame(n int) *[]byte {
+	if n < minPooledFrame || n > maxPooledFrame {
+		b := make([]byte, n)
+		return &b
+	}
+	class := bits.Len(uint(n - 1))
+	if p, ok := framePools[class].Get().(*[]byte); ok {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n, 1<<class)
+	return &b
+}
+
+// putFrame returns a buffer from getFrame to its pool.
+func putFrame(p *[]byte) {
+	c := cap(*p)
+	if c < minPooledFrame || c > maxPooledFrame || c&(c-1) != 0 {
+		return
+	}
+	framePools[bits.Len(uint(c-1))].Put(p)
 }
