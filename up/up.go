@@ -144,6 +144,10 @@ func (a *assembly) startPipeline(ctx context.Context, track lap.Track) error {
 		pc.Influx = &influx.Config{URL: cfg.InfluxURL, Bucket: cfg.InfluxBucket, Token: cfg.InfluxToken, Org: cfg.InfluxOrg}
 	}
 	a.goRun(ctx, "lap processor", func() error { return processors.Run(ctx, pc) })
+	if pc.Influx != nil {
+		ps := &pipelineStats{edgeMetrics: e.MetricsAddr(), brokers: a.brokers, group: cfg.Group, influx: *pc.Influx}
+		a.goRun(ctx, "pipeline stats", func() error { return ps.run(ctx) })
+	}
 	return nil
 }
 
