@@ -6,15 +6,21 @@ BIN     := bin/pitwall
 DATA    ?= $(CURDIR)/pitwall-data
 FUZZTIME ?= 30s
 
-.PHONY: all build run test lint vet bench fuzz deps clean
+.PHONY: all build run run-broker test lint vet bench fuzz deps clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pitwall
 
-# Until `pitwall up` exists this runs the broker on 127.0.0.1:9092.
+# Everything on one laptop: broker (Kafka tools can use 127.0.0.1:9092),
+# simulator, edge over a pty, lap processor and the live timing board. The
+# short club circuit so the first laps tick within a minute at real time.
 run: build
+	./$(BIN) up --listen 127.0.0.1:9092 --track brands-indy
+
+# The broker alone, for Kafka tools and clients.
+run-broker: build
 	./$(BIN) broker --listen 127.0.0.1:9092 --data-dir $(DATA) --metrics-listen 127.0.0.1:9644
 
 deps:
@@ -48,3 +54,14 @@ fuzz:
 
 clean:
 	rm -rf bin dist
+
+# The Pitwall Live Grafana plugin, ready to mount (docker-compose.yml does):
+# the Go backend for linux on this machine's architecture, plugin.json and
+# the frontend module, in dist/pitwall-live-datasource.
+PLUGIN_DIST := dist/pitwall-live-datasource
+.PHONY: plugin
+plugin:
+	rm -rf $(PLUGIN_DIST) && mkdir -p $(PLUGIN_DIST)/img
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOARCH) $(GO) build -trimpath -o $(PLUGIN_DIST)/gpx_pitwall_live_linux_$$($(GO) env GOARCH) ./dashboards/plugin/cmd/pitwall-live
+	cp dashboards/plugin/plugin.json dashboards/plugin/src/module.js $(PLUGIN_DIST)/
+	cp dashboards/plugin/src/img/logo.svg $(PLUGIN_DIST)/img/
