@@ -42,6 +42,7 @@ type car struct {
 	window    int64 // first offset of the open downsampling window
 	fixWindow int64 // first offset of the window of the last GPS fix
 	lastNs    int64
+	written   int64 // last beforeNs passed to Config.Written
 	published map[int32]bool
 }
 
@@ -211,6 +212,7 @@ func (p *partition) flush(ctx context.Context) error {
 		if err := retry(ctx, "influx write", p.r, func() error { return p.r.influx.Write(ctx, p.batch) }); err != nil {
 			return nil // session over: nothing marked
 		}
+		p.written()
 	}
 	p.batch = p.batch[:0]
 	if len(p.laps) > 0 {
@@ -226,6 +228,20 @@ func (p *partition) flush(ctx context.Context) error {
 	p.laps, p.pending = p.laps[:0], p.pending[:0]
 	p.mark()
 	return nil
+}
+
+// written reports to Config.Written how far each car's frames are in
+// InfluxDB after a write: everything before its open window.
+func (p *partition) written() {
+	if p.r.cfg.Written == nil {
+		return
+	}
+	for id, c := range p.cars {
+		if open := c.ds.Open(); open > c.written {
+			c.written = open
+			p.r.cfg.Written(id, open)
+		}
+	}
 }
 
 // mark marks the smallest restart offset of the partition's cars, with
