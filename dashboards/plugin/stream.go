@@ -1,0 +1,130 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// StreamEvery is the shortest interval between two pushed frames of one
+// stream: at most 50 frames per second reach Grafana Live.
+const StreamEvery = 20 * time.Millisecond
+
+// streamPath is the Live path of a car's channels: car/<car>/<ch>/<ch>...
+func streamPath(car string, channels []string) string {
+	return "car/" + car + "/" + strings.Join(channels, "/")
+}
+
+// parsePath reads a path made by streamPath.
+func parsePath(path string) (car string, channels []string, err error) {
+	parts := strings.Split(path, "/")
+	if len(parts) < 3 || parts[0] != "car" || !telemetry.ValidCar(parts[1]) || len(parts)-2 > MaxChannels {
+		return "", nil, fmt.Errorf("%w: %q, want car/<car>/<channel>[/<channel>...]", ErrPath, path)
+	}
+	for _, ch := range parts[2:] {
+		if !telemetry.ValidName(ch) {
+			return "", nil, fmt.Errorf("%w: channel %q", ErrPath, ch)
+		}
+	}
+	return parts[1], parts[2:], nil
+}
+
+// SubscribeStream allows a subscription to a car's channels that exist.
+func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
+	car, chans, err := parsePath(req.Path)
+	if err != nil {
+		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
+	}
+	if _, err := d.selection(ctx, car, chans); err != nil {
+		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
+	}
+	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
+}
+
+// PublishStream refuses: the stream is read-only.
+func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamRequest) (*backend.PublishStreamResponse, error) {
+	return &backend.PublishStreamResponse{Status: backend.PublishStreamStatusPermissionDenied}, nil
+}
+
+// RunStream tails the car's partition from its end and pushes the car's
+// rows, batched, at most every StreamEvery, until ctx ends (Grafana
+// cancels it when the last subscriber leaves).
+func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
+	car, chans, err := parsePath(req.Path)
+	if err != nil {
+		return err
+	}
+	sel, err := d.selection(ctx, car, chans)
+	if err != nil {
+		return err
+	}
+	c, err := d.kafka()
+	if err != nil {
+		return err
+	}
+	p, err := carPartition(c, d.settings.Topic, car)
+	if err != nil {
+		return err
+	}
+	cons, err := sarama.NewConsumerFromClient(c)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
+	pc, err := cons.ConsumePartition(d.settings.Topic, p, sarama.OffsetNewest)
+	if err != nil {
+		return fmt.Errorf("plugin: %s/%d: %w", d.settings.Topic, p, err)
+	}
+	defer pc.Close()
+	return d.pump(ctx, pc.Messages(), newFrameBuilder(car, sel), sender)
+}
+
+// pump batches the car's rows from msgs and sends them: at once when
+// StreamEvery has passed since the last send, else when it has.
+func (d *Datasource) pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, fb *frameBuilder, sender *backend.StreamSender) error {
+	var last time.Time
+	var due <-chan time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	send := func() error {
+		last, due = time.Now(), nil
+		if fb.rows() == 0 {
+			return nil
+		}
+		return sender.SendFrame(fb.frame(), data.IncludeAll)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-msgs:
+			if !ok {
+				return nil
+			}
+			if string(m.Key) != fb.car {
+				continue
+			}
+			d.addRecord(fb, m.Value)
+			if wait := StreamEvery - time.Since(last); wait <= 0 {
+				if err := send(); err != nil {
+					return err
+				}
+			} else if due == nil {
+				timer.Reset(wait)
+				due = timer.C
+			}
+		case <-due:
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+}
