@@ -1,6 +1,3 @@
-// Command pitwall-live is the Pitwall Live Grafana plugin's backend
-// executable (dist/gpx_pitwall_live_<os>_<arch>): Grafana starts it and
-// talks to it over gRPC through grafana-plugin-sdk-go (package plugin).
 package main
 
 import (
