@@ -49,20 +49,17 @@ type car struct {
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
 	p := &partition{r: r, sess: sess, topic: claim.Topic(), id: claim.Partition(), cars: map[string]*car{},
 		next: claim.InitialOffset(), marked: -1}
-	meta, err := r.committedMetadata(p.topic, p.id)
-	if err != nil {
-		return nil, err
-	}
-	if p.restart, err = decodeRestarts(meta); err != nil {
+	st := r.claimed
+	var err error
+	if p.restart, err = decodeRestarts(st.meta[p.id]); err != nil {
 		r.bad.report("offset metadata", err)
 		p.restart = map[string]int64{}
 	}
-	n := int32(len(r.partitionsOf(p.topic)))
-	p.known, err = readLaps(sess.Context(), r.client, r.codec, r.bad, r.cfg.Group, func(c string) bool {
-		return n == 0 || telemetry.Partition([]byte(c), n) == p.id
-	})
-	if err != nil {
-		return nil, err
+	p.known = map[string][]telemetry.Lap{}
+	for c, ls := range st.known {
+		if st.parts == 0 || telemetry.Partition([]byte(c), st.parts) == p.id {
+			p.known[c] = ls
+		}
 	}
 	for _, ls := range p.known {
 		for i := range ls {
@@ -79,21 +76,37 @@ func (r *runner) partitionsOf(topic string) []int32 {
 	return ps
 }
 
-// committedMetadata fetches the metadata committed with the partition's
-// offset: sarama's claim carries the offset but not the metadata.
-func (r *runner) committedMetadata(topic string, part int32) (string, error) {
-	om, err := sarama.NewOffsetManagerFromClient(r.cfg.Group, r.client)
-	if err != nil {
-		return "", fmt.Errorf("processors: offsets: %w", err)
+// committedMetadata fetches the metadata committed with the partitions'
+// offsets, in one request: sarama's claims carry the offsets but not the
+// metadata.
+func (r *runner) committedMetadata(topic string, parts []int32) (map[int32]string, error) {
+	out := map[int32]string{}
+	if len(parts) == 0 {
+		return out, nil
 	}
-	defer om.Close()
-	pom, err := om.ManagePartition(topic, part)
+	// Closing the admin would close the shared client.
+	admin, err := sarama.NewClusterAdminFromClient(r.client)
 	if err != nil {
-		return "", fmt.Errorf("processors: offsets: %w", err)
+		return nil, fmt.Errorf("processors: offsets: %w", err)
 	}
-	_, meta := pom.NextOffset()
-	pom.AsyncClose()
-	return meta, nil
+	resp, err := admin.ListConsumerGroupOffsets(r.cfg.Group, map[string][]int32{topic: parts})
+	if err != nil {
+		return nil, fmt.Errorf("processors: offsets: %w", err)
+	}
+	if resp.Err != sarama.ErrNoError {
+		return nil, fmt.Errorf("processors: offsets: %w", resp.Err)
+	}
+	for _, p := range parts {
+		b := resp.GetBlock(topic, p)
+		if b == nil {
+			continue
+		}
+		if b.Err != sarama.ErrNoError {
+			return nil, fmt.Errorf("processors: offsets of partition %d: %w", p, b.Err)
+		}
+		out[p] = b.Metadata
+	}
+	return out, nil
 }
 
 // handle processes one record of telemetry.

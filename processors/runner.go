@@ -20,12 +20,26 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	sc := saramaConfig(cfg)
-	client, err := sarama.NewClient(cfg.Brokers, sc)
+	// Three clients, because sarama sends one request at a time on a
+	// broker connection (MaxOpenRequests 1, which the idempotent producer
+	// needs): on one shared connection, every idle long-poll fetch of the
+	// catalogs tail held the group's fetches, heartbeats and commits and
+	// the laps produce back by up to Consumer.MaxWaitTime.
+	client, err := newClient(cfg, false)
 	if err != nil {
-		return fmt.Errorf("processors: connect %v: %w", cfg.Brokers, err)
+		return err
 	}
 	defer client.Close()
+	catClient, err := newClient(cfg, false)
+	if err != nil {
+		return err
+	}
+	defer catClient.Close()
+	prodClient, err := newClient(cfg, true)
+	if err != nil {
+		return err
+	}
+	defer prodClient.Close()
 	ensureLapsTopic(client, cfg)
 	r := &runner{cfg: cfg, client: client, codec: telemetry.MustNewCodec(), cats: newCatalogs(),
 		bad: &badInput{log: cfg.Logger, counts: map[string]int64{}}, best: map[string]int64{}}
@@ -35,7 +49,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer r.influx.Close()
 	}
-	if r.producer, err = sarama.NewSyncProducerFromClient(client); err != nil {
+	if r.producer, err = sarama.NewSyncProducerFromClient(prodClient); err != nil {
 		return fmt.Errorf("processors: laps producer: %w", err)
 	}
 	defer r.producer.Close()
@@ -52,7 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := r.cats.tail(ctx, client, r.codec, r.bad); err != nil {
+		if err := r.cats.tail(ctx, catClient, r.codec, r.bad); err != nil {
 			cfg.Logger.Error("processors: channel catalogs", "err", err)
 			cancel()
 		}
@@ -69,10 +83,31 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-func saramaConfig(cfg Config) *sarama.Config {
+// newClient connects a sarama client; a producer's is idempotent (one
+// request in flight), a consumer's polls with a short MaxWaitTime.
+func newClient(cfg Config, producer bool) (sarama.Client, error) {
+	sc := saramaConfig(cfg, producer)
+	client, err := sarama.NewClient(cfg.Brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("processors: connect %v: %w", cfg.Brokers, err)
+	}
+	return client, nil
+}
+
+func saramaConfig(cfg Config, producer bool) *sarama.Config {
 	sc := sarama.NewConfig()
 	sc.ClientID = "pitwall-process"
 	sc.Version = sarama.V2_8_0_0
+	sc.Metadata.AllowAutoTopicCreation = false
+	if producer {
+		sc.Producer.Partitioner = telemetry.NewPartitioner
+		sc.Producer.RequiredAcks = sarama.WaitForAll
+		sc.Producer.Idempotent = true
+		sc.Producer.Return.Successes = true
+		sc.Producer.Retry.Max = 10
+		sc.Net.MaxOpenRequests = 1
+		return sc
+	}
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Consumer.Offsets.AutoCommit.Enable = true
 	sc.Consumer.Offsets.AutoCommit.Interval = time.Second
@@ -81,13 +116,9 @@ func saramaConfig(cfg Config) *sarama.Config {
 	sc.Consumer.Group.Session.Timeout = cfg.SessionTimeout
 	sc.Consumer.Group.Heartbeat.Interval = cfg.SessionTimeout / 5
 	sc.Consumer.Group.Rebalance.Timeout = 2 * cfg.SessionTimeout
-	sc.Producer.Partitioner = telemetry.NewPartitioner
-	sc.Producer.RequiredAcks = sarama.WaitForAll
-	sc.Producer.Idempotent = true
-	sc.Producer.Return.Successes = true
-	sc.Producer.Retry.Max = 10
-	sc.Net.MaxOpenRequests = 1
-	sc.Metadata.AllowAutoTopicCreation = false
+	// A fetch with nothing to return holds the connection (heartbeats,
+	// commits) this long; closing a partition consumer waits for it too.
+	sc.Consumer.MaxWaitTime = 100 * time.Millisecond
 	return sc
 }
 
@@ -117,11 +148,46 @@ type runner struct {
 	influx   *influx.Writer
 	producer sarama.SyncProducer
 
+	// claimed is what Setup read for the group session's claims; the
+	// ConsumeClaim goroutines (started after Setup) only read it.
+	claimed *claimState
+
 	mu   sync.Mutex
 	best map[string]int64 // session → best valid lap time seen, for delta_session_best
 }
 
-func (r *runner) Setup(sarama.ConsumerGroupSession) error   { return nil }
+// claimState is read once per group session, for all its claims: one
+// offset fetch and one pass over telemetry.laps instead of one per
+// partition (which took seconds per rebalance).
+type claimState struct {
+	meta  map[int32]string           // partition → committed offset metadata
+	known map[string][]telemetry.Lap // car → laps already on telemetry.laps
+	parts int32                      // telemetry's partition count (0: unknown)
+}
+
+// Setup reads the committed metadata and the published laps of the
+// session's partitions.
+func (r *runner) Setup(sess sarama.ConsumerGroupSession) error {
+	parts := sess.Claims()[telemetry.TopicFrames]
+	st := &claimState{parts: int32(len(r.partitionsOf(telemetry.TopicFrames)))}
+	var err error
+	if st.meta, err = r.committedMetadata(telemetry.TopicFrames, parts); err != nil {
+		return err
+	}
+	mine := map[int32]bool{}
+	for _, p := range parts {
+		mine[p] = true
+	}
+	st.known, err = readLaps(sess.Context(), r.client, r.codec, r.bad, r.cfg.Group, func(c string) bool {
+		return st.parts == 0 || mine[telemetry.Partition([]byte(c), st.parts)]
+	})
+	if err != nil {
+		return err
+	}
+	r.claimed = st
+	return nil
+}
+
 func (r *runner) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 
 func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
