@@ -3,6 +3,7 @@ package processors_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"reflect"
@@ -55,6 +56,7 @@ func TestCrash(t *testing.T) {
 	go func() { defer close(done); truth = simulate(t, b.Addr) }()
 	waitLaps(t, b.Addr, "crash", 1) // the run is under way: laps are coming out
 	kill()
+	slog.Info("test: child processor killed") // timestamped, next to the survivor's claims
 	<-done
 	got := waitLaps(t, b.Addr, "crash", len(truth))
 	checkTruth(t, got, truth)
