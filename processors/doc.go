@@ -12,6 +12,19 @@
 //	          └─▶ per car: influx.Downsampler ──▶ batch ──▶ InfluxDB "telemetry" (mean/min/max, 20 Hz)
 //	every FlushInterval: write batch ▶ InfluxDB accepted ▶ laps acknowledged ▶ MarkOffset
 //
+// The group, the catalogs tail and the laps producer each have their own
+// sarama client: sarama sends one request at a time per broker connection
+// (the idempotent producer needs that), so on a shared client every idle
+// long-poll fetch held back the group's fetches, heartbeats and commits.
+// At the start of every group session (Setup) the runner fetches the
+// committed offset metadata of all its claims in one request and reads
+// telemetry.laps once; the claims share that.
+//
+// Config.Written observes the pipeline from the outside: it is called
+// after each write InfluxDB accepted, with how far every car's frames are
+// in it (BenchmarkSampleToInflux measures sample-to-InfluxDB latency with
+// it).
+//
 // Cars are keyed by id, so a car's frames are on one partition, in order,
 // and its state lives in exactly one goroutine. Without an InfluxDB
 // (Config.Influx nil) laps still go to telemetry.laps.

@@ -241,6 +241,9 @@ func retry(ctx context.Context, what string, r *runner, fn func() error) error {
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err() // the session ended (a rebalance): not a failure to report
+		}
 		r.bad.report(what, err)
 		if !sleep(ctx, wait) {
 			return ctx.Err()
