@@ -35,6 +35,7 @@ func TestHelperProcessor(t *testing.T) {
 // up with exactly the laps of a clean run (a new group re-reading the
 // retained log afterwards, which also shows reprocessing reproduces them).
 func TestCrash(t *testing.T) {
+	t.Parallel() // own broker and influxd
 	b := brokertest.Start(t)
 	srv := influxtest.Start(t)
 	if _, err := srv.Query("CREATE DATABASE clean"); err != nil {

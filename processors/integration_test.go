@@ -233,6 +233,7 @@ func influxLaps(t *testing.T, srv *influxtest.Server) []telemetry.Lap {
 // Simulator → broker → two processors in one group → InfluxDB and
 // telemetry.laps: every lap of the truth, once, in both.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel() // own broker and influxd
 	b := brokertest.Start(t)
 	srv := influxtest.Start(t)
 	truth := simulate(t, b.Addr)
