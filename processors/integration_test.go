@@ -5,10 +5,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/edge"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
@@ -250,4 +254,98 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("telemetry points for car01: %s", body)
+}
+
+// Simulator at --speed max → a real pty serial link → edge → broker → two
+// processors in one group → InfluxDB and telemetry.laps: every lap of the
+// truth, once, in both. The simulator drives one lap more than is checked,
+// so that the frames still in the pty when it closes carry no checked lap.
+func TestEndToEndThroughEdge(t *testing.T) {
+	t.Parallel() // own broker, influxd, pty and edge
+	b := brokertest.Start(t)
+	srv := influxtest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	truthPath := filepath.Join(t.TempDir(), "truth.csv")
+	ann := &ptyAnnouncer{path: make(chan string, 1), proceed: make(chan struct{})}
+	simDone := make(chan error, 1)
+	go func() {
+		simDone <- simulator.Run(ctx, simulator.Config{
+			Track: testTrack, Cars: testCars, Laps: testLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
+			DropoutsPerHour: -1, GPSNoise: -1, PTY: true, Out: "serial", Truth: truthPath, Stdout: ann,
+		})
+	}()
+	in := "serial:" + <-ann.path
+	e, err := edge.New(edge.Config{
+		Brokers: []string{b.Addr}, Inputs: []string{in}, Spool: edge.SpoolConfig{Dir: t.TempDir()},
+		Metrics: "127.0.0.1:0", StatusEvery: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edgeDone := make(chan error, 1)
+	go func() { edgeDone <- e.Run(ctx) }()
+	waitEdgeSource(t, e.MetricsAddr(), in)
+	close(ann.proceed) // the edge has the port open: let the simulator write
+	if err := <-simDone; err != nil {
+		t.Fatal(err)
+	}
+	truth := lapsUpTo(readTruth(t, truthPath), testLaps)
+
+	cfg := config(t, b.Addr, "e2e-edge", srv)
+	startProcessor(t, cfg)
+	startProcessor(t, cfg)
+	checkTruth(t, lapsUpTo(waitLaps(t, b.Addr, "e2e-edge", len(truth)), testLaps), truth)
+	checkTruth(t, lapsUpTo(influxLaps(t, srv), testLaps), truth)
+	cancel()
+	if err := <-edgeDone; err != nil {
+		t.Errorf("edge: %v", err)
+	}
+}
+
+// lapsUpTo keeps the laps numbered up to n.
+func lapsUpTo(ls []telemetry.Lap, n int32) []telemetry.Lap {
+	var out []telemetry.Lap
+	for _, l := range ls {
+		if l.Lap <= n {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ptyAnnouncer is the simulator's stdout: it takes the pty path the
+// simulator prints first and holds the simulator there until proceed is
+// closed, so the edge opens (and flushes) the port before any frame.
+type ptyAnnouncer struct {
+	path    chan string
+	proceed chan struct{}
+	once    sync.Once
+}
+
+func (a *ptyAnnouncer) Write(p []byte) (int, error) {
+	first := false
+	a.once.Do(func() { first = true; a.path <- strings.TrimSpace(string(p)) })
+	if first {
+		<-a.proceed
+	}
+	return len(p), nil
+}
+
+// waitEdgeSource polls the edge's /metrics until source is up.
+func waitEdgeSource(t *testing.T, addr, source string) {
+	t.Helper()
+	want := fmt.Sprintf("edge_source_up{source=%q} 1", source)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), want) {
+			return
+		}
+	}
+	t.Fatalf("edge source %s never came up", source)
 }
