@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/internal/cli"
 )
 
 // runGroups is `pitwall groups list|describe GROUP`: consumer groups as
@@ -68,7 +70,7 @@ func parseGroups(args []string, stderr io.Writer) (action, name, brokers string,
 	fs := newFlagSet("groups", "list|describe GROUP [flags]")
 	fs.SetOutput(stderr)
 	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "bootstrap brokers, host:port[,host:port]")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -96,14 +98,9 @@ func newGroupsClient(brokers string) (sarama.Client, error) {
 	cfg.ClientID = "pitwall-groups"
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Admin.Timeout = 30 * time.Second
-	var seeds []string
-	for _, b := range strings.Split(brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			seeds = append(seeds, b)
-		}
-	}
-	if len(seeds) == 0 {
-		return nil, errors.New("--brokers: want host:port")
+	seeds, err := cli.SplitBrokers(brokers)
+	if err != nil {
+		return nil, err
 	}
 	client, err := sarama.NewClient(seeds, cfg)
 	if err != nil {

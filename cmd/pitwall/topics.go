@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/internal/cli"
 )
 
 // runTopics is `pitwall topics list|create|describe|delete`: topic
@@ -82,7 +84,7 @@ func parseTopics(args []string, stderr io.Writer) (*topicsCmd, error) {
 	fs.IntVar(&c.partitions, "partitions", 0, "create: partition count (default: the broker's default)")
 	fs.IntVar(&c.rf, "replication-factor", 1, "create: replicas of each partition")
 	fs.Var(&c.configs, "config", "create: topic config key=value (repeatable), e.g. retention.ms=3600000")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -189,14 +191,9 @@ func newAdmin(brokers string) (sarama.ClusterAdmin, error) {
 	cfg.ClientID = "pitwall-topics"
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Admin.Timeout = 30 * time.Second
-	var seeds []string
-	for _, b := range strings.Split(brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			seeds = append(seeds, b)
-		}
-	}
-	if len(seeds) == 0 {
-		return nil, errors.New("--brokers: want host:port")
+	seeds, err := cli.SplitBrokers(brokers)
+	if err != nil {
+		return nil, err
 	}
 	admin, err := sarama.NewClusterAdmin(seeds, cfg)
 	if err != nil {
@@ -384,25 +381,4 @@ func writeTable(out io.Writer, rows [][]string) error {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
-}
-
-// parseInterleaved parses flags that may come before, between and after the
-// positional arguments, and returns the positional ones. After "--" every
-// argument is positional.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/pitwall/pitwall/internal/cli"
 )
 
 // Options is a parsed `pitwall bench` command line.
@@ -45,7 +47,7 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 	fs.StringVar(&c.Peer, "peer", PeerKfake, "comparison target: kfake or none")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress to stderr")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
 		return o, err
 	}
@@ -58,25 +60,4 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 		return o, err
 	}
 	return o, nil
-}
-
-// parseInterleaved parses flags that may appear before, between and after
-// positional arguments, and returns the positional ones. After "--" every
-// argument is positional.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }

@@ -102,15 +102,3 @@ func TestParseArgsHelpAndBadFlag(t *testing.T) {
 		t.Error("--records many parsed")
 	}
 }
-
-func TestParseInterleavedDoubleDash(t *testing.T) {
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	v := fs.Bool("v", false, "")
-	pos, err := parseInterleaved(fs, []string{"a", "-v", "b", "--", "-c", "d"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !*v || strings.Join(pos, ",") != "a,b,-c,d" {
-		t.Errorf("positional %q v=%v, want a,b,-c,d and v", pos, *v)
-	}
-}
