@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/IBM/sarama"
 
@@ -94,15 +93,11 @@ func parseGroups(args []string, stderr io.Writer) (action, name, brokers string,
 }
 
 func newGroupsClient(brokers string) (sarama.Client, error) {
-	cfg := sarama.NewConfig()
-	cfg.ClientID = "pitwall-groups"
-	cfg.Net.DialTimeout = 5 * time.Second
-	cfg.Admin.Timeout = 30 * time.Second
 	seeds, err := cli.SplitBrokers(brokers)
 	if err != nil {
 		return nil, err
 	}
-	client, err := sarama.NewClient(seeds, cfg)
+	client, err := sarama.NewClient(seeds, adminConfig("pitwall-groups"))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", brokers, err)
 	}

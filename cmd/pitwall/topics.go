@@ -186,16 +186,22 @@ func (f *configFlag) Set(s string) error {
 	return nil
 }
 
-func newAdmin(brokers string) (sarama.ClusterAdmin, error) {
+// adminConfig is the sarama configuration of the admin commands (topics,
+// groups): short dial timeout so a wrong --brokers fails fast.
+func adminConfig(clientID string) *sarama.Config {
 	cfg := sarama.NewConfig()
-	cfg.ClientID = "pitwall-topics"
+	cfg.ClientID = clientID
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Admin.Timeout = 30 * time.Second
+	return cfg
+}
+
+func newAdmin(brokers string) (sarama.ClusterAdmin, error) {
 	seeds, err := cli.SplitBrokers(brokers)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := sarama.NewClusterAdmin(seeds, cfg)
+	admin, err := sarama.NewClusterAdmin(seeds, adminConfig("pitwall-topics"))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", brokers, err)
 	}
