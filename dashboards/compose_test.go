@@ -52,8 +52,8 @@ func TestComposeFile(t *testing.T) {
 	for n, wants := range map[string][]string{
 		"broker":  {"--listen 0.0.0.0:9092", "--advertise broker:9092", "--data-dir /data"},
 		"sim":     {"--out mqtt://mosquitto:1883/pitwall", "--start now"},
-		"edge":    {"--brokers broker:9092", "--in mqtt://mosquitto:1883/pitwall/+/#", "--spool /spool"},
-		"process": {"--brokers broker:9092", "--influx-url http://influxdb:8086", "--influx-bucket pitwall"},
+		"edge":    {"--brokers broker:9092", "--in mqtt://mosquitto:1883/pitwall/+/#", "--spool /spool", "--metrics 0.0.0.0:9464"},
+		"process": {"--brokers broker:9092", "--influx-url http://influxdb:8086", "--influx-bucket pitwall", "--edge-metrics edge:9464"},
 	} {
 		for _, w := range wants {
 			if !strings.Contains(args(n), w) {

@@ -120,9 +120,10 @@ func readYAML(t *testing.T, name string, v any) {
 }
 
 // TestQueriesReturnRows fills a real InfluxDB 1.8 through the whole
-// pipeline (pitwall up --influx-url) and runs every panel's InfluxQL query
-// and every template variable's query, substituted as Grafana would, and
-// expects each to return at least one row with a value.
+// pipeline (pitwall up --influx-url, whose lap processor writes the
+// pipeline measurement from the edge's metrics) and runs every panel's
+// InfluxQL query and every template variable's query, substituted as
+// Grafana would, and expects each to return at least one row with a value.
 func TestQueriesReturnRows(t *testing.T) {
 	srv := influxtest.Start(t)
 	err := up.Run(context.Background(), up.Config{Cars: 2, Track: "brands-indy", Speed: -1, Laps: 1,

@@ -8,7 +8,7 @@
 // # Data flow
 //
 //	lap processor ──▶ InfluxDB: lap, telemetry ──InfluxQL──▶ dashboards (polled, 5-10 s)
-//	pitwall up    ──▶ InfluxDB: pipeline ───────InfluxQL──▶ "Pipeline"
+//	lap processor ──▶ InfluxDB: pipeline ───────InfluxQL──▶ "Pipeline" (lag; edge figures from --edge-metrics)
 //	broker (telemetry topic) ──plugin──Grafana Live──▶ "Live car" top panel (pushed, ≤ 50 Hz)
 //
 // The package embeds the files (FS) and reads the dashboards (Load) so

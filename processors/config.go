@@ -24,6 +24,12 @@ type Config struct {
 	// Influx is where laps and downsampled channels go. Default nil: no
 	// InfluxDB, laps still go to telemetry.laps.
 	Influx *influx.Config
+	// EdgeMetrics are the edges' Prometheus addresses (HOST:PORT of
+	// `pitwall edge --metrics`). With Influx set, Run writes the pipeline
+	// measurement (MeasurementPipeline) every second: its group's consumer
+	// lag, and the edges' ingest rate and spool depth from these. Default
+	// none: the pipeline points carry the consumer lag only.
+	EdgeMetrics []string
 	// Window is the downsampling window of the telemetry measurement.
 	// Default influx.DefaultWindow (50 ms, 20 Hz).
 	Window time.Duration

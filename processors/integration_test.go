@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -293,6 +294,7 @@ func TestEndToEndThroughEdge(t *testing.T) {
 	truth := lapsUpTo(readTruth(t, truthPath), testLaps)
 
 	cfg := config(t, b.Addr, "e2e-edge", srv)
+	cfg.EdgeMetrics = []string{e.MetricsAddr()}
 	startProcessor(t, cfg)
 	startProcessor(t, cfg)
 	// Lap 4 may come before another car's lap 3: wait for the checked
@@ -305,10 +307,50 @@ func TestEndToEndThroughEdge(t *testing.T) {
 	}
 	checkTruth(t, got, truth)
 	checkTruth(t, lapsUpTo(influxLaps(t, srv), testLaps), truth)
+	checkPipelineCaughtUp(t, srv, "e2e-edge")
 	cancel()
 	if err := <-edgeDone; err != nil {
 		t.Errorf("edge: %v", err)
 	}
+}
+
+// checkPipelineCaughtUp waits for the pipeline measurement to show both
+// members of the group caught up (consumer lag 0), with the edge's rates
+// written and its spool empty.
+func checkPipelineCaughtUp(t *testing.T, srv *influxtest.Server, group string) {
+	t.Helper()
+	q := `SELECT "consumer_lag", "spool_records", "frames_per_s", "samples_per_s" FROM "pipeline" WHERE "group"='` + group + `' GROUP BY "member"`
+	var last [][]any
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		body, err := srv.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp struct {
+			Results []struct {
+				Series []struct {
+					Tags   map[string]string
+					Values [][]any
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		last = last[:0]
+		caughtUp := 0
+		for _, s := range resp.Results[0].Series {
+			v := s.Values[len(s.Values)-1]
+			last = append(last, v)
+			if s.Tags["member"] != "" && !slices.Contains(v, nil) && v[1].(float64) == 0 && v[2].(float64) == 0 {
+				caughtUp++
+			}
+		}
+		if caughtUp == 2 {
+			return
+		}
+	}
+	t.Fatalf("pipeline never showed both members caught up with an empty spool; last points (time, lag, spool records, frames/s, samples/s) %v", last)
 }
 
 // lapsUpTo keeps the laps numbered up to n.

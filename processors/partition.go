@@ -3,6 +3,7 @@ package processors
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 
@@ -25,6 +26,7 @@ type partition struct {
 	laps    []*sarama.ProducerMessage
 	pending []telemetry.Lap // laps in p.laps, to mark as published once acknowledged
 	next    int64           // offset after the last record handled
+	pos     *atomic.Int64   // next, for the pipeline stats (runner.positions)
 	newest  int64           // newest sensor time seen
 	marked  int64
 	frame   telemetry.Frame
@@ -48,7 +50,8 @@ type car struct {
 
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
 	p := &partition{r: r, sess: sess, topic: claim.Topic(), id: claim.Partition(), cars: map[string]*car{},
-		next: claim.InitialOffset(), marked: -1}
+		next: claim.InitialOffset(), pos: new(atomic.Int64), marked: -1}
+	p.pos.Store(p.next)
 	st := r.claimed
 	var err error
 	if p.restart, err = decodeRestarts(st.meta[p.id]); err != nil {
@@ -112,6 +115,7 @@ func (r *runner) committedMetadata(topic string, parts []int32) (map[int32]strin
 // handle processes one record of telemetry.
 func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error {
 	p.next = m.Offset + 1
+	p.pos.Store(p.next)
 	f := &p.frame
 	if err := p.r.codec.DecodeFrame(m.Value, f); err != nil {
 		p.r.bad.report("frame", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -71,6 +72,13 @@ func Run(ctx context.Context, cfg Config) error {
 			cancel()
 		}
 	}()
+	if cfg.Influx != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runPipelineStats(ctx, r)
+		}()
+	}
 	for ctx.Err() == nil {
 		if err := group.Consume(ctx, []string{telemetry.TopicFrames}, r); err != nil {
 			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
@@ -152,6 +160,13 @@ type runner struct {
 	// ConsumeClaim goroutines (started after Setup) only read it.
 	claimed *claimState
 
+	// positions maps each partition claimed now (int32) to its
+	// *atomic.Int64: the offset after the last record handled, which the
+	// pipeline stats read for the consumer lag.
+	positions sync.Map
+	// member is the group member id of the current session (Setup).
+	member atomic.Pointer[string]
+
 	mu   sync.Mutex
 	best map[string]int64 // session → best valid lap time seen, for delta_session_best
 }
@@ -169,6 +184,8 @@ type claimState struct {
 // session's partitions.
 func (r *runner) Setup(sess sarama.ConsumerGroupSession) error {
 	parts := sess.Claims()[telemetry.TopicFrames]
+	id := sess.MemberID()
+	r.member.Store(&id)
 	st := &claimState{parts: int32(len(r.partitionsOf(telemetry.TopicFrames)))}
 	var err error
 	if st.meta, err = r.committedMetadata(telemetry.TopicFrames, parts); err != nil {
@@ -195,6 +212,8 @@ func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 	if err != nil {
 		return err
 	}
+	r.positions.Store(p.id, p.pos)
+	defer r.positions.CompareAndDelete(p.id, p.pos)
 	tick := time.NewTicker(r.cfg.FlushInterval)
 	defer tick.Stop()
 	ctx := sess.Context()

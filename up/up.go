@@ -139,15 +139,14 @@ func (a *assembly) startPipeline(ctx context.Context, track lap.Track) error {
 		return err
 	}
 	close(ann.proceed)
-	pc := processors.Config{Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: track}, Logger: cfg.Logger}
+	pc := processors.Config{
+		Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: track}, Logger: cfg.Logger,
+		EdgeMetrics: []string{e.MetricsAddr()},
+	}
 	if cfg.InfluxURL != "" {
 		pc.Influx = &influx.Config{URL: cfg.InfluxURL, Bucket: cfg.InfluxBucket, Token: cfg.InfluxToken, Org: cfg.InfluxOrg}
 	}
 	a.goRun(ctx, "lap processor", func() error { return processors.Run(ctx, pc) })
-	if pc.Influx != nil {
-		ps := &pipelineStats{edgeMetrics: e.MetricsAddr(), brokers: a.brokers, group: cfg.Group, influx: *pc.Influx}
-		a.goRun(ctx, "pipeline stats", func() error { return ps.run(ctx) })
-	}
 	return nil
 }
 

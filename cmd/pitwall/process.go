@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/pitwall/pitwall/processors"
@@ -22,6 +23,7 @@ func runProcess(ctx context.Context, args []string) error {
 	bucket := fs.String("influx-bucket", "pitwall", "InfluxDB bucket (1.8: database or database/retention-policy)")
 	token := fs.String("influx-token", "", "InfluxDB token (1.8: user:password, or empty)")
 	org := fs.String("influx-org", "", "InfluxDB organisation (2.x)")
+	edgeMetrics := fs.String("edge-metrics", "", "the edges' metrics addresses HOST:PORT, comma-separated, for the pipeline measurement's ingest rate and spool depth (default none: consumer lag only)")
 	window := fs.Duration("window", influx.DefaultWindow, "downsampling window of the telemetry measurement")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -44,6 +46,14 @@ func runProcess(ctx context.Context, args []string) error {
 	}
 	if *influxURL != "" {
 		cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket, Token: *token, Org: *org}
+	}
+	if *edgeMetrics != "" {
+		cfg.EdgeMetrics = strings.Split(*edgeMetrics, ",")
+		for _, a := range cfg.EdgeMetrics {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				return fmt.Errorf("--edge-metrics %q: want HOST:PORT[,HOST:PORT...]", *edgeMetrics)
+			}
+		}
 	}
 	return processors.Run(ctx, cfg)
 }

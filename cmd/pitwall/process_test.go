@@ -15,6 +15,7 @@ func TestProcessFlags(t *testing.T) {
 		{[]string{"--track", "nowhere"}, "no track"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--edge-metrics", "edge:9464,edge"}, "--edge-metrics"},
 	} {
 		err := runProcess(context.Background(), tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

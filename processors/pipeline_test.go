@@ -1,4 +1,4 @@
-package up
+package processors
 
 import (
 	"strings"
