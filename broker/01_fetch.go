@@ -17,6 +17,8 @@ package broker
 
 import (
 	"context"
+	"encoding/binary"
+	"net"
 	"reflect"
 	"time"
 
@@ -32,6 +34,7 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 	if enough || req.MaxWaitMillis <= 0 {
 		return ready(resp)
 	}
+	resp.release() // not enough yet: read again when woken
 	return c.pending(func(ctx context.Context) kmsg.Response {
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
@@ -44,6 +47,7 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 			if enough {
 				return resp
 			}
+			resp.release()
 		}
 	})
 }
@@ -51,15 +55,20 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 // fetchOnce reads what req asks for as things stand. enough reports
 // whether the answer should go now (MinBytes reached or an error to
 // report); wake holds the channels that close when a partition it read has
-// more to offer.
-func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, enough bool, wake []<-chan struct{}) {
-	resp = req.ResponseKind().(*kmsg.FetchResponse)
+// more to offer. The record batches are read into pooled buffers, each
+// partition's into one of its size; the reply's writer releases them.
+func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough bool, wake []<-chan struct{}) {
+	resp = &fetchReply{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse)}
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
 		budget = int(s.cfg.MaxRequestBytes)
 	}
+	get := func(n int) []byte {
+		b := getFrame(n)
+		resp.bufs = append(resp.bufs, b)
+		return *b
+	}
 	total, failed := 0, false
-	var buf []byte
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -72,6 +81,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, en
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
+			sp.PreferredReadReplica = -1
 			sp.RecordBatches = []byte{}
 			p, err := s.lookupPartition(rt.Topic, rp.Partition)
 			if err != nil {
@@ -88,24 +98,22 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *kmsg.FetchResponse, en
 			if total > 0 && limit <= 0 {
 				continue
 			}
-			start := len(buf)
-			buf, err = p.log.Read(rp.FetchOffset, max(limit, 1), buf)
-			if err != nil {
-				sp.ErrorCode, failed = errorCode(err), true
-				buf = buf[:start]
+			nbufs := len(resp.bufs)
+			out, err := p.log.ReadFunc(rp.FetchOffset, max(limit, 1), get)
+			if err != nil || len(out) == 0 || (total > 0 && len(out) > limit) {
+				// Only the first non-empty partition may exceed the
+				// limits (KIP-74); this one waits its turn.
+				for _, b := range resp.bufs[nbufs:] {
+					putFrame(b)
+				}
+				resp.bufs = resp.bufs[:nbufs]
+				if err != nil {
+					sp.ErrorCode, failed = errorCode(err), true
+				}
 				continue
 			}
-			n := len(buf) - start
-			if total > 0 && n > limit {
-				// Only the first non-empty partition may exceed
-				// the limits (KIP-74); this one waits its turn.
-				buf = buf[:start]
-				continue
-			}
-			if n > 0 {
-				sp.RecordBatches = buf[start:len(buf):len(buf)]
-			}
-			total += n
+			sp.RecordBatches = out
+			total += len(out)
 		}
 	}
 	return resp, failed || total >= int(req.MinBytes), wake
@@ -125,4 +133,134 @@ func (s *Server) waitAny(ctx context.Context, deadline <-chan time.Time, wake []
 	}
 	chosen, _, _ := reflect.Select(cases)
 	return chosen >= 3
+}
+
+// fetchReply is a Fetch response whose record batches stay in the buffers
+// they were read into (bufs, from the frame pools): the connection writes
+// them to the socket as they are (writev, see appendFetchFrame) instead of
+// copying them into kmsg's encoding, and gives the buffers back once the
+// reply is written.
+type fetchReply struct {
+	*kmsg.FetchResponse
+	bufs []*[]byte
+}
+
+// release gives the record buffers back to the pools; the response must
+// not be used afterwards.
+func (f *fetchReply) release() {
+	for _, b := range f.bufs {
+		putFrame(b)
+	}
+	f.bufs = nil
+}
+
+// fetchFrame is a Fetch response frame as pieces for writev: the encoded
+// fields, with each partition's record batches as a piece of its own.
+type fetchFrame struct {
+	enc  []byte // every byte that is not record batches
+	cuts []int  // enc[cuts[i-1]:cuts[i]] precedes recs[i]
+	recs [][]byte
+	size int // total frame length, length prefix included
+}
+
+// appendFetchFrame encodes resp exactly as appendReply would (the tests
+// hold it to kmsg's AppendTo byte for byte, at every version served), but
+// leaves the record batches out of the encoding: f.buffers interleaves
+// them with the encoded fields. Only what fetchOnce sets is encoded: no
+// aborted transactions (this broker has no transactions) and no tagged
+// fields (no diverging epoch, leader or snapshot hints).
+func appendFetchFrame(enc []byte, corr int32, resp *kmsg.FetchResponse) fetchFrame {
+	v := resp.Version
+	flex := v >= 12
+	f := fetchFrame{enc: enc[:0]}
+	b := append(f.enc, 0, 0, 0, 0) // length, set below
+	b = binary.BigEndian.AppendUint32(b, uint32(corr))
+	arrayLen := func(b []byte, n int) []byte {
+		if flex {
+			return binary.AppendUvarint(b, uint64(n)+1)
+		}
+		return binary.BigEndian.AppendUint32(b, uint32(n))
+	}
+	if flex {
+		b = append(b, 0) // response header tags
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(resp.ThrottleMillis))
+	if v >= 7 {
+		b = binary.BigEndian.AppendUint16(b, uint16(resp.ErrorCode))
+		b = binary.BigEndian.AppendUint32(b, uint32(resp.SessionID))
+	}
+	b = arrayLen(b, len(resp.Topics))
+	for i := range resp.Topics {
+		t := &resp.Topics[i]
+		if flex {
+			b = binary.AppendUvarint(b, uint64(len(t.Topic))+1)
+		} else {
+			b = binary.BigEndian.AppendUint16(b, uint16(len(t.Topic)))
+		}
+		b = append(b, t.Topic...)
+		b = arrayLen(b, len(t.Partitions))
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			b = binary.BigEndian.AppendUint32(b, uint32(p.Partition))
+			b = binary.BigEndian.AppendUint16(b, uint16(p.ErrorCode))
+			b = binary.BigEndian.AppendUint64(b, uint64(p.HighWatermark))
+			b = binary.BigEndian.AppendUint64(b, uint64(p.LastStableOffset))
+			if v >= 5 {
+				b = binary.BigEndian.AppendUint64(b, uint64(p.LogStartOffset))
+			}
+			switch { // aborted transactions: always null
+			case flex:
+				b = append(b, 0)
+			default:
+				b = binary.BigEndian.AppendUint32(b, 0xffffffff)
+			}
+			if v >= 11 {
+				b = binary.BigEndian.AppendUint32(b, uint32(p.PreferredReadReplica))
+			}
+			switch {
+			case p.RecordBatches == nil && flex:
+				b = append(b, 0)
+			case p.RecordBatches == nil:
+				b = binary.BigEndian.AppendUint32(b, 0xffffffff)
+			case flex:
+				b = binary.AppendUvarint(b, uint64(len(p.RecordBatches))+1)
+			default:
+				b = binary.BigEndian.AppendUint32(b, uint32(len(p.RecordBatches)))
+			}
+			if len(p.RecordBatches) > 0 {
+				f.cuts = append(f.cuts, len(b))
+				f.recs = append(f.recs, p.RecordBatches)
+				f.size += len(p.RecordBatches)
+			}
+			if flex {
+				b = append(b, 0) // partition tags
+			}
+		}
+		if flex {
+			b = append(b, 0) // topic tags
+		}
+	}
+	if flex {
+		b = append(b, 0) // response tags
+	}
+	f.size += len(b)
+	binary.BigEndian.PutUint32(b, uint32(f.size-4))
+	f.enc = b
+	return f
+}
+
+// buffers returns the frame's pieces in order, for net.Buffers.
+func (f *fetchFrame) buffers(dst net.Buffers) net.Buffers {
+	from := 0
+	for i, cut := range f.cuts {
+		if cut > from {
+			dst = append(dst, f.enc[from:cut])
+		}
+		dst = append(dst, f.recs[i])
+		from = cut
+	}
+	if from < len(f.enc) {
+		dst = append(dst, f.enc[from:])
+	}
+	return dst
 }

@@ -228,19 +228,30 @@ func parseHeaderTail(b []byte, flexible bool) (string, []byte, error) {
 
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
 	var buf []byte
+	var pieces net.Buffers
 	var werr error
 	for r := range c.replies {
 		if r.done != nil {
 			<-r.done
 		}
 		if werr != nil {
+			if fr, ok := r.resp.(*fetchReply); ok {
+				fr.release()
+			}
 			continue // keep draining so the reader never blocks on us
 		}
-		buf = appendReply(buf[:0], r)
-		c.s.metrics.bytesOut.Add(float64(len(buf)))
-		if _, werr = bw.Write(buf); werr == nil && len(c.replies) == 0 {
+		if fr, ok := r.resp.(*fetchReply); ok {
+			var n int
+			n, pieces, werr = writeFetch(bw, c.nc, buf[:0], pieces[:0], r.corr, fr)
+			c.s.metrics.bytesOut.Add(float64(n))
+		} else {
+			buf = appendReply(buf[:0], r)
+			c.s.metrics.bytesOut.Add(float64(len(buf)))
+			_, werr = bw.Write(buf)
+		}
+		if werr == nil && len(c.replies) == 0 {
 			werr = bw.Flush()
 		}
 		if werr != nil {
@@ -248,12 +259,40 @@ func (c *conn) writeLoop() {
 			c.nc.Close() // unblocks the reader
 		}
 		if cap(buf) > 16<<20 {
-			buf = nil // do not pin an unusually large fetch's buffer
+			buf = nil // do not pin an unusually large reply's buffer
 		}
 	}
 	if werr == nil {
 		bw.Flush()
 	}
+}
+
+// writeBufferSize is a connection's write buffer: replies up to this size
+// are copied into it and sent together; a fetch reply bigger than this is
+// sent from its record buffers with writev instead.
+const writeBufferSize = 64 << 10
+
+// writeFetch writes a fetch reply, releases its record buffers and
+// returns the frame size. A small reply is buffered like any other; a
+// large one goes out with one writev of its encoded fields and record
+// buffers, after what bw holds, so nothing is copied in user space.
+func writeFetch(bw *bufio.Writer, nc net.Conn, enc []byte, pieces net.Buffers, corr int32, fr *fetchReply) (int, net.Buffers, error) {
+	defer fr.release()
+	f := appendFetchFrame(enc, corr, fr.FetchResponse)
+	pieces = f.buffers(pieces)
+	if f.size <= writeBufferSize {
+		for _, p := range pieces {
+			bw.Write(p) // a write error is sticky: the Flush after reports it
+		}
+		return f.size, pieces[:0], nil
+	}
+	if err := bw.Flush(); err != nil {
+		return f.size, pieces[:0], err
+	}
+	all := pieces // WriteTo consumes its receiver; keep the backing array
+	_, err := all.WriteTo(nc)
+	clear(pieces) // drop the references to the record buffers
+	return f.size, pieces[:0], err
 }
 
 // appendReply appends a response frame: length, correlation id, the

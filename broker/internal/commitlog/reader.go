@@ -21,8 +21,23 @@ var errPastSegment = errors.New("commitlog: offset after the last batch of its s
 // to the LEO return dst unchanged. The bytes are exactly as stored (see
 // doc.go); nothing is decoded.
 func (l *Log) Read(offset int64, maxBytes int, dst []byte) ([]byte, error) {
+	start := len(dst)
+	out, err := l.ReadFunc(offset, maxBytes, func(n int) []byte {
+		dst = slices.Grow(dst, n)[:start+n]
+		return dst[start:]
+	})
+	return dst[:start+len(out)], err
+}
+
+// ReadFunc is Read into a buffer of the caller's: once it knows how many
+// bytes it will read (n, at least the batches it returns), it calls get
+// for a buffer of length at least n, reads into it and returns the prefix
+// holding whole visible batches. It calls get at most once; when nothing
+// is visible the result is nil (and the buffer get gave, if any, unused).
+// It lets a caller read straight into a pooled buffer of the right size.
+func (l *Log) ReadFunc(offset int64, maxBytes int, get func(n int) []byte) ([]byte, error) {
 	for {
-		out, next, err := l.readSegment(offset, maxBytes, dst)
+		out, next, err := l.readSegment(offset, maxBytes, get)
 		if !errors.Is(err, errPastSegment) {
 			return out, err
 		}
@@ -30,31 +45,33 @@ func (l *Log) Read(offset int64, maxBytes int, dst []byte) ([]byte, error) {
 	}
 }
 
-// readSegment is Read within the segment holding offset. With
+// readSegment is ReadFunc within the segment holding offset. With
 // errPastSegment it returns where the next segment starts.
-func (l *Log) readSegment(offset int64, maxBytes int, dst []byte) ([]byte, int64, error) {
+func (l *Log) readSegment(offset int64, maxBytes int, get func(n int) []byte) ([]byte, int64, error) {
 	s, size, end, hw, closed, err := l.locate(offset)
 	if s == nil || err != nil {
-		return dst, 0, err
+		return nil, 0, err
 	}
 	defer s.release()
 	v, pos, first, err := l.position(s, size, end, offset)
 	if errors.Is(err, errPastSegment) {
 		if closed { // compaction left a gap at its end
-			return dst, end, err
+			return nil, end, err
 		}
 		err = fmt.Errorf("%w: %w", ErrCorruptBatch, err) // the active segment is contiguous
 	}
 	if err != nil {
-		return dst, 0, err
+		return nil, 0, err
 	}
 	n := max(min(int64(maxBytes), size-pos), first)
-	start := len(dst)
-	dst = slices.Grow(dst, int(n))[:start+int(n)]
-	if _, err := v.file.ReadAt(dst[start:], pos); err != nil {
-		return dst[:start], 0, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
+	buf := get(int(n))[:n]
+	if _, err := v.file.ReadAt(buf, pos); err != nil {
+		return nil, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
 	}
-	return dst[:start+wholeBatches(dst[start:], hw)], 0, nil
+	if w := wholeBatches(buf, hw); w > 0 {
+		return buf[:w], 0, nil
+	}
+	return nil, 0, nil
 }
 
 // locate finds the segment holding offset and takes a reference on it,
