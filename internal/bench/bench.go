@@ -83,7 +83,12 @@ func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error
 			return Result{}, err
 		}
 	}
-	prod, err := runProduce(ctx, cfg, seeds)
+	var prod phase
+	if cfg.Client == ClientRaw {
+		prod, err = runProduceRaw(ctx, cfg, admin)
+	} else {
+		prod, err = runProduce(ctx, cfg, seeds)
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"math"
 	"os"
@@ -104,6 +105,45 @@ func TestRunProduceEveryAcks(t *testing.T) {
 				t.Errorf("ratio %+v, want positive figures", rep.Ratio)
 			}
 		})
+	}
+}
+
+// The raw producer writes exactly the records asked for (the last batch
+// is a short one), as readable records, at acks 1 and all, to Pitwall and
+// kfake alike; a consume run filled by it reads them all back.
+func TestRawProducer(t *testing.T) {
+	for _, acks := range []string{"1", "all"} {
+		t.Run("acks="+acks, func(t *testing.T) {
+			addr := brokertest.Start(t).Addr
+			cfg := tiny(Produce, addr, acks)
+			cfg.Client = ClientRaw
+			cfg.Records = 1000 // 3 batches of 256 and one of 232
+			rep, err := Run(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, rep.Results[0], TargetBroker, 1000, true)
+			checkResult(t, rep.Results[1], TargetKfake, 1000, true)
+			if got := storedRecords(t, addr, DefaultTopic, 3); got != 1000 {
+				t.Errorf("broker holds %d records, want 1000", got)
+			}
+			cfg.Workload = Consume
+			cfg.Peer = PeerNone
+			rep, err = Run(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, rep.Results[0], TargetBroker, 1000, false)
+		})
+	}
+	for _, bad := range []Config{
+		{Workload: Produce, Client: ClientRaw, Acks: "0"},
+		{Workload: Produce, Client: ClientRaw, Compression: "zstd"},
+		{Workload: Produce, Client: "librdkafka"},
+	} {
+		if _, err := bad.withDefaults(); !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: %v, want ErrConfig", bad, err)
+		}
 	}
 }
 
@@ -228,7 +268,7 @@ func TestReportTableAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(tbl.String(), "\n"), "\n")
-	wantTitle := "pitwall bench produce: 1024-byte records, acks=1, 3 partitions, 2 clients, compression none, 2000 records, GOGC " + strconv.Itoa(gcPercent())
+	wantTitle := "pitwall bench produce: 1024-byte records, acks=1, 3 partitions, 2 kgo clients, compression none, 2000 records, GOGC " + strconv.Itoa(gcPercent())
 	if lines[0] != wantTitle {
 		t.Errorf("title %q, want %q", lines[0], wantTitle)
 	}

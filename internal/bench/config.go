@@ -22,6 +22,12 @@ const (
 	Consume Workload = "consume"
 )
 
+// The load-generating clients (Config.Client).
+const (
+	ClientKgo = "kgo" // franz-go's kgo: a real client, encoding every record
+	ClientRaw = "raw" // pre-encoded batches in pipelined requests (raw.go)
+)
+
 // Peer names the second target run beside the broker under test.
 const (
 	PeerKfake = "kfake" // franz-go's in-process fake cluster
@@ -78,6 +84,11 @@ type Config struct {
 	// Compression is "none", "gzip", "snappy", "lz4" or "zstd". Default
 	// "none".
 	Compression string
+	// Client is the produce load generator: "kgo" (franz-go, the default)
+	// or "raw" (pre-encoded batches, see raw.go; acks 1 or all, no
+	// compression), which leaves the CPU to the broker. Reading back
+	// always uses kgo.
+	Client string
 	// Fsync is the embedded broker's fsync mode: "batch", "interval" or
 	// "never". Default "batch". Only valid without Brokers.
 	Fsync string
@@ -129,6 +140,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Peer == "" {
 		c.Peer = PeerKfake
 	}
+	if c.Client == "" {
+		c.Client = ClientKgo
+	}
 	if c.Brokers == "" && c.Fsync == "" {
 		c.Fsync = "batch"
 	}
@@ -167,6 +181,18 @@ func (c Config) validate() error {
 	}
 	if c.Peer != PeerKfake && c.Peer != PeerNone {
 		bad("--peer %q: want kfake or none", c.Peer)
+	}
+	switch c.Client {
+	case ClientKgo:
+	case ClientRaw:
+		if c.Acks == "0" {
+			bad("--client raw needs answers to pipeline: use --acks 1 or all")
+		}
+		if c.Compression != "none" {
+			bad("--client raw sends uncompressed batches: use --compression none")
+		}
+	default:
+		bad("--client %q: want kgo or raw", c.Client)
 	}
 	c.validateEmbedded(bad)
 	if len(errs) > 0 {

@@ -41,6 +41,7 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 	fs.IntVar(&c.Partitions, "partitions", DefaultPartitions, "partitions of a topic the run creates")
 	fs.IntVar(&c.Clients, "clients", DefaultClients, "concurrent kgo clients (connections) producing and consuming")
 	fs.IntVar(&c.Clients, "producers", DefaultClients, "same as --clients")
+	fs.StringVar(&c.Client, "client", ClientKgo, "produce load generator: kgo (franz-go) or raw (pre-encoded batches, pipelined: measures the broker, not the client)")
 	fs.StringVar(&c.Compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
 	fs.StringVar(&c.Fsync, "fsync", "", "embedded broker's fsync mode: batch, interval or never (default batch)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "embedded broker's data directory (default: a temp dir, removed afterwards)")

@@ -30,7 +30,7 @@ func TestParseArgsDefaults(t *testing.T) {
 			t.Errorf("%q: duration %v records %d fsync %q, want %v %d %q", tc.args, c.Duration, c.Records, c.Fsync, tc.duration, tc.records, tc.fsync)
 		}
 		if c.RecordSize != 1024 || c.Acks != "all" || c.Partitions != 12 || c.Clients != DefaultClients ||
-			c.Compression != "none" || c.Peer != PeerKfake || c.Topic != DefaultTopic || o.JSON {
+			c.Compression != "none" || c.Client != ClientKgo || c.Peer != PeerKfake || c.Topic != DefaultTopic || o.JSON {
 			t.Errorf("%q: unexpected defaults %+v", tc.args, c)
 		}
 	}
@@ -39,13 +39,13 @@ func TestParseArgsDefaults(t *testing.T) {
 func TestParseArgsFlagsAroundWorkload(t *testing.T) {
 	o, err := ParseArgs([]string{"--acks", "1", "produce", "--record-size=512", "--records", "10",
 		"--partitions", "3", "--producers", "7", "--compression", "zstd", "--fsync", "never",
-		"--data-dir", "/tmp/x", "--peer", "none", "--topic", "t1", "--json", "-v"}, new(bytes.Buffer))
+		"--data-dir", "/tmp/x", "--peer", "none", "--topic", "t1", "--client", "kgo", "--json", "-v"}, new(bytes.Buffer))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.Config
 	want := Config{Workload: Produce, Acks: "1", RecordSize: 512, Records: 10, Partitions: 3, Clients: 7,
-		Compression: "zstd", Fsync: "never", DataDir: "/tmp/x", Peer: PeerNone, Topic: "t1"}
+		Compression: "zstd", Fsync: "never", DataDir: "/tmp/x", Peer: PeerNone, Topic: "t1", Client: ClientKgo}
 	c.Logger = nil
 	if c != want || !o.JSON || !o.Verbose {
 		t.Errorf("got %+v json=%v v=%v\nwant %+v", c, o.JSON, o.Verbose, want)

@@ -47,6 +47,7 @@ type Report struct {
 	Partitions  int      `json:"partitions"`
 	Clients     int      `json:"clients"`
 	Compression string   `json:"compression"`
+	Client      string   `json:"client"`          // produce load generator: kgo or raw
 	Fsync       string   `json:"fsync,omitempty"` // embedded broker only
 	GOGC        int      `json:"gogc"`            // the process's GC percent (-1: off)
 	Records     int64    `json:"records_limit,omitempty"`
@@ -63,6 +64,7 @@ func newReport(cfg Config) *Report {
 		Partitions:  cfg.Partitions,
 		Clients:     cfg.Clients,
 		Compression: cfg.Compression,
+		Client:      cfg.Client,
 		Fsync:       cfg.Fsync,
 		Records:     cfg.Records,
 		GOGC:        gcPercent(),
@@ -167,8 +169,8 @@ func (r *Report) title() string {
 	if r.Records > 0 {
 		limit = strconv.FormatInt(r.Records, 10) + " records"
 	}
-	t := fmt.Sprintf("pitwall bench %s: %d-byte records, acks=%s, %d partitions, %d clients, compression %s, %s",
-		r.Workload, r.RecordSize, r.Acks, r.Partitions, r.Clients, r.Compression, limit)
+	t := fmt.Sprintf("pitwall bench %s: %d-byte records, acks=%s, %d partitions, %d %s clients, compression %s, %s",
+		r.Workload, r.RecordSize, r.Acks, r.Partitions, r.Clients, r.Client, r.Compression, limit)
 	if r.Fsync != "" {
 		t += ", fsync " + r.Fsync
 	}
