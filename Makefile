@@ -40,7 +40,9 @@ test: deps lint
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./$(BIN) bench produce --acks 1
+	./$(BIN) bench produce --acks 1 --client raw
 	./$(BIN) bench produce --acks all
+	./$(BIN) bench produce --acks all --client raw
 	./$(BIN) bench consume
 
 # Runs every fuzz target for FUZZTIME each.
