@@ -66,8 +66,10 @@
 // group over the retained log times every lap again and produces it again.
 // Every record on telemetry.laps carries the producing group in the header
 // HeaderGroup, and a processor dedupes only against its own group's laps.
-// To apply changed sector or start/finish lines: change the track, run a
-// new group (`pitwall process --group pitwall-laps-v2`), and read the new
+// To apply changed sector or start/finish lines: write the track as a file
+// (`pitwall process --track monza --print-track > monza.yaml`, format in
+// package lap's LoadTrack), move the lines, run a new group with it
+// (`pitwall process --track-file monza.yaml --group pitwall-laps-v2`), and read the new
 // group's laps (by header) or point it at a new InfluxDB bucket; the old
 // group's laps stay as they were.
 package processors

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/pitwall/pitwall/processors"
@@ -17,7 +20,9 @@ func runProcess(ctx context.Context, args []string) error {
 	fs := newFlagSet("process", "--brokers HOST:PORT --track NAME [flags]")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	group := fs.String("group", "pitwall-laps", "consumer group id (a new group re-reads the retained log)")
-	track := fs.String("track", "monza", "track whose timing lines to use (pitwall sim --list-tracks)")
+	track := fs.String("track", "monza", "built-in track whose timing lines to use (pitwall sim --list-tracks)")
+	trackFile := fs.String("track-file", "", "timing lines from a track file (YAML, see --print-track) instead of a built-in --track")
+	printTrack := fs.Bool("print-track", false, "print --track's timing lines as a track file, to edit for --track-file, and exit")
 	beacon := fs.String("beacon", "", "lap beacon channel name (default none: start/finish from GPS)")
 	influxURL := fs.String("influx-url", "", "InfluxDB URL, e.g. http://127.0.0.1:8086 (default none: laps go to telemetry.laps only)")
 	bucket := fs.String("influx-bucket", "pitwall", "InfluxDB bucket (1.8: database or database/retention-policy)")
@@ -36,8 +41,16 @@ func runProcess(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tr, err := lap.BuiltinTrack(*track)
+	tr, err := processTrack(fs, *track, *trackFile)
 	if err != nil {
+		return err
+	}
+	if *printTrack {
+		b, err := lap.MarshalTrack(tr)
+		if err != nil {
+			return err
+		}
+		_, err = os.Stdout.Write(b)
 		return err
 	}
 	cfg := processors.Config{
@@ -56,4 +69,17 @@ func runProcess(ctx context.Context, args []string) error {
 		}
 	}
 	return processors.Run(ctx, cfg)
+}
+
+// processTrack is the built-in --track or the --track-file, not both.
+func processTrack(fs *flag.FlagSet, name, file string) (lap.Track, error) {
+	if file == "" {
+		return lap.BuiltinTrack(name)
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "track" })
+	if explicit {
+		return lap.Track{}, errors.New("give --track or --track-file, not both")
+	}
+	return lap.LoadTrack(file)
 }

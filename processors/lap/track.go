@@ -3,7 +3,6 @@ package lap
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
@@ -34,9 +33,13 @@ type Track struct {
 	PitFrom, PitTo float64
 }
 
+// maxTrackLength bounds a lap's length in metres; it sizes the live-delta
+// grid, so a bad track file must not make it huge.
+const maxTrackLength = 100_000
+
 func (t Track) validate() error {
-	if t.Length <= 0 || math.IsNaN(t.Length) {
-		return fmt.Errorf("%w: %q: length %v", ErrTrack, t.Name, t.Length)
+	if !(t.Length > 0 && t.Length <= maxTrackLength) {
+		return fmt.Errorf("%w: %q: length %v m: want more than 0, at most %v (the Snaefell Mountain Course is 60.7 km)", ErrTrack, t.Name, t.Length, maxTrackLength)
 	}
 	if len(t.Sectors)+1 > telemetry.MaxSectors {
 		return fmt.Errorf("%w: %q: %d sector lines", ErrTrack, t.Name, len(t.Sectors))
