@@ -64,9 +64,11 @@
 //     message goes out whenever one of its channels is sampled. It answers
 //     the host's commands (O, C, Sn, Zn, V, N, F; unknown ones with BEL,
 //     logged once) and starts open with timestamps on.
-//   - mqtt://HOST:PORT/PREFIX: Avro frames on PREFIX/CAR/frames (QoS 0),
-//     the catalog retained on PREFIX/CAR/channels (QoS 1). Prefix default
-//     "pitwall".
+//   - mqtt://HOST:PORT/PREFIX[?qos=N]: Avro frames on PREFIX/CAR/frames
+//     (QoS 0, or N), the catalog retained on PREFIX/CAR/channels (QoS 1).
+//     Prefix default "pitwall". With qos=1 the broker queues frames for an
+//     edge whose persistent session is away (restarting) instead of
+//     dropping them.
 //   - kafka://HOST:PORT/TOPIC: sarama, acks=all, key = car id, partitioned
 //     by telemetry.Partitioner; catalogs on telemetry.channels (created
 //     compacted if missing). Topic default "telemetry". Record timestamps

@@ -456,3 +456,62 @@ func mustPartitions(t *testing.T, c sarama.Client, topic string) []int32 {
 	}
 	return ps
 }
+
+// With ?qos=1 a subscriber whose persistent session is away while the
+// simulator runs (an edge restarting) gets every frame when it comes
+// back; at the default QoS 0 the broker keeps none of them for it.
+func TestMQTTOutputQoS1QueuedForAbsentSession(t *testing.T) {
+	addr := startMosquitto(t)
+	for _, tc := range []struct {
+		qos  string
+		want func(n, total int) bool
+	}{
+		{"?qos=1", func(n, total int) bool { return n == total }},
+		{"", func(n, total int) bool { return n == 0 }},
+	} {
+		t.Run("out"+tc.qos, func(t *testing.T) {
+			prefix := "q" + strings.TrimPrefix(tc.qos, "?qos=")
+			cfg := Config{Cars: 2, Duration: time.Second, Speed: 20, Seed: 9, Out: "mqtt://" + addr + "/" + prefix + tc.qos, Logger: quietLogger()}
+			want, _ := expected(t, cfg)
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("sim-test-" + prefix).
+				SetCleanSession(false).SetOrderMatters(true)
+			opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+				mu.Lock()
+				seen[fmt.Sprintf("%s/%x", m.Topic(), m.Payload())] = true
+				mu.Unlock()
+			})
+			sub := mqtt.NewClient(opts)
+			if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("connect: %v", tok.Error())
+			}
+			if tok := sub.Subscribe(prefix+"/+/frames", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("subscribe: %v", tok.Error())
+			}
+			sub.Disconnect(100) // the session stays on the broker
+			if err := Run(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			sub = mqtt.NewClient(opts)
+			if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("reconnect: %v", tok.Error())
+			}
+			defer sub.Disconnect(100)
+			// Queued messages arrive right after the reconnect; wait until
+			// the count is right (or, for QoS 0, give them time to show up).
+			n := 0
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				mu.Lock()
+				n = len(seen)
+				mu.Unlock()
+				if n >= len(want) {
+					break
+				}
+			}
+			if !tc.want(n, len(want)) {
+				t.Errorf("received %d distinct frames of %d after the session came back", n, len(want))
+			}
+		})
+	}
+}

@@ -12,11 +12,12 @@ import (
 )
 
 // mqttOutput publishes each car's frames as Avro single-object records on
-// PREFIX/CAR/frames (QoS 0) and its catalog, retained, on
+// PREFIX/CAR/frames (QoS 0, or Target.QoS) and its catalog, retained, on
 // PREFIX/CAR/channels (QoS 1), as telemetry/doc.go specifies.
 type mqttOutput struct {
 	client  mqtt.Client
 	prefix  string
+	qos     byte
 	codec   *telemetry.Codec
 	topics  map[string]string // car → frames topic, built once
 	pending []mqtt.Token      // publishes not yet confirmed sent, oldest first
@@ -44,7 +45,7 @@ func newMQTTOutput(t Target) (*mqttOutput, error) {
 	if tok := client.Connect(); !tok.WaitTimeout(mqttTimeout) || tok.Error() != nil {
 		return nil, fmt.Errorf("simulator: mqtt connect %s: %v", t.Addr, tok.Error())
 	}
-	return &mqttOutput{client: client, prefix: t.Name, codec: telemetry.MustNewCodec(), topics: make(map[string]string)}, nil
+	return &mqttOutput{client: client, prefix: t.Name, qos: t.QoS, codec: telemetry.MustNewCodec(), topics: make(map[string]string)}, nil
 }
 
 func (o *mqttOutput) Catalog(cat *telemetry.ChannelCatalog) error {
@@ -65,7 +66,7 @@ func (o *mqttOutput) Frame(f *telemetry.Frame) error {
 	if !ok {
 		return fmt.Errorf("simulator: mqtt: frame of car %s before its catalog", f.Car)
 	}
-	o.pending = append(o.pending, o.client.Publish(topic, 0, false, payload))
+	o.pending = append(o.pending, o.client.Publish(topic, o.qos, false, payload))
 	if len(o.pending) >= maxInFlight {
 		return o.drain(maxInFlight / 2)
 	}

@@ -313,6 +313,7 @@ func TestParseTarget(t *testing.T) {
 		"slcan":                         {Scheme: "slcan", Baud: 115200},
 		"mqtt://127.0.0.1:1883/cars":    {Scheme: "mqtt", Addr: "127.0.0.1:1883", Name: "cars"},
 		"mqtt://127.0.0.1:1883":         {Scheme: "mqtt", Addr: "127.0.0.1:1883", Name: "pitwall"},
+		"mqtt://127.0.0.1:1883/c?qos=1": {Scheme: "mqtt", Addr: "127.0.0.1:1883", Name: "c", QoS: 1},
 		"kafka://127.0.0.1:9092/":       {Scheme: "kafka", Addr: "127.0.0.1:9092", Name: telemetry.TopicFrames},
 	} {
 		got, err := ParseTarget(in)
@@ -320,7 +321,7 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("%q: %+v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", "tcp://x:1", "kafka://nohost", "serial:x?baud=fast", "mqtt://h/"} {
+	for _, bad := range []string{"", "tcp://x:1", "kafka://nohost", "serial:x?baud=fast", "mqtt://h/", "mqtt://h:1/c?qos=3", "mqtt://h:1/c?qos=one", "mqtt://h:1/c?retain=1"} {
 		if _, err := ParseTarget(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

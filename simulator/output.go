@@ -37,13 +37,19 @@ type Target struct {
 	// Name is the MQTT topic prefix (default "pitwall") or the Kafka topic
 	// (default telemetry.TopicFrames).
 	Name string
+	// QoS is the MQTT quality of service of the frames (?qos=N, 0-2).
+	// Default 0: a frame lost on the way is not resent, and the broker
+	// does not queue frames for a subscriber that is away. With 1 the
+	// broker queues them for a persistent session (an edge that
+	// restarts), and the simulator waits for every PUBACK.
+	QoS byte
 }
 
 // ParseTarget parses an output URL:
 //
 //	serial:PATH[?baud=N]   the serial line format (telemetry/doc.go); PATH "-" is stdout
 //	slcan:PATH[?baud=N]    SLCAN (Lawicel) frames per the DBC, one car
-//	mqtt://HOST:PORT/PREFIX
+//	mqtt://HOST:PORT/PREFIX[?qos=N]
 //	kafka://HOST:PORT/TOPIC
 //
 // With --pty, serial and slcan take no PATH ("serial", "slcan").
@@ -79,6 +85,22 @@ func ParseTarget(s string) (Target, error) {
 		t := Target{Scheme: scheme, Addr: u.Host, Name: strings.Trim(u.Path, "/")}
 		if t.Name == "" {
 			t.Name = map[string]string{"mqtt": "pitwall", "kafka": telemetry.TopicFrames}[scheme]
+		}
+		if scheme == "mqtt" && u.RawQuery != "" {
+			v, err := url.ParseQuery(u.RawQuery)
+			if err != nil {
+				return Target{}, fmt.Errorf("%w: output %q: %v", ErrConfig, s, err)
+			}
+			for k := range v {
+				if k != "qos" {
+					return Target{}, fmt.Errorf("%w: output %q: unknown parameter %q (want qos)", ErrConfig, s, k)
+				}
+			}
+			q, err := strconv.Atoi(v.Get("qos"))
+			if err != nil || q < 0 || q > 2 {
+				return Target{}, fmt.Errorf("%w: output %q: qos %q: want 0, 1 or 2", ErrConfig, s, v.Get("qos"))
+			}
+			t.QoS = byte(q)
 		}
 		return t, nil
 	}

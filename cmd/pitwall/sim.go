@@ -23,7 +23,7 @@ func runSim(ctx context.Context, args []string) error {
 	truth := fs.String("truth", "", "write every car's exact lap and sector times to this CSV file")
 	channels := fs.Int("channels", 0, fmt.Sprintf("channels per car (0: the %d standard ones; more adds aux channels for load tests)", simulator.StandardChannelCount))
 	pty := fs.Bool("pty", false, "create a pseudo-terminal, write the serial or slcan output to it and print the path the edge opens")
-	out := fs.String("out", "", "output: serial:PATH (- is stdout), slcan:PATH, mqtt://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (default serial:-, or serial with --pty)")
+	out := fs.String("out", "", "output: serial:PATH (- is stdout), slcan:PATH, mqtt://HOST:PORT/PREFIX[?qos=1] or kafka://HOST:PORT/TOPIC (default serial:-, or serial with --pty)")
 	listTracks := fs.Bool("list-tracks", false, "list the built-in tracks and exit")
 	start := fs.String("start", "", "sensor time of the start, RFC 3339 or \"now\" (default 2024-01-01T00:00:00Z, for reproducible bytes)")
 	session := fs.String("session", "", "session id (default TRACK-SEED)")
