@@ -51,7 +51,7 @@ func TestComposeFile(t *testing.T) {
 	args := func(n string) string { return strings.Join(p.Services[n].Command, " ") }
 	for n, wants := range map[string][]string{
 		"broker":  {"--listen 0.0.0.0:9092", "--advertise broker:9092", "--data-dir /data"},
-		"sim":     {"--out mqtt://mosquitto:1883/pitwall", "--start now"},
+		"sim":     {"--out mqtt://mosquitto:1883/pitwall?qos=1", "--start now"},
 		"edge":    {"--brokers broker:9092", "--in mqtt://mosquitto:1883/pitwall/+/#", "--spool /spool", "--metrics 0.0.0.0:9464"},
 		"process": {"--brokers broker:9092", "--influx-url http://influxdb:8086", "--influx-bucket pitwall", "--edge-metrics edge:9464"},
 	} {
