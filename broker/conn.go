@@ -280,6 +280,9 @@ func writeFetch(bw *bufio.Writer, nc net.Conn, enc []byte, pieces net.Buffers, c
 	defer fr.release()
 	f := appendFetchFrame(enc, corr, fr.FetchResponse)
 	pieces = f.buffers(pieces)
+	// The pieces reference the record buffers, which go back to the pool:
+	// the slice kept for the next reply must not.
+	defer clear(pieces)
 	if f.size <= writeBufferSize {
 		for _, p := range pieces {
 			bw.Write(p) // a write error is sticky: the Flush after reports it
@@ -291,7 +294,6 @@ func writeFetch(bw *bufio.Writer, nc net.Conn, enc []byte, pieces net.Buffers, c
 	}
 	all := pieces // WriteTo consumes its receiver; keep the backing array
 	_, err := all.WriteTo(nc)
-	clear(pieces) // drop the references to the record buffers
 	return f.size, pieces[:0], err
 }
 
