@@ -280,11 +280,14 @@ func produceSaramaIdempotent(t *testing.T, addr string, keys, perKey int) {
 			}
 		}
 	}()
+	stuck := time.After(2 * time.Minute)
 	for n := 0; n < keys*perKey; n++ {
 		select {
 		case <-prod.Successes():
 		case err := <-prod.Errors():
 			t.Fatalf("sarama: %v", err)
+		case <-stuck:
+			t.Fatalf("sarama: %d of %d messages acknowledged after two minutes", n, keys*perKey)
 		}
 	}
 	if err := prod.Close(); err != nil {

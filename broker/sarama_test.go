@@ -3,6 +3,7 @@ package broker_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -86,6 +87,10 @@ func TestSaramaAsyncProducer(t *testing.T) {
 	cfg := saramaConfig()
 	cfg.Producer.Compression = sarama.CompressionZSTD
 	cfg.Producer.Flush.Messages = 50
+	// Flush.Messages is best effort: a retry or a metadata refresh can
+	// flush a short batch, and without a frequency the last few messages
+	// would then wait for Close, which this test only calls after them.
+	cfg.Producer.Flush.Frequency = 10 * time.Millisecond
 	prod, err := sarama.NewAsyncProducer([]string{b.Addr}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -96,12 +101,15 @@ func TestSaramaAsyncProducer(t *testing.T) {
 			prod.Input() <- &sarama.ProducerMessage{Topic: "sarama-async", Key: sarama.StringEncoder(fmt.Sprint(i % 7)), Value: sarama.ByteEncoder(make([]byte, 512))}
 		}
 	}()
+	stuck := time.After(time.Minute)
 	for got := 0; got < n; {
 		select {
 		case <-prod.Successes():
 			got++
 		case err := <-prod.Errors():
 			t.Fatal(err)
+		case <-stuck:
+			t.Fatalf("%d of %d messages acknowledged after a minute", got, n)
 		}
 	}
 	if err := prod.Close(); err != nil {
