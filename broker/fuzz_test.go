@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"net"
 	"testing"
 
@@ -33,6 +34,20 @@ func FuzzRequestFrame(f *testing.F) {
 	produce.Topics = append(produce.Topics, pt)
 	produce.SetVersion(9)
 	f.Add(rf.AppendRequest(nil, produce, 2)[4:])
+	for _, v := range []int16{fetchAPI.minVersion, fetchAPI.maxVersion} {
+		fetch := kmsg.NewPtrFetchRequest()
+		fetch.SetVersion(v)
+		fetch.MaxBytes = 1 << 20
+		ft := kmsg.NewFetchRequestTopic()
+		ft.Topic = "fuzz"
+		for p := range int32(3) {
+			fp := kmsg.NewFetchRequestTopicPartition()
+			fp.Partition, fp.PartitionMaxBytes = p, 1<<20
+			ft.Partitions = append(ft.Partitions, fp)
+		}
+		fetch.Topics = append(fetch.Topics, ft)
+		f.Add(rf.AppendRequest(nil, fetch, 3)[4:])
+	}
 
 	s, err := New(Config{Listen: "127.0.0.1:0", DataDir: f.TempDir(), Partitions: 2, MaxPartitions: 4, Logger: discardLogger()})
 	if err != nil {
@@ -54,7 +69,19 @@ func FuzzRequestFrame(f *testing.F) {
 				c.cancel()
 				<-r.done
 			}
-			appendReply(nil, r) // encoding the reply must not panic either
+			want := appendReply(nil, r) // encoding the reply must not panic either
+			if fr, ok := r.resp.(*fetchReply); ok {
+				// The writev frame must be the very bytes kmsg encodes.
+				ff := appendFetchFrame(nil, r.corr, fr.FetchResponse)
+				var got []byte
+				for _, p := range ff.buffers(nil) {
+					got = append(got, p...)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("fetch frame differs from kmsg's:\n got %x\nwant %x", got, want)
+				}
+				fr.release()
+			}
 		}
 		c.wg.Wait()
 	})
