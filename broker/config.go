@@ -50,6 +50,11 @@ type Config struct {
 	// MaxMessageBytes is the largest record batch accepted, unless a topic
 	// sets max.message.bytes. Default 1048588 (Kafka's default).
 	MaxMessageBytes int32
+	// GroupInitialRebalanceDelay holds the first rebalance of a new (or
+	// emptied) consumer group this long for more members to join
+	// (Kafka's group.initial.rebalance.delay.ms; see group.Config).
+	// Default 0: no delay; `pitwall broker` sets 3s, as Kafka.
+	GroupInitialRebalanceDelay time.Duration
 	// MaxPartitions is the most partitions a topic may have: each is a
 	// directory with open files, so a request for 100000 is refused
 	// rather than attempted. Default 10000.
@@ -136,6 +141,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageBytes < 0 {
 		return c, fmt.Errorf("%w: MaxMessageBytes %d is negative", ErrConfig, c.MaxMessageBytes)
+	}
+	if c.GroupInitialRebalanceDelay < 0 {
+		return c, fmt.Errorf("%w: GroupInitialRebalanceDelay %v is negative", ErrConfig, c.GroupInitialRebalanceDelay)
 	}
 	if c.RetentionCheckInterval <= 0 {
 		c.RetentionCheckInterval = defaultRetentionCheck

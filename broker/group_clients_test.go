@@ -2,13 +2,16 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pitwall/pitwall/broker"
 	"github.com/pitwall/pitwall/broker/brokertest"
 )
 
@@ -160,4 +163,37 @@ func TestKgoConsumerGroup(t *testing.T) {
 	col.mu.Lock()
 	t.Logf("records consumed per member: %v", col.byMember)
 	col.mu.Unlock()
+}
+
+// TestInitialRebalanceDelay: with group.initial.rebalance.delay set, three
+// sarama members starting together share the group's first generation
+// instead of rebalancing once per member; a negative delay is refused.
+func TestInitialRebalanceDelay(t *testing.T) {
+	ctx := testCtx(t)
+	b := brokertest.StartConfig(t, broker.Config{GroupInitialRebalanceDelay: 3 * time.Second})
+	cl := newKgo(t, b.Addr)
+	const topic, groupID, parts = "delayed", "delayed-group", 6
+	mustCreate(t, cl, topic, parts, nil)
+	col := newCollector()
+	for _, name := range []string{"A", "B", "C"} {
+		m, err := startSaramaMember(b.Addr, groupID, topic, name, col, t.Logf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.stop() })
+	}
+	if gen := col.waitGeneration(t, ctx, parts, "A", "B", "C"); gen != 1 {
+		t.Errorf("the three members first shared generation %d, want 1", gen)
+	}
+	col.mu.Lock()
+	for gen := range col.claims {
+		if gen != 1 {
+			t.Errorf("generation %d was claimed: the members rebalanced while starting", gen)
+		}
+	}
+	col.mu.Unlock()
+
+	if _, err := broker.New(broker.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), GroupInitialRebalanceDelay: -time.Second}); !errors.Is(err, broker.ErrConfig) {
+		t.Errorf("negative delay: %v, want ErrConfig", err)
+	}
 }

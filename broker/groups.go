@@ -62,7 +62,7 @@ func (s *Server) startGroups() error {
 			}
 		}
 	}
-	c, err := group.New(group.Config{Logger: s.log}, &offsetsStore{s: s}, r)
+	c, err := group.New(group.Config{InitialRebalanceDelay: s.cfg.GroupInitialRebalanceDelay, Logger: s.log}, &offsetsStore{s: s}, r)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ func runBroker(ctx context.Context, args []string) error {
 	autoCreate := fs.Bool("auto-create", true, "create topics on first produce or metadata request")
 	maxRequest := fs.Int("max-request-bytes", 100<<20, "largest request accepted; larger closes the connection")
 	maxMessage := fs.Int("max-message-bytes", 1048588, "largest record batch accepted (topic max.message.bytes overrides)")
+	groupDelay := fs.Duration("group-initial-rebalance-delay", 3*time.Second, "how long a new consumer group's first rebalance waits for more members (Kafka's group.initial.rebalance.delay.ms)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9644; default off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -53,6 +54,8 @@ func runBroker(ctx context.Context, args []string) error {
 		MaxRequestBytes:   int32(*maxRequest),
 		MaxMessageBytes:   int32(*maxMessage),
 		Logger:            log,
+
+		GroupInitialRebalanceDelay: *groupDelay,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,13 @@ type Config struct {
 	// group left without offsets is removed. Default 7 days (Kafka's
 	// offsets.retention.minutes); negative keeps offsets forever.
 	OffsetsRetention time.Duration
+	// InitialRebalanceDelay holds the first rebalance of an Empty group
+	// this long for more members to join, extended by the same for each
+	// one that does, up to the rebalance timeout (Kafka's
+	// group.initial.rebalance.delay.ms): consumers starting together then
+	// share one generation instead of rebalancing once per member.
+	// Default 0, no delay (`pitwall broker` sets 3s, Kafka's default).
+	InitialRebalanceDelay time.Duration
 	// MaxMetadataBytes is the longest metadata string a commit may carry.
 	// Default 4096 (Kafka's offset.metadata.max.bytes).
 	MaxMetadataBytes int
@@ -57,8 +64,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinSessionTimeout < 0 || c.MaxSessionTimeout < c.MinSessionTimeout {
 		return c, fmt.Errorf("group: session timeout bounds [%v, %v] are not a range", c.MinSessionTimeout, c.MaxSessionTimeout)
 	}
-	if c.NewMemberJoinTimeout < 0 || c.MaxMetadataBytes < 0 {
-		return c, errors.New("group: NewMemberJoinTimeout and MaxMetadataBytes must not be negative")
+	if c.NewMemberJoinTimeout < 0 || c.MaxMetadataBytes < 0 || c.InitialRebalanceDelay < 0 {
+		return c, errors.New("group: NewMemberJoinTimeout, InitialRebalanceDelay and MaxMetadataBytes must not be negative")
 	}
 	return c, nil
 }

@@ -31,6 +31,7 @@ type group struct {
 	static       map[string]string    // group.instance.id -> member id
 
 	rebalanceDeadline time.Time       // PreparingRebalance: join completes by then
+	joinDelay         time.Time       // PreparingRebalance from Empty: join completes no sooner
 	syncDeadline      time.Time       // CompletingRebalance: members must sync by then
 	synced            map[string]bool // members that sent SyncGroup this generation
 	storingGen        int32           // generation whose assignment is being stored, or -1
@@ -128,6 +129,7 @@ func (g *group) armTimer(t *time.Timer) {
 	for _, m := range g.order {
 		consider(m.deadline)
 	}
+	consider(g.joinDelay)
 	consider(g.rebalanceDeadline)
 	consider(g.syncDeadline)
 	consider(g.expiryDeadline())
@@ -149,6 +151,10 @@ func (g *group) onTimer(now time.Time) {
 		if g.members[m.id] == m && !m.deadline.IsZero() && !m.deadline.After(now) {
 			g.expireMember(m, now)
 		}
+	}
+	if !g.joinDelay.IsZero() && !g.joinDelay.After(now) {
+		g.joinDelay = time.Time{} // whatever the state now: a passed deadline must not stay armed
+		g.maybeCompleteJoin()
 	}
 	if g.state == PreparingRebalance && !g.rebalanceDeadline.IsZero() && !g.rebalanceDeadline.After(now) {
 		g.completeJoin()

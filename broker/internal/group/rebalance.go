@@ -143,7 +143,19 @@ func (g *group) addMember(id string, req JoinRequest, reply chan<- JoinResult) {
 	if m.instanceID != "" {
 		g.static[m.instanceID] = id
 	}
+	if g.state == PreparingRebalance && !g.joinDelay.IsZero() {
+		// The first rebalance is being held for members starting
+		// together: this one extends the wait.
+		g.joinDelay = minTime(time.Now().Add(g.c.cfg.InitialRebalanceDelay), g.rebalanceDeadline)
+	}
 	g.maybePrepareRebalance()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func (g *group) setMember(m *member, req JoinRequest) {
@@ -255,9 +267,13 @@ func (g *group) prepareRebalance() {
 	if g.state == CompletingRebalance {
 		g.resetAssignments(ErrRebalanceInProgress)
 	}
+	fromEmpty := g.state == Empty
 	g.setState(PreparingRebalance)
 	g.syncDeadline, g.synced, g.storingGen = time.Time{}, nil, -1
 	g.rebalanceDeadline = time.Now().Add(g.maxRebalanceTimeout())
+	if d := g.c.cfg.InitialRebalanceDelay; fromEmpty && d > 0 {
+		g.joinDelay = minTime(time.Now().Add(d), g.rebalanceDeadline)
+	}
 	g.maybeCompleteJoin()
 }
 
@@ -282,9 +298,10 @@ func (g *group) maxRebalanceTimeout() time.Duration {
 }
 
 // maybeCompleteJoin completes the join phase once every member is waiting
-// in JoinGroup and no handed-out id is still expected.
+// in JoinGroup, no handed-out id is still expected and the initial
+// rebalance delay (if any) is over.
 func (g *group) maybeCompleteJoin() {
-	if g.state != PreparingRebalance || len(g.pending) > 0 {
+	if g.state != PreparingRebalance || len(g.pending) > 0 || !g.joinDelay.IsZero() {
 		return
 	}
 	for _, m := range g.order {
@@ -299,6 +316,7 @@ func (g *group) maybeCompleteJoin() {
 // are dropped (static ones keep their place until their session ends),
 // the generation advances, and every waiting member gets its answer.
 func (g *group) completeJoin() {
+	g.joinDelay = time.Time{}
 	for _, m := range append([]*member(nil), g.order...) {
 		if m.join == nil && m.instanceID == "" {
 			g.removeMember(m)

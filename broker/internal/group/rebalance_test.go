@@ -326,3 +326,67 @@ func TestPendingMemberExpiry(t *testing.T) {
 		}
 	})
 }
+
+// TestInitialRebalanceDelay: members of a new group that join within the
+// delay of each other share the first generation; each new member extends
+// the wait, which ends the delay after the last one. A later rebalance of
+// the running group is not delayed.
+func TestInitialRebalanceDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const delay = 3 * time.Second
+		cfg := testConfig()
+		cfg.InitialRebalanceDelay = delay
+		h := newHarness(t, cfg)
+		start := time.Now()
+		var reqs []JoinRequest
+		var chans []<-chan JoinResult
+		for i, name := range []string{"a", "b", "c"} {
+			if i > 0 {
+				time.Sleep(2 * time.Second) // within the delay of the previous one
+			}
+			r := joinReq(name)
+			r.MemberID = h.memberID(r)
+			reqs = append(reqs, r)
+			chans = append(chans, h.c.Join(r))
+		}
+		synctest.Wait()
+		for i, ch := range chans {
+			if r, ok := ready(ch); ok {
+				t.Fatalf("member %d answered before the delay ran out: %+v", i, r)
+			}
+		}
+		var gen int32
+		for i, ch := range chans {
+			r := h.mustJoin(ch)
+			if r.Generation != 1 || r.Leader != reqs[0].MemberID {
+				t.Fatalf("member %d: generation %d leader %s, want 1 and %s", i, r.Generation, r.Leader, reqs[0].MemberID)
+			}
+			gen = r.Generation
+		}
+		if waited, want := time.Since(start), 4*time.Second+delay; waited != want {
+			t.Errorf("first generation after %v, want %v (the last join plus the delay)", waited, want)
+		}
+		var as []Assignment
+		for i, r := range reqs {
+			as = append(as, Assignment{MemberID: r.MemberID, Data: assignment("t", int32(i))})
+		}
+		syncs := []<-chan SyncResult{h.sync(reqs[1].MemberID, gen), h.sync(reqs[2].MemberID, gen), h.sync(reqs[0].MemberID, gen, as...)}
+		for _, s := range syncs {
+			h.mustSync(s)
+		}
+
+		// A fourth member joins the Stable group: the others rejoin and
+		// the join completes at once.
+		d := joinReq("d")
+		d.MemberID = h.memberID(d)
+		chD := h.c.Join(d)
+		synctest.Wait()
+		before := time.Now()
+		for _, r := range reqs {
+			chans = append(chans, h.c.Join(r))
+		}
+		if r := h.mustJoin(chD); r.Generation != 2 || time.Since(before) != 0 {
+			t.Fatalf("rebalance of a running group: generation %d after %v, want 2 at once", r.Generation, time.Since(before))
+		}
+	})
+}
