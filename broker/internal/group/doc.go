@@ -13,8 +13,8 @@
 // must wait — a JoinGroup until the rebalance completes, a SyncGroup until
 // the leader's assignment is stored, a commit until it is durable — gets a
 // channel that the group answers later, so the caller applies requests in
-// order and waits elsewhere. The group's timers (session expiry, rebalance
-// and sync deadlines, offset retention) are one time.Timer, armed after
+// order and waits elsewhere. The group's timers (session expiry, initial
+// delay, rebalance and sync deadlines, offset retention) are one time.Timer, armed after
 // every event to the earliest deadline, so tests drive them with
 // testing/synctest.
 //
@@ -33,7 +33,9 @@
 // expire; dynamic members that do not rejoin in time are dropped; the
 // protocol is chosen by vote among those every member supports; the leader
 // alone gets the members' metadata; members the leader assigned nothing get
-// a valid empty ConsumerMemberAssignment.
+// a valid empty ConsumerMemberAssignment; with Config.InitialRebalanceDelay
+// the first rebalance after Empty waits that long for more members, each
+// joiner extending it up to the rebalance timeout (InitialDelayedJoin).
 //
 // # Persistence
 //
