@@ -8,7 +8,8 @@ package broker
 // not kept: every response says session 0, so clients send full requests.
 //
 // A fetch is a byte-range read of stored batches up to the high watermark:
-// nothing is decoded. MaxBytes and PartitionMaxBytes are honoured, except
+// nothing is decoded. MaxBytes (capped by Config.FetchMaxBytes, Kafka's
+// fetch.max.bytes) and PartitionMaxBytes are honoured, except
 // that the first non-empty partition always gets at least one whole batch
 // (KIP-74) so a batch larger than the limits cannot wedge a consumer. Empty
 // partitions carry empty records, never null (librdkafka rejects null). If
@@ -29,6 +30,15 @@ var fetchAPI = api{key: 1, name: "Fetch", minVersion: 4, maxVersion: 12, handle:
 
 func handleFetch(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.FetchRequest)
+	// At most fetchesPerConn fetch replies of a connection exist at once
+	// (the writer frees the slot once a reply is written), so a client
+	// pipelining fetches cannot make the broker hold more than that many
+	// responses' buffers. Real clients send one fetch at a time.
+	select {
+	case c.fetchSlots <- struct{}{}:
+	case <-c.ctx.Done():
+		return nil
+	}
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	resp, enough, wake := c.s.fetchOnce(req)
 	if enough || req.MaxWaitMillis <= 0 {
@@ -59,9 +69,9 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 // partition's into one of its size; the reply's writer releases them.
 func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough bool, wake []<-chan struct{}) {
 	resp = &fetchReply{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse)}
-	budget := int(req.MaxBytes)
-	if req.Version < 3 || budget <= 0 {
-		budget = int(s.cfg.MaxRequestBytes)
+	budget := int(s.cfg.FetchMaxBytes)
+	if req.MaxBytes > 0 {
+		budget = min(budget, int(req.MaxBytes))
 	}
 	get := func(n int) []byte {
 		b := getFrame(n)
@@ -134,6 +144,10 @@ func (s *Server) waitAny(ctx context.Context, deadline <-chan time.Time, wake []
 	chosen, _, _ := reflect.Select(cases)
 	return chosen >= 3
 }
+
+// fetchesPerConn bounds the fetch replies of one connection that are being
+// built, waited on or written (see handleFetch).
+const fetchesPerConn = 2
 
 // fetchReply is a Fetch response whose record batches stay in the buffers
 // they were read into (bufs, from the frame pools): the connection writes

@@ -47,6 +47,10 @@ type Config struct {
 	// length prefix closes the connection before anything is allocated.
 	// Default 100 MiB.
 	MaxRequestBytes int32
+	// FetchMaxBytes caps a fetch response's record bytes whatever the
+	// request's MaxBytes asks (Kafka's fetch.max.bytes), except that the
+	// first batch is always returned whole (KIP-74). Default 55 MiB.
+	FetchMaxBytes int32
 	// MaxMessageBytes is the largest record batch accepted, unless a topic
 	// sets max.message.bytes. Default 1048588 (Kafka's default).
 	MaxMessageBytes int32
@@ -76,6 +80,7 @@ const (
 	defaultSegmentBytes    = 1 << 30
 	defaultMaxRequestBytes = 100 << 20
 	defaultMaxMessageBytes = 1048588
+	defaultFetchMaxBytes   = 57671680 // Kafka's fetch.max.bytes
 	defaultRetentionCheck  = time.Minute
 	defaultMaxPartitions   = 10000
 )
@@ -141,6 +146,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageBytes < 0 {
 		return c, fmt.Errorf("%w: MaxMessageBytes %d is negative", ErrConfig, c.MaxMessageBytes)
+	}
+	if c.FetchMaxBytes == 0 {
+		c.FetchMaxBytes = defaultFetchMaxBytes
+	}
+	if c.FetchMaxBytes < 0 {
+		return c, fmt.Errorf("%w: FetchMaxBytes %d is negative", ErrConfig, c.FetchMaxBytes)
 	}
 	if c.GroupInitialRebalanceDelay < 0 {
 		return c, fmt.Errorf("%w: GroupInitialRebalanceDelay %v is negative", ErrConfig, c.GroupInitialRebalanceDelay)

@@ -34,8 +34,9 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	replies chan *reply
-	wg      sync.WaitGroup // the writer and every pending reply's goroutine
+	replies    chan *reply
+	fetchSlots chan struct{}  // one per fetch reply not yet written (handleFetch)
+	wg         sync.WaitGroup // the writer and every pending reply's goroutine
 
 	// Set by the read goroutine only.
 	clientID       string
@@ -71,12 +72,13 @@ func (c *conn) pending(fn func(ctx context.Context) kmsg.Response) *reply {
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	return &conn{
-		s:       s,
-		nc:      nc,
-		remote:  nc.RemoteAddr().String(),
-		ctx:     ctx,
-		cancel:  cancel,
-		replies: make(chan *reply, maxInFlight),
+		s:          s,
+		nc:         nc,
+		remote:     nc.RemoteAddr().String(),
+		ctx:        ctx,
+		cancel:     cancel,
+		replies:    make(chan *reply, maxInFlight),
+		fetchSlots: make(chan struct{}, fetchesPerConn),
 	}
 }
 
@@ -236,15 +238,18 @@ func (c *conn) writeLoop() {
 		if r.done != nil {
 			<-r.done
 		}
+		fr, isFetch := r.resp.(*fetchReply)
 		if werr != nil {
-			if fr, ok := r.resp.(*fetchReply); ok {
+			if isFetch {
 				fr.release()
+				<-c.fetchSlots
 			}
 			continue // keep draining so the reader never blocks on us
 		}
-		if fr, ok := r.resp.(*fetchReply); ok {
+		if isFetch {
 			var n int
 			n, pieces, werr = writeFetch(bw, c.nc, buf[:0], pieces[:0], r.corr, fr)
+			<-c.fetchSlots // written (or failed) and released: the next fetch may be built
 			c.s.metrics.bytesOut.Add(float64(n))
 		} else {
 			buf = appendReply(buf[:0], r)

@@ -24,6 +24,7 @@ func runBroker(ctx context.Context, args []string) error {
 	autoCreate := fs.Bool("auto-create", true, "create topics on first produce or metadata request")
 	maxRequest := fs.Int("max-request-bytes", 100<<20, "largest request accepted; larger closes the connection")
 	maxMessage := fs.Int("max-message-bytes", 1048588, "largest record batch accepted (topic max.message.bytes overrides)")
+	fetchMax := fs.Int("fetch-max-bytes", 57671680, "most record bytes in one fetch response, whatever the client asks (Kafka's fetch.max.bytes)")
 	groupDelay := fs.Duration("group-initial-rebalance-delay", 3*time.Second, "how long a new consumer group's first rebalance waits for more members (Kafka's group.initial.rebalance.delay.ms)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9644; default off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -37,8 +38,8 @@ func runBroker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *maxRequest <= 0 || *maxRequest > 1<<30 || *maxMessage < 0 || *maxMessage > 1<<30 {
-		return errors.New("--max-request-bytes and --max-message-bytes must be between 1 and 1 GiB")
+	if *maxRequest <= 0 || *maxRequest > 1<<30 || *maxMessage < 0 || *maxMessage > 1<<30 || *fetchMax <= 0 || *fetchMax > 1<<30 {
+		return errors.New("--max-request-bytes, --max-message-bytes and --fetch-max-bytes must be between 1 and 1 GiB")
 	}
 	srv, err := broker.New(broker.Config{
 		Listen:            *listen,
@@ -53,6 +54,7 @@ func runBroker(ctx context.Context, args []string) error {
 		DisableAutoCreate: !*autoCreate,
 		MaxRequestBytes:   int32(*maxRequest),
 		MaxMessageBytes:   int32(*maxMessage),
+		FetchMaxBytes:     int32(*fetchMax),
 		Logger:            log,
 
 		GroupInitialRebalanceDelay: *groupDelay,
