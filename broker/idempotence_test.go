@@ -89,7 +89,7 @@ type cuttingProxy struct {
 	ln       net.Listener
 	target   string
 	cutEvery int64
-	stopped  atomic.Bool // set once production is done: the consumer reads undisturbed
+	stopped  atomic.Bool  // set once production is done: the consumer reads undisturbed
 	upstream atomic.Int64 // bytes sent to the target through this proxy
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
