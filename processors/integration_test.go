@@ -204,6 +204,28 @@ func summary(ls []telemetry.Lap) string {
 	return s
 }
 
+// influxSeries is one series of an InfluxQL answer.
+type influxSeries struct {
+	Tags   map[string]string
+	Values [][]any
+}
+
+// querySeries runs q and returns the series of its first result.
+func querySeries(t *testing.T, srv *influxtest.Server, q string) []influxSeries {
+	t.Helper()
+	body, err := srv.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Results []struct{ Series []influxSeries }
+	}
+	if err := json.Unmarshal(body, &resp); err != nil || len(resp.Results) == 0 {
+		t.Fatalf("%q: %v\n%s", q, err, body)
+	}
+	return resp.Results[0].Series
+}
+
 // influxLaps reads the laps back with the dashboards' InfluxQL. InfluxDB
 // 1.x keeps each field of a point apart, so a query racing a write of
 // later laps can see part of a point; such a read is repeated, and a lap
@@ -212,24 +234,10 @@ func influxLaps(t *testing.T, srv *influxtest.Server) []telemetry.Lap {
 	t.Helper()
 	var partial []any
 	for range 20 {
-		body, err := srv.Query(`SELECT "lap", "lap_time", "pit_lane", "car" FROM "lap" GROUP BY "car"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resp struct {
-			Results []struct {
-				Series []struct {
-					Tags   map[string]string
-					Values [][]any
-				}
-			}
-		}
-		if err := json.Unmarshal(body, &resp); err != nil {
-			t.Fatal(err)
-		}
+		series := querySeries(t, srv, `SELECT "lap", "lap_time", "pit_lane", "car" FROM "lap" GROUP BY "car"`)
 		var out []telemetry.Lap
 		partial = nil
-		for _, s := range resp.Results[0].Series {
+		for _, s := range series {
 			for _, v := range s.Values {
 				if slices.Contains(v[:4], nil) {
 					partial = v
@@ -338,24 +346,10 @@ func checkPipelineCaughtUp(t *testing.T, srv *influxtest.Server, group string) {
 	q := `SELECT "consumer_lag", "spool_records", "frames_per_s", "samples_per_s" FROM "pipeline" WHERE "group"='` + group + `' GROUP BY "member"`
 	var last [][]any
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		body, err := srv.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var resp struct {
-			Results []struct {
-				Series []struct {
-					Tags   map[string]string
-					Values [][]any
-				}
-			}
-		}
-		if err := json.Unmarshal(body, &resp); err != nil {
-			t.Fatal(err)
-		}
+		series := querySeries(t, srv, q)
 		last = last[:0]
 		caughtUp := 0
-		for _, s := range resp.Results[0].Series {
+		for _, s := range series {
 			v := s.Values[len(s.Values)-1]
 			last = append(last, v)
 			if s.Tags["member"] != "" && !slices.Contains(v, nil) && v[1].(float64) == 0 && v[2].(float64) == 0 {
