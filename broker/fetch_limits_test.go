@@ -26,14 +26,7 @@ func TestFetchMaxBytesAndPipelinedFetches(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dialRaw(t, s.Addr())
-	fetch := kmsg.NewPtrFetchRequest()
-	fetch.MaxBytes = 1 << 30
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "limits"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 30
-	ft.Partitions = append(ft.Partitions, fp)
-	fetch.Topics = append(fetch.Topics, ft)
+	fetch := fetchRequest("limits", 1<<30)
 	const n = 5 * fetchesPerConn
 	for corr := range int32(n) {
 		c.send(fetch, 11, corr)

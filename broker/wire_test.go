@@ -67,6 +67,20 @@ func (c *rawConn) send(req kmsg.Request, version int16, corr int32) {
 	}
 }
 
+// fetchRequest asks for partition 0 of topic from offset 0, up to
+// maxBytes in all and for the partition.
+func fetchRequest(topic string, maxBytes int32) *kmsg.FetchRequest {
+	fetch := kmsg.NewPtrFetchRequest()
+	fetch.MaxBytes = maxBytes
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = topic
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes = maxBytes
+	ft.Partitions = append(ft.Partitions, fp)
+	fetch.Topics = append(fetch.Topics, ft)
+	return fetch
+}
+
 // recv returns one response frame without its length: correlation id,
 // header, body.
 func (c *rawConn) recv() ([]byte, error) {
@@ -151,14 +165,8 @@ func TestAPIVersionsTooNew(t *testing.T) {
 func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	s := startServer(t, Config{})
 	c := dialRaw(t, s.Addr())
-	fetch := kmsg.NewPtrFetchRequest()
-	fetch.MaxWaitMillis, fetch.MinBytes, fetch.MaxBytes = 300, 1, 1<<20
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "pipelined"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fetch.Topics = append(fetch.Topics, ft)
+	fetch := fetchRequest("pipelined", 1<<20)
+	fetch.MaxWaitMillis, fetch.MinBytes = 300, 1
 	md := kmsg.NewPtrMetadataRequest()
 	mt := kmsg.NewMetadataRequestTopic()
 	mt.Topic = kmsg.StringPtr("pipelined")
@@ -182,14 +190,7 @@ func TestEmptyRecordsEncodedEmptyNotNull(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dialRaw(t, s.Addr())
-	fetch := kmsg.NewPtrFetchRequest()
-	fetch.MaxBytes = 1 << 20
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "empty"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fetch.Topics = append(fetch.Topics, ft)
+	fetch := fetchRequest("empty", 1<<20)
 	c.send(fetch, 11, 9) // v11: non-flexible, records are the last field
 	body := c.mustRecv(9)
 	if tail := binary.BigEndian.Uint32(body[len(body)-4:]); tail != 0 {
