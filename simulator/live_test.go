@@ -45,17 +45,44 @@ func startRun(t *testing.T, cfg Config) (stop func() error) {
 	return stop
 }
 
-// startPTYRun runs cfg with --pty and returns the path it printed.
-func startPTYRun(t *testing.T, cfg Config) (string, func() error) {
+// startPTYSerial runs cfg with --pty and opens the pty it printed with
+// tarm/serial, as the edge does. The simulator writes nothing before the
+// path and is held there until the port is open (and flushed), so nothing
+// it writes can meet the reader's open-time flush.
+func startPTYSerial(t *testing.T, cfg Config) (*serial.Port, func() error) {
 	t.Helper()
-	pr, pw := io.Pipe()
-	cfg.PTY, cfg.Stdout, cfg.Logger = true, pw, quietLogger()
+	ann := &holdAfterPath{path: make(chan string, 1), proceed: make(chan struct{})}
+	var release sync.Once
+	proceed := func() { release.Do(func() { close(ann.proceed) }) }
+	cfg.PTY, cfg.Stdout, cfg.Logger = true, ann, quietLogger()
 	stop := startRun(t, cfg)
-	path, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(proceed) // registered after startRun's: runs first, so a failed open never leaves the simulator held
+	var path string
+	select {
+	case path = <-ann.path:
+	case <-time.After(time.Minute):
+		t.Fatal("the simulator never printed its pty path")
 	}
-	return strings.TrimSpace(path), stop
+	p := openSerial(t, path)
+	proceed()
+	return p, stop
+}
+
+// holdAfterPath is the simulator's stdout: it passes on the first line (the
+// pty path) and blocks that write until proceed is closed.
+type holdAfterPath struct {
+	path    chan string
+	proceed chan struct{}
+	once    sync.Once
+}
+
+func (h *holdAfterPath) Write(b []byte) (int, error) {
+	first := false
+	h.once.Do(func() { first = true; h.path <- strings.TrimSpace(string(b)) })
+	if first {
+		<-h.proceed
+	}
+	return len(b), nil
 }
 
 // openSerial opens a serial device with tarm/serial as the edge does,
@@ -110,8 +137,7 @@ func parses(line []byte) bool {
 }
 
 func TestPTYSerialWithTarm(t *testing.T) {
-	path, stop := startPTYRun(t, Config{Cars: 2, Speed: 10})
-	p := openSerial(t, path)
+	p, stop := startPTYSerial(t, Config{Cars: 2, Speed: 10})
 	frames, channels := 0, 0
 	readLines(t, p, '\n', parses, func(line []byte) bool {
 		var f telemetry.Frame
@@ -133,8 +159,7 @@ func TestPTYSerialWithTarm(t *testing.T) {
 }
 
 func TestPTYSLCANWithTarm(t *testing.T) {
-	path, stop := startPTYRun(t, Config{Out: "slcan", Speed: 1})
-	p := openSerial(t, path)
+	p, stop := startPTYSerial(t, Config{Out: "slcan", Speed: 1})
 	sigs := dbcSignals(t)
 	write := func(cmd string) {
 		if _, err := p.Write([]byte(cmd)); err != nil {
