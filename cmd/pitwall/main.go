@@ -1,7 +1,9 @@
 // Command pitwall is Pitwall's single binary: the broker, the edge agent, the
 // simulator, the processors and their tools, one subcommand each. Each
 // subcommand lives in its own file as run<Name>(ctx, args) error; main only
-// dispatches and turns SIGINT/SIGTERM into context cancellation.
+// dispatches and turns SIGINT, SIGTERM and SIGHUP (the terminal closed, an
+// ssh session dropped) into context cancellation, so every command cleans
+// up the same way whichever ended it.
 package main
 
 import (
@@ -53,7 +55,7 @@ func realMain(args []string) int {
 		usage(cmds)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := cmd.run(ctx, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

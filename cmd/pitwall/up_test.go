@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -9,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -105,5 +108,39 @@ func TestUpFlags(t *testing.T) {
 		if _, _, err := upConfig(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// SIGHUP (the terminal closed, an ssh session dropped) stops `pitwall up`
+// as SIGTERM does: exit 0 and its temporary data directory removed.
+func TestUpSIGHUP(t *testing.T) {
+	bin := buildPitwall(t)
+	tmp := t.TempDir()
+	cmd := exec.Command(bin, "up", "--speed", "20", "--cars", "1", "--track", "brands-indy", "--board", "lines")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	first, err := bufio.NewReader(stdout).ReadString('\n') // a lap: everything is running
+	if err != nil {
+		t.Fatalf("no lap line: %v", err)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(tmp, "pitwall-up-*")); len(dirs) != 1 {
+		t.Fatalf("data directories while running: %v", dirs)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, stdout)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGHUP (first line %q): %v", first, err)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(tmp, "pitwall-up-*")); len(dirs) != 0 {
+		t.Fatalf("left behind: %v", dirs)
 	}
 }
