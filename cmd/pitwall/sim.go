@@ -25,7 +25,7 @@ func runSim(ctx context.Context, args []string) error {
 	pty := fs.Bool("pty", false, "create a pseudo-terminal, write the serial or slcan output to it and print the path the edge opens")
 	out := fs.String("out", "", "output: serial:PATH (- is stdout), slcan:PATH, mqtt://HOST:PORT/PREFIX[?qos=1] or kafka://HOST:PORT/TOPIC (default serial:-, or serial with --pty)")
 	listTracks := fs.Bool("list-tracks", false, "list the built-in tracks and exit")
-	start := fs.String("start", "", "sensor time of the start, RFC 3339 or \"now\" (default 2024-01-01T00:00:00Z, for reproducible bytes)")
+	start := fs.String("start", "now", "sensor time of the start: now (dashboards show it at once), RFC 3339, or epoch (2024-01-01T00:00:00Z: the same seed gives the same bytes)")
 	session := fs.String("session", "", "session id (default TRACK-SEED)")
 	gpsRate := fs.Int("gps-rate", 25, "GPS fixes per second (divides 1000)")
 	auxRate := fs.Int("aux-rate", 200, "rate of the aux channels in Hz (divides 1000)")
@@ -78,17 +78,18 @@ func parseSpeed(s string) (float64, error) {
 	return v, nil
 }
 
-// parseStart reads --start: empty (the fixed epoch), now, or RFC 3339.
+// parseStart reads --start: now, epoch (simulator.DefaultEpoch, for
+// reproducible replays), or RFC 3339.
 func parseStart(s string) (time.Time, error) {
 	switch s {
-	case "":
+	case "epoch":
 		return time.Time{}, nil
 	case "now":
 		return time.Now().UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--start %q: want RFC 3339 or now", s)
+		return time.Time{}, fmt.Errorf("--start %q: want now, epoch or RFC 3339 (2024-05-01T14:00:00Z)", s)
 	}
 	return t, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -73,5 +74,23 @@ func TestRunSimFlags(t *testing.T) {
 		if got, err := parseSpeed(in); err != nil || got != want {
 			t.Errorf("parseSpeed(%q) = %v, %v", in, got, err)
 		}
+	}
+}
+
+// `pitwall sim` stamps its data now unless told otherwise, so the
+// dashboards' last-5-minutes panels show it; epoch replays reproducibly.
+func TestParseStart(t *testing.T) {
+	before := time.Now()
+	if got, err := parseStart("now"); err != nil || got.Before(before.Add(-time.Second)) || got.After(time.Now()) {
+		t.Errorf("now: %v, %v", got, err)
+	}
+	if got, err := parseStart("epoch"); err != nil || !got.IsZero() {
+		t.Errorf("epoch: %v, %v (zero means simulator.DefaultEpoch)", got, err)
+	}
+	if got, err := parseStart("2024-05-01T14:00:00Z"); err != nil || got.Unix() != 1714572000 {
+		t.Errorf("RFC 3339: %v, %v", got, err)
+	}
+	if _, err := parseStart(""); err == nil {
+		t.Error("empty --start accepted")
 	}
 }
