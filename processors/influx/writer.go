@@ -39,10 +39,14 @@ type Writer struct {
 	cfg    Config
 }
 
-// New returns a writer; it does not contact the server.
+// New returns a writer after checking cfg.URL; it does not contact the
+// server (Prepare does).
 func New(cfg Config) (*Writer, error) {
 	if cfg.URL == "" {
 		return nil, fmt.Errorf("influx: no URL")
+	}
+	if err := ValidateURL(cfg.URL); err != nil {
+		return nil, err
 	}
 	if cfg.Bucket == "" {
 		cfg.Bucket = "pitwall"

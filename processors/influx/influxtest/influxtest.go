@@ -29,11 +29,33 @@ type Server struct {
 	Database string
 	cmd      *exec.Cmd
 	done     chan struct{}
+	admin    *User // set when authentication is on
+}
+
+// Options change what Start sets up.
+type Options struct {
+	// NoDatabase leaves Database uncreated, as on a fresh install.
+	NoDatabase bool
+	// Users turns authentication on and creates these users; the first
+	// must be an admin (Query runs as it).
+	Users []User
+}
+
+// User is an InfluxDB 1.8 user.
+type User struct {
+	Name, Password string
+	Admin          bool
 }
 
 // Start starts influxd and creates Database; it fails the test if influxd
 // is not installed or does not come up.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with Options.
+func StartWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin, err := influxd()
 	if err != nil {
@@ -52,7 +74,7 @@ bind-address = "127.0.0.1:%d"
 [http]
   enabled = true
   bind-address = "127.0.0.1:%d"
-  auth-enabled = false
+  auth-enabled = %t
   log-enabled = false
   max-body-size = 0
 [[graphite]]
@@ -69,7 +91,7 @@ bind-address = "127.0.0.1:%d"
   enabled = false
 [logging]
   level = "warn"
-`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort, len(opts.Users) > 0)
 	confPath := filepath.Join(dir, "influxdb.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -98,10 +120,34 @@ bind-address = "127.0.0.1:%d"
 		b, _ := os.ReadFile(filepath.Join(dir, "influxd.log"))
 		t.Fatalf("influxtest: %v; log:\n%s", err, b)
 	}
+	if err := s.createUsers(opts.Users); err != nil {
+		t.Fatalf("influxtest: %v", err)
+	}
+	if opts.NoDatabase {
+		return s
+	}
 	if _, err := s.Query("CREATE DATABASE " + s.Database); err != nil {
 		t.Fatalf("influxtest: %v", err)
 	}
 	return s
+}
+
+// createUsers creates users in order; with authentication on, InfluxDB
+// lets the first (admin) user be created without credentials.
+func (s *Server) createUsers(users []User) error {
+	for i, u := range users {
+		q := fmt.Sprintf("CREATE USER %q WITH PASSWORD '%s'", u.Name, u.Password)
+		if u.Admin {
+			q += " WITH ALL PRIVILEGES"
+		}
+		if _, err := s.Query(q); err != nil {
+			return err
+		}
+		if i == 0 {
+			s.admin = &users[0]
+		}
+	}
+	return nil
 }
 
 func (s *Server) waitReady() error {
@@ -134,6 +180,9 @@ func (s *Server) Query(q string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s.admin != nil {
+		req.SetBasicAuth(s.admin.Name, s.admin.Password)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
