@@ -7,6 +7,7 @@ import (
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // BenchmarkPartition measures what one partition goroutine does per
@@ -34,7 +35,7 @@ func BenchmarkPartition(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	tr, _ := lap.BuiltinTrack("monza")
+	tr, _ := track.LookupTiming("monza")
 	ch := lap.NewChannels(cat, "")
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -68,7 +68,7 @@
 // HeaderGroup, and a processor dedupes only against its own group's laps.
 // To apply changed sector or start/finish lines: write the track as a file
 // (`pitwall process --track monza --print-track > monza.yaml`, format in
-// package lap's LoadTrack), move the lines, run a new group with it
+// package track), move the lines, run a new group with it
 // (`pitwall process --track-file monza.yaml --group pitwall-laps-v2`), and read the new
 // group's laps (by header) or point it at a new InfluxDB bucket; the old
 // group's laps stay as they were.

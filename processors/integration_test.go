@@ -27,6 +27,7 @@ import (
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 const (
@@ -89,7 +90,7 @@ func sortLaps(ls []telemetry.Lap) {
 }
 
 func config(t *testing.T, addr, group string, srv *influxtest.Server) processors.Config {
-	tr, err := lap.BuiltinTrack(testTrack)
+	tr, err := track.LookupTiming(testTrack)
 	if err != nil {
 		t.Fatal(err)
 	}

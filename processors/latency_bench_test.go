@@ -19,6 +19,7 @@ import (
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 var (
@@ -126,7 +127,7 @@ func (l *latencies) runSession(b *testing.B, addr string, srv *influxtest.Server
 	l.mu.Lock()
 	l.queued = map[string][]sent{}
 	l.mu.Unlock()
-	tr, _ := lap.BuiltinTrack("monza")
+	tr, _ := track.LookupTiming("monza")
 	group := "latency-" + string(rune('a'+i%26))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

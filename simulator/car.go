@@ -3,6 +3,8 @@ package simulator
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/pitwall/pitwall/track"
 )
 
 const (
@@ -85,7 +87,7 @@ func (d driver) lapFactors(rng *rand.Rand) (grip, power float64) {
 // the car can reach and still brake for every corner ahead: corner limits,
 // then a forward pass (acceleration) and a backward pass (braking), each
 // twice round because the lap is a loop.
-func speedProfile(p []float64, t *Track, m *carModel, grip, power float64) {
+func speedProfile(p []float64, t *track.Track, m *carModel, grip, power float64) {
 	n := len(p)
 	for i := range p {
 		p[i] = math.Min(m.VTop*power, m.cornerSpeed(t.Kappa[i], grip))
@@ -106,7 +108,7 @@ func speedProfile(p []float64, t *Track, m *carModel, grip, power float64) {
 }
 
 // profileAt interpolates the profile at distance s.
-func profileAt(p []float64, t *Track, s float64) float64 {
-	i, f := t.index(s)
+func profileAt(p []float64, t *track.Track, s float64) float64 {
+	i, f := t.Index(s)
 	return p[i] + (p[(i+1)%len(p)]-p[i])*f
 }

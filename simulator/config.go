@@ -22,7 +22,7 @@ var DefaultEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 // Config configures a simulation. The zero value simulates one car on
 // Monza as fast as possible, forever, to stdout in the serial line format.
 type Config struct {
-	// Track is a built-in track's name (see Tracks). Default "monza".
+	// Track is a built-in track's name (see track.Builtin). Default "monza".
 	Track string
 	// Cars is how many cars run. Default 1, at most 999.
 	Cars int

@@ -5,19 +5,15 @@
 //
 // # Model and data flow
 //
-//	TrackDef ──Build──▶ Track (centreline every ~1 m, curvature, lines, pit lane, lat/lon)
+//	track.Lookup(Config.Track) ──▶ track.Track (centreline, curvature, bumps, lines, pit lane)
 //	car model + driver ──speedProfile──▶ fastest speed per metre for this lap
 //	Sim.Step (1 ms tick): each car advances ──▶ crossings ──▶ truth laps (telemetry.Lap)
 //	                      channels due now ──▶ value + noise, dropout, glitch ──▶ telemetry.Frame
 //	Run: Frames ──▶ output (serial lines | SLCAN | MQTT | Kafka), paced to --speed
 //
-// Tracks are built from segments (straights, and corners with a radius and
-// an angle) closed into a loop of the real length: corner angles are scaled
-// to a full turn, straights adjusted by least squares until the loop closes,
-// and the whole scaled to the real lap length. Start/finish lies on the
-// first straight with the pit lane beside it; sector lines cut the lap at
-// fixed distances. Positions are projected to WGS84 around the real
-// circuit's start/finish. Layouts are approximations; lengths are exact.
+// The circuits, their timing lines and their geometry live in package
+// track, which the lap processor reads too, so the simulator's truth and
+// the processor's laps are timed on the very same lines.
 //
 // A car follows a speed profile: the corner speed its grip (plus downforce)
 // allows, then a forward pass with its acceleration (power minus drag) and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // batchTicks is how many ticks Run simulates between flushes, truth
@@ -182,7 +183,7 @@ func openTruth(path string, sectors int) (io.Writer, func() error, error) {
 
 // ListTracks prints the built-in tracks.
 func ListTracks(w io.Writer) error {
-	ts, err := Tracks()
+	ts, err := track.Builtin()
 	if err != nil {
 		return err
 	}

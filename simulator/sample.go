@@ -137,7 +137,7 @@ func (c *car) fix(s *Sim) {
 	c.gpsTick = s.tick
 	x, y, h := s.track.At(c.s)
 	if c.pit != pitNone && c.pit != pitPlanned {
-		lat := s.track.pitLateral(c.s)
+		lat := s.track.PitLateral(c.s)
 		x, y = x-lat*math.Sin(h), y+lat*math.Cos(h)
 	}
 	if n := s.cfg.GPSNoise; n > 0 {
@@ -152,7 +152,7 @@ func (c *car) fix(s *Sim) {
 // body at this speed, after the suspension has filtered most of it.
 func (c *car) bumpAccel(s *Sim) float64 {
 	t := s.track
-	i, _ := t.index(c.s)
+	i, _ := t.Index(c.s)
 	n := len(t.Bump)
 	curv := (t.Bump[(i+1)%n] - 2*t.Bump[i] + t.Bump[(i-1+n)%n]) / (t.Step * t.Step)
 	return 0.08 * curv * c.v * c.v / gravity

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // Sim is a seeded simulation of cars on a track. Step advances it by one
@@ -13,7 +14,7 @@ import (
 // A Sim is not safe for concurrent use.
 type Sim struct {
 	cfg     Config
-	track   *Track
+	track   *track.Track
 	chans   []chanDef
 	due     [][]int32 // channel indexes due at each tick of a second
 	perSec  int       // samples per car per second, all channels
@@ -39,7 +40,7 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	track, err := LookupTrack(cfg.Track)
+	tr, err := track.Lookup(cfg.Track)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{cfg: cfg, track: track, chans: chans, due: schedule(chans), startNs: cfg.Start.UnixNano(), endTick: -1}
+	s := &Sim{cfg: cfg, track: tr, chans: chans, due: schedule(chans), startNs: cfg.Start.UnixNano(), endTick: -1}
 	for _, d := range s.due {
 		s.perSec += len(d)
 	}
@@ -64,7 +65,7 @@ func New(cfg Config) (*Sim, error) {
 func (s *Sim) Config() Config { return s.cfg }
 
 // Track returns the track the cars run on.
-func (s *Sim) Track() *Track { return s.track }
+func (s *Sim) Track() *track.Track { return s.track }
 
 // Cars returns the car ids, in the order frames of one tick come out.
 func (s *Sim) Cars() []string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // run steps a simulation to its end, handing every frame to fn.
@@ -112,7 +113,7 @@ func TestDuration(t *testing.T) {
 // gpsFix is one GPS position of one car.
 type gpsFix struct {
 	ns int64
-	p  telemetry.LatLon
+	p  track.LatLon
 }
 
 // fixes collects each car's GPS fixes (a fix needs both coordinates).
@@ -124,7 +125,7 @@ func fixes(cat *telemetry.ChannelCatalog) (map[string][]gpsFix, func(*telemetry.
 		la, ok1 := f.Value(lat.ID)
 		lo, ok2 := f.Value(lon.ID)
 		if ok1 && ok2 {
-			out[f.Car] = append(out[f.Car], gpsFix{f.TimeNs, telemetry.LatLon{Lat: la, Lon: lo}})
+			out[f.Car] = append(out[f.Car], gpsFix{f.TimeNs, track.LatLon{Lat: la, Lon: lo}})
 		}
 	}
 }
@@ -132,7 +133,7 @@ func fixes(cat *telemetry.ChannelCatalog) (map[string][]gpsFix, func(*telemetry.
 // crossings detects line crossings from GPS fixes the way a lap processor
 // does: intersect the segment between consecutive fixes with the line and
 // interpolate the time.
-func crossings(fx []gpsFix, line telemetry.TimingLine) []int64 {
+func crossings(fx []gpsFix, line track.TimingLine) []int64 {
 	var out []int64
 	for i := 1; i < len(fx); i++ {
 		frac, fwd, ok := line.Crossing(fx[i-1].p, fx[i].p)
@@ -163,7 +164,7 @@ func TestTruthMatchesGPSCrossings(t *testing.T) {
 			got, collect := fixes(s0.Catalog(0))
 			s := run(t, cfg, collect)
 			laps := s.DrainLaps(nil)
-			lines := append([]telemetry.TimingLine{s.Track().StartFinish()}, s.Track().SectorLines()...)
+			lines := append([]track.TimingLine{s.Track().StartFinish()}, s.Track().SectorLines()...)
 			for _, car := range s.Cars() {
 				var want [3][]int64 // per line: truth crossing times
 				for _, l := range laps {
@@ -198,9 +199,9 @@ func TestTruthMatchesGPSCrossings(t *testing.T) {
 // Physical sanity: speeds and accelerations within the car's limits, fuel
 // falling except at a pit stop, GPS on the track (or in the pit lane).
 func TestPhysicalSanity(t *testing.T) {
-	for _, track := range []string{"monza", "spa", "brands-indy"} {
-		t.Run(track, func(t *testing.T) {
-			cfg := Config{Track: track, Cars: 2, Laps: 1, PitEvery: 1, Seed: 9, Quiet: true}
+	for _, name := range []string{"monza", "spa", "brands-indy"} {
+		t.Run(name, func(t *testing.T) {
+			cfg := Config{Track: name, Cars: 2, Laps: 1, PitEvery: 1, Seed: 9, Quiet: true}
 			s0, _ := New(cfg)
 			cat := s0.Catalog(0)
 			tr := s0.Track()
@@ -257,7 +258,7 @@ func TestPhysicalSanity(t *testing.T) {
 				la, ok1 := f.Value(lat)
 				lo, ok2 := f.Value(lon)
 				if ok1 && ok2 {
-					x, y := tr.FromLatLon(telemetry.LatLon{Lat: la, Lon: lo})
+					x, y := tr.FromLatLon(track.LatLon{Lat: la, Lon: lo})
 					d := distanceToCentreline(tr, x, y, &st.lastNear)
 					if limit := tr.Def.Width / 2; d > limit && !(st.inPit && d < tr.PitOffset+0.5) {
 						t.Fatalf("%s GPS fix %.1f m off the centreline (pit %v)", f.Car, d, st.inPit)
@@ -275,7 +276,7 @@ func TestPhysicalSanity(t *testing.T) {
 
 // distanceToCentreline searches near the last match first, so following a
 // car round the lap stays cheap.
-func distanceToCentreline(tr *Track, x, y float64, near *int) float64 {
+func distanceToCentreline(tr *track.Track, x, y float64, near *int) float64 {
 	n := len(tr.X)
 	best, bestI := math.Inf(1), *near
 	for k := -200; k <= 200; k++ {

@@ -21,6 +21,7 @@ import (
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // Run starts the broker, the simulator, the edge, the lap processor and
@@ -31,7 +32,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return err
 	}
-	track, err := lap.BuiltinTrack(cfg.Track)
+	timing, err := track.LookupTiming(cfg.Track)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	a.cancel = cancel
 	defer a.wg.Wait() // runs after cancel below
 	defer cancel(nil)
-	if err := a.startPipeline(ctx, track); err != nil || ctx.Err() != nil {
+	if err := a.startPipeline(ctx, timing); err != nil || ctx.Err() != nil {
 		return a.result(ctx, err)
 	}
 	return a.result(ctx, a.board(ctx))
@@ -108,7 +109,7 @@ func (a *assembly) goRun(ctx context.Context, name string, fn func() error) {
 
 // startPipeline starts the simulator on a pty, the edge on its other end
 // (and only then lets the simulator write), and the lap processor.
-func (a *assembly) startPipeline(ctx context.Context, track lap.Track) error {
+func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error {
 	cfg := a.cfg
 	ann := &announcer{path: make(chan string, 1), proceed: make(chan struct{}), ctx: ctx}
 	speed := cfg.Speed
@@ -140,7 +141,7 @@ func (a *assembly) startPipeline(ctx context.Context, track lap.Track) error {
 	}
 	close(ann.proceed)
 	pc := processors.Config{
-		Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: track}, Logger: cfg.Logger,
+		Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: timing}, Logger: cfg.Logger,
 		EdgeMetrics: []string{e.MetricsAddr()},
 	}
 	if cfg.InfluxURL != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/track"
 )
 
 // runProcess is `pitwall process`: the lap processor (package processors)
@@ -20,7 +21,7 @@ func runProcess(ctx context.Context, args []string) error {
 	fs := newFlagSet("process", "--brokers HOST:PORT --track NAME [flags]")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "Kafka bootstrap brokers, comma-separated")
 	group := fs.String("group", "pitwall-laps", "consumer group id (a new group re-reads the retained log)")
-	track := fs.String("track", "monza", "built-in track whose timing lines to use (pitwall sim --list-tracks)")
+	trackName := fs.String("track", "monza", "built-in track whose timing lines to use (pitwall sim --list-tracks)")
 	trackFile := fs.String("track-file", "", "timing lines from a track file (YAML, see --print-track) instead of a built-in --track")
 	printTrack := fs.Bool("print-track", false, "print --track's timing lines as a track file, to edit for --track-file, and exit")
 	beacon := fs.String("beacon", "", "lap beacon channel name (default none: start/finish from GPS)")
@@ -41,12 +42,12 @@ func runProcess(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	tr, err := processTrack(fs, *track, *trackFile)
+	tr, err := processTrack(fs, *trackName, *trackFile)
 	if err != nil {
 		return err
 	}
 	if *printTrack {
-		b, err := lap.MarshalTrack(tr)
+		b, err := track.MarshalTiming(tr)
 		if err != nil {
 			return err
 		}
@@ -72,14 +73,14 @@ func runProcess(ctx context.Context, args []string) error {
 }
 
 // processTrack is the built-in --track or the --track-file, not both.
-func processTrack(fs *flag.FlagSet, name, file string) (lap.Track, error) {
+func processTrack(fs *flag.FlagSet, name, file string) (track.Timing, error) {
 	if file == "" {
-		return lap.BuiltinTrack(name)
+		return track.LookupTiming(name)
 	}
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "track" })
 	if explicit {
-		return lap.Track{}, errors.New("give --track or --track-file, not both")
+		return track.Timing{}, errors.New("give --track or --track-file, not both")
 	}
-	return lap.LoadTrack(file)
+	return track.LoadTiming(file)
 }

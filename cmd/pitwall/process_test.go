@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/track"
 )
 
 // Bad flags are refused before anything connects.
@@ -39,11 +39,11 @@ func TestProcessPrintTrack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := lap.ParseTrack(out)
+	got, err := track.ParseTiming(out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	want, err := lap.BuiltinTrack("spa")
+	want, err := track.LookupTiming("spa")
 	if err != nil {
 		t.Fatal(err)
 	}

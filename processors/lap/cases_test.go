@@ -15,7 +15,7 @@ import (
 // in the pit lane.
 func TestGoldenNoisyGPS(t *testing.T) {
 	cfg := simulator.Config{Track: "brands-indy", Cars: 2, Laps: 3, PitEvery: 2, Seed: 4, GPSRateHz: 10, DropoutsPerHour: -1}
-	got, truth := detectAll(t, cfg, lap.Config{Track: track(t, "brands-indy")}, nil)
+	got, truth := detectAll(t, cfg, lap.Config{Track: timing(t, "brands-indy")}, nil)
 	compare(t, got, truth, 25*time.Millisecond, 25*time.Millisecond)
 }
 
@@ -44,7 +44,7 @@ func TestGoldenGPSDropouts(t *testing.T) {
 		}
 		return false
 	}
-	got, truth2 := detectAll(t, cfg, lap.Config{Track: track(t, "brands-indy")}, drop)
+	got, truth2 := detectAll(t, cfg, lap.Config{Track: timing(t, "brands-indy")}, drop)
 	compare(t, got, truth2, 5*time.Millisecond, 60*time.Millisecond)
 	invalid := 0
 	for _, ls := range got {
@@ -65,7 +65,7 @@ func TestGoldenGPSDropouts(t *testing.T) {
 // for lap, field for field.
 func TestPartialFirstLapAndRestart(t *testing.T) {
 	cfg := simulator.Config{Track: "brands-indy", Cars: 1, Laps: 4, PitEvery: 3, Seed: 8, GPSRateHz: 10, DropoutsPerHour: -1}
-	lc := lap.Config{Track: track(t, "brands-indy")}
+	lc := lap.Config{Track: timing(t, "brands-indy")}
 	full, truth := detectAll(t, cfg, lc, nil)
 	all := full["car01"]
 	if len(all) != 4 {
@@ -116,7 +116,7 @@ func TestPartialFirstLapAndRestart(t *testing.T) {
 
 // A beacon channel times start/finish exactly; GPS times the sectors.
 func TestBeacon(t *testing.T) {
-	tr := track(t, "brands-indy")
+	tr := timing(t, "brands-indy")
 	cat := &telemetry.ChannelCatalog{Car: "b1", Channels: []telemetry.Channel{
 		{ID: 0, Name: "lap_beacon", RateHz: 100, Min: 0, Max: 1},
 		{ID: 1, Name: telemetry.ChanSpeed, RateHz: 100, Min: 0, Max: 400},

@@ -1,17 +1,24 @@
 package lap
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
+
+// ErrConfig reports a Config a Detector cannot run with. A bad Track is
+// reported by track.Timing.Validate, wrapping track.ErrInvalid.
+var ErrConfig = errors.New("lap: bad config")
 
 // Config configures a Detector.
 type Config struct {
-	// Track is the circuit's timing definition. Required.
-	Track Track
+	// Track is the circuit's timing definition (package track: a built-in
+	// track's Timing, or a track file). Required.
+	Track track.Timing
 	// Debounce is the shortest time between two crossings of one line that
 	// both count. Default 500ms.
 	Debounce time.Duration
@@ -42,7 +49,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if err := c.Track.validate(); err != nil {
+	if err := c.Track.Validate(); err != nil {
 		return c, err
 	}
 	if c.Debounce == 0 {
@@ -57,7 +64,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.FullThrottle = orF(c.FullThrottle, 98)
 	c.BrakeOn = orF(c.BrakeOn, 5)
 	if c.Debounce < 0 || c.ReArm < 0 || c.MinLapFraction < 0 || c.MaxGap < 0 || c.DeltaStep <= 0 {
-		return c, fmt.Errorf("%w: negative setting", ErrTrack)
+		return c, fmt.Errorf("%w: negative setting", ErrConfig)
 	}
 	return c, nil
 }
@@ -186,7 +193,7 @@ func (d *Detector) Frame(f *telemetry.Frame, out []telemetry.Lap) []telemetry.La
 		}
 	}
 	if nLat && nLon {
-		out = d.fix(f.TimeNs, telemetry.LatLon{Lat: lat, Lon: lon}, out)
+		out = d.fix(f.TimeNs, track.LatLon{Lat: lat, Lon: lon}, out)
 	}
 	for _, s := range f.Samples {
 		r := d.ch.role(s.ID)

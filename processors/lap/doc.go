@@ -12,7 +12,7 @@
 //
 // # Timing
 //
-// A line (telemetry.TimingLine) is crossed when the segment between two
+// A line (track.TimingLine) is crossed when the segment between two
 // consecutive GPS fixes intersects it, moving in the lap direction (A on
 // the driver's left: a crossing within 90° of the lap direction); the
 // crossing time is interpolated linearly along the segment, so at 10 Hz the
@@ -37,7 +37,7 @@
 // GPS times the sectors only.
 //
 // Pit lane: the start/finish line spans the pit lane; a crossing in its pit
-// part (Track.PitFrom..PitTo) marks both the in-lap and the out-lap, and so
+// part (Config.Track's PitFrom..PitTo) marks both the in-lap and the out-lap, and so
 // does the pit_limiter channel being on at any time in a lap. Pit laps are
 // never valid.
 //
@@ -69,6 +69,8 @@
 //
 // # Tracks
 //
-// BuiltinTrack reads the timing lines of the simulator's built-in tracks
-// (the definitions live in package simulator).
+// Config.Track is a track.Timing: the lines of a built-in track (the very
+// lines the simulator's truth is timed on) or of a track file. Package
+// track owns both and imports no other Pitwall package, so lap depends on
+// neither the simulator nor any network client.
 package lap

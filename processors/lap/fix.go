@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // maxBridge is the longest GPS gap the detector bridges with a straight
@@ -20,7 +21,7 @@ type hit struct {
 }
 
 // fix feeds one GPS fix.
-func (d *Detector) fix(ns int64, ll telemetry.LatLon, out []telemetry.Lap) []telemetry.Lap {
+func (d *Detector) fix(ns int64, ll track.LatLon, out []telemetry.Lap) []telemetry.Lap {
 	p := d.plane.xy(ll)
 	if !d.havePrev {
 		d.prev, d.prevNs, d.havePrev = p, ns, true

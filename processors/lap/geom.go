@@ -3,7 +3,7 @@ package lap
 import (
 	"math"
 
-	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // plane projects WGS84 positions onto a plane tangent at the track's
@@ -15,16 +15,16 @@ type plane struct {
 	kx, ky     float64 // metres per degree of longitude, latitude
 }
 
-func newPlane(origin telemetry.LatLon) plane {
+func newPlane(origin track.LatLon) plane {
 	const rad = math.Pi / 180
 	return plane{
 		lat0: origin.Lat, lon0: origin.Lon,
-		kx: rad * telemetry.EarthRadius * math.Cos(origin.Lat*rad),
-		ky: rad * telemetry.EarthRadius,
+		kx: rad * track.EarthRadius * math.Cos(origin.Lat*rad),
+		ky: rad * track.EarthRadius,
 	}
 }
 
-func (p plane) xy(ll telemetry.LatLon) vec {
+func (p plane) xy(ll track.LatLon) vec {
 	return vec{(ll.Lon - p.lon0) * p.kx, (ll.Lat - p.lat0) * p.ky}
 }
 
@@ -43,7 +43,7 @@ type gate struct {
 	len   float64
 }
 
-func newGate(p plane, l telemetry.TimingLine) gate {
+func newGate(p plane, l track.TimingLine) gate {
 	a, b := p.xy(l.A), p.xy(l.B)
 	return gate{name: l.Name, a: a, ab: b.sub(a), mid: a.lerp(b, 0.5), len: b.sub(a).len()}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // simRun runs the simulator in process and hands every frame to fn; it
@@ -70,8 +71,8 @@ func withoutGPS(f *telemetry.Frame, ids ...int32) *telemetry.Frame {
 	return &g
 }
 
-func track(t testing.TB, name string) lap.Track {
-	tr, err := lap.BuiltinTrack(name)
+func timing(t testing.TB, name string) track.Timing {
+	tr, err := track.LookupTiming(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func metric(l telemetry.Lap, name string) float64 {
 // included, within 5 ms of the truth.
 func TestGoldenTenHz(t *testing.T) {
 	cfg := simulator.Config{Track: "brands-indy", Cars: 2, Laps: 4, PitEvery: 2, Seed: 3, GPSRateHz: 10, DropoutsPerHour: -1, GPSNoise: -1}
-	got, truth := detectAll(t, cfg, lap.Config{Track: track(t, "brands-indy")}, nil)
+	got, truth := detectAll(t, cfg, lap.Config{Track: timing(t, "brands-indy")}, nil)
 	compare(t, got, truth, 5*time.Millisecond, 5*time.Millisecond)
 	pits := 0
 	for _, l := range truth {
@@ -176,7 +177,7 @@ func TestGoldenTracks(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := simulator.Config{Track: name, Laps: 2, Seed: 11, GPSRateHz: 10, DropoutsPerHour: -1, GPSNoise: -1,
 				Rates: map[string]int{"g_vert": 100}}
-			got, truth := detectAll(t, cfg, lap.Config{Track: track(t, name)}, nil)
+			got, truth := detectAll(t, cfg, lap.Config{Track: timing(t, name)}, nil)
 			compare(t, got, truth, 5*time.Millisecond, 5*time.Millisecond)
 		})
 	}

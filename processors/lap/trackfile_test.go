@@ -1,47 +1,23 @@
 package lap_test
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
-
-// Every built-in track written as a track file reads back identical.
-func TestTrackFileRoundTrip(t *testing.T) {
-	for _, name := range []string{"monza", "spa", "brands-indy"} {
-		tr := track(t, name)
-		b, err := lap.MarshalTrack(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), name+".yaml")
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		back, err := lap.LoadTrack(path)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, b)
-		}
-		if !reflect.DeepEqual(back, tr) {
-			t.Errorf("%s: read back %+v, want %+v", name, back, tr)
-		}
-	}
-}
 
 // Moving timing lines is what track files are for: monza with its second
 // sector line removed times the same laps, with two sectors, the second
 // being the old second and third together.
 func TestTrackFileChangedSectors(t *testing.T) {
 	cfg := simulator.Config{Track: "monza", Laps: 2, Seed: 11, GPSRateHz: 10, DropoutsPerHour: -1, GPSNoise: -1}
-	builtin := track(t, "monza")
-	b, err := lap.MarshalTrack(builtin)
+	builtin := timing(t, "monza")
+	b, err := track.MarshalTiming(builtin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +35,7 @@ func TestTrackFileChangedSectors(t *testing.T) {
 			kept = append(kept, l)
 		}
 	}
-	edited, err := lap.ParseTrack([]byte(strings.Join(kept, "\n")))
+	edited, err := track.ParseTiming([]byte(strings.Join(kept, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,55 +60,10 @@ func TestTrackFileChangedSectors(t *testing.T) {
 	}
 }
 
-func TestTrackFileErrors(t *testing.T) {
-	const line = "{a: {lat: 45.6, lon: 9.28}, b: {lat: 45.6001, lon: 9.2801}}"
-	for _, tc := range []struct{ text, want string }{
-		{"name: x\nlength_m: 1000\nstart_finish: " + line + "\ncolour: red\n", "colour"},
-		{"length_m: 1000\nstart_finish: " + line + "\n", "no name"},
-		{"name: x\nlength_m: 1000\n", "no start_finish"},
-		{"name: x\nstart_finish: " + line + "\n", "length"},
-		{"name: x\nlength_m: .inf\nstart_finish: " + line + "\n", "at most"},
-		{"name: x\nlength_m: 1000\nstart_finish: {a: {lat: 45.6, lon: 9.28}}\n", "a and b"},
-		{"name: x\nlength_m: 1000\nstart_finish: {a: {lat: 91, lon: 9.28}, b: {lat: 45.6, lon: 9.28}}\n", "not a position"},
-		{"name: x\nlength_m: 1000\nstart_finish: {a: {lat: 45.6, lon: 9.28}, b: {lat: 45.6, lon: 9.28}}\n", "1 to 500 m"},
-		{"name: x\nlength_m: 1000\nstart_finish: " + line + "\nsectors: [{a: {lat: 45.6, lon: 9.28}, b: {lat: 46.6, lon: 9.28}}]\n", "sector1"},
-		{"name: x\nlength_m: 1000\nstart_finish: " + line + "\npit_lane: {from: 0.8, to: 0.2}\n", "pit_lane"},
-		{"name: x\nlength_m: 1000\nstart_finish: " + line + "\nsectors: [" + strings.Repeat(line+",", 64) + line + "]\n", "sector lines"},
-		{"{{{", "yaml"},
-	} {
-		_, err := lap.ParseTrack([]byte(tc.text))
-		if !errors.Is(err, lap.ErrTrack) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: %v, want ErrTrack mentioning %q", tc.text, err, tc.want)
-		}
+// A track file may define as many sectors as a Lap carries; track imports
+// no other Pitwall package, so it repeats the limit and this holds it.
+func TestMaxSectors(t *testing.T) {
+	if track.MaxSectors != telemetry.MaxSectors {
+		t.Fatalf("track.MaxSectors %d, telemetry.MaxSectors %d", track.MaxSectors, telemetry.MaxSectors)
 	}
-	if _, err := lap.LoadTrack(filepath.Join(t.TempDir(), "missing.yaml")); !errors.Is(err, lap.ErrTrack) {
-		t.Errorf("missing file: %v, want ErrTrack", err)
-	}
-}
-
-// A track file is outside input: no panic, and whatever parses writes
-// back to the same track.
-func FuzzParseTrack(f *testing.F) {
-	for _, name := range []string{"monza", "brands-indy"} {
-		b, err := lap.MarshalTrack(track(f, name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte("name: x\nlength_m: 1e308\nstart_finish: {a: {lat: .nan, lon: 0}, b: {lat: 0, lon: 0}}\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tr, err := lap.ParseTrack(b)
-		if err != nil {
-			return
-		}
-		out, err := lap.MarshalTrack(tr)
-		if err != nil {
-			t.Fatalf("parsed track does not marshal: %v", err)
-		}
-		back, err := lap.ParseTrack(out)
-		if err != nil || !reflect.DeepEqual(back, tr) {
-			t.Fatalf("round trip: %v\n%+v\n%+v", err, back, tr)
-		}
-	})
 }

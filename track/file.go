@@ -1,18 +1,15 @@
-package lap
+package track
 
 import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"os"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/pitwall/pitwall/telemetry"
 )
 
-// A track file (`pitwall process --track-file FILE`) is a Track in YAML,
+// A track file (`pitwall process --track-file FILE`) is a Timing in YAML,
 // for circuits the simulator does not know and for moving timing lines:
 // laps are recomputed by running a new consumer group with the edited file
 // over the retained log. `pitwall process --track NAME --print-track`
@@ -53,90 +50,90 @@ type pitFile struct {
 	To   float64 `yaml:"to"`
 }
 
-// maxTrackFile bounds what LoadTrack reads: a track file is a few lines.
+// maxTrackFile bounds what LoadTiming reads: a track file is a few lines.
 const maxTrackFile = 1 << 20
 
-// LoadTrack reads a track file. Every error wraps ErrTrack and names the
-// file and what is wrong.
-func LoadTrack(path string) (Track, error) {
+// LoadTiming reads a track file. Every error wraps ErrInvalid and names
+// the file and what is wrong.
+func LoadTiming(path string) (Timing, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Track{}, fmt.Errorf("%w: %v", ErrTrack, err)
+		return Timing{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	defer f.Close()
 	var buf bytes.Buffer
 	if n, err := buf.ReadFrom(io.LimitReader(f, maxTrackFile+1)); err != nil {
-		return Track{}, fmt.Errorf("%w: %s: %v", ErrTrack, path, err)
+		return Timing{}, fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
 	} else if n > maxTrackFile {
-		return Track{}, fmt.Errorf("%w: %s: larger than %d bytes", ErrTrack, path, maxTrackFile)
+		return Timing{}, fmt.Errorf("%w: %s: larger than %d bytes", ErrInvalid, path, maxTrackFile)
 	}
-	t, err := ParseTrack(buf.Bytes())
+	t, err := ParseTiming(buf.Bytes())
 	if err != nil {
-		return Track{}, fmt.Errorf("%s: %w", path, err)
+		return Timing{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, nil
 }
 
-// ParseTrack parses a track file's contents; unknown keys are errors.
-func ParseTrack(b []byte) (Track, error) {
+// ParseTiming parses a track file's contents; unknown keys are errors.
+func ParseTiming(b []byte) (Timing, error) {
 	var f trackFile
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return Track{}, fmt.Errorf("%w: %v", ErrTrack, err)
+		return Timing{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if f.Name == "" {
-		return Track{}, fmt.Errorf("%w: no name", ErrTrack)
+		return Timing{}, fmt.Errorf("%w: no name", ErrInvalid)
 	}
-	t := Track{Name: f.Name, Length: f.LengthM}
+	t := Timing{Name: f.Name, Length: f.LengthM}
 	var err error
 	if f.StartFinish == nil {
-		return Track{}, fmt.Errorf("%w: %q: no start_finish line", ErrTrack, f.Name)
+		return Timing{}, fmt.Errorf("%w: %q: no start_finish line", ErrInvalid, f.Name)
 	}
 	if t.StartFinish, err = f.StartFinish.line("start_finish"); err != nil {
-		return Track{}, fmt.Errorf("%w: %q: %w", ErrTrack, f.Name, err)
+		return Timing{}, fmt.Errorf("%w: %q: %w", ErrInvalid, f.Name, err)
 	}
 	for i, l := range f.Sectors {
 		tl, err := l.line(fmt.Sprintf("sector%d", i+1))
 		if err != nil {
-			return Track{}, fmt.Errorf("%w: %q: %w", ErrTrack, f.Name, err)
+			return Timing{}, fmt.Errorf("%w: %q: %w", ErrInvalid, f.Name, err)
 		}
 		t.Sectors = append(t.Sectors, tl)
 	}
 	if p := f.PitLane; p != nil {
 		if !(p.From >= 0 && p.From < p.To && p.To <= 1) {
-			return Track{}, fmt.Errorf("%w: %q: pit_lane from %v to %v: want 0 <= from < to <= 1", ErrTrack, f.Name, p.From, p.To)
+			return Timing{}, fmt.Errorf("%w: %q: pit_lane from %v to %v: want 0 <= from < to <= 1", ErrInvalid, f.Name, p.From, p.To)
 		}
 		t.PitFrom, t.PitTo = p.From, p.To
 	}
-	if err := t.validate(); err != nil {
-		return Track{}, err
+	if err := t.Validate(); err != nil {
+		return Timing{}, err
 	}
 	return t, nil
 }
 
-func (l lineFile) line(name string) (telemetry.TimingLine, error) {
+func (l lineFile) line(name string) (TimingLine, error) {
 	if l.A == nil || l.B == nil {
-		return telemetry.TimingLine{}, fmt.Errorf("%s: needs both ends, a and b", name)
+		return TimingLine{}, fmt.Errorf("%s: needs both ends, a and b", name)
 	}
 	for _, p := range []*pointFile{l.A, l.B} {
 		if !(p.Lat >= -90 && p.Lat <= 90 && p.Lon >= -180 && p.Lon <= 180) {
-			return telemetry.TimingLine{}, fmt.Errorf("%s: lat %v lon %v is not a position", name, p.Lat, p.Lon)
+			return TimingLine{}, fmt.Errorf("%s: lat %v lon %v is not a position", name, p.Lat, p.Lon)
 		}
 	}
-	tl := telemetry.TimingLine{Name: name, A: telemetry.LatLon{Lat: l.A.Lat, Lon: l.A.Lon}, B: telemetry.LatLon{Lat: l.B.Lat, Lon: l.B.Lon}}
-	if d := lineLength(tl.A, tl.B); !(d >= 1 && d <= 500) {
-		return telemetry.TimingLine{}, fmt.Errorf("%s: %.1f m long: want a line across the track, 1 to 500 m", name, d)
+	tl := TimingLine{Name: name, A: LatLon{Lat: l.A.Lat, Lon: l.A.Lon}, B: LatLon{Lat: l.B.Lat, Lon: l.B.Lon}}
+	if d := tl.Length(); !(d >= 1 && d <= 500) {
+		return TimingLine{}, fmt.Errorf("%s: %.1f m long: want a line across the track, 1 to 500 m", name, d)
 	}
 	return tl, nil
 }
 
-// MarshalTrack writes t as a track file.
-func MarshalTrack(t Track) ([]byte, error) {
-	if err := t.validate(); err != nil {
+// MarshalTiming writes t as a track file.
+func MarshalTiming(t Timing) ([]byte, error) {
+	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	pt := func(p telemetry.LatLon) *pointFile { return &pointFile{Lat: p.Lat, Lon: p.Lon} }
+	pt := func(p LatLon) *pointFile { return &pointFile{Lat: p.Lat, Lon: p.Lon} }
 	f := trackFile{Name: t.Name, LengthM: t.Length,
 		StartFinish: &lineFile{A: pt(t.StartFinish.A), B: pt(t.StartFinish.B)}}
 	for _, s := range t.Sectors {
@@ -152,13 +149,4 @@ func MarshalTrack(t Track) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// lineLength is the length of a timing line in metres (flat earth around
-// a, as TimingLine.Crossing projects).
-func lineLength(a, b telemetry.LatLon) float64 {
-	const rad = math.Pi / 180
-	x := (b.Lon - a.Lon) * rad * telemetry.EarthRadius * math.Cos(a.Lat*rad)
-	y := (b.Lat - a.Lat) * rad * telemetry.EarthRadius
-	return math.Hypot(x, y)
 }

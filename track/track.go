@@ -1,15 +1,14 @@
-package simulator
+package track
 
 import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/pitwall/pitwall/telemetry"
 )
 
-// ErrTrack reports a track definition that cannot be built.
-var ErrTrack = errors.New("simulator: bad track definition")
+// ErrInvalid reports a track that cannot be built, looked up or read:
+// a bad definition, an unknown name, a bad track file.
+var ErrInvalid = errors.New("track: bad track")
 
 // Segment is one piece of a track's centreline: a straight (Radius 0) of
 // Length metres, or a corner of Radius metres turning Angle degrees,
@@ -29,9 +28,9 @@ func L(radius, angle float64) Segment { return Segment{Radius: radius, Angle: an
 // R is a right-hand corner of the given radius and angle (degrees).
 func R(radius, angle float64) Segment { return Segment{Radius: radius, Angle: -angle} }
 
-// TrackDef describes a track: its real length and location, and a layout of
+// Def describes a track: its real length and location, and a layout of
 // segments that Build closes into a loop of exactly that length.
-type TrackDef struct {
+type Def struct {
 	// Name is what --track takes.
 	Name string
 	// Title is a human name.
@@ -39,7 +38,7 @@ type TrackDef struct {
 	// Length is the real lap length in metres.
 	Length float64
 	// Origin is the start/finish line on the track's centreline.
-	Origin telemetry.LatLon
+	Origin LatLon
 	// Heading is the compass direction of travel at start/finish, degrees.
 	Heading float64
 	// Width is the track width in metres.
@@ -71,7 +70,7 @@ type TrackDef struct {
 // Track is a built track: its centreline sampled every metre or so, with
 // curvature, timing lines and pit lane, projected to latitude/longitude.
 type Track struct {
-	Def TrackDef
+	Def Def
 	// Length is the lap length in metres (Def.Length).
 	Length float64
 	// Step is the spacing of the samples in metres (about 1).
@@ -96,13 +95,13 @@ const (
 )
 
 // Build closes the layout into a loop of the real length and samples it.
-func (d TrackDef) Build() (*Track, error) {
+func (d Def) Build() (*Track, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
 	segs, err := closeLoop(d.Segments)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrTrack, d.Name, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, d.Name, err)
 	}
 	built := 0.0
 	for _, s := range segs {
@@ -122,24 +121,24 @@ func (d TrackDef) Build() (*Track, error) {
 		t.SectorAt = append(t.SectorAt, f*d.Length)
 	}
 	if d.PitIn+pitRamp > segs[0].Length*d.StartAt || d.PitOut+pitRamp > segs[0].Length*(1-d.StartAt) {
-		return nil, fmt.Errorf("%w: %s: pit lane runs off the start/finish straight (%.0f m long)", ErrTrack, d.Name, segs[0].Length)
+		return nil, fmt.Errorf("%w: %s: pit lane runs off the start/finish straight (%.0f m long)", ErrInvalid, d.Name, segs[0].Length)
 	}
 	return t, nil
 }
 
-func (d TrackDef) check() error {
+func (d Def) check() error {
 	switch {
 	case d.Length < 500 || d.Width <= 0 || len(d.Segments) < 3 || d.Segments[0].Radius != 0:
-		return fmt.Errorf("%w: %s: length, width or segments", ErrTrack, d.Name)
+		return fmt.Errorf("%w: %s: length, width or segments", ErrInvalid, d.Name)
 	case d.StartAt <= 0 || d.StartAt >= 1 || d.PitBox <= 0 || d.PitBox > d.PitIn-pitRamp || d.PitLimit <= 0:
-		return fmt.Errorf("%w: %s: start or pit positions", ErrTrack, d.Name)
+		return fmt.Errorf("%w: %s: start or pit positions", ErrInvalid, d.Name)
 	case d.PitSide != 1 && d.PitSide != -1:
-		return fmt.Errorf("%w: %s: pit side must be +1 or -1", ErrTrack, d.Name)
+		return fmt.Errorf("%w: %s: pit side must be +1 or -1", ErrInvalid, d.Name)
 	}
 	prev := 0.0
 	for _, f := range d.Sectors {
 		if f <= prev+0.05 || f >= 0.95 {
-			return fmt.Errorf("%w: %s: sector lines must ascend within the lap", ErrTrack, d.Name)
+			return fmt.Errorf("%w: %s: sector lines must ascend within the lap", ErrInvalid, d.Name)
 		}
 		prev = f
 	}
@@ -290,9 +289,9 @@ func (t *Track) makeBumps(name string) {
 	}
 }
 
-// index returns the sample at or before distance s and the fraction to the
+// Index returns the sample at or before distance s and the fraction to the
 // next one; s may be any real number (it wraps).
-func (t *Track) index(s float64) (int, float64) {
+func (t *Track) Index(s float64) (int, float64) {
 	if s < 0 || s >= t.Length {
 		s = math.Mod(s, t.Length)
 		if s < 0 {
@@ -310,7 +309,7 @@ func (t *Track) index(s float64) (int, float64) {
 // At returns the centreline position (metres east, north of start/finish)
 // and the direction of travel (radians from east) at distance s.
 func (t *Track) At(s float64) (x, y, heading float64) {
-	i, f := t.index(s)
+	i, f := t.Index(s)
 	j := (i + 1) % len(t.X)
 	x = t.X[i] + (t.X[j]-t.X[i])*f
 	y = t.Y[i] + (t.Y[j]-t.Y[i])*f
@@ -319,40 +318,40 @@ func (t *Track) At(s float64) (x, y, heading float64) {
 
 // Curvature returns the smoothed curvature at distance s.
 func (t *Track) Curvature(s float64) float64 {
-	i, f := t.index(s)
+	i, f := t.Index(s)
 	return t.Kappa[i] + (t.Kappa[(i+1)%len(t.Kappa)]-t.Kappa[i])*f
 }
 
 // BumpAt returns the road height at distance s.
 func (t *Track) BumpAt(s float64) float64 {
-	i, _ := t.index(s)
+	i, _ := t.Index(s)
 	return t.Bump[i]
 }
 
 // ToLatLon projects metres east and north of start/finish to WGS84.
-func (t *Track) ToLatLon(x, y float64) telemetry.LatLon {
+func (t *Track) ToLatLon(x, y float64) LatLon {
 	const deg = 180 / math.Pi
 	lat0 := t.Def.Origin.Lat / deg
-	return telemetry.LatLon{
-		Lat: t.Def.Origin.Lat + y/telemetry.EarthRadius*deg,
-		Lon: t.Def.Origin.Lon + x/(telemetry.EarthRadius*math.Cos(lat0))*deg,
+	return LatLon{
+		Lat: t.Def.Origin.Lat + y/EarthRadius*deg,
+		Lon: t.Def.Origin.Lon + x/(EarthRadius*math.Cos(lat0))*deg,
 	}
 }
 
 // FromLatLon is the inverse of ToLatLon.
-func (t *Track) FromLatLon(p telemetry.LatLon) (x, y float64) {
+func (t *Track) FromLatLon(p LatLon) (x, y float64) {
 	const deg = 180 / math.Pi
 	lat0 := t.Def.Origin.Lat / deg
-	return (p.Lon - t.Def.Origin.Lon) / deg * telemetry.EarthRadius * math.Cos(lat0),
-		(p.Lat - t.Def.Origin.Lat) / deg * telemetry.EarthRadius
+	return (p.Lon - t.Def.Origin.Lon) / deg * EarthRadius * math.Cos(lat0),
+		(p.Lat - t.Def.Origin.Lat) / deg * EarthRadius
 }
 
 // line returns a timing line across the track at distance s, reaching
 // left and right metres from the centreline.
-func (t *Track) line(name string, s, left, right float64) telemetry.TimingLine {
+func (t *Track) line(name string, s, left, right float64) TimingLine {
 	x, y, h := t.At(s)
 	nx, ny := -math.Sin(h), math.Cos(h) // left normal
-	return telemetry.TimingLine{
+	return TimingLine{
 		Name: name,
 		A:    t.ToLatLon(x+nx*left, y+ny*left),
 		B:    t.ToLatLon(x-nx*right, y-ny*right),
@@ -361,32 +360,36 @@ func (t *Track) line(name string, s, left, right float64) telemetry.TimingLine {
 
 // StartFinish returns the start/finish line; it spans the pit lane too, so
 // a car driving through the pit lane crosses it.
-func (t *Track) StartFinish() telemetry.TimingLine {
-	half := t.Def.Width/2 + 3
-	left, right := half, half
+func (t *Track) StartFinish() TimingLine {
+	reach, pit := t.startFinishReach()
 	if t.Def.PitSide > 0 {
-		left = t.PitOffset + 5
-	} else {
-		right = t.PitOffset + 5
+		return t.line("start_finish", 0, pit, reach)
 	}
-	return t.line("start_finish", 0, left, right)
+	return t.line("start_finish", 0, reach, pit)
+}
+
+// startFinishReach is how far the start/finish line reaches from the
+// centreline on the track side (past the edge) and on the pit side (past
+// the pit lane). Timing needs the same figures to find the pit part.
+func (t *Track) startFinishReach() (track, pit float64) {
+	return t.Def.Width/2 + 3, t.PitOffset + 5
 }
 
 // SectorLines returns the lines that end sectors 1..n-1 (the last sector
 // ends at start/finish).
-func (t *Track) SectorLines() []telemetry.TimingLine {
+func (t *Track) SectorLines() []TimingLine {
 	half := t.Def.Width/2 + 3
-	out := make([]telemetry.TimingLine, len(t.SectorAt))
+	out := make([]TimingLine, len(t.SectorAt))
 	for i, s := range t.SectorAt {
 		out[i] = t.line(fmt.Sprintf("sector%d", i+1), s, half, half)
 	}
 	return out
 }
 
-// pitLateral returns how far a car in the pit lane is beside the
+// PitLateral returns how far a car in the pit lane is beside the
 // centreline (positive left) at distance s: ramping out after the entry,
 // back in before the exit.
-func (t *Track) pitLateral(s float64) float64 {
+func (t *Track) PitLateral(s float64) float64 {
 	var f float64
 	if s > t.Length/2 {
 		f = (s - (t.Length - t.Def.PitIn)) / pitRamp

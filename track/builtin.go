@@ -1,21 +1,19 @@
-package simulator
+package track
 
 import (
 	"fmt"
 	"sort"
 	"sync"
-
-	"github.com/pitwall/pitwall/telemetry"
 )
 
 // The built-in tracks. Lengths and locations are the real circuits';
 // layouts are approximations from their corner sequence (a segment per
 // straight or corner), close enough for believable speed traces, not for
 // survey work.
-var trackDefs = []TrackDef{
+var builtinDefs = []Def{
 	{
 		Name: "monza", Title: "Autodromo Nazionale Monza (GP circuit)",
-		Length: 5793, Origin: telemetry.LatLon{Lat: 45.61865, Lon: 9.28116}, Heading: 5, Width: 12,
+		Length: 5793, Origin: LatLon{Lat: 45.61865, Lon: 9.28116}, Heading: 5, Width: 12,
 		StartAt: 0.45, Sectors: []float64{0.33, 0.66},
 		PitIn: 380, PitOut: 420, PitBox: 120, PitSide: -1, PitLimit: 80,
 		Segments: []Segment{
@@ -34,7 +32,7 @@ var trackDefs = []TrackDef{
 	},
 	{
 		Name: "spa", Title: "Circuit de Spa-Francorchamps",
-		Length: 7004, Origin: telemetry.LatLon{Lat: 50.43722, Lon: 5.97139}, Heading: 300, Width: 12,
+		Length: 7004, Origin: LatLon{Lat: 50.43722, Lon: 5.97139}, Heading: 300, Width: 12,
 		StartAt: 0.6, Sectors: []float64{0.31, 0.71},
 		PitIn: 185, PitOut: 100, PitBox: 110, PitSide: 1, PitLimit: 60,
 		Segments: []Segment{
@@ -56,7 +54,7 @@ var trackDefs = []TrackDef{
 	},
 	{
 		Name: "brands-indy", Title: "Brands Hatch (Indy circuit)",
-		Length: 1929, Origin: telemetry.LatLon{Lat: 51.35725, Lon: 0.26206}, Heading: 80, Width: 10,
+		Length: 1929, Origin: LatLon{Lat: 51.35725, Lon: 0.26206}, Heading: 80, Width: 10,
 		StartAt: 0.55, Sectors: []float64{0.34, 0.67},
 		PitIn: 160, PitOut: 150, PitBox: 60, PitSide: 1, PitLimit: 60,
 		Segments: []Segment{
@@ -79,11 +77,12 @@ var (
 	buildErr  error
 )
 
-// Tracks returns the built-in tracks, sorted by name.
-func Tracks() ([]*Track, error) {
+// Builtin returns the built-in tracks, sorted by name. They are built
+// once, on first use, and shared: callers must not modify them.
+func Builtin() ([]*Track, error) {
 	buildOnce.Do(func() {
 		built = make(map[string]*Track)
-		for _, d := range trackDefs {
+		for _, d := range builtinDefs {
 			t, err := d.Build()
 			if err != nil {
 				buildErr = err
@@ -103,9 +102,9 @@ func Tracks() ([]*Track, error) {
 	return out, nil
 }
 
-// LookupTrack returns the built-in track called name.
-func LookupTrack(name string) (*Track, error) {
-	ts, err := Tracks()
+// Lookup returns the built-in track called name.
+func Lookup(name string) (*Track, error) {
+	ts, err := Builtin()
 	if err != nil {
 		return nil, err
 	}
@@ -118,5 +117,5 @@ func LookupTrack(name string) (*Track, error) {
 	for i, t := range ts {
 		names[i] = t.Def.Name
 	}
-	return nil, fmt.Errorf("%w: no track %q (have %v)", ErrTrack, name, names)
+	return nil, fmt.Errorf("%w: no track %q (have %v)", ErrInvalid, name, names)
 }

@@ -1,9 +1,9 @@
-package telemetry
+package track
 
 import "math"
 
-// EarthRadius is the mean Earth radius in metres used by the local
-// projections here and in the simulator.
+// EarthRadius is the mean Earth radius in metres used by every local
+// projection: timing lines, built tracks and the lap detector's plane.
 const EarthRadius = 6371008.8
 
 // LatLon is a WGS84 position in degrees.
@@ -45,6 +45,12 @@ func (l TimingLine) Crossing(p1, p2 LatLon) (frac float64, forward, ok bool) {
 		return 0, false, false
 	}
 	return t, den > 0, true
+}
+
+// Length is the line's length in metres, on the plane Crossing uses.
+func (l TimingLine) Length() float64 {
+	x, y := l.local(l.B)
+	return math.Hypot(x, y)
 }
 
 // local returns p in metres east and north of A.

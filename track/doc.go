@@ -1,0 +1,41 @@
+// Package track knows circuits: the built-in tracks the simulator drives
+// and times, the timing lines lap detection crosses, and track files for
+// circuits (or moved lines) the simulator does not know. It imports no
+// other Pitwall package, so the simulator and the pure lap detector
+// (package processors/lap) share one definition of every line without the
+// lap detector depending on the simulator.
+//
+// # Data flow
+//
+//	Def ──Build──▶ Track (centreline every ~1 m, curvature, bumps, pit lane, lat/lon)
+//	Lookup(name) ──▶ built-in Track ──Timing──▶ Timing (start/finish, sector lines, pit part)
+//	track file ──LoadTiming / ParseTiming──▶ Timing ──MarshalTiming──▶ track file
+//
+// # Built-in tracks
+//
+// Tracks are built from segments (straights, and corners with a radius and
+// an angle) closed into a loop of the real length: corner angles are scaled
+// to a full turn, straights adjusted by least squares until the loop closes,
+// and the whole scaled to the real lap length. Start/finish lies on the
+// first straight with the pit lane beside it; sector lines cut the lap at
+// fixed distances. Positions are projected to WGS84 around the real
+// circuit's start/finish. Layouts are approximations; lengths are exact.
+// Track.At, Curvature, BumpAt and PitLateral give the simulator the road
+// at any distance along the lap.
+//
+// # Timing lines
+//
+// The start/finish line spans the pit lane, so a car driving through the
+// pit lane crosses it; Timing.PitFrom..PitTo is the part of it in the pit
+// lane. A line's direction matters: looking from A to B, a car going the
+// lap direction crosses from right to left.
+//
+// # Track files
+//
+// A track file is a Timing in YAML, read by LoadTiming and ParseTiming and
+// written by MarshalTiming; the format is documented beside them, in
+// file.go. `pitwall process --track NAME --print-track` writes a built-in
+// track's as a starting point and `--track-file` reads one. Track files
+// are outside input: every error wraps ErrInvalid and nothing panics
+// (FuzzParseTiming).
+package track
