@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // Idempotent producers: per partition, the broker remembers the last
@@ -214,7 +215,7 @@ func (ps *producerState) snapshot(dir string, offset int64, now time.Time) error
 	ps.mu.Unlock()
 	b, err := json.Marshal(snap)
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(dir, producerStateFile), b)
+		err = durable.WriteFile(filepath.Join(dir, producerStateFile), b)
 	}
 	if err != nil {
 		ps.mu.Lock()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // producerIDBlock is how many producer ids are reserved per write of
@@ -49,7 +51,7 @@ func (p *producerIDs) allocate() (int64, error) {
 		b, _ := json.Marshal(struct {
 			End int64 `json:"block_end"`
 		}{p.next + producerIDBlock})
-		if err := writeFileAtomic(p.path, b); err != nil {
+		if err := durable.WriteFile(p.path, b); err != nil {
 			return 0, err
 		}
 		p.end = p.next + producerIDBlock

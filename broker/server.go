@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/durable"
 	"github.com/pitwall/pitwall/broker/internal/group"
 )
 
@@ -158,7 +159,7 @@ func (s *Server) openDataDir() error {
 		}
 		meta.ClusterID = base64.RawURLEncoding.EncodeToString(id[:])
 		b, _ := json.Marshal(meta)
-		if err := writeFileAtomic(path, b); err != nil {
+		if err := durable.WriteFile(path, b); err != nil {
 			f.Close()
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // A topic and its partitions. Topics are created and deleted under
@@ -159,7 +160,7 @@ func (s *Server) createTopic(name string, partitions int32, configs map[string]s
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, topicMetaFile), b); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, topicMetaFile), b); err != nil {
 		return nil, err
 	}
 	t, err := s.openTopic(meta)
@@ -296,7 +297,7 @@ func (s *Server) deleteTopic(name string) error {
 	if err := os.Rename(filepath.Join(s.topicsDir(), name), gone); err != nil {
 		return err
 	}
-	if err := syncDir(s.topicsDir()); err != nil {
+	if err := durable.SyncDir(s.topicsDir()); err != nil {
 		return err
 	}
 	s.log.Info("deleted topic", "topic", name)
@@ -342,41 +343,4 @@ func (s *Server) loadTopics() error {
 		s.topics[meta.Name] = t
 	}
 	return nil
-}
-
-// writeFileAtomic writes b to path through a temp file, fsync and rename,
-// then fsyncs the directory, so a crash leaves the old file or the new one.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

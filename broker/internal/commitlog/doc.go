@@ -140,8 +140,8 @@
 // written). Under FsyncNever it is written only by Close and Open.
 //
 // Every whole-file write (checkpoint, marker, recovery point, rebuilt
-// indexes of closed segments) goes to name.tmp, is fsynced, renamed over name, and the
-// directory is fsynced. Open deletes leftover *.tmp files and index files
+// indexes of closed segments) goes through broker/internal/durable: to
+// name.tmp, fsynced, renamed over name, and the directory fsynced. Open deletes leftover *.tmp files and index files
 // whose segment is gone.
 //
 // # Recovery (Open)

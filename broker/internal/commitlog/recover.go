@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 const (
@@ -416,44 +418,19 @@ func readMarker(dir string) (marker, bool, error) {
 	return m, true, nil
 }
 
-// writeFileAtomic replaces dir/name with data: temp file, fsync, rename,
-// fsync the directory.
+// writeFileAtomic replaces dir/name with data (durable.WriteFile: temp
+// file, fsync, rename, fsync the directory).
 func writeFileAtomic(dir, name string, data []byte) error {
-	path := filepath.Join(dir, name)
-	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, name), data); err != nil {
 		return fmt.Errorf("commitlog: %w", err)
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("commitlog: write %s: %w", path, err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 // syncDir makes renames, creations and removals in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("commitlog: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("commitlog: fsync dir %s: %w", dir, err)
 	}
 	return nil
 }

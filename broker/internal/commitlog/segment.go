@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // File name suffixes; the stem is the segment's base offset as %020d.
@@ -18,7 +20,7 @@ const (
 	logSuffix       = ".log"
 	indexSuffix     = ".index"
 	timeIndexSuffix = ".timeindex"
-	tmpSuffix       = ".tmp"
+	tmpSuffix       = durable.TempSuffix // leftovers of writeFileAtomic, removed at Open
 )
 
 // segment is one file of batches plus its two sparse indexes.
