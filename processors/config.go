@@ -39,6 +39,10 @@ type Config struct {
 	// FlushBytes flushes a partition early once its line-protocol batch
 	// is this big. Default 4 MiB.
 	FlushBytes int
+	// InfluxHoldBytes is how many bytes of points a partition holds while
+	// InfluxDB is down, before it drops them (laps go on regardless).
+	// Default 16 MiB (minutes of a car's downsampled channels).
+	InfluxHoldBytes int
 	// StaleAfter drops a car from a partition's restart bookkeeping when
 	// the partition's newest frame is this much (sensor time) newer than
 	// the car's last; its unfinished lap is then not replayed after a
@@ -75,6 +79,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FlushBytes == 0 {
 		c.FlushBytes = 4 << 20
+	}
+	if c.Influx != nil {
+		if err := influx.ValidateURL(c.Influx.URL); err != nil {
+			return c, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
+	if c.InfluxHoldBytes == 0 {
+		c.InfluxHoldBytes = 16 << 20
 	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 10 * time.Minute

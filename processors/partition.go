@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -222,19 +223,14 @@ func (p *partition) lap(c *car, l *telemetry.Lap) {
 	p.pending = append(p.pending, *l)
 }
 
-// flush writes the batch to InfluxDB, produces the laps and, once both
-// are acknowledged, marks the partition's restart offset.
+// flush produces the laps and writes the batch to InfluxDB; once both
+// are acknowledged it marks the partition's restart offset. Points
+// InfluxDB did not take are held (see influxHealth) without holding back
+// the laps, and the offset stays until they are written or dropped.
 func (p *partition) flush(ctx context.Context) error {
-	if len(p.batch) > 0 && p.r.influx != nil {
-		if err := retry(ctx, "influx write", p.r, func() error { return p.r.influx.Write(ctx, p.batch) }); err != nil {
-			return nil // session over: nothing marked
-		}
-		p.written()
-	}
-	p.batch = p.batch[:0]
 	if len(p.laps) > 0 {
 		if err := retry(ctx, "laps produce", p.r, func() error { return p.r.producer.SendMessages(p.laps) }); err != nil {
-			return nil
+			return nil // session over: nothing marked
 		}
 		for _, l := range p.pending {
 			if c := p.cars[l.Car]; c != nil && c.session == l.Session {
@@ -243,8 +239,36 @@ func (p *partition) flush(ctx context.Context) error {
 		}
 	}
 	p.laps, p.pending = p.laps[:0], p.pending[:0]
-	p.mark()
+	if p.writeInflux(ctx) {
+		p.mark()
+	}
 	return nil
+}
+
+// writeInflux tries to write the held points once and says whether none
+// are held any more.
+func (p *partition) writeInflux(ctx context.Context) bool {
+	h := p.r.health
+	if len(p.batch) == 0 || h == nil {
+		p.batch = p.batch[:0]
+		return true
+	}
+	if h.ready(time.Now()) {
+		if err := h.write(ctx, p.batch); err == nil {
+			p.batch = p.batch[:0]
+			p.written()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	if len(p.batch) > p.r.cfg.InfluxHoldBytes {
+		h.drop(p.id, p.batch)
+		p.batch = p.batch[:0]
+		return true
+	}
+	return false
 }
 
 // written reports to Config.Written how far each car's frames are in

@@ -26,19 +26,19 @@ func Run(ctx context.Context, cfg Config) error {
 	// needs): on one shared connection, every idle long-poll fetch of the
 	// catalogs tail held the group's fetches, heartbeats and commits and
 	// the laps produce back by up to Consumer.MaxWaitTime.
-	client, err := newClient(cfg, false)
+	client, err := newClient(ctx, cfg, false)
 	if err != nil {
-		return err
+		return stopped(ctx, err)
 	}
 	defer client.Close()
-	catClient, err := newClient(cfg, false)
+	catClient, err := newClient(ctx, cfg, false)
 	if err != nil {
-		return err
+		return stopped(ctx, err)
 	}
 	defer catClient.Close()
-	prodClient, err := newClient(cfg, true)
+	prodClient, err := newClient(ctx, cfg, true)
 	if err != nil {
-		return err
+		return stopped(ctx, err)
 	}
 	defer prodClient.Close()
 	ensureLapsTopic(client, cfg)
@@ -49,6 +49,10 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		defer r.influx.Close()
+		r.health = newInfluxHealth(r.influx, cfg.Logger)
+		if err := r.health.prepare(ctx); err != nil {
+			return err
+		}
 	}
 	if r.producer, err = sarama.NewSyncProducerFromClient(prodClient); err != nil {
 		return fmt.Errorf("processors: laps producer: %w", err)
@@ -92,14 +96,32 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // newClient connects a sarama client; a producer's is idempotent (one
-// request in flight), a consumer's polls with a short MaxWaitTime.
-func newClient(cfg Config, producer bool) (sarama.Client, error) {
+// request in flight), a consumer's polls with a short MaxWaitTime. A
+// broker that is not up yet is waited for, as the edge waits and spools:
+// the processor may start first.
+func newClient(ctx context.Context, cfg Config, producer bool) (sarama.Client, error) {
 	sc := saramaConfig(cfg, producer)
-	client, err := sarama.NewClient(cfg.Brokers, sc)
-	if err != nil {
-		return nil, fmt.Errorf("processors: connect %v: %w", cfg.Brokers, err)
+	wait, logged := 500*time.Millisecond, false
+	for {
+		client, err := sarama.NewClient(cfg.Brokers, sc)
+		if err == nil {
+			if logged {
+				cfg.Logger.Info("processors: connected", "brokers", cfg.Brokers)
+			}
+			return client, nil
+		}
+		if !errors.Is(err, sarama.ErrOutOfBrokers) {
+			return nil, fmt.Errorf("processors: connect %v: %w", cfg.Brokers, err)
+		}
+		if !logged {
+			cfg.Logger.Warn("processors: no broker reachable yet; retrying until one answers", "brokers", cfg.Brokers, "err", err)
+			logged = true
+		}
+		if !sleep(ctx, wait) {
+			return nil, ctx.Err()
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
-	return client, nil
 }
 
 func saramaConfig(cfg Config, producer bool) *sarama.Config {
@@ -154,6 +176,7 @@ type runner struct {
 	cats     *catalogs
 	bad      *badInput
 	influx   *influx.Writer
+	health   *influxHealth // nil without InfluxDB
 	producer sarama.SyncProducer
 
 	// claimed is what Setup read for the group session's claims; the
@@ -250,6 +273,15 @@ func (r *runner) sessionBest(session string, lapNs int64, valid bool) (int64, bo
 		r.best[session] = lapNs
 	}
 	return best, ok
+}
+
+// stopped turns an error caused by ctx ending (Ctrl-C while waiting for
+// a broker) into a clean stop.
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // retry runs fn until it succeeds or ctx ends, backing off up to 5 s.
