@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
 
 // compressionCodec maps a compression name onto sarama's codec.
@@ -35,7 +36,7 @@ func saramaConfig(c Config) *sarama.Config {
 	sc := sarama.NewConfig()
 	sc.ClientID = p.ClientID
 	sc.Producer.RequiredAcks = sarama.WaitForAll
-	sc.Producer.Partitioner = telemetry.NewPartitioner
+	sc.Producer.Partitioner = partitioner.New
 	sc.Producer.Return.Successes = true
 	sc.Producer.Return.Errors = true
 	sc.Producer.Compression, _ = compressionCodec(p.Compression)

@@ -19,6 +19,7 @@ import (
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/telemetry/partitioner"
 	"github.com/pitwall/pitwall/track"
 )
 
@@ -210,7 +211,7 @@ type producer struct {
 
 func newProducer(b *testing.B, addr string) *producer {
 	cfg := sarama.NewConfig()
-	cfg.Producer.Partitioner = telemetry.NewPartitioner
+	cfg.Producer.Partitioner = partitioner.New
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Return.Errors = true
 	cfg.Producer.Flush.Frequency = 5 * time.Millisecond

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
 
 // Run consumes telemetry in the consumer group cfg.Group until ctx ends
@@ -130,7 +131,7 @@ func saramaConfig(cfg Config, producer bool) *sarama.Config {
 	sc.Version = sarama.V2_8_0_0
 	sc.Metadata.AllowAutoTopicCreation = false
 	if producer {
-		sc.Producer.Partitioner = telemetry.NewPartitioner
+		sc.Producer.Partitioner = partitioner.New
 		sc.Producer.RequiredAcks = sarama.WaitForAll
 		sc.Producer.Idempotent = true
 		sc.Producer.Return.Successes = true

@@ -66,7 +66,7 @@
 //     edge whose persistent session is away (restarting) instead of
 //     dropping them.
 //   - kafka://HOST:PORT/TOPIC: sarama, acks=all, key = car id, partitioned
-//     by telemetry.Partitioner; catalogs on telemetry.channels (created
+//     by telemetry/partitioner; catalogs on telemetry.channels (created
 //     compacted if missing). Topic default "telemetry". Record timestamps
 //     are the producer's wall clock, as the edge's would be.
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
 
 // kafkaOutput produces frames straight into Kafka (Pitwall's broker or any
@@ -31,7 +32,7 @@ type kafkaOutput struct {
 func newKafkaOutput(t Target, log *slog.Logger) (*kafkaOutput, error) {
 	cfg := sarama.NewConfig()
 	cfg.ClientID = "pitwall-sim"
-	cfg.Producer.Partitioner = telemetry.NewPartitioner
+	cfg.Producer.Partitioner = partitioner.New
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Return.Errors = true
 	cfg.Producer.Flush.Frequency = 5 * time.Millisecond

@@ -41,9 +41,10 @@
 // # Partitioning
 //
 // Records are keyed by car id and placed with Partition, the Java client's
-// default: (murmur2(key) & 0x7fffffff) % partitions. Partitioner plugs it
-// into sarama, so sarama, franz-go, librdkafka and Java producers all put a
-// car on the same partition.
+// default: (murmur2(key) & 0x7fffffff) % partitions. Package
+// telemetry/partitioner plugs it into sarama (kept out of this package so
+// that telemetry needs no Kafka client), so sarama, franz-go, librdkafka
+// and Java producers all put a car on the same partition.
 //
 // # Serial line format
 //

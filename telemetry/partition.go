@@ -1,16 +1,5 @@
 package telemetry
 
-import (
-	"errors"
-
-	"github.com/IBM/sarama"
-)
-
-// ErrNoKey is returned by the Partitioner for a record without a key: every
-// telemetry record is keyed (by car id, or by source on the dead-letter
-// topic), so a missing key is a bug to surface, not to spread at random.
-var ErrNoKey = errors.New("telemetry: record has no key")
-
 // Murmur2 is the 32-bit murmur2 hash exactly as the Apache Kafka Java client
 // computes it (org.apache.kafka.common.utils.Utils.murmur2): seed
 // 0x9747b28c, little-endian 4-byte blocks.
@@ -57,27 +46,3 @@ func Partition(key []byte, n int32) int32 {
 	}
 	return (Murmur2(key) & 0x7fffffff) % n
 }
-
-// Partitioner is a sarama.Partitioner that places records like the Java
-// client (see Partition), so every client agrees on a car's partition.
-// Use NewPartitioner as sarama's Config.Producer.Partitioner.
-type Partitioner struct{}
-
-// NewPartitioner is a sarama.PartitionerConstructor for Partitioner.
-func NewPartitioner(topic string) sarama.Partitioner { return Partitioner{} }
-
-// Partition implements sarama.Partitioner.
-func (Partitioner) Partition(msg *sarama.ProducerMessage, n int32) (int32, error) {
-	if msg.Key == nil {
-		return -1, ErrNoKey
-	}
-	key, err := msg.Key.Encode()
-	if err != nil {
-		return -1, err
-	}
-	return Partition(key, n), nil
-}
-
-// RequiresConsistency implements sarama.Partitioner: a key always maps to
-// the same partition.
-func (Partitioner) RequiresConsistency() bool { return true }

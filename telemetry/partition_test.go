@@ -1,11 +1,6 @@
 package telemetry
 
-import (
-	"errors"
-	"testing"
-
-	"github.com/IBM/sarama"
-)
+import "testing"
 
 // Known values of the Java client's Utils.murmur2, from Kafka's own
 // UtilsTest and from other clients' tests of Java compatibility.
@@ -38,27 +33,6 @@ func TestMurmur2MatchesJava(t *testing.T) {
 	}
 }
 
-// Partitions the Java DefaultPartitioner picks with 100 partitions (from
-// sarama's Java-compatibility test), through our sarama Partitioner.
-func TestPartitionerMatchesJava(t *testing.T) {
-	p := NewPartitioner(TopicFrames)
-	if !p.RequiresConsistency() {
-		t.Fatal("partitioner must require consistency")
-	}
-	for key, want := range map[string]int32{"foo": 16, "bar": 45, "baz": 80, "kafka": 80, "sarama": 11} {
-		got, err := p.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("partition of %q = %d, want %d", key, got, want)
-		}
-	}
-	if _, err := p.Partition(&sarama.ProducerMessage{}, 12); !errors.Is(err, ErrNoKey) {
-		t.Fatalf("nil key: %v, want ErrNoKey", err)
-	}
-}
-
 // toPositive clears the sign bit; it is not abs(). A key whose hash is
 // negative shows the difference.
 func TestPartitionUsesToPositive(t *testing.T) {
@@ -69,13 +43,5 @@ func TestPartitionUsesToPositive(t *testing.T) {
 	}
 	if abs := (973932308 % 12); abs == int(want) {
 		t.Fatalf("test key does not tell toPositive from abs")
-	}
-	sp := sarama.NewMurmur2Partitioner(TopicFrames)
-	for i := range 1000 {
-		k := []byte{byte(i), byte(i >> 8), 'c', 'a', 'r'}
-		theirs, _ := sp.Partition(&sarama.ProducerMessage{Key: sarama.ByteEncoder(k)}, 12)
-		if ours := Partition(k, 12); ours != theirs {
-			t.Fatalf("key %x: ours %d, sarama's murmur2 partitioner %d", k, ours, theirs)
-		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pitwall/pitwall/broker/brokertest"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
 
 // latencies records, per streamed row, the time from the sample (its
@@ -75,7 +76,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 		ds.RunStream(ctx, &backend.RunStreamRequest{PluginContext: pctx, Path: "car/" + cat.Car + "/speed"}, backend.NewStreamSender(lat))
 	}()
 	cfg := sarama.NewConfig()
-	cfg.Producer.Partitioner = telemetry.NewPartitioner
+	cfg.Producer.Partitioner = partitioner.New
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Flush.Frequency = time.Millisecond
 	prod, err := sarama.NewAsyncProducer([]string{br.Addr}, cfg)
