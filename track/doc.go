@@ -23,12 +23,15 @@
 // Track.At, Curvature, BumpAt and PitLateral give the simulator the road
 // at any distance along the lap.
 //
-// # Timing lines
+// # Timing lines and geometry
 //
-// The start/finish line spans the pit lane, so a car driving through the
-// pit lane crosses it; Timing.PitFrom..PitTo is the part of it in the pit
-// lane. A line's direction matters: looking from A to B, a car going the
-// lap direction crosses from right to left.
+// A TimingLine joins two LatLon ends; looking from A to B, a car going the
+// lap direction crosses from right to left, so direction matters.
+// TimingLine.Crossing intersects the path between two GPS fixes with a
+// line on a plane tangent at A (the lap detector projects on its own
+// plane, tangent at start/finish, to bridge GPS gaps). The start/finish
+// line spans the pit lane, so a car driving through the pit lane crosses
+// it; Timing.PitFrom..PitTo is the part of it in the pit lane.
 //
 // # Track files
 //
