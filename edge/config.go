@@ -170,7 +170,7 @@ func LoadConfig(path string) (Config, error) {
 
 // Input is one parsed --in URL.
 type Input struct {
-	// Kind is serial, slcan, mqtt or socketcan.
+	// Kind is the URL's scheme: serial, slcan, mqtt or socketcan.
 	Kind string
 	// Path is the device for serial and slcan, the interface for socketcan.
 	Path string
@@ -185,7 +185,7 @@ type Input struct {
 	Name string
 }
 
-// ParseInput parses an input URL:
+// ParseInput parses an input URL (each kind is built in sources.go):
 //
 //	serial:PATH[?baud=115200][&car=ID]
 //	slcan:PATH?dbc=FILE&car=ID[&bitrate=500000][&baud=115200][&session=S][&timestamps=1]
@@ -214,10 +214,9 @@ func ParseInput(s string) (Input, error) {
 	if !ok || path == "" {
 		return Input{}, fmt.Errorf("%w: input %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/FILTER or socketcan:IFACE", ErrConfig, s)
 	}
-	switch kind {
-	case "serial", "slcan", "socketcan":
-		in.Kind, in.Path = kind, path
-		return in, nil
+	if kind == "mqtt" || builderFor(kind) == nil { // mqtt takes the URL form above
+		return Input{}, fmt.Errorf("%w: input %q: unknown kind %q", ErrConfig, s, kind)
 	}
-	return Input{}, fmt.Errorf("%w: input %q: unknown kind %q", ErrConfig, s, kind)
+	in.Kind, in.Path = kind, path
+	return in, nil
 }

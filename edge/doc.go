@@ -6,10 +6,11 @@
 //
 // # Data flow
 //
-//	serial (edge/serial) ─┐                     ┌─ frames   → telemetry         (key car, Avro Frame)
-//	slcan  (edge/slcan)  ─┼─ emitter (one per ──┼─ catalogs → telemetry.channels (key car, Avro ChannelCatalog, compacted)
-//	mqtt   (edge/mqtt)   ─┤   source) encodes   └─ garbage  → telemetry.deadletter (key source, raw bytes, "reason" header)
-//	socketcan            ─┘        │
+//	serial    (edge/serial)    ─┐                    ┌─ frames   → telemetry         (key car, Avro Frame)
+//	slcan     (edge/slcan)     ─┼─ emitter (the ─────┼─ catalogs → telemetry.channels (key car, Avro ChannelCatalog, compacted)
+//	mqtt      (edge/mqtt)      ─┤  source.Sink of    └─ garbage  → telemetry.deadletter (key source, raw bytes, "reason" header)
+//	socketcan (edge/socketcan) ─┘  one source) encodes
+//	                               │
 //	                               ▼ one write per source read
 //	                         spool (edge/spool): append-only, CRC-checked segments on disk
 //	                               │ Read, in order, ≤ MaxInFlightBytes ahead of the acks
@@ -29,6 +30,24 @@
 // acknowledgements and the backlog waits on disk, in arrival order, to be
 // replayed when the broker is back. A car's new frames therefore always
 // queue behind its spooled ones: its order is never broken.
+//
+// # Layout
+//
+//	edge/            the agent: Config and ParseInput (config.go), New/Run (edge.go),
+//	                 sources.go (the one place sources are built, by --in scheme),
+//	                 emitter.go (the Sink), sender.go and kafka.go (the producer),
+//	                 metrics.go, status.go
+//	edge/source/     what sources share: Sink, the Reason/Event/Drop names, Reopen, Sleep;
+//	                 source/sourcetest: a recording Sink for tests
+//	edge/serial/     the serial line source; Port: opening and reading a tty (slcan's too)
+//	edge/slcan/      SLCAN adapters: the Lawicel protocol over a serial.Port
+//	edge/socketcan/  Linux SocketCAN: struct can_frame over a CAN_RAW socket
+//	edge/can/        the CAN Frame and the DBC Decoder slcan and socketcan share
+//	edge/mqtt/       MQTT subscriptions: Avro or JSON payloads
+//	edge/spool/      the on-disk store-and-forward queue
+//
+// A new kind of source is a package beside these whose Source has
+// Run(ctx, source.Sink) error, plus one case in builderFor (sources.go).
 //
 // # Ordering and duplicates
 //

@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/pitwall/pitwall/edge/serial"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -29,7 +28,7 @@ type Edge struct {
 	limit   *limiter
 	cats    catalogs
 	lat     latencies
-	sources []*source
+	sources []*feed
 	ln      net.Listener // /metrics; nil when off
 
 	lastErr      atomic.Pointer[string]
@@ -39,11 +38,10 @@ type Edge struct {
 	ran          atomic.Bool
 }
 
-// source is one configured input.
-type source struct {
+// feed is one configured input: the source reading it and its counters.
+type feed struct {
 	stats *sourceStats
-	run   func(ctx context.Context, m *emitter) error
-	close func() // releases what the constructor opened; may be nil
+	src   runner
 }
 
 // ErrRan: Run was called twice.
@@ -62,30 +60,25 @@ func New(cfg Config) (*Edge, error) {
 	for _, raw := range cfg.Inputs {
 		in, err := ParseInput(raw)
 		if err != nil {
-			e.closeSources()
 			return nil, err
 		}
 		if names[in.Name] {
-			e.closeSources()
 			return nil, fmt.Errorf("%w: input %s given twice", ErrConfig, in.Name)
 		}
 		names[in.Name] = true
-		src, err := e.buildSource(in)
+		src, err := newSource(in, e.log)
 		if err != nil {
-			e.closeSources()
 			return nil, err
 		}
-		e.sources = append(e.sources, src)
+		e.sources = append(e.sources, &feed{stats: &sourceStats{name: in.Name}, src: src})
 	}
 	if e.spool, err = spool.Open(cfg.spoolConfig()); err != nil {
-		e.closeSources()
 		return nil, err
 	}
 	e.loadCatalogs()
 	e.metrics = newMetrics(e.spool)
 	if cfg.Metrics != "off" {
 		if e.ln, err = net.Listen("tcp", cfg.Metrics); err != nil {
-			e.closeSources()
 			e.spool.Close()
 			return nil, fmt.Errorf("edge: metrics listener: %w", err)
 		}
@@ -94,25 +87,6 @@ func New(cfg Config) (*Edge, error) {
 		e.metrics.up.WithLabelValues(s.stats.name).Set(0)
 	}
 	return e, nil
-}
-
-// buildSource makes the source for one input.
-func (e *Edge) buildSource(in Input) (*source, error) {
-	p := in.Params
-	stats := &sourceStats{name: in.Name}
-	switch in.Kind {
-	case "serial":
-		baud, err := intParam(in, "baud")
-		if err != nil {
-			return nil, err
-		}
-		s, err := serial.New(serial.Config{Path: in.Path, Baud: baud, Car: p.Get("car"), Name: in.Name, Logger: e.log})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, in.Name, err)
-		}
-		return &source{stats: stats, run: func(ctx context.Context, m *emitter) error { return s.Run(ctx, m) }}, nil
-	}
-	return e.buildOtherSource(in, stats)
 }
 
 // MetricsAddr returns the address /metrics is served on ("" when off).
@@ -131,7 +105,6 @@ func (e *Edge) Run(ctx context.Context) error {
 	if e.ran.Swap(true) {
 		return ErrRan
 	}
-	defer e.closeSources()
 	var srv *http.Server
 	httpDone := make(chan struct{})
 	if e.ln != nil {
@@ -155,7 +128,7 @@ func (e *Edge) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			m := &emitter{e: e, name: s.stats.name, stats: s.stats}
-			if err := s.run(srcCtx, m); err != nil {
+			if err := s.src.Run(srcCtx, m); err != nil {
 				e.log.Error("edge: source stopped", "source", s.stats.name, "err", err)
 				e.setLastErr(s.stats.name + ": " + err.Error())
 			}
@@ -218,14 +191,6 @@ func (e *Edge) statusLoop(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-t.C:
 			e.log.Info(e.statusLine(prev))
-		}
-	}
-}
-
-func (e *Edge) closeSources() {
-	for _, s := range e.sources {
-		if s.close != nil {
-			s.close()
 		}
 	}
 }

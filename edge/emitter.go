@@ -11,14 +11,20 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
+var (
+	_ source.Sink          = (*emitter)(nil)
+	_ source.SessionKeeper = (*emitter)(nil)
+)
+
 // emitter is where one source puts what it decodes: frames, catalogs and
 // bad input become Kafka records in a spool batch, appended to the spool
-// by Flush. It implements the Sink interface of every source package. One
-// emitter per source, used by that source's goroutine only.
+// by Flush. It is the source.Sink (and source.SessionKeeper) of one
+// source, used by that source's goroutine only.
 type emitter struct {
 	e     *Edge
 	name  string
@@ -124,7 +130,7 @@ func (m *emitter) Up(up bool, err error) {
 
 func (m *emitter) add(r *spool.Record) {
 	if err := m.batch.Add(r); err != nil {
-		m.e.metrics.dropped.WithLabelValues(m.name, "too_large").Inc()
+		m.e.metrics.dropped.WithLabelValues(m.name, source.DropTooLarge).Inc()
 		m.e.logLimited("drop:"+m.name, "edge: record too large for the spool, dropped", "source", m.name, "err", err)
 		return
 	}
@@ -141,12 +147,12 @@ func (m *emitter) Flush() error {
 	}
 	_, err := m.e.spool.Append(&m.batch)
 	if err != nil {
-		reason := "write_failed"
+		reason := source.DropWriteFailed
 		switch {
 		case errors.Is(err, spool.ErrFull):
-			reason = "spool_full"
+			reason = source.DropSpoolFull
 		case errors.Is(err, spool.ErrClosed):
-			reason = "closed"
+			reason = source.DropClosed
 		}
 		m.e.metrics.dropped.WithLabelValues(m.name, reason).Add(float64(m.batch.Len()))
 		m.e.logLimited("drop:"+m.name+reason, "edge: SPOOL REFUSED RECORDS; they are lost", "source", m.name, "records", m.batch.Len(), "err", err)
@@ -183,7 +189,7 @@ func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) bool {
 }
 
 // Session returns the session of the car's last catalog, for sources
-// whose frames do not carry one (serial.SessionKeeper).
+// whose frames do not carry one (source.SessionKeeper).
 func (m *emitter) Session(car string) (string, bool) {
 	m.e.cats.mu.Lock()
 	defer m.e.cats.mu.Unlock()

@@ -11,8 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
-	"github.com/pitwall/pitwall/edge/mqtt"
-	"github.com/pitwall/pitwall/edge/serial"
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -45,11 +44,11 @@ func TestGarbageGoesToDeadLetter(t *testing.T) {
 	goodLine, _ := telemetry.AppendFrameLine(nil, &want["car01"][0])
 	badCRC := bytes.Replace(goodLine, []byte("$PWF,car01,0,"), []byte("$PWF,car01,9,"), 1)
 	serialGarbage := []garbage{
-		{badCRC, serial.ReasonChecksum},
-		{[]byte("hello, world\r\n"), serial.ReasonMalformed},
-		{[]byte("\x00\xff\xfe$PWX\r\n"), serial.ReasonMalformed},
-		{[]byte("$PWF,car01,1,2,3=4*0000\r\n"), serial.ReasonChecksum},
-		{append(bytes.Repeat([]byte("9"), telemetry.MaxLineLen+100), '\n'), serial.ReasonTooLong},
+		{badCRC, source.ReasonChecksum},
+		{[]byte("hello, world\r\n"), source.ReasonMalformed},
+		{[]byte("\x00\xff\xfe$PWX\r\n"), source.ReasonMalformed},
+		{[]byte("$PWF,car01,1,2,3=4*0000\r\n"), source.ReasonChecksum},
+		{append(bytes.Repeat([]byte("9"), telemetry.MaxLineLen+100), '\n'), source.ReasonTooLong},
 	}
 	port, err := os.OpenFile(bEnd, os.O_WRONLY, 0)
 	if err != nil {
@@ -87,10 +86,10 @@ func TestGarbageGoesToDeadLetter(t *testing.T) {
 	defer pub.Disconnect(100)
 	goodAvro, _ := codec.AppendFrame(nil, &want["car02"][0])
 	mqttGarbage := []garbage{
-		{[]byte("speed=210"), mqtt.ReasonUnknownFormat},
-		{[]byte(`{"seq":1,"samples":[]}`), mqtt.ReasonBadJSON},
-		{goodAvro[:len(goodAvro)-4], mqtt.ReasonCorrupt},
-		{goodAvro, mqtt.ReasonCarMismatch}, // car02's frame on car07's topic
+		{[]byte("speed=210"), source.ReasonUnknownFormat},
+		{[]byte(`{"seq":1,"samples":[]}`), source.ReasonBadJSON},
+		{goodAvro[:len(goodAvro)-4], source.ReasonCorrupt},
+		{goodAvro, source.ReasonCarMismatch}, // car02's frame on car07's topic
 	}
 	g = 0
 	for i := range want["car02"] {
@@ -117,24 +116,24 @@ func TestGarbageGoesToDeadLetter(t *testing.T) {
 	if len(dead) != total {
 		t.Fatalf("%d dead letters, want %d", len(dead), total)
 	}
-	check := func(source string, gs []garbage) {
+	check := func(name string, gs []garbage) {
 		var recs []record
 		for _, r := range dead {
-			if r.key == source {
+			if r.key == name {
 				recs = append(recs, r)
 			}
 		}
 		if len(recs) != len(gs) {
-			t.Fatalf("%s: %d dead letters, want %d", source, len(recs), len(gs))
+			t.Fatalf("%s: %d dead letters, want %d", name, len(recs), len(gs))
 		}
 		for i, r := range recs { // one source is one partition: in order
 			raw := gs[i].raw
-			if gs[i].reason == serial.ReasonTooLong {
+			if gs[i].reason == source.ReasonTooLong {
 				raw = raw[:telemetry.MaxLineLen]
 			}
-			if !bytes.Equal(r.value, raw) || r.headers[telemetry.HeaderReason] != gs[i].reason || r.headers["source"] != source || r.headers["error"] == "" {
+			if !bytes.Equal(r.value, raw) || r.headers[telemetry.HeaderReason] != gs[i].reason || r.headers["source"] != name || r.headers["error"] == "" {
 				t.Fatalf("%s dead letter %d: reason %q (want %q), %d bytes (want %d), headers %v",
-					source, i, r.headers[telemetry.HeaderReason], gs[i].reason, len(r.value), len(raw), r.headers)
+					name, i, r.headers[telemetry.HeaderReason], gs[i].reason, len(r.value), len(raw), r.headers)
 			}
 		}
 		perReason := map[string]int{}
@@ -142,8 +141,8 @@ func TestGarbageGoesToDeadLetter(t *testing.T) {
 			perReason[gb.reason]++
 		}
 		for reason, n := range perReason {
-			if c := testutil.ToFloat64(e.metrics.bad.WithLabelValues(source, reason)); c != float64(n) {
-				t.Fatalf("%s: %v counted as %s, want %d", source, c, reason, n)
+			if c := testutil.ToFloat64(e.metrics.bad.WithLabelValues(name, reason)); c != float64(n) {
+				t.Fatalf("%s: %v counted as %s, want %d", name, c, reason, n)
 			}
 		}
 	}

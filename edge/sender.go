@@ -9,6 +9,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -332,16 +333,16 @@ func (s *sender) failedOne(perr *sarama.ProducerError) {
 func (s *sender) reject(f *flight, err error) {
 	e := s.e
 	if f.rec.Topic == telemetry.TopicDeadLetter {
-		e.metrics.dropped.WithLabelValues("edge", "rejected_dead_letter").Inc()
+		e.metrics.dropped.WithLabelValues("edge", source.DropRejectedLetter).Inc()
 		e.logLimited("reject-dl", "edge: the broker refuses a dead-letter record; it is dropped", "err", err)
 	} else {
 		var b spool.Batch
-		b.Add(deadLetter("edge", "produce_rejected", f.rec.Value, err, f.rec.TimeNs,
+		b.Add(deadLetter("edge", source.ReasonProduceRejected, f.rec.Value, err, f.rec.TimeNs,
 			spool.Header{Key: "topic", Value: []byte(f.rec.Topic)}, spool.Header{Key: "key", Value: f.rec.Key}))
 		if _, aerr := e.spool.Append(&b); aerr != nil {
-			e.metrics.dropped.WithLabelValues("edge", "rejected").Inc()
+			e.metrics.dropped.WithLabelValues("edge", source.DropRejected).Inc()
 		}
-		e.metrics.bad.WithLabelValues("edge", "produce_rejected").Inc()
+		e.metrics.bad.WithLabelValues("edge", source.ReasonProduceRejected).Inc()
 	}
 	e.spool.Ack(f.rec.Index)
 }

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.einride.tech/can"
+	einride "go.einride.tech/can"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/edge/can"
 	"github.com/pitwall/pitwall/edge/slcan"
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -52,13 +54,13 @@ func TestSLCANAdapterToBroker(t *testing.T) {
 	const n = 200
 	for i := range n {
 		stamp := int32(i * 5 % 60000)
-		var engine, wheels can.Data
+		var engine, wheels einride.Data
 		engine.SetUnsignedBitsLittleEndian(0, 16, uint64(5000+i))  // rpm
 		engine.SetUnsignedBitsLittleEndian(32, 16, uint64(1000+i)) // speed ×0.1
 		engine.SetSignedBitsLittleEndian(48, 16, int64(-i))        // steering ×0.1
 		wheels.SetUnsignedBitsLittleEndian(0, 16, uint64(990+i))   // wheel_speed_fl ×0.1
-		out.Write(slcan.AppendFrame(nil, &slcan.Frame{ID: 0x100, Len: 8, Data: engine, Stamp: stamp}))
-		out.Write(slcan.AppendFrame(nil, &slcan.Frame{ID: 0x120, Len: 8, Data: wheels, Stamp: stamp}))
+		out.Write(slcan.AppendFrame(nil, &can.Frame{ID: 0x100, Len: 8, Data: engine, Stamp: stamp}))
+		out.Write(slcan.AppendFrame(nil, &can.Frame{ID: 0x120, Len: 8, Data: wheels, Stamp: stamp}))
 	}
 	if _, err := adapter.Write(out.Bytes()); err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestSLCANAdapterToBroker(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if refused := testutil.ToFloat64(e.metrics.events.WithLabelValues("slcan:"+a, slcan.EventErrorReply)); refused != 1 {
+	if refused := testutil.ToFloat64(e.metrics.events.WithLabelValues("slcan:"+a, source.EventErrorReply)); refused != 1 {
 		t.Fatalf("%v error replies counted, want 1", refused)
 	}
 
@@ -131,7 +133,7 @@ func TestSLCANSimulatorToBroker(t *testing.T) {
 			speedAt[f.TimeNs/1e6%60000] = v
 		}
 	}
-	dec, _ := slcan.NewDecoder("pitwall.dbc", simulator.DBC, 100)
+	dec, _ := can.NewDecoder("pitwall.dbc", simulator.DBC, 100)
 	cat := dec.Catalog("car01", "", 0)
 	speed, _ := cat.ByName(telemetry.ChanSpeed)
 	checked := 0
@@ -151,7 +153,7 @@ func TestSLCANSimulatorToBroker(t *testing.T) {
 	if checked < 100 {
 		t.Fatalf("only %d speed samples matched to the simulation", checked)
 	}
-	for _, reason := range []string{slcan.ReasonMalformed, slcan.ReasonShortFrame, slcan.ReasonTooLong} {
+	for _, reason := range []string{source.ReasonMalformed, source.ReasonShortFrame, source.ReasonTooLong} {
 		if n := testutil.ToFloat64(e.metrics.bad.WithLabelValues("slcan:"+a, reason)); n != 0 {
 			t.Fatalf("%v %s records from the simulator", n, reason)
 		}

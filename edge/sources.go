@@ -3,59 +3,111 @@ package edge
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/pitwall/pitwall/edge/can"
 	"github.com/pitwall/pitwall/edge/mqtt"
+	"github.com/pitwall/pitwall/edge/serial"
 	"github.com/pitwall/pitwall/edge/slcan"
 	"github.com/pitwall/pitwall/edge/socketcan"
+	"github.com/pitwall/pitwall/edge/source"
 )
 
-// buildOtherSource makes the slcan, mqtt and socketcan sources.
-func (e *Edge) buildOtherSource(in Input, stats *sourceStats) (*source, error) {
-	p := in.Params
-	switch in.Kind {
-	case "slcan":
-		dec, err := dbcParam(in)
-		if err != nil {
-			return nil, err
-		}
-		baud, err := intParam(in, "baud")
-		if err != nil {
-			return nil, err
-		}
-		bitrate, err := intParam(in, "bitrate")
-		if err != nil {
-			return nil, err
-		}
-		s, err := slcan.New(slcan.Config{
-			Path: in.Path, Baud: baud, Bitrate: bitrate, Decoder: dec, Car: p.Get("car"), Session: p.Get("session"),
-			NoTimestamps: p.Get("timestamps") == "0", Name: in.Name, Logger: e.log,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, in.Name, err)
-		}
-		return &source{stats: stats, run: func(ctx context.Context, m *emitter) error { return s.Run(ctx, m) }}, nil
-	case "mqtt":
-		return e.mqttSource(in, stats)
-	case "socketcan":
-		dec, err := dbcParam(in)
-		if err != nil {
-			return nil, err
-		}
-		s, err := socketcan.New(socketcan.Config{Interface: in.Path, Decoder: dec, Car: p.Get("car"), Session: p.Get("session"), Name: in.Name, Logger: e.log})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrConfig, in.Name, err)
-		}
-		return &source{stats: stats, run: func(ctx context.Context, m *emitter) error { return s.Run(ctx, m) }}, nil
-	}
-	return nil, fmt.Errorf("%w: input %s: unknown kind %s", ErrConfig, in.Name, in.Kind)
+// runner is what every source package's Source is: Run reads its input
+// into the sink until ctx is done.
+type runner interface {
+	Run(ctx context.Context, sink source.Sink) error
 }
 
-func (e *Edge) mqttSource(in Input, stats *sourceStats) (*source, error) {
+// builder makes the source of one parsed input without opening anything;
+// its errors wrap ErrConfig.
+type builder func(in Input, log *slog.Logger) (runner, error)
+
+// builderFor returns the builder of an --in URL scheme, nil for a scheme
+// the edge does not know: the one place every kind of source is made
+// (ParseInput asks it which schemes exist).
+func builderFor(kind string) builder {
+	switch kind {
+	case "serial":
+		return serialSource
+	case "slcan":
+		return slcanSource
+	case "mqtt":
+		return mqttSource
+	case "socketcan":
+		return socketcanSource
+	}
+	return nil
+}
+
+// newSource builds the source of one input.
+func newSource(in Input, log *slog.Logger) (runner, error) {
+	build := builderFor(in.Kind)
+	if build == nil {
+		return nil, fmt.Errorf("%w: input %s: unknown kind %s", ErrConfig, in.Name, in.Kind)
+	}
+	return build(in, log)
+}
+
+// serialSource: serial:PATH[?baud=115200][&car=ID].
+func serialSource(in Input, log *slog.Logger) (runner, error) {
+	baud, err := intParam(in, "baud")
+	if err != nil {
+		return nil, err
+	}
+	s, err := serial.New(serial.Config{Port: serial.Port{Path: in.Path, Baud: baud}, Car: in.Params.Get("car"), Name: in.Name, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, in.Name, err)
+	}
+	return s, nil
+}
+
+// slcanSource: slcan:PATH?dbc=FILE&car=ID[&bitrate=500000][&baud=115200][&session=S][&timestamps=1].
+func slcanSource(in Input, log *slog.Logger) (runner, error) {
 	p := in.Params
-	cfg := mqtt.Config{Broker: in.Addr, Filter: in.Filter, Car: p.Get("car"), ClientID: p.Get("client"), Name: in.Name, Logger: e.log}
+	dec, err := dbcParam(in)
+	if err != nil {
+		return nil, err
+	}
+	baud, err := intParam(in, "baud")
+	if err != nil {
+		return nil, err
+	}
+	bitrate, err := intParam(in, "bitrate")
+	if err != nil {
+		return nil, err
+	}
+	s, err := slcan.New(slcan.Config{
+		Port: serial.Port{Path: in.Path, Baud: baud}, Bitrate: bitrate, Decoder: dec, Car: p.Get("car"), Session: p.Get("session"),
+		NoTimestamps: p.Get("timestamps") == "0", Name: in.Name, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, in.Name, err)
+	}
+	return s, nil
+}
+
+// socketcanSource: socketcan:IFACE?dbc=FILE&car=ID[&session=S].
+func socketcanSource(in Input, log *slog.Logger) (runner, error) {
+	p := in.Params
+	dec, err := dbcParam(in)
+	if err != nil {
+		return nil, err
+	}
+	s, err := socketcan.New(socketcan.Config{Interface: in.Path, Decoder: dec, Car: p.Get("car"), Session: p.Get("session"), Name: in.Name, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrConfig, in.Name, err)
+	}
+	return s, nil
+}
+
+// mqttSource: mqtt://[USER:PASS@]HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID].
+func mqttSource(in Input, log *slog.Logger) (runner, error) {
+	p := in.Params
+	cfg := mqtt.Config{Broker: in.Addr, Filter: in.Filter, Car: p.Get("car"), ClientID: p.Get("client"), Name: in.Name, Logger: log}
 	if user, host, ok := strings.Cut(in.Addr, "@"); ok {
 		cfg.Broker = host
 		u, pass, _ := strings.Cut(user, ":")
@@ -74,12 +126,12 @@ func (e *Edge) mqttSource(in Input, stats *sourceStats) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, in.Name, err)
 	}
-	return &source{stats: stats, run: func(ctx context.Context, m *emitter) error { return s.Run(ctx, m) }}, nil
+	return s, nil
 }
 
 // dbcParam loads the dbc=FILE of a CAN input; rate=HZ is the nominal rate
 // of messages without a GenMsgCycleTime (default 100).
-func dbcParam(in Input) (*slcan.Decoder, error) {
+func dbcParam(in Input) (*can.Decoder, error) {
 	path := in.Params.Get("dbc")
 	if path == "" {
 		return nil, fmt.Errorf("%w: input %s: needs dbc=FILE", ErrConfig, in.Name)
@@ -92,7 +144,7 @@ func dbcParam(in Input) (*slcan.Decoder, error) {
 		}
 		rate = v
 	}
-	dec, err := slcan.LoadDBC(path, rate)
+	dec, err := can.LoadDBC(path, rate)
 	if err != nil {
 		return nil, fmt.Errorf("%w: input %s: %v", ErrConfig, in.Name, err)
 	}

@@ -21,5 +21,7 @@
 // cars/+/telemetry, cars/44/telemetry is car 44. A filter without "+"
 // needs a configured car. The simulator publishes Avro frames on
 // PREFIX/CAR/frames and its retained catalog on PREFIX/CAR/channels, so
-// PREFIX/+/# takes both. Payload formats: see DecodePayload.
+// PREFIX/+/# takes both. Payload formats: see DecodePayload; a payload
+// that does not decode is a *BadPayload whose reason is one of package
+// source's Reason names, handed to the source.Sink as bad input.
 package mqtt

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -20,18 +21,8 @@ const (
 	KindCatalog
 )
 
-// Reasons a payload is bad input, as passed to Sink.Bad.
-const (
-	ReasonUnknownFormat = "unknown_format" // neither Avro single-object nor a JSON object
-	ReasonUnknownSchema = "unknown_schema" // Avro with a writer schema nobody registered
-	ReasonCorrupt       = "corrupt"        // Avro that does not decode
-	ReasonBadJSON       = "bad_json"       // JSON that does not decode into a frame or catalog
-	ReasonInvalid       = "invalid"        // decodes, but breaks the model's rules
-	ReasonCarMismatch   = "car_mismatch"   // the payload names another car than its topic
-	ReasonBadTopic      = "bad_topic"      // the topic level holding the car id is not a car id
-)
-
-// BadPayload is a payload that could not be decoded, with its reason.
+// BadPayload is a payload that could not be decoded, with its reason
+// (one of package source's Reason names).
 type BadPayload struct {
 	Reason string
 	Err    error
@@ -64,16 +55,16 @@ func DecodePayload(codec *telemetry.Codec, car string, payload []byte, f *teleme
 	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) > 0 && p[0] == '{' {
 		return decodeJSON(car, p, f, c)
 	}
-	return 0, bad(ReasonUnknownFormat, "payload is neither Avro single-object nor a JSON object")
+	return 0, bad(source.ReasonUnknownFormat, "payload is neither Avro single-object nor a JSON object")
 }
 
 func decodeAvro(codec *telemetry.Codec, car string, payload []byte, f *telemetry.Frame, c *telemetry.ChannelCatalog) (Kind, error) {
 	name, err := codec.Identify(payload)
 	if err != nil {
 		if errors.Is(err, telemetry.ErrUnknownSchema) {
-			return 0, &BadPayload{Reason: ReasonUnknownSchema, Err: err}
+			return 0, &BadPayload{Reason: source.ReasonUnknownSchema, Err: err}
 		}
-		return 0, &BadPayload{Reason: ReasonCorrupt, Err: err}
+		return 0, &BadPayload{Reason: source.ReasonCorrupt, Err: err}
 	}
 	var kind Kind
 	var got string
@@ -83,19 +74,19 @@ func decodeAvro(codec *telemetry.Codec, car string, payload []byte, f *telemetry
 	case telemetry.NameCatalog:
 		kind, err, got = KindCatalog, codec.DecodeCatalog(payload, c), c.Car
 	default:
-		return 0, bad(ReasonUnknownSchema, "a %s record is neither a frame nor a catalog", name)
+		return 0, bad(source.ReasonUnknownSchema, "a %s record is neither a frame nor a catalog", name)
 	}
 	if err != nil {
 		if errors.Is(err, telemetry.ErrInvalid) {
-			return 0, &BadPayload{Reason: ReasonInvalid, Err: err}
+			return 0, &BadPayload{Reason: source.ReasonInvalid, Err: err}
 		}
-		return 0, &BadPayload{Reason: ReasonCorrupt, Err: err}
+		return 0, &BadPayload{Reason: source.ReasonCorrupt, Err: err}
 	}
 	if got != car {
-		return 0, bad(ReasonCarMismatch, "payload of car %q on the topic of car %q", got, car)
+		return 0, bad(source.ReasonCarMismatch, "payload of car %q on the topic of car %q", got, car)
 	}
 	if kind == KindFrame && len(f.Samples) == 0 {
-		return 0, bad(ReasonInvalid, "frame without samples")
+		return 0, bad(source.ReasonInvalid, "frame without samples")
 	}
 	return kind, nil
 }
@@ -128,17 +119,17 @@ func decodeJSON(car string, p []byte, f *telemetry.Frame, c *telemetry.ChannelCa
 	dec := json.NewDecoder(bytes.NewReader(p))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
-		return 0, bad(ReasonBadJSON, "%v", err)
+		return 0, bad(source.ReasonBadJSON, "%v", err)
 	}
 	if dec.More() {
-		return 0, bad(ReasonBadJSON, "bytes after the object")
+		return 0, bad(source.ReasonBadJSON, "bytes after the object")
 	}
 	if j.Car != nil && *j.Car != car {
-		return 0, bad(ReasonCarMismatch, "payload of car %q on the topic of car %q", *j.Car, car)
+		return 0, bad(source.ReasonCarMismatch, "payload of car %q on the topic of car %q", *j.Car, car)
 	}
 	if j.Channels != nil {
 		if j.Samples != nil || j.Seq != nil {
-			return 0, bad(ReasonBadJSON, "both channels and samples")
+			return 0, bad(source.ReasonBadJSON, "both channels and samples")
 		}
 		*c = telemetry.ChannelCatalog{Car: car, Session: j.Session, Channels: make([]telemetry.Channel, 0, len(j.Channels))}
 		if j.TimeNs != nil {
@@ -148,12 +139,12 @@ func decodeJSON(car string, p []byte, f *telemetry.Frame, c *telemetry.ChannelCa
 			c.Channels = append(c.Channels, telemetry.Channel(ch))
 		}
 		if err := c.Validate(); err != nil {
-			return 0, &BadPayload{Reason: ReasonInvalid, Err: err}
+			return 0, &BadPayload{Reason: source.ReasonInvalid, Err: err}
 		}
 		return KindCatalog, nil
 	}
 	if j.Seq == nil || j.TimeNs == nil || j.Samples == nil {
-		return 0, bad(ReasonBadJSON, "a frame needs seq, time_ns and samples")
+		return 0, bad(source.ReasonBadJSON, "a frame needs seq, time_ns and samples")
 	}
 	samples, err := jsonSamples(j.Samples, f.Samples[:0])
 	if err != nil {
@@ -162,10 +153,10 @@ func decodeJSON(car string, p []byte, f *telemetry.Frame, c *telemetry.ChannelCa
 	f.Car, f.Session, f.Seq, f.TimeNs, f.Samples = car, j.Session, *j.Seq, *j.TimeNs, samples
 	f.SortSamples()
 	if len(f.Samples) == 0 {
-		return 0, bad(ReasonInvalid, "frame without samples")
+		return 0, bad(source.ReasonInvalid, "frame without samples")
 	}
 	if err := f.Validate(); err != nil {
-		return 0, &BadPayload{Reason: ReasonInvalid, Err: err}
+		return 0, &BadPayload{Reason: source.ReasonInvalid, Err: err}
 	}
 	return KindFrame, nil
 }
@@ -176,15 +167,15 @@ func jsonSamples(raw json.RawMessage, dst []telemetry.Sample) ([]telemetry.Sampl
 	if len(raw) > 0 && raw[0] == '{' {
 		var m map[string]float64
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, bad(ReasonBadJSON, "samples: %v", err)
+			return nil, bad(source.ReasonBadJSON, "samples: %v", err)
 		}
 		if len(m) > telemetry.MaxSamples {
-			return nil, bad(ReasonInvalid, "%d samples, more than %d", len(m), telemetry.MaxSamples)
+			return nil, bad(source.ReasonInvalid, "%d samples, more than %d", len(m), telemetry.MaxSamples)
 		}
 		for k, v := range m {
 			id, err := strconv.ParseInt(strings.TrimSpace(k), 10, 32)
 			if err != nil || id < 0 {
-				return nil, bad(ReasonBadJSON, "sample id %q", k)
+				return nil, bad(source.ReasonBadJSON, "sample id %q", k)
 			}
 			dst = append(dst, telemetry.Sample{ID: int32(id), Value: v})
 		}
@@ -194,14 +185,14 @@ func jsonSamples(raw json.RawMessage, dst []telemetry.Sample) ([]telemetry.Sampl
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&arr); err != nil {
-		return nil, bad(ReasonBadJSON, "samples: %v", err)
+		return nil, bad(source.ReasonBadJSON, "samples: %v", err)
 	}
 	if len(arr) > telemetry.MaxSamples {
-		return nil, bad(ReasonInvalid, "%d samples, more than %d", len(arr), telemetry.MaxSamples)
+		return nil, bad(source.ReasonInvalid, "%d samples, more than %d", len(arr), telemetry.MaxSamples)
 	}
 	for _, s := range arr {
 		if s.ID == nil || s.Value == nil {
-			return nil, bad(ReasonBadJSON, "a sample needs id and value")
+			return nil, bad(source.ReasonBadJSON, "a sample needs id and value")
 		}
 		dst = append(dst, telemetry.Sample{ID: *s.ID, Value: *s.Value})
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -25,22 +26,22 @@ func TestDecodePayload(t *testing.T) {
 	}{
 		{"avro frame", string(avroFrame), KindFrame, ""},
 		{"avro catalog", string(avroCat), KindCatalog, ""},
-		{"avro of another car", string(avroOther), 0, ReasonCarMismatch},
-		{"avro truncated", string(avroFrame[:len(avroFrame)-3]), 0, ReasonCorrupt},
-		{"avro unknown schema", "\xc3\x01\x01\x02\x03\x04\x05\x06\x07\x08rest", 0, ReasonUnknownSchema},
+		{"avro of another car", string(avroOther), 0, source.ReasonCarMismatch},
+		{"avro truncated", string(avroFrame[:len(avroFrame)-3]), 0, source.ReasonCorrupt},
+		{"avro unknown schema", "\xc3\x01\x01\x02\x03\x04\x05\x06\x07\x08rest", 0, source.ReasonUnknownSchema},
 		{"json frame, array", `{"seq":7,"time_ns":1000000000000000000,"session":"s1","samples":[{"id":3,"value":-1},{"id":1,"value":2.5}]}`, KindFrame, ""},
 		{"json frame, object", ` {"car":"44","seq":7,"time_ns":1000000000000000000,"session":"s1","samples":{"1":2.5,"3":-1}}`, KindFrame, ""},
 		{"json catalog", `{"session":"s1","time_ns":5,"channels":[{"id":1,"name":"speed","unit":"km/h","rate_hz":100,"min":0,"max":400}]}`, KindCatalog, ""},
-		{"json of another car", `{"car":"45","seq":1,"time_ns":1,"samples":[]}`, 0, ReasonCarMismatch},
-		{"json without seq", `{"time_ns":1,"samples":[{"id":1,"value":1}]}`, 0, ReasonBadJSON},
-		{"json unknown field", `{"seq":1,"time_ns":1,"samples":[],"speed":3}`, 0, ReasonBadJSON},
-		{"json no samples", `{"seq":1,"time_ns":1,"samples":[]}`, 0, ReasonInvalid},
-		{"json negative seq", `{"seq":-1,"time_ns":1,"samples":[{"id":1,"value":1}]}`, 0, ReasonInvalid},
-		{"json bad sample id", `{"seq":1,"time_ns":1,"samples":{"x":1}}`, 0, ReasonBadJSON},
-		{"json trailing", `{"seq":1,"time_ns":1,"samples":{"1":1}} {}`, 0, ReasonBadJSON},
-		{"json bad catalog", `{"channels":[{"id":1,"name":"","rate_hz":1}]}`, 0, ReasonInvalid},
-		{"text", "speed=3", 0, ReasonUnknownFormat},
-		{"empty", "", 0, ReasonUnknownFormat},
+		{"json of another car", `{"car":"45","seq":1,"time_ns":1,"samples":[]}`, 0, source.ReasonCarMismatch},
+		{"json without seq", `{"time_ns":1,"samples":[{"id":1,"value":1}]}`, 0, source.ReasonBadJSON},
+		{"json unknown field", `{"seq":1,"time_ns":1,"samples":[],"speed":3}`, 0, source.ReasonBadJSON},
+		{"json no samples", `{"seq":1,"time_ns":1,"samples":[]}`, 0, source.ReasonInvalid},
+		{"json negative seq", `{"seq":-1,"time_ns":1,"samples":[{"id":1,"value":1}]}`, 0, source.ReasonInvalid},
+		{"json bad sample id", `{"seq":1,"time_ns":1,"samples":{"x":1}}`, 0, source.ReasonBadJSON},
+		{"json trailing", `{"seq":1,"time_ns":1,"samples":{"1":1}} {}`, 0, source.ReasonBadJSON},
+		{"json bad catalog", `{"channels":[{"id":1,"name":"","rate_hz":1}]}`, 0, source.ReasonInvalid},
+		{"text", "speed=3", 0, source.ReasonUnknownFormat},
+		{"empty", "", 0, source.ReasonUnknownFormat},
 	} {
 		var f telemetry.Frame
 		var c telemetry.ChannelCatalog

@@ -14,19 +14,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/telemetry"
 )
-
-// Sink receives what a source decodes; the edge's emitter implements it
-// (see package serial for the contract).
-type Sink interface {
-	Frame(f *telemetry.Frame, recv time.Time) error
-	Catalog(c *telemetry.ChannelCatalog, recv time.Time) error
-	Bad(reason string, raw []byte, err error, recv time.Time)
-	Note(event string, err error)
-	Up(up bool, err error)
-	Flush() error
-}
 
 // ErrConfig reports a Config that cannot work.
 var ErrConfig = errors.New("mqtt: bad config")
@@ -126,7 +116,7 @@ func (s *Source) carOf(topic string) (string, error) {
 // and 2 messages are acknowledged only after they are in the spool, and
 // the session is persistent, so messages the edge had not taken when it
 // stopped or crashed are delivered again when it returns.
-func (s *Source) Run(ctx context.Context, sink Sink) error {
+func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 	log := s.cfg.Logger.With("source", s.cfg.Name)
 	msgs := make(chan paho.Message, s.cfg.QueueLen)
 	var closing atomic.Bool
@@ -189,12 +179,7 @@ func (s *Source) connect(ctx context.Context, client paho.Client, conn *connStat
 			err = errors.New("no answer")
 		}
 		conn.lost(err)
-		t := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
+		source.Sleep(ctx, time.Second)
 	}
 	return false
 }
@@ -202,7 +187,7 @@ func (s *Source) connect(ctx context.Context, client paho.Client, conn *connStat
 // connState logs each outage once when it starts and once when it ends.
 type connState struct {
 	log  *slog.Logger
-	sink Sink
+	sink source.Sink
 	mu   sync.Mutex
 	down time.Time
 	ever bool
@@ -229,7 +214,7 @@ func (c *connState) connected() {
 }
 
 // consume spools messages in batches until ctx is done.
-func (s *Source) consume(ctx context.Context, msgs <-chan paho.Message, sink Sink) {
+func (s *Source) consume(ctx context.Context, msgs <-chan paho.Message, sink source.Sink) {
 	d := newDecoder(s, sink)
 	for {
 		select {
@@ -241,7 +226,7 @@ func (s *Source) consume(ctx context.Context, msgs <-chan paho.Message, sink Sin
 	}
 }
 
-func (s *Source) drain(msgs <-chan paho.Message, sink Sink) {
+func (s *Source) drain(msgs <-chan paho.Message, sink source.Sink) {
 	d := newDecoder(s, sink)
 	for {
 		select {
@@ -256,14 +241,14 @@ func (s *Source) drain(msgs <-chan paho.Message, sink Sink) {
 // decoder decodes messages into the sink.
 type decoder struct {
 	s     *Source
-	sink  Sink
+	sink  source.Sink
 	codec *telemetry.Codec
 	frame telemetry.Frame
 	cat   telemetry.ChannelCatalog
 	taken []paho.Message
 }
 
-func newDecoder(s *Source, sink Sink) *decoder {
+func newDecoder(s *Source, sink source.Sink) *decoder {
 	return &decoder{s: s, sink: sink, codec: telemetry.MustNewCodec()}
 }
 
@@ -294,7 +279,7 @@ func (d *decoder) batch(first paho.Message, more <-chan paho.Message) {
 func (d *decoder) message(topic string, payload []byte, recv time.Time) {
 	car, err := d.s.carOf(topic)
 	if err != nil {
-		d.sink.Bad(ReasonBadTopic, payload, err, recv)
+		d.sink.Bad(source.ReasonBadTopic, payload, err, recv)
 		return
 	}
 	kind, err := DecodePayload(d.codec, car, payload, &d.frame, &d.cat)
@@ -304,11 +289,11 @@ func (d *decoder) message(topic string, payload []byte, recv time.Time) {
 		d.sink.Bad(bp.Reason, payload, fmt.Errorf("topic %s: %w", topic, err), recv)
 	case kind == KindFrame:
 		if err := d.sink.Frame(&d.frame, recv); err != nil {
-			d.sink.Bad(ReasonInvalid, payload, err, recv)
+			d.sink.Bad(source.ReasonInvalid, payload, err, recv)
 		}
 	case kind == KindCatalog:
 		if err := d.sink.Catalog(&d.cat, recv); err != nil {
-			d.sink.Bad(ReasonInvalid, payload, err, recv)
+			d.sink.Bad(source.ReasonInvalid, payload, err, recv)
 		}
 	}
 }

@@ -7,42 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/telemetry"
-)
-
-// Sink receives what a source decodes; the edge's emitter implements it.
-// Frame and Catalog copy what they keep, so the source may reuse f and c.
-type Sink interface {
-	// Frame takes one frame, received at recv; an error means the frame
-	// breaks the model's rules (the source reports it as bad input).
-	Frame(f *telemetry.Frame, recv time.Time) error
-	// Catalog takes a car's complete channel catalog; errors as Frame.
-	Catalog(c *telemetry.ChannelCatalog, recv time.Time) error
-	// Bad takes input that could not be decoded: reason is a short kind
-	// (counted per kind), raw the offending bytes.
-	Bad(reason string, raw []byte, err error, recv time.Time)
-	// Note counts an event that is not bad input (a resynchronisation).
-	Note(event string, err error)
-	// Up reports whether the source's device is open.
-	Up(up bool, err error)
-	// Flush makes everything taken since the last Flush durable.
-	Flush() error
-}
-
-// SessionKeeper is implemented by sinks that remember each car's session
-// (across restarts too): a frame of a car that has not announced its
-// channels on this port yet gets the remembered session.
-type SessionKeeper interface {
-	Session(car string) (string, bool)
-}
-
-// Reasons for bad input, as passed to Sink.Bad.
-const (
-	ReasonChecksum   = "checksum"    // the line's CRC does not match
-	ReasonMalformed  = "malformed"   // the line breaks the grammar
-	ReasonTooLong    = "too_long"    // no line end within telemetry.MaxLineLen bytes
-	ReasonWrongCar   = "wrong_car"   // a car other than the port's configured car
-	ReasonBadCatalog = "bad_catalog" // channel lines that do not make a valid catalog
 )
 
 // lineDecoder splits a byte stream into lines and decodes them. It holds
@@ -80,12 +46,12 @@ func (d *lineDecoder) resync() {
 }
 
 // feed decodes every complete line in chunk, received at recv.
-func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink Sink) {
+func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink source.Sink) {
 	if d.syncing {
 		i := bytes.IndexByte(chunk, '$')
 		if i != 0 && len(chunk) > 0 && !d.skipped {
 			d.skipped = true
-			sink.Note("resync", nil)
+			sink.Note(source.EventResync, nil)
 		}
 		if i < 0 {
 			return
@@ -109,7 +75,7 @@ func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink Sink) {
 			line = d.partial
 		}
 		if len(line) > telemetry.MaxLineLen {
-			sink.Bad(ReasonTooLong, line[:telemetry.MaxLineLen], fmt.Errorf("serial: line of %d bytes, longer than %d", len(line), telemetry.MaxLineLen), recv)
+			sink.Bad(source.ReasonTooLong, line[:telemetry.MaxLineLen], fmt.Errorf("serial: line of %d bytes, longer than %d", len(line), telemetry.MaxLineLen), recv)
 		} else {
 			d.line(line, recv, sink)
 		}
@@ -118,13 +84,13 @@ func (d *lineDecoder) feed(chunk []byte, recv time.Time, sink Sink) {
 }
 
 // keep holds the start of a line until its end arrives.
-func (d *lineDecoder) keep(b []byte, recv time.Time, sink Sink) {
+func (d *lineDecoder) keep(b []byte, recv time.Time, sink source.Sink) {
 	if d.over {
 		return
 	}
 	if len(d.partial)+len(b) > telemetry.MaxLineLen {
 		raw := append(d.partial, b...)[:telemetry.MaxLineLen]
-		sink.Bad(ReasonTooLong, raw, fmt.Errorf("serial: no line end within %d bytes", telemetry.MaxLineLen), recv)
+		sink.Bad(source.ReasonTooLong, raw, fmt.Errorf("serial: no line end within %d bytes", telemetry.MaxLineLen), recv)
 		d.partial, d.over = d.partial[:0], true
 		return
 	}
@@ -132,15 +98,15 @@ func (d *lineDecoder) keep(b []byte, recv time.Time, sink Sink) {
 }
 
 // line decodes one line, its "\n" included.
-func (d *lineDecoder) line(line []byte, recv time.Time, sink Sink) {
+func (d *lineDecoder) line(line []byte, recv time.Time, sink source.Sink) {
 	if len(bytes.TrimRight(line, "\r\n")) == 0 {
 		return // an empty line carries nothing
 	}
 	kind, err := telemetry.ParseLine(line, &d.frame, &d.chline)
 	if err != nil {
-		reason := ReasonMalformed
+		reason := source.ReasonMalformed
 		if errors.Is(err, telemetry.ErrChecksum) {
-			reason = ReasonChecksum
+			reason = source.ReasonChecksum
 		}
 		sink.Bad(reason, line, err, recv)
 		return
@@ -148,20 +114,20 @@ func (d *lineDecoder) line(line []byte, recv time.Time, sink Sink) {
 	switch kind {
 	case telemetry.LineFrame:
 		if d.car != "" && d.frame.Car != d.car {
-			sink.Bad(ReasonWrongCar, line, fmt.Errorf("serial: frame of car %q on the port of car %q", d.frame.Car, d.car), recv)
+			sink.Bad(source.ReasonWrongCar, line, fmt.Errorf("serial: frame of car %q on the port of car %q", d.frame.Car, d.car), recv)
 			return
 		}
 		if cs := d.cars[d.frame.Car]; cs != nil {
 			d.frame.Session, cs.lastNs = cs.session, d.frame.TimeNs
-		} else if k, ok := sink.(SessionKeeper); ok {
+		} else if k, ok := sink.(source.SessionKeeper); ok {
 			d.frame.Session, _ = k.Session(d.frame.Car)
 		}
 		if err := sink.Frame(&d.frame, recv); err != nil {
-			sink.Bad(ReasonMalformed, line, err, recv)
+			sink.Bad(source.ReasonMalformed, line, err, recv)
 		}
 	case telemetry.LineChannel:
 		if d.car != "" && d.chline.Car != d.car {
-			sink.Bad(ReasonWrongCar, line, fmt.Errorf("serial: channel of car %q on the port of car %q", d.chline.Car, d.car), recv)
+			sink.Bad(source.ReasonWrongCar, line, fmt.Errorf("serial: channel of car %q on the port of car %q", d.chline.Car, d.car), recv)
 			return
 		}
 		d.channel(line, recv, sink)
@@ -170,12 +136,12 @@ func (d *lineDecoder) line(line []byte, recv time.Time, sink Sink) {
 
 // channel adds a $PWC line to its car's catalog and hands the catalog on
 // once every channel has been announced (again, every time it is).
-func (d *lineDecoder) channel(line []byte, recv time.Time, sink Sink) {
+func (d *lineDecoder) channel(line []byte, recv time.Time, sink source.Sink) {
 	c := &d.chline
 	cs := d.cars[c.Car]
 	if cs == nil || cs.session != c.Session || cs.count != c.Count {
 		if len(d.cars) >= maxCars && cs == nil {
-			sink.Bad(ReasonBadCatalog, line, fmt.Errorf("serial: more than %d cars on one port", maxCars), recv)
+			sink.Bad(source.ReasonBadCatalog, line, fmt.Errorf("serial: more than %d cars on one port", maxCars), recv)
 			return
 		}
 		cs = &carState{session: c.Session, count: c.Count, channels: make(map[int]telemetry.Channel, c.Count)}
@@ -194,13 +160,13 @@ func (d *lineDecoder) channel(line []byte, recv time.Time, sink Sink) {
 	}
 	slices.SortFunc(cat.Channels, func(a, b telemetry.Channel) int { return int(a.ID) - int(b.ID) })
 	if err := cat.Validate(); err != nil {
-		sink.Bad(ReasonBadCatalog, line, fmt.Errorf("serial: car %s catalog: %w", c.Car, err), recv)
+		sink.Bad(source.ReasonBadCatalog, line, fmt.Errorf("serial: car %s catalog: %w", c.Car, err), recv)
 		delete(d.cars, c.Car)
 		return
 	}
 	cs.complete = true
 	if err := sink.Catalog(&cat, recv); err != nil {
-		sink.Bad(ReasonBadCatalog, line, err, recv)
+		sink.Bad(source.ReasonBadCatalog, line, err, recv)
 	}
 }
 

@@ -2,44 +2,13 @@ package serial
 
 import (
 	"bytes"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/pitwall/pitwall/edge/source"
+	"github.com/pitwall/pitwall/edge/source/sourcetest"
 	"github.com/pitwall/pitwall/telemetry"
 )
-
-// sink records what the decoder hands on.
-type sink struct {
-	frames   []telemetry.Frame
-	catalogs []telemetry.ChannelCatalog
-	bad      map[string]int
-	notes    map[string]int
-}
-
-func newSink() *sink { return &sink{bad: map[string]int{}, notes: map[string]int{}} }
-
-func (s *sink) Frame(f *telemetry.Frame, _ time.Time) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	cp := *f
-	cp.Samples = slices.Clone(f.Samples)
-	s.frames = append(s.frames, cp)
-	return nil
-}
-
-func (s *sink) Catalog(c *telemetry.ChannelCatalog, _ time.Time) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	s.catalogs = append(s.catalogs, *c)
-	return nil
-}
-func (s *sink) Bad(reason string, _ []byte, _ error, _ time.Time) { s.bad[reason]++ }
-func (s *sink) Note(event string, _ error)                        { s.notes[event]++ }
-func (s *sink) Up(bool, error)                                    {}
-func (s *sink) Flush() error                                      { return nil }
 
 func frameLine(t testing.TB, car string, seq int64) []byte {
 	f := telemetry.Frame{Car: car, Seq: seq, TimeNs: 1e18 + seq, Samples: []telemetry.Sample{{ID: 0, Value: float64(seq)}, {ID: 2, Value: 1.5}}}
@@ -80,25 +49,25 @@ func TestLineDecoder(t *testing.T) {
 	in.Write(frameLine(t, "car01", 3))
 
 	for _, step := range []int{1, 7, 4096} {
-		d, sk := newLineDecoder(""), newSink()
+		d, sk := newLineDecoder(""), sourcetest.New()
 		b := in.Bytes()
 		for i := 0; i < len(b); i += step {
 			d.feed(b[i:min(i+step, len(b))], time.Unix(0, 0), sk)
 		}
-		if len(sk.frames) != 4 || sk.frames[0].Session != "" || sk.frames[1].Session != "s1" || sk.frames[3].Seq != 3 || sk.frames[2].Car != "car02" {
-			t.Fatalf("step %d: frames %+v", step, sk.frames)
+		if len(sk.Frames) != 4 || sk.Frames[0].Session != "" || sk.Frames[1].Session != "s1" || sk.Frames[3].Seq != 3 || sk.Frames[2].Car != "car02" {
+			t.Fatalf("step %d: frames %+v", step, sk.Frames)
 		}
-		if len(sk.catalogs) != 2 || len(sk.catalogs[0].Channels) != 2 || sk.catalogs[0].Session != "s1" {
-			t.Fatalf("step %d: catalogs %+v", step, sk.catalogs)
+		if len(sk.Catalogs) != 2 || len(sk.Catalogs[0].Channels) != 2 || sk.Catalogs[0].Session != "s1" {
+			t.Fatalf("step %d: catalogs %+v", step, sk.Catalogs)
 		}
-		if sk.bad[ReasonChecksum] != 1 || sk.bad[ReasonMalformed] != 1 || len(sk.bad) != 2 || sk.notes["resync"] != 1 {
-			t.Fatalf("step %d: bad %v notes %v", step, sk.bad, sk.notes)
+		if sk.Reasons[source.ReasonChecksum] != 1 || sk.Reasons[source.ReasonMalformed] != 1 || len(sk.Reasons) != 2 || sk.Events[source.EventResync] != 1 {
+			t.Fatalf("step %d: bad %v notes %v", step, sk.Reasons, sk.Events)
 		}
 	}
 }
 
 func TestLineDecoderWrongCarAndLongLines(t *testing.T) {
-	d, sk := newLineDecoder("car01"), newSink()
+	d, sk := newLineDecoder("car01"), sourcetest.New()
 	var in []byte
 	in = append(in, frameLine(t, "car02", 1)...)
 	in = append(in, channelLines(t, "car02", "")...)
@@ -110,8 +79,8 @@ func TestLineDecoderWrongCarAndLongLines(t *testing.T) {
 	for i := 0; i < len(in); i += 1000 {
 		d.feed(in[i:min(i+1000, len(in))], time.Unix(0, 0), sk)
 	}
-	if len(sk.frames) != 2 || sk.bad[ReasonWrongCar] != 3 || sk.bad[ReasonTooLong] != 1 || sk.notes["resync"] != 0 {
-		t.Fatalf("frames %d, bad %v, notes %v", len(sk.frames), sk.bad, sk.notes)
+	if len(sk.Frames) != 2 || sk.Reasons[source.ReasonWrongCar] != 3 || sk.Reasons[source.ReasonTooLong] != 1 || sk.Events[source.EventResync] != 0 {
+		t.Fatalf("frames %d, bad %v, notes %v", len(sk.Frames), sk.Reasons, sk.Events)
 	}
 }
 
@@ -128,11 +97,11 @@ func FuzzLines(f *testing.F) {
 		if step <= 0 || step > len(in) {
 			step = len(in) + 1
 		}
-		d, sk := newLineDecoder(""), newSink()
+		d, sk := newLineDecoder(""), sourcetest.New()
 		for i := 0; i < len(in); i += step {
 			d.feed(in[i:min(i+step, len(in))], time.Unix(0, 0), sk)
 		}
-		for _, fr := range sk.frames {
+		for _, fr := range sk.Frames {
 			if fr.Validate() != nil || len(fr.Samples) == 0 {
 				t.Fatalf("invalid frame: %+v", fr)
 			}

@@ -2,9 +2,10 @@ package slcan
 
 import (
 	"bytes"
-	"math"
 	"testing"
 	"time"
+
+	"github.com/pitwall/pitwall/edge/source/sourcetest"
 )
 
 // FuzzParseFrame: no panic; a frame that parses prints back to the same
@@ -25,32 +26,13 @@ func FuzzParseFrame(f *testing.F) {
 	})
 }
 
-// FuzzDecode: any id and data decode by the simulator's DBC without
-// panicking, to finite values.
-func FuzzDecode(f *testing.F) {
-	dec := simDecoder(f)
-	f.Add(uint32(0x100), uint8(8), []byte{1, 2, 3, 4, 5, 6, 7, 8}, false)
-	f.Add(uint32(0x1A0), uint8(8), []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x80}, false)
-	f.Add(uint32(0x131), uint8(2), []byte{0x80, 0}, true)
-	f.Fuzz(func(t *testing.T, id uint32, n uint8, data []byte, remote bool) {
-		fr := Frame{ID: id & 0x7FF, Len: n % 9, Remote: remote}
-		copy(fr.Data[:], data)
-		samples, _ := dec.Decode(&fr, nil)
-		for _, s := range samples {
-			if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
-				t.Fatalf("%+v decoded to %v", fr, s)
-			}
-		}
-	})
-}
-
 // FuzzStream: whatever an adapter sends, the stream neither panics nor
 // hands on an invalid frame.
 func FuzzStream(f *testing.F) {
 	f.Add([]byte("\r\r\a\rt10080100000000000000\rt1004000000007531\rgarbage\rF04\r"), 5)
 	f.Add([]byte("0203\rt1308E803E803E803E8037531\r\a\a\rV1013\rN1234\rz\r"), 3)
 	f.Fuzz(func(t *testing.T, input []byte, step int) {
-		sk := newSink()
+		sk := sourcetest.New()
 		st := newTestStream(t, sk)
 		step = 1 + abs(step)%64
 		recv := time.Unix(1714564830, 0)
@@ -58,7 +40,7 @@ func FuzzStream(f *testing.F) {
 			st.feed(input[i:min(i+step, len(input))], recv)
 		}
 		st.idle(recv)
-		for _, fr := range sk.frames {
+		for _, fr := range sk.Frames {
 			if err := fr.Validate(); err != nil {
 				t.Fatalf("invalid frame handed on: %v", err)
 			}

@@ -3,27 +3,12 @@ package slcan
 import (
 	"errors"
 	"fmt"
+
+	"github.com/pitwall/pitwall/edge/can"
 )
 
 // ErrBadFrame is wrapped by every error of ParseFrame.
 var ErrBadFrame = errors.New("slcan: malformed frame")
-
-// Frame is one CAN frame as an SLCAN adapter reports it.
-type Frame struct {
-	// ID is the 11-bit (standard) or 29-bit (extended) identifier.
-	ID uint32
-	// Extended is true for a 29-bit identifier (T, R).
-	Extended bool
-	// Remote is true for a remote-transmission request (r, R): no data.
-	Remote bool
-	// Len is the data length code, 0–8.
-	Len uint8
-	// Data holds Len bytes (none for a remote frame).
-	Data [8]byte
-	// Stamp is the adapter's millisecond timestamp (Z1), 0–59999,
-	// wrapping every minute; -1 when the frame carries none.
-	Stamp int32
-}
 
 // maxStamp is the largest Z1 timestamp: 0xEA5F = 59999 ms.
 const maxStamp = 59999
@@ -37,8 +22,8 @@ const maxStamp = 59999
 //
 // TTTT is the Z1 timestamp (4 hex digits of milliseconds). Whether it is
 // there follows from the length. Hex digits may be upper or lower case.
-func ParseFrame(b []byte) (Frame, error) {
-	f := Frame{Stamp: -1}
+func ParseFrame(b []byte) (can.Frame, error) {
+	f := can.Frame{Stamp: -1}
 	if len(b) == 0 {
 		return f, fmt.Errorf("%w: empty", ErrBadFrame)
 	}
@@ -61,7 +46,7 @@ func ParseFrame(b []byte) (Frame, error) {
 	if !ok {
 		return f, fmt.Errorf("%w: bad id %q", ErrBadFrame, b[1:1+idLen])
 	}
-	if (!f.Extended && id > 0x7FF) || id > 0x1FFFFFFF {
+	if (!f.Extended && id > can.MaxStandardID) || id > can.MaxExtendedID {
 		return f, fmt.Errorf("%w: id %X out of range", ErrBadFrame, id)
 	}
 	f.ID = id
@@ -98,7 +83,7 @@ func ParseFrame(b []byte) (Frame, error) {
 
 // AppendFrame appends f as an SLCAN record, "\r" included; the timestamp
 // only when Stamp >= 0.
-func AppendFrame(dst []byte, f *Frame) []byte {
+func AppendFrame(dst []byte, f *can.Frame) []byte {
 	const hex = "0123456789ABCDEF"
 	kind := byte('t')
 	switch {

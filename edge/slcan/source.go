@@ -11,30 +11,10 @@ import (
 
 	tarm "github.com/tarm/serial"
 
+	"github.com/pitwall/pitwall/edge/can"
+	"github.com/pitwall/pitwall/edge/serial"
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/telemetry"
-)
-
-// Sink receives what a source decodes; the edge's emitter implements it
-// (see package serial for the contract).
-type Sink interface {
-	Frame(f *telemetry.Frame, recv time.Time) error
-	Catalog(c *telemetry.ChannelCatalog, recv time.Time) error
-	Bad(reason string, raw []byte, err error, recv time.Time)
-	Note(event string, err error)
-	Up(up bool, err error)
-	Flush() error
-}
-
-// Reasons for bad input and events that are not.
-const (
-	ReasonMalformed  = "malformed"   // a record that is not SLCAN
-	ReasonShortFrame = "short_frame" // fewer data bytes than the DBC message
-	ReasonTooLong    = "too_long"    // no "\r" within maxRecord bytes
-
-	EventUnknownID  = "unknown_id"  // a CAN id the DBC does not describe
-	EventErrorReply = "error_reply" // the adapter answered a command with BEL
-	EventStatus     = "bus_status"  // the adapter reported error flags (F)
-	EventResync     = "resync"      // bytes skipped after (re)opening
 )
 
 // ErrConfig reports a Config that cannot work.
@@ -48,16 +28,14 @@ var bitrates = map[int]byte{
 
 // Config configures an SLCAN Source. An empty field means its default.
 type Config struct {
-	// Path is the adapter's serial device, e.g. /dev/ttyACM0. Required.
-	Path string
-	// Baud is the serial bit rate (USB-CDC adapters ignore it). Default
-	// 115200.
-	Baud int
+	// Port is the adapter's serial device, e.g. /dev/ttyACM0, and how it
+	// is read and reopened. Its Path is required.
+	serial.Port
 	// Bitrate is the CAN bus bit rate, one of 10k, 20k, 50k, 100k, 125k,
 	// 250k, 500k, 800k, 1M. Default 500000.
 	Bitrate int
-	// Decoder maps CAN frames to channels. Required (see LoadDBC).
-	Decoder *Decoder
+	// Decoder maps CAN frames to channels. Required (see can.LoadDBC).
+	Decoder *can.Decoder
 	// Car is the car on this bus. Required.
 	Car string
 	// Session is the session id stamped on frames. Default "".
@@ -67,11 +45,6 @@ type Config struct {
 	NoTimestamps bool
 	// Name names the source. Default "slcan:" + Path.
 	Name string
-	// Reopen is the pause between attempts to reopen a lost port.
-	// Default 1s.
-	Reopen time.Duration
-	// ReadTimeout bounds one read. Default 200ms.
-	ReadTimeout time.Duration
 	// Logger receives outage and adapter messages. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -87,8 +60,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Path == "" || cfg.Decoder == nil || !telemetry.ValidCar(cfg.Car) || !telemetry.ValidSession(cfg.Session) {
 		return nil, fmt.Errorf("%w: need a path, a DBC and a valid car id (car=%q)", ErrConfig, cfg.Car)
 	}
-	if cfg.Baud == 0 {
-		cfg.Baud = 115200
+	var err error
+	if cfg.Port, err = cfg.Port.WithDefaults(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if cfg.Bitrate == 0 {
 		cfg.Bitrate = 500000
@@ -99,12 +73,6 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.Name == "" {
 		cfg.Name = "slcan:" + cfg.Path
-	}
-	if cfg.Reopen <= 0 {
-		cfg.Reopen = time.Second
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 200 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -126,87 +94,34 @@ func (s *Source) Name() string { return s.cfg.Name }
 // Run opens the adapter, sends the open sequence and decodes frames until
 // ctx is cancelled, reopening the port after every outage (logged once
 // when it starts and once when it ends).
-func (s *Source) Run(ctx context.Context, sink Sink) error {
+func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 	log := s.cfg.Logger.With("source", s.cfg.Name)
 	st := newStream(s.cfg, sink, log)
 	cat := s.cfg.Decoder.Catalog(s.cfg.Car, s.cfg.Session, time.Now().UnixNano())
 	if err := sink.Catalog(&cat, time.Now()); err != nil {
 		return err
 	}
-	var down time.Time
-	for ctx.Err() == nil {
-		port, err := tarm.OpenPort(&tarm.Config{Name: s.cfg.Path, Baud: s.cfg.Baud, ReadTimeout: s.cfg.ReadTimeout})
-		if err == nil {
-			if _, err = io.WriteString(port, s.cmd); err != nil {
+	source.Reopen(ctx, sink, source.Device[*tarm.Port]{
+		Kind: "slcan", Noun: "adapter", Every: s.cfg.Reopen, Log: log,
+		Open: func() (*tarm.Port, error) {
+			port, err := s.cfg.Port.Open()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := io.WriteString(port, s.cmd); err != nil {
 				port.Close()
+				return nil, err
 			}
-		}
-		if err != nil {
-			if down.IsZero() {
-				down = time.Now()
-				log.Warn("slcan: adapter unavailable; reopening until it is back", "every", s.cfg.Reopen, "err", err)
-				sink.Up(false, err)
-			}
-			sleep(ctx, s.cfg.Reopen)
-			continue
-		}
-		if !down.IsZero() {
-			log.Info("slcan: adapter back", "after", time.Since(down).Round(time.Millisecond))
-			down = time.Time{}
-		}
-		sink.Up(true, nil)
-		st.opened()
-		err = s.read(ctx, port, st)
-		port.Close()
-		st.idle(time.Now())
-		if ctx.Err() != nil {
-			break
-		}
-		down = time.Now()
-		log.Warn("slcan: adapter lost; reopening until it is back", "every", s.cfg.Reopen, "err", err)
-		sink.Up(false, err)
-		sleep(ctx, s.cfg.Reopen/10)
-	}
-	sink.Up(false, nil)
-	return nil
-}
-
-// read decodes what the port delivers until it fails or ctx is done.
-func (s *Source) read(ctx context.Context, port io.Reader, st *stream) error {
-	buf := make([]byte, 64<<10)
-	fastEOFs := 0
-	for ctx.Err() == nil {
-		start := time.Now()
-		n, err := port.Read(buf)
-		if n > 0 {
-			fastEOFs = 0
-			st.feed(buf[:n], time.Now())
-		}
-		switch {
-		case err == nil:
-		case errors.Is(err, io.EOF): // a timeout, or a hung-up tty when instant
-			if n == 0 {
-				st.idle(time.Now())
-			}
-			if n == 0 && time.Since(start) < s.cfg.ReadTimeout/2 {
-				if fastEOFs++; fastEOFs >= 3 {
-					return errors.New("slcan: port hung up")
-				}
-			}
-		default:
+			return port, nil
+		},
+		Read: func(ctx context.Context, port *tarm.Port) error {
+			st.opened()
+			err := s.cfg.Port.ReadLoop(ctx, port, st.feed, st.idle)
+			st.idle(time.Now())
 			return err
-		}
-	}
+		},
+	})
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // stream splits the adapter's output into records and turns frames into
@@ -214,7 +129,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // telemetry frame.
 type stream struct {
 	cfg     Config
-	sink    Sink
+	sink    source.Sink
 	log     *slog.Logger
 	partial []byte
 	over    bool // inside an overlong record
@@ -230,7 +145,7 @@ type stream struct {
 // and timestamp is 26 bytes) with room for vendor replies.
 const maxRecord = 64
 
-func newStream(cfg Config, sink Sink, log *slog.Logger) *stream {
+func newStream(cfg Config, sink source.Sink, log *slog.Logger) *stream {
 	// Sequence numbers start at the microsecond clock, so frames after a
 	// restart of the edge never repeat earlier numbers.
 	return &stream{cfg: cfg, sink: sink, log: log, stamp: -1, seq: time.Now().UnixMicro(),
@@ -252,7 +167,7 @@ func (st *stream) feed(chunk []byte, recv time.Time) {
 		if c := chunk[0]; c != 't' && c != 'T' && c != 'r' && c != 'R' && c != '\r' && c != '\a' {
 			if !st.skipped {
 				st.skipped = true
-				st.sink.Note(EventResync, nil)
+				st.sink.Note(source.EventResync, nil)
 			}
 			i := bytes.IndexAny(chunk, "\r\a")
 			if i < 0 {
@@ -308,7 +223,7 @@ func (st *stream) keep(b []byte, recv time.Time) {
 		return
 	}
 	if len(st.partial)+len(b) > maxRecord {
-		st.sink.Bad(ReasonTooLong, append(st.partial[:len(st.partial):len(st.partial)], b...), fmt.Errorf("slcan: no record end within %d bytes", maxRecord), recv)
+		st.sink.Bad(source.ReasonTooLong, append(st.partial[:len(st.partial):len(st.partial)], b...), fmt.Errorf("slcan: no record end within %d bytes", maxRecord), recv)
 		st.partial, st.over = st.partial[:0], true
 		return
 	}
@@ -331,13 +246,13 @@ func (st *stream) record(rec []byte, recv time.Time) {
 	case 'F':
 		if v, ok := hexValue(rec[1:]); ok && len(rec) == 3 {
 			if v != 0 {
-				st.sink.Note(EventStatus, fmt.Errorf("slcan: adapter status flags %02X (bus errors or overruns)", v))
+				st.sink.Note(source.EventStatus, fmt.Errorf("slcan: adapter status flags %02X (bus errors or overruns)", v))
 			}
 			return
 		}
-		st.sink.Bad(ReasonMalformed, withCR(rec), fmt.Errorf("slcan: bad status reply %q", rec), recv)
+		st.sink.Bad(source.ReasonMalformed, withCR(rec), fmt.Errorf("slcan: bad status reply %q", rec), recv)
 	default:
-		st.sink.Bad(ReasonMalformed, withCR(rec), fmt.Errorf("slcan: unknown record %q", rec), recv)
+		st.sink.Bad(source.ReasonMalformed, withCR(rec), fmt.Errorf("slcan: unknown record %q", rec), recv)
 	}
 }
 
@@ -349,10 +264,10 @@ func (st *stream) reply(ok bool, rec []byte, recv time.Time) {
 		cmd, st.pending = st.pending[0], st.pending[1:]
 	}
 	if !ok {
-		st.sink.Note(EventErrorReply, fmt.Errorf("slcan: the adapter refused command %q", cmd))
+		st.sink.Note(source.EventErrorReply, fmt.Errorf("slcan: the adapter refused command %q", cmd))
 	}
 	if len(rec) > 0 {
-		st.sink.Bad(ReasonMalformed, append(rec[:len(rec):len(rec)], '\a'), fmt.Errorf("slcan: bytes before an error reply"), recv)
+		st.sink.Bad(source.ReasonMalformed, append(rec[:len(rec):len(rec)], '\a'), fmt.Errorf("slcan: bytes before an error reply"), recv)
 	}
 }
 
@@ -362,7 +277,7 @@ func withCR(rec []byte) []byte { return append(rec[:len(rec):len(rec)], '\r') }
 func (st *stream) canFrame(rec []byte, recv time.Time) {
 	f, err := ParseFrame(rec)
 	if err != nil {
-		st.sink.Bad(ReasonMalformed, withCR(rec), err, recv)
+		st.sink.Bad(source.ReasonMalformed, withCR(rec), err, recv)
 		return
 	}
 	if f.Stamp < 0 || f.Stamp != st.stamp {
@@ -371,10 +286,10 @@ func (st *stream) canFrame(rec []byte, recv time.Time) {
 	n := len(st.frame.Samples)
 	st.frame.Samples, err = st.cfg.Decoder.Decode(&f, st.frame.Samples)
 	switch {
-	case errors.Is(err, ErrUnknownID):
-		st.sink.Note(EventUnknownID, err)
+	case errors.Is(err, can.ErrUnknownID):
+		st.sink.Note(source.EventUnknownID, err)
 	case err != nil:
-		st.sink.Bad(ReasonShortFrame, withCR(rec), err, recv)
+		st.sink.Bad(source.ReasonShortFrame, withCR(rec), err, recv)
 	}
 	if len(st.frame.Samples) > n {
 		st.stamp = f.Stamp
@@ -395,7 +310,7 @@ func (st *stream) emit(recv time.Time) {
 	st.frame.Seq = st.seq
 	st.seq++
 	if err := st.sink.Frame(&st.frame, recv); err != nil {
-		st.sink.Bad(ReasonMalformed, nil, err, recv)
+		st.sink.Bad(source.ReasonMalformed, nil, err, recv)
 	}
 	st.frame.Samples, st.stamp = st.frame.Samples[:0], -1
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pitwall/pitwall/edge/slcan"
+	"github.com/pitwall/pitwall/edge/can"
 )
 
 // Errors of the adapter.
@@ -34,20 +34,20 @@ const (
 
 // ParseFrame decodes a struct can_frame in the host's (little-endian)
 // byte order: can_id u32, len u8, 3 bytes padding, data[8].
-func ParseFrame(b []byte) (slcan.Frame, error) {
-	f := slcan.Frame{Stamp: -1}
+func ParseFrame(b []byte) (can.Frame, error) {
+	f := can.Frame{Stamp: -1}
 	if len(b) != FrameLen {
 		return f, fmt.Errorf("%w: %d bytes, want %d", ErrBadFrame, len(b), FrameLen)
 	}
 	id := binary.LittleEndian.Uint32(b)
 	if id&errFlag != 0 {
-		return f, fmt.Errorf("%w: class %08X", ErrErrorFrame, id&0x1FFFFFFF)
+		return f, fmt.Errorf("%w: class %08X", ErrErrorFrame, id&can.MaxExtendedID)
 	}
 	f.Extended, f.Remote = id&effFlag != 0, id&rtrFlag != 0
 	if f.Extended {
-		f.ID = id & 0x1FFFFFFF
+		f.ID = id & can.MaxExtendedID
 	} else {
-		f.ID = id & 0x7FF
+		f.ID = id & can.MaxStandardID
 	}
 	if b[4] > 8 {
 		return f, fmt.Errorf("%w: length %d", ErrBadFrame, b[4])

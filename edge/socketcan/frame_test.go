@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/pitwall/pitwall/edge/can"
 )
 
 func TestParseFrame(t *testing.T) {
@@ -37,7 +39,7 @@ func FuzzParseFrame(f *testing.F) {
 	f.Add([]byte{0x23, 1, 0, 0x80, 8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := ParseFrame(b)
-		if err == nil && (fr.Len > 8 || (!fr.Extended && fr.ID > 0x7FF) || fr.ID > 0x1FFFFFFF) {
+		if err == nil && (fr.Len > 8 || (!fr.Extended && fr.ID > can.MaxStandardID) || fr.ID > can.MaxExtendedID) {
 			t.Fatalf("out of range: %+v", fr)
 		}
 	})

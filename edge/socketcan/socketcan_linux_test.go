@@ -6,14 +6,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pitwall/pitwall/edge/slcan"
+	"github.com/pitwall/pitwall/edge/can"
 	"github.com/pitwall/pitwall/simulator"
 )
 
 // On a kernel without CAN (this machine's), New says so plainly; on one
 // with CAN, an interface that does not exist is refused by name.
 func TestOpenSaysWhenCANIsMissing(t *testing.T) {
-	dec, err := slcan.NewDecoder("pitwall.dbc", simulator.DBC, 100)
+	dec, err := can.NewDecoder("pitwall.dbc", simulator.DBC, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,26 +7,17 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pitwall/pitwall/edge/slcan"
+	"github.com/pitwall/pitwall/edge/can"
+	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/telemetry"
 )
-
-// Sink receives what a source decodes (see package serial).
-type Sink interface {
-	Frame(f *telemetry.Frame, recv time.Time) error
-	Catalog(c *telemetry.ChannelCatalog, recv time.Time) error
-	Bad(reason string, raw []byte, err error, recv time.Time)
-	Note(event string, err error)
-	Up(up bool, err error)
-	Flush() error
-}
 
 // Config configures a SocketCAN Source. An empty field means its default.
 type Config struct {
 	// Interface is the CAN network interface, e.g. can0. Required.
 	Interface string
-	// Decoder maps frames to channels (slcan.LoadDBC). Required.
-	Decoder *slcan.Decoder
+	// Decoder maps frames to channels (can.LoadDBC). Required.
+	Decoder *can.Decoder
 	// Car is the car on this bus. Required.
 	Car string
 	// Session is stamped on frames. Default "".
@@ -61,43 +52,21 @@ func New(cfg Config) (*Source, error) {
 
 // Run reads frames until ctx is cancelled, reopening the socket after the
 // interface goes away (logged once when it goes, once when it is back).
-func (s *Source) Run(ctx context.Context, sink Sink) error {
+func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 	cat := s.cfg.Decoder.Catalog(s.cfg.Car, s.cfg.Session, time.Now().UnixNano())
 	if err := sink.Catalog(&cat, time.Now()); err != nil {
 		return err
 	}
-	log := s.cfg.Logger.With("source", s.cfg.Name)
 	frame := telemetry.Frame{Car: s.cfg.Car, Session: s.cfg.Session, Seq: time.Now().UnixMicro()}
-	var down time.Time
-	for ctx.Err() == nil {
-		conn, err := Open(s.cfg.Interface)
-		if err != nil {
-			if down.IsZero() {
-				down = time.Now()
-				log.Warn("socketcan: interface unavailable; retrying until it is back", "err", err)
-				sink.Up(false, err)
-			}
-			sleep(ctx, time.Second)
-			continue
-		}
-		if !down.IsZero() {
-			log.Info("socketcan: interface back", "after", time.Since(down).Round(time.Millisecond))
-			down = time.Time{}
-		}
-		sink.Up(true, nil)
-		err = s.read(ctx, conn, &frame, sink)
-		conn.Close()
-		if ctx.Err() == nil {
-			down = time.Now()
-			log.Warn("socketcan: interface lost; retrying until it is back", "err", err)
-			sink.Up(false, err)
-		}
-	}
-	sink.Up(false, nil)
+	source.Reopen(ctx, sink, source.Device[*Conn]{
+		Kind: "socketcan", Noun: "interface", Every: time.Second, Log: s.cfg.Logger.With("source", s.cfg.Name),
+		Open: func() (*Conn, error) { return Open(s.cfg.Interface) },
+		Read: func(ctx context.Context, conn *Conn) error { return s.read(ctx, conn, &frame, sink) },
+	})
 	return nil
 }
 
-func (s *Source) read(ctx context.Context, conn *Conn, frame *telemetry.Frame, sink Sink) error {
+func (s *Source) read(ctx context.Context, conn *Conn, frame *telemetry.Frame, sink source.Sink) error {
 	buf := make([]byte, FrameLen)
 	for ctx.Err() == nil {
 		n, err := conn.Read(buf)
@@ -111,36 +80,27 @@ func (s *Source) read(ctx context.Context, conn *Conn, frame *telemetry.Frame, s
 		f, err := ParseFrame(buf[:n])
 		switch {
 		case errors.Is(err, ErrErrorFrame):
-			sink.Note("bus_error", err)
+			sink.Note(source.EventBusError, err)
 			continue
 		case err != nil:
-			sink.Bad("malformed", buf[:n], err, recv)
+			sink.Bad(source.ReasonMalformed, buf[:n], err, recv)
 			sink.Flush()
 			continue
 		}
 		frame.Samples, err = s.cfg.Decoder.Decode(&f, frame.Samples[:0])
 		switch {
-		case errors.Is(err, slcan.ErrUnknownID):
-			sink.Note(slcan.EventUnknownID, err)
+		case errors.Is(err, can.ErrUnknownID):
+			sink.Note(source.EventUnknownID, err)
 		case err != nil:
-			sink.Bad(slcan.ReasonShortFrame, buf[:n], err, recv)
+			sink.Bad(source.ReasonShortFrame, buf[:n], err, recv)
 		case len(frame.Samples) > 0:
 			frame.TimeNs = recv.UnixNano()
 			if err := sink.Frame(frame, recv); err != nil {
-				sink.Bad("malformed", buf[:n], err, recv)
+				sink.Bad(source.ReasonMalformed, buf[:n], err, recv)
 			}
 			frame.Seq++
 		}
 		sink.Flush()
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

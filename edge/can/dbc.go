@@ -1,4 +1,4 @@
-package slcan
+package can
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"math"
 	"os"
 
-	"go.einride.tech/can"
+	einride "go.einride.tech/can"
 	"go.einride.tech/can/pkg/dbc"
 
 	"github.com/pitwall/pitwall/telemetry"
@@ -15,12 +15,12 @@ import (
 // Errors of DBC decoding.
 var (
 	// ErrDBC: the DBC file cannot be used.
-	ErrDBC = errors.New("slcan: bad DBC")
+	ErrDBC = errors.New("can: bad DBC")
 	// ErrUnknownID: the DBC describes no message with this id. Busy buses
 	// carry many; the source counts them, it does not dead-letter them.
-	ErrUnknownID = errors.New("slcan: CAN id not in the DBC")
+	ErrUnknownID = errors.New("can: CAN id not in the DBC")
 	// ErrShortFrame: fewer data bytes than the DBC message has.
-	ErrShortFrame = errors.New("slcan: frame shorter than its DBC message")
+	ErrShortFrame = errors.New("can: frame shorter than its DBC message")
 )
 
 // Decoder turns CAN frames into channel samples by a DBC file: every
@@ -200,7 +200,7 @@ func (dec *Decoder) Decode(f *Frame, dst []telemetry.Sample) ([]telemetry.Sample
 	if int(f.Len) < m.size {
 		return dst, fmt.Errorf("%w: %s has %d bytes, the DBC says %d", ErrShortFrame, m.name, f.Len, m.size)
 	}
-	d := can.Data(f.Data)
+	d := einride.Data(f.Data)
 	var mux uint64
 	if m.switchIdx >= 0 {
 		mux = m.signals[m.switchIdx].raw(&d)
@@ -221,14 +221,14 @@ func (dec *Decoder) Decode(f *Frame, dst []telemetry.Sample) ([]telemetry.Sample
 	return dst, nil
 }
 
-func (s *signal) raw(d *can.Data) uint64 {
+func (s *signal) raw(d *einride.Data) uint64 {
 	if s.bigEndian {
 		return d.UnsignedBitsBigEndian(s.start, s.size)
 	}
 	return d.UnsignedBitsLittleEndian(s.start, s.size)
 }
 
-func (s *signal) rawSigned(d *can.Data) int64 {
+func (s *signal) rawSigned(d *einride.Data) int64 {
 	if s.bigEndian {
 		return d.SignedBitsBigEndian(s.start, s.size)
 	}
