@@ -45,6 +45,7 @@
 //	edge/can/        the CAN Frame and the DBC Decoder slcan and socketcan share
 //	edge/mqtt/       MQTT subscriptions: Avro or JSON payloads
 //	edge/spool/      the on-disk store-and-forward queue
+//	edge/internal/durable/  atomic, fsynced file writes for the spool and the catalogs file
 //
 // A new kind of source is a package beside these whose Source has
 // Run(ctx, source.Sink) error, plus one case in builderFor (sources.go).
@@ -91,5 +92,6 @@
 // to take what is spooled, and exits; the rest stays in the spool. A file
 // beside the spool keeps each car's last catalog, so a restarted edge does
 // not republish unchanged catalogs and knows the session of serial cars
-// before their next channel announcement.
+// before their next channel announcement; it is replaced atomically and
+// fsynced (durable.WriteFileAtomic) whenever a car's catalog changes.
 package edge

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pitwall/pitwall/edge/internal/durable"
 	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
@@ -204,8 +205,9 @@ func (m *emitter) Session(car string) (string, bool) {
 // session of cars whose frames do not carry it.
 const catalogsFile = "catalogs"
 
-// saveCatalogs writes every car's catalog (length-prefixed Avro) under a
-// temporary name and renames it into place. Called with cats.mu held.
+// saveCatalogs writes every car's catalog (length-prefixed Avro) to the
+// catalogs file, atomically and durably (durable.WriteFileAtomic). Called
+// with cats.mu held.
 func (e *Edge) saveCatalogs() {
 	var b []byte
 	for _, c := range e.cats.last {
@@ -216,12 +218,7 @@ func (e *Edge) saveCatalogs() {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	path := filepath.Join(e.cfg.Spool.Dir, catalogsFile)
-	err := os.WriteFile(path+".tmp", b, 0o644)
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err != nil {
+	if err := durable.WriteFileAtomic(filepath.Join(e.cfg.Spool.Dir, catalogsFile), b, 0o644); err != nil {
 		e.logLimited("catalogs-file", "edge: cannot save the catalogs file", "err", err)
 	}
 }

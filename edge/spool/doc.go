@@ -33,9 +33,10 @@
 //	cursor   = index:u64le crc:u32le 0:u32                (16 bytes, rewritten in place)
 //
 // crc is CRC-32C (Castagnoli) of the payload. A new segment is written
-// under a .tmp name with its header and renamed, so a segment file always
-// has a header. To change the format, bump the payload version and keep
-// decoding the old one; never reuse a version.
+// under a .tmp name with its header, fsynced, renamed and its directory
+// fsynced (edge/internal/durable), so a segment file always has a header;
+// Open removes *.tmp leftovers. To change the format, bump the payload
+// version and keep decoding the old one; never reuse a version.
 //
 // # Recovery
 //
@@ -53,6 +54,8 @@
 // background loop fsyncs what was appended every SyncEvery (default 1 s),
 // without holding the lock, so a slow disk never stalls appends or reads;
 // Close fsyncs the rest. A power cut loses at most the last SyncEvery.
+// Creating a segment and deleting delivered ones fsync the directory; a
+// filesystem that refuses is logged, not fatal.
 //
 // # At the bound: the policy
 //

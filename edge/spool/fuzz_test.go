@@ -49,7 +49,7 @@ func FuzzRecover(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		dir := t.TempDir()
-		seg, err := createSegment(dir, 0)
+		seg, err := createSegment(dir, 0, quietLogger())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pitwall/pitwall/edge/internal/durable"
 )
 
 // Segment files: a 16-byte header (magic, base index) then framed records.
@@ -43,7 +46,7 @@ func listSegments(dir string) ([]uint64, error) {
 	var bases []uint64
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasSuffix(name, ".tmp") {
+		if strings.HasSuffix(name, durable.TempSuffix) {
 			os.Remove(filepath.Join(dir, name))
 			continue
 		}
@@ -60,30 +63,28 @@ func listSegments(dir string) ([]uint64, error) {
 	return bases, nil
 }
 
-// createSegment creates a new segment file: header written under a
-// temporary name, then renamed, so a crash never leaves a segment without
-// its header.
-func createSegment(dir string, base uint64) (*segment, error) {
+// createSegment creates a new segment file: its header is written and
+// fsynced under a temporary name, then renamed and the directory fsynced
+// (durable.WriteFileAtomic), so a segment file always has a header, even
+// after a power cut. A directory that refuses fsync is logged, not fatal.
+func createSegment(dir string, base uint64, log *slog.Logger) (*segment, error) {
 	path := filepath.Join(dir, segName(base))
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, err
-	}
 	var hdr [segHeaderLen]byte
 	copy(hdr[:], segMagic)
 	binary.LittleEndian.PutUint64(hdr[8:], base)
-	if _, err := f.Write(hdr[:]); err != nil {
-		f.Close()
-		os.Remove(tmp)
+	if err := durable.WriteFileAtomic(path, hdr[:], 0o644); errors.Is(err, durable.ErrSyncDir) {
+		log.Warn("spool: new segment: directory not fsynced", "err", err)
+	} else if err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		f.Close()
-		os.Remove(tmp)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
 		return nil, err
 	}
-	syncDir(dir)
+	if _, err := f.Seek(segHeaderLen, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return &segment{base: base, path: path, size: segHeaderLen, f: f}, nil
 }
 
@@ -158,13 +159,4 @@ func (s *segment) close() error {
 	err := s.f.Close()
 	s.f = nil
 	return err
-}
-
-// syncDir fsyncs a directory so a created, renamed or removed entry is
-// durable; errors are ignored (some filesystems refuse).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

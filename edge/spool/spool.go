@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pitwall/pitwall/edge/internal/durable"
 )
 
 // Policy says what Append does once the spool holds MaxBytes.
@@ -325,7 +327,7 @@ func (s *Spool) roll() error {
 			s.unsyncd = append(s.unsyncd, s.segs[n-1].f) // the sync loop fsyncs it
 		}
 	}
-	seg, err := createSegment(s.cfg.Dir, s.next)
+	seg, err := createSegment(s.cfg.Dir, s.next, s.cfg.Logger)
 	if err != nil {
 		return fmt.Errorf("%w: new segment: %v", ErrWrite, err)
 	}
@@ -425,7 +427,9 @@ func (s *Spool) deleteDelivered() error {
 		removed = true
 	}
 	if removed {
-		syncDir(s.cfg.Dir)
+		if err := durable.SyncDir(s.cfg.Dir); err != nil {
+			s.cfg.Logger.Warn("spool: delivered segments deleted; directory not fsynced", "err", err)
+		}
 	}
 	return nil
 }
