@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 var produceAPI = api{key: 0, name: "Produce", minVersion: 3, maxVersion: 9, handle: handleProduce}
@@ -74,16 +75,17 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 				sp.ErrorCode = errorCode(terr)
 				continue
 			}
-			w, err := c.s.produceTo(t, sp.Partition, rt.Partitions[j].Records)
+			part, a, err := c.s.produceTo(t, sp.Partition, rt.Partitions[j].Records)
 			if err != nil {
-				c.reportProduceError(t.name, sp.Partition, err)
+				c.reportProduceError(t.Name(), sp.Partition, err)
 				sp.ErrorCode, sp.ErrorMessage = errorCode(err), errorMessage(err)
 				continue
 			}
-			sp.BaseOffset = w.base
-			sp.LogStartOffset = w.log.StartOffset()
+			sp.BaseOffset = a.Base
+			sp.LogStartOffset = part.Log().StartOffset()
 			if req.Acks == -1 && c.s.fsync == commitlog.FsyncBatch {
-				waits = append(waits, durableWait{log: w.log, end: w.end, resp: sp})
+				// A duplicate waits too: for its first append to be durable.
+				waits = append(waits, durableWait{log: part.Log(), end: a.End, resp: sp})
 			}
 		}
 	}
@@ -113,72 +115,55 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 	})
 }
 
-// appended is where a batch landed.
-type appended struct {
-	log  *commitlog.Log
-	base int64 // first offset of the batch
-	end  int64 // one past its last offset
+// produceTo checks one partition's records and appends them. Checking
+// the batch against the protocol is the broker's; producer state and the
+// log are the partition's.
+func (s *Server) produceTo(t *partition.Topic, p int32, records []byte) (*partition.Partition, partition.Appended, error) {
+	if t.Name() == offsetsTopic {
+		// Only the group coordinator writes there.
+		return nil, partition.Appended{}, fmt.Errorf("%w: clients may not produce to %s", errInternalTopic, t.Name())
+	}
+	part, err := t.Partition(p)
+	if err != nil {
+		return nil, partition.Appended{}, err
+	}
+	h, err := checkBatch(records, t.Config().MaxMessageBytes())
+	if err != nil {
+		return nil, partition.Appended{}, err
+	}
+	a, err := part.Append(records, h)
+	switch {
+	case err != nil:
+		return nil, partition.Appended{}, err
+	case a.Duplicate:
+		// Already stored: the reply says where it went.
+		s.metrics.duplicateBatches.Inc()
+	default:
+		s.metrics.producedBytes.Add(float64(len(records)))
+		s.metrics.producedBatch.Inc()
+	}
+	return part, a, nil
 }
 
-// produceTo checks one partition's records and appends them.
-func (s *Server) produceTo(t *topic, p int32, records []byte) (appended, error) {
-	if t.name == offsetsTopic {
-		// Only the group coordinator writes there.
-		return appended{}, fmt.Errorf("%w: clients may not produce to %s", errInternalTopic, t.name)
-	}
-	if p < 0 || int(p) >= len(t.parts) {
-		return appended{}, errUnknownTopic
-	}
-	if len(records) > int(t.cfg.maxMessageBytes) {
-		return appended{}, fmt.Errorf("%w: %d > %d bytes", errMessageTooLarge, len(records), t.cfg.maxMessageBytes)
+// checkBatch checks that records are one v2 record batch, not
+// transactional and at most maxBytes long, and returns its header.
+func checkBatch(records []byte, maxBytes int32) (commitlog.BatchHeader, error) {
+	if len(records) > int(maxBytes) {
+		return commitlog.BatchHeader{}, fmt.Errorf("%w: %d > %d bytes", errMessageTooLarge, len(records), maxBytes)
 	}
 	if len(records) > magicOffset && records[magicOffset] != 2 {
-		return appended{}, fmt.Errorf("%w: got magic %d", errNotV2, records[magicOffset])
+		return commitlog.BatchHeader{}, fmt.Errorf("%w: got magic %d", errNotV2, records[magicOffset])
 	}
 	h, err := commitlog.ParseBatchHeader(records)
 	switch {
 	case err != nil:
-		return appended{}, err
+		return h, err
 	case int(h.Length)+12 != len(records):
-		return appended{}, fmt.Errorf("%w: batch length %d, records %d bytes", errInvalidRecord, int(h.Length)+12, len(records))
+		return h, fmt.Errorf("%w: batch length %d, records %d bytes", errInvalidRecord, int(h.Length)+12, len(records))
 	case h.Attributes&(attrTransactional|attrControl) != 0:
-		return appended{}, errTransactions
+		return h, errTransactions
 	}
-	part := t.parts[p]
-	if h.ProducerID < 0 {
-		return s.appendBatch(part, records)
-	}
-	// Idempotent: the check, the append and the record of it are one
-	// step, so two connections retrying the same batch cannot both
-	// append it.
-	ps := part.producers
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	dup, err := ps.check(h)
-	if err != nil {
-		return appended{}, err
-	}
-	if dup != nil {
-		// Already stored: answer with where it went. The reply still
-		// waits for that offset to be durable under acks=all.
-		s.metrics.duplicateBatches.Inc()
-		return appended{log: part.log, base: dup.FirstOffset, end: dup.LastOffset + 1}, nil
-	}
-	a, err := s.appendBatch(part, records)
-	if err == nil {
-		ps.record(h, a.base, time.Now())
-	}
-	return a, err
-}
-
-func (s *Server) appendBatch(part *partition, records []byte) (appended, error) {
-	base, last, err := part.log.Append(records, 0)
-	if err != nil {
-		return appended{}, err
-	}
-	s.metrics.producedBytes.Add(float64(len(records)))
-	s.metrics.producedBatch.Inc()
-	return appended{log: part.log, base: base, end: last + 1}, nil
+	return h, nil
 }
 
 func (c *conn) reportProduceError(topic string, p int32, err error) {
@@ -187,8 +172,8 @@ func (c *conn) reportProduceError(topic string, p int32, err error) {
 		c.s.bad.report("bad_batch", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
 	case errors.Is(err, errMessageTooLarge), errors.Is(err, commitlog.ErrBatchTooLarge):
 		c.s.bad.report("batch_too_large", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
-	case errors.Is(err, errUnknownTopic), errors.Is(err, errTransactions), errors.Is(err, errInternalTopic),
-		errors.Is(err, errOutOfOrderSequence), errors.Is(err, errProducerFenced):
+	case errors.Is(err, partition.ErrUnknownTopic), errors.Is(err, errTransactions), errors.Is(err, errInternalTopic),
+		errors.Is(err, partition.ErrOutOfOrderSequence), errors.Is(err, partition.ErrProducerFenced):
 		// The client's own protocol state, not bad input: it handles
 		// these codes itself.
 	default:

@@ -93,23 +93,24 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			sp.Partition = rp.Partition
 			sp.PreferredReadReplica = -1
 			sp.RecordBatches = []byte{}
-			p, err := s.lookupPartition(rt.Topic, rp.Partition)
+			p, err := s.topics.Partition(rt.Topic, rp.Partition)
 			if err != nil {
 				sp.ErrorCode, failed = errorCode(err), true
 				continue
 			}
+			l := p.Log()
 			// Taken before reading, so an append after the read
 			// cannot be missed.
-			wake = append(wake, p.log.Wait())
-			sp.HighWatermark = p.log.HighWatermark()
+			wake = append(wake, l.Wait())
+			sp.HighWatermark = l.HighWatermark()
 			sp.LastStableOffset = sp.HighWatermark
-			sp.LogStartOffset = p.log.StartOffset()
+			sp.LogStartOffset = l.StartOffset()
 			limit := min(int(rp.PartitionMaxBytes), budget-total)
 			if total > 0 && limit <= 0 {
 				continue
 			}
 			nbufs := len(resp.bufs)
-			out, err := p.log.ReadFunc(rp.FetchOffset, max(limit, 1), get)
+			out, err := l.ReadFunc(rp.FetchOffset, max(limit, 1), get)
 			if err != nil || len(out) == 0 || (total > 0 && len(out) > limit) {
 				// Only the first non-empty partition may exceed the
 				// limits (KIP-74); this one waits its turn.

@@ -39,12 +39,12 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *reply {
 			*sp = kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch = 0
-			p, err := c.s.lookupPartition(rt.Topic, rp.Partition)
+			p, err := c.s.topics.Partition(rt.Topic, rp.Partition)
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				continue
 			}
-			sp.Timestamp, sp.Offset, err = listOffset(p.log, rp.Timestamp)
+			sp.Timestamp, sp.Offset, err = listOffset(p.Log(), rp.Timestamp)
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				continue

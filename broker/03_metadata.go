@@ -11,9 +11,9 @@ package broker
 // allows it and the request does (v4+ AllowAutoTopicCreation; always at v0-3).
 
 import (
-	"sort"
-
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 var metadataAPI = api{key: 3, name: "Metadata", minVersion: 0, maxVersion: 12, handle: handleMetadata}
@@ -31,22 +31,22 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	allowCreate := req.Version < 4 || req.AllowAutoTopicCreation
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
-		for _, t := range s.sortedTopics() {
-			resp.Topics = append(resp.Topics, s.metadataTopic(t.name, t, nil))
+		for _, t := range s.topics.All() {
+			resp.Topics = append(resp.Topics, s.metadataTopic(t.Name(), t, nil))
 		}
 		return ready(resp)
 	}
 	for _, rt := range req.Topics {
 		if rt.Topic == nil {
 			// v10+ lookup by id only.
-			t := s.topicByID(rt.TopicID)
+			t := s.topics.ByID(rt.TopicID)
 			if t == nil {
 				mt := kmsg.NewMetadataResponseTopic()
-				mt.TopicID, mt.ErrorCode = rt.TopicID, errorCode(errUnknownTopic)
+				mt.TopicID, mt.ErrorCode = rt.TopicID, errorCode(partition.ErrUnknownTopic)
 				resp.Topics = append(resp.Topics, mt)
 				continue
 			}
-			resp.Topics = append(resp.Topics, s.metadataTopic(t.name, t, nil))
+			resp.Topics = append(resp.Topics, s.metadataTopic(t.Name(), t, nil))
 			continue
 		}
 		t, err := s.autoTopic(*rt.Topic, allowCreate)
@@ -55,20 +55,20 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	return ready(resp)
 }
 
-func (s *Server) metadataTopic(name string, t *topic, err error) kmsg.MetadataResponseTopic {
+func (s *Server) metadataTopic(name string, t *partition.Topic, err error) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	mt.Topic = &name
 	if err != nil || t == nil {
 		if err == nil {
-			err = errUnknownTopic
+			err = partition.ErrUnknownTopic
 		}
 		mt.ErrorCode = errorCode(err)
 		return mt
 	}
-	mt.TopicID = t.id
-	mt.IsInternal = t.internal
-	mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, len(t.parts))
-	for i := range t.parts {
+	mt.TopicID = t.ID()
+	mt.IsInternal = t.Internal()
+	mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, t.NumPartitions())
+	for i := range mt.Partitions {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = int32(i)
 		mp.Leader = s.cfg.NodeID
@@ -81,26 +81,19 @@ func (s *Server) metadataTopic(name string, t *topic, err error) kmsg.MetadataRe
 	return mt
 }
 
-// sortedTopics returns every topic by name.
-func (s *Server) sortedTopics() []*topic {
-	s.mu.RLock()
-	ts := make([]*topic, 0, len(s.topics))
-	for _, t := range s.topics {
-		ts = append(ts, t)
+// autoTopic returns the topic named name, creating it with the defaults if
+// it does not exist and auto-creation is on and allowed (the request may
+// forbid it). __consumer_offsets is created as the coordinator would create
+// it, whoever names it first.
+func (s *Server) autoTopic(name string, allowed bool) (*partition.Topic, error) {
+	if t := s.topics.Lookup(name); t != nil {
+		return t, nil
 	}
-	s.mu.RUnlock()
-	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
-	return ts
-}
-
-// topicByID returns the topic with the given id, or nil.
-func (s *Server) topicByID(id [16]byte) *topic {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, t := range s.topics {
-		if t.id == id {
-			return t
-		}
+	switch {
+	case name == offsetsTopic:
+		return s.offsetsTopic()
+	case s.cfg.DisableAutoCreate || !allowed:
+		return nil, partition.ErrUnknownTopic
 	}
-	return nil
+	return s.topics.Ensure(name, -1, nil)
 }

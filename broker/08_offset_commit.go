@@ -39,7 +39,7 @@ func handleOffsetCommit(c *conn, kreq kmsg.Request) *reply {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewOffsetCommitResponseTopicPartition()
 			sp.Partition = rp.Partition
-			if _, err := c.s.lookupPartition(rt.Topic, rp.Partition); err != nil {
+			if _, err := c.s.topics.Partition(rt.Topic, rp.Partition); err != nil {
 				sp.ErrorCode = groupErrorCode(err)
 				continue
 			}

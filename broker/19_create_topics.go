@@ -5,7 +5,7 @@ package broker
 // librdkafka sends 0-4, sarama's ClusterAdmin up to v7, franz-go the
 // highest. Partitions -1 means the broker default; the replication factor
 // must be 1 or -1 (this is a single broker) and manual replica assignments
-// are refused. Supported configs are those in topic_config.go; any other is
+// are refused. Supported configs are those of internal/partition (config.go); any other is
 // INVALID_CONFIG, so a typo is never silently ignored. v5+ answers with the
 // resulting partitions, replication factor and configs; v7+ with the id.
 
@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 var createTopicsAPI = api{key: 19, name: "CreateTopics", minVersion: 0, maxVersion: 7, handle: handleCreateTopics}
@@ -38,13 +40,13 @@ func handleCreateTopics(c *conn, kreq kmsg.Request) *reply {
 		t, code, msg := c.s.createFromRequest(&rt, req.ValidateOnly)
 		st.ErrorCode, st.ErrorMessage = code, msg
 		if t != nil {
-			st.TopicID = t.id
-			st.NumPartitions, st.ReplicationFactor = int32(len(t.parts)), 1
-			for _, k := range topicConfigKeys {
+			st.TopicID = t.ID()
+			st.NumPartitions, st.ReplicationFactor = int32(t.NumPartitions()), 1
+			for _, k := range partition.ConfigKeys() {
 				cfg := kmsg.NewCreateTopicsResponseTopicConfig()
-				v := t.cfg.values[k]
+				v := t.Config().Value(k)
 				cfg.Name, cfg.Value = k, &v
-				cfg.Source = int8(configSource(t.cfg.set[k]))
+				cfg.Source = int8(configSource(t.Config().SetOnTopic(k)))
 				st.Configs = append(st.Configs, cfg)
 			}
 		}
@@ -55,7 +57,7 @@ func handleCreateTopics(c *conn, kreq kmsg.Request) *reply {
 
 // createFromRequest creates (or with validateOnly, checks) one requested
 // topic, returning it or the error code and message to answer with.
-func (s *Server) createFromRequest(rt *kmsg.CreateTopicsRequestTopic, validateOnly bool) (*topic, int16, *string) {
+func (s *Server) createFromRequest(rt *kmsg.CreateTopicsRequestTopic, validateOnly bool) (*partition.Topic, int16, *string) {
 	if rt.ReplicationFactor != -1 && rt.ReplicationFactor != 1 {
 		return nil, kerr.InvalidReplicationFactor.Code,
 			kmsg.StringPtr(fmt.Sprintf("replication factor %d: this is a single broker, use 1", rt.ReplicationFactor))
@@ -70,7 +72,7 @@ func (s *Server) createFromRequest(rt *kmsg.CreateTopicsRequestTopic, validateOn
 		}
 		configs[cfg.Name] = *cfg.Value
 	}
-	t, err := s.createTopic(rt.Topic, rt.NumPartitions, configs, validateOnly)
+	t, err := s.topics.Create(rt.Topic, rt.NumPartitions, configs, validateOnly)
 	if err != nil {
 		return nil, errorCode(err), errorMessage(err)
 	}

@@ -6,8 +6,15 @@ package broker
 // highest. v6 names topics by name or by id. Deleting removes the topic's
 // directory (renamed first, so a crash never leaves half a topic); clients
 // still holding its partitions get UNKNOWN_TOPIC_OR_PARTITION.
+// __consumer_offsets cannot be deleted: it holds the groups' offsets.
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/partition"
+)
 
 var deleteTopicsAPI = api{key: 20, name: "DeleteTopics", minVersion: 0, maxVersion: 6, handle: handleDeleteTopics}
 
@@ -31,13 +38,13 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *reply {
 		name := ""
 		if tg.name != nil {
 			name = *tg.name
-		} else if t := c.s.topicByID(tg.id); t != nil {
-			name = t.name
+		} else if t := c.s.topics.ByID(tg.id); t != nil {
+			name = t.Name()
 			st.Topic = &name
 		}
 		var err error
 		if name == "" {
-			err = errUnknownTopic
+			err = partition.ErrUnknownTopic
 		} else {
 			err = c.s.deleteTopic(name)
 		}
@@ -45,4 +52,12 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *reply {
 		resp.Topics = append(resp.Topics, st)
 	}
 	return ready(resp)
+}
+
+// deleteTopic deletes a topic, unless it is __consumer_offsets.
+func (s *Server) deleteTopic(name string) error {
+	if name == offsetsTopic {
+		return fmt.Errorf("%w: %s holds the consumer groups' offsets", errInternalTopic, name)
+	}
+	return s.topics.Delete(name)
 }

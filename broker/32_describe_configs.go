@@ -2,7 +2,7 @@ package broker
 
 // DescribeConfigs (key 32), versions 0-4.
 //
-// Topics (resource type 2) answer every config in topic_config.go with its
+// Topics (resource type 2) answer every config of internal/partition with its
 // effective value and whether the topic sets it or inherits the broker
 // default; the broker (type 4, named by its node id or "") answers the
 // broker-wide defaults under Kafka's log.* names. Synonyms (v1+) list the
@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 var describeConfigsAPI = api{key: 32, name: "DescribeConfigs", minVersion: 0, maxVersion: 4, handle: handleDescribeConfigs}
@@ -37,9 +39,9 @@ func handleDescribeConfigs(c *conn, kreq kmsg.Request) *reply {
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
 		switch rr.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
-			t := c.s.lookupTopic(rr.ResourceName)
+			t := c.s.topics.Lookup(rr.ResourceName)
 			if t == nil {
-				sr.ErrorCode, sr.ErrorMessage = errorCode(errUnknownTopic), errorMessage(errUnknownTopic)
+				sr.ErrorCode, sr.ErrorMessage = errorCode(partition.ErrUnknownTopic), errorMessage(partition.ErrUnknownTopic)
 				break
 			}
 			sr.Configs = c.s.describeTopic(t, wanted(rr.ConfigNames), req.IncludeSynonyms)
@@ -72,21 +74,21 @@ func wanted(names []string) func(string) bool {
 	return func(n string) bool { return set[n] }
 }
 
-func (s *Server) describeTopic(t *topic, want func(string) bool, synonyms bool) []kmsg.DescribeConfigsResponseResourceConfig {
-	defaults := s.cfg.topicDefaults()
+func (s *Server) describeTopic(t *partition.Topic, want func(string) bool, synonyms bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	defaults := s.topics.Defaults()
 	var out []kmsg.DescribeConfigsResponseResourceConfig
-	for _, k := range topicConfigKeys {
+	for _, k := range partition.ConfigKeys() {
 		if !want(k) {
 			continue
 		}
 		rc := kmsg.NewDescribeConfigsResponseResourceConfig()
-		v := t.cfg.values[k]
+		v, set := t.Config().Value(k), t.Config().SetOnTopic(k)
 		rc.Name, rc.Value = k, &v
-		rc.IsDefault = !t.cfg.set[k]
-		rc.Source = configSource(t.cfg.set[k])
+		rc.IsDefault = !set
+		rc.Source = configSource(set)
 		rc.ConfigType = configType(k)
 		if synonyms {
-			if t.cfg.set[k] {
+			if set {
 				syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
 				syn.Name, syn.Value, syn.Source = k, &v, kmsg.ConfigSourceDynamicTopicConfig
 				rc.ConfigSynonyms = append(rc.ConfigSynonyms, syn)
@@ -102,9 +104,9 @@ func (s *Server) describeTopic(t *topic, want func(string) bool, synonyms bool) 
 }
 
 func (s *Server) describeBroker(want func(string) bool) []kmsg.DescribeConfigsResponseResourceConfig {
-	defaults := s.cfg.topicDefaults()
+	defaults := s.topics.Defaults()
 	var out []kmsg.DescribeConfigsResponseResourceConfig
-	for _, k := range topicConfigKeys {
+	for _, k := range partition.ConfigKeys() {
 		name := brokerConfigNames[k]
 		if !want(name) {
 			continue

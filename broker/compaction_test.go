@@ -16,7 +16,7 @@ func TestCompactedTopic(t *testing.T) {
 	s := startServer(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := s.createTopic("channels", 1, map[string]string{
+	if _, err := s.topics.Create("channels", 1, map[string]string{
 		"cleanup.policy": "compact", "segment.bytes": "4096", "min.cleanable.dirty.ratio": "0.01",
 	}, false); err != nil {
 		t.Fatal(err)
@@ -35,9 +35,10 @@ func TestCompactedTopic(t *testing.T) {
 			}
 		}
 	}
-	before := s.lookupTopic("channels").parts[0].log.Size()
-	s.compact()
-	after := s.lookupTopic("channels").parts[0].log.Size()
+	l := s.topics.Lookup("channels").Partitions()[0].Log()
+	before := l.Size()
+	s.topics.Compact()
+	after := l.Size()
 	if after >= before {
 		t.Fatalf("compaction did not shrink the log: %d -> %d bytes", before, after)
 	}

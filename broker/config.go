@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 // Config configures a Server. An empty field means its default.
@@ -132,8 +133,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SegmentBytes == 0 {
 		c.SegmentBytes = defaultSegmentBytes
 	}
-	if c.SegmentBytes < minSegmentBytes {
-		return c, fmt.Errorf("%w: SegmentBytes %d below %d", ErrConfig, c.SegmentBytes, minSegmentBytes)
+	if c.SegmentBytes < partition.MinSegmentBytes {
+		return c, fmt.Errorf("%w: SegmentBytes %d below %d", ErrConfig, c.SegmentBytes, partition.MinSegmentBytes)
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = defaultMaxRequestBytes
@@ -163,6 +164,27 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.Default()
 	}
 	return c, nil
+}
+
+// partitionConfig is what the partition registry needs of c (with
+// defaults filled in): topic defaults, limits, and the logs' fsync policy.
+func (c Config) partitionConfig(fsync commitlog.FsyncPolicy) partition.Config {
+	return partition.Config{
+		Dir:             c.DataDir,
+		Partitions:      c.Partitions,
+		MaxPartitions:   c.MaxPartitions,
+		Retention:       c.Retention,
+		RetentionBytes:  c.RetentionBytes,
+		SegmentBytes:    c.SegmentBytes,
+		MaxMessageBytes: c.MaxMessageBytes,
+		Fsync:           fsync,
+		FsyncInterval:   c.FsyncInterval,
+		// The broker enforces max.message.bytes per topic itself; the
+		// log only guards against batches no request could carry.
+		MaxBatchBytes:          int(c.MaxRequestBytes),
+		RetentionCheckInterval: c.RetentionCheckInterval,
+		Logger:                 c.Logger,
+	}
 }
 
 // advertised returns the host and port to put in Metadata for a listener

@@ -15,18 +15,24 @@
 // goroutine. A writer goroutine sends replies strictly in request order, so
 // clients may pipeline.
 //
-// Topics (topics.go) own their partitions; each partition is one
-// commitlog.Log under DataDir/topics/<topic>/<partition>. Produce appends
-// record batches to the log exactly as received (the log checks length, magic
-// and CRC and assigns offsets); fetch is a byte-range read of stored batches
-// up to the high watermark, so the broker never decodes records.
+// Topics and their partitions belong to internal/partition, the one owner
+// of every file in a partition directory: a Registry opens, creates and
+// deletes topics; each partition is one commitlog.Log under
+// DataDir/topics/<topic>/<partition> plus its idempotent producers' state
+// (producer-state.json beside the log, rebuilt from it after a crash), and
+// the registry runs retention, compaction and state snapshots while the
+// server serves. The data directory's layout is in that package's doc.
+// Produce checks each batch against the protocol (one v2 batch, not
+// transactional, within max.message.bytes) and hands it to the partition,
+// which appends it to the log exactly as received (the log checks length,
+// magic and CRC and assigns offsets); fetch is a byte-range read of stored
+// batches up to the high watermark, so the broker never decodes records.
 //
 // Consumer groups are run by the coordinator in internal/group (one
 // goroutine per group); groups.go persists its records in the internal,
 // compacted topic __consumer_offsets with Kafka's own key and value layouts
 // and replays them at start. Clients can neither produce to that topic nor
-// delete it. Idempotent producers' sequence state is kept per partition
-// (idempotence.go), snapshotted beside the log and rebuilt from it.
+// delete it.
 //
 // # One file per API key
 //

@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 // Errors the handlers raise themselves.
@@ -14,6 +15,7 @@ var (
 	errNotV2                = errors.New("broker: only record batch format v2 (magic 2) is stored")
 	errTransactions         = errors.New("broker: transactions are not supported")
 	errUnsupportedTimestamp = errors.New("broker: unsupported ListOffsets timestamp")
+	errInternalTopic        = errors.New("broker: internal topic")
 )
 
 // errorCode maps an error from the topic registry or a log to the Kafka
@@ -22,25 +24,25 @@ func errorCode(err error) int16 {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errUnknownTopic), errors.Is(err, commitlog.ErrClosed):
+	case errors.Is(err, partition.ErrUnknownTopic), errors.Is(err, commitlog.ErrClosed):
 		// A closed log belongs to a topic being deleted or a broker
 		// shutting down: the client should refresh metadata and retry.
 		return kerr.UnknownTopicOrPartition.Code
-	case errors.Is(err, errTopicExists):
+	case errors.Is(err, partition.ErrTopicExists):
 		return kerr.TopicAlreadyExists.Code
-	case errors.Is(err, errInvalidTopicName), errors.Is(err, errInternalTopic):
+	case errors.Is(err, partition.ErrInvalidTopicName), errors.Is(err, errInternalTopic):
 		return kerr.InvalidTopicException.Code
-	case errors.Is(err, errInvalidPartitions):
+	case errors.Is(err, partition.ErrInvalidPartitions):
 		return kerr.InvalidPartitions.Code
-	case errors.Is(err, errInvalidConfig):
+	case errors.Is(err, partition.ErrInvalidConfig):
 		return kerr.InvalidConfig.Code
 	case errors.Is(err, errNotV2):
 		return kerr.UnsupportedForMessageFormat.Code
 	case errors.Is(err, errTransactions), errors.Is(err, errUnsupportedTimestamp):
 		return kerr.InvalidRequest.Code
-	case errors.Is(err, errOutOfOrderSequence):
+	case errors.Is(err, partition.ErrOutOfOrderSequence):
 		return kerr.OutOfOrderSequenceNumber.Code
-	case errors.Is(err, errProducerFenced):
+	case errors.Is(err, partition.ErrProducerFenced):
 		return kerr.InvalidProducerEpoch.Code
 	case errors.Is(err, errInvalidRecord):
 		return kerr.InvalidRecord.Code

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 // A fetch asking for a gigabyte gets at most FetchMaxBytes (whole
@@ -12,17 +14,17 @@ import (
 func TestFetchMaxBytesAndPipelinedFetches(t *testing.T) {
 	const batch, limit = 32 << 10, 100 << 10
 	s := startServer(t, Config{FetchMaxBytes: limit})
-	tp, err := s.createTopic("limits", 1, nil, false)
+	tp, err := s.topics.Create("limits", 1, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last appended
+	var last partition.Appended
 	for range 20 {
-		if last, err = s.produceTo(tp, 0, rawBatch(batch)); err != nil {
+		if _, last, err = s.produceTo(tp, 0, rawBatch(batch)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := last.log.Sync(t.Context(), last.end); err != nil { // visible once durable
+	if err := tp.Partitions()[0].Log().Sync(t.Context(), last.End); err != nil { // visible once durable
 		t.Fatal(err)
 	}
 	c := dialRaw(t, s.Addr())

@@ -176,7 +176,7 @@ func groupLifecycle(t *testing.T, addr, group string, v int16) {
 // and reads back at every OffsetFetch version.
 func TestOffsetCommitFetchEveryVersion(t *testing.T) {
 	s := startServer(t, Config{Logger: discardLogger()})
-	if _, err := s.createTopic("t", 2, nil, false); err != nil {
+	if _, err := s.topics.Create("t", 2, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	c := dialK(t, s.Addr())
@@ -234,7 +234,7 @@ func fetchOne(t *testing.T, c *kconn, group string, v int16) (int64, int32, stri
 // ListGroups, OffsetDelete and DeleteGroups at every version served.
 func TestGroupAdminEveryVersion(t *testing.T) {
 	s := startServer(t, Config{Logger: discardLogger()})
-	if _, err := s.createTopic("t", 2, nil, false); err != nil {
+	if _, err := s.topics.Create("t", 2, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	c := dialK(t, s.Addr())

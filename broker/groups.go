@@ -22,7 +22,6 @@ import (
 	"hash/crc32"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf16"
 
@@ -31,6 +30,7 @@ import (
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/group"
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 const (
@@ -55,10 +55,10 @@ var offsetsTopicConfigs = map[string]string{
 // startGroups replays __consumer_offsets and starts the coordinator.
 func (s *Server) startGroups() error {
 	r := group.NewReplayer()
-	if t := s.lookupTopic(offsetsTopic); t != nil {
-		for _, p := range t.parts {
-			if err := s.replayOffsets(p.log, r); err != nil {
-				return fmt.Errorf("broker: replaying %s partition %d: %w", offsetsTopic, p.index, err)
+	if t := s.topics.Lookup(offsetsTopic); t != nil {
+		for _, p := range t.Partitions() {
+			if err := s.replayOffsets(p.Log(), r); err != nil {
+				return fmt.Errorf("broker: replaying %s partition %d: %w", offsetsTopic, p.Index(), err)
 			}
 		}
 	}
@@ -136,16 +136,16 @@ func (s *Server) replayBatch(b []byte, h commitlog.BatchHeader, from int64, r *g
 // offsetsStore is the coordinator's group.Store: appends to
 // __consumer_offsets, durable once the partition's log has synced them.
 type offsetsStore struct {
-	s  *Server
-	mu sync.Mutex // serializes creating the topic; taken before Server.mu
+	s *Server
 }
 
 func (st *offsetsStore) Append(groupID string, recs []group.Record) (func(context.Context) error, error) {
-	t, err := st.topic()
+	t, err := st.s.offsetsTopic()
 	if err != nil {
 		return nil, err
 	}
-	l := t.parts[offsetsPartition(groupID, len(t.parts))].log
+	// The coordinator's batches carry no producer id: straight to the log.
+	l := t.Partitions()[offsetsPartition(groupID, t.NumPartitions())].Log()
 	_, last, err := l.Append(offsetsBatch(recs, time.Now()), 0)
 	if err != nil {
 		return nil, err
@@ -153,25 +153,13 @@ func (st *offsetsStore) Append(groupID string, recs []group.Record) (func(contex
 	return func(ctx context.Context) error { return l.Sync(ctx, last+1) }, nil
 }
 
-// topic returns __consumer_offsets, creating it on first use (as Kafka
-// does), so a broker whose clients never use groups has no such topic.
-func (st *offsetsStore) topic() (*topic, error) {
-	if t := st.s.lookupTopic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if t := st.s.lookupTopic(offsetsTopic); t != nil {
-		return t, nil
-	}
-	n := min(offsetsTopicPartitions, st.s.cfg.MaxPartitions)
-	t, err := st.s.createTopic(offsetsTopic, int32(n), offsetsTopicConfigs, false)
-	if errors.Is(err, errTopicExists) {
-		if t := st.s.lookupTopic(offsetsTopic); t != nil {
-			return t, nil
-		}
-	}
-	return t, err
+// offsetsTopic returns __consumer_offsets, creating it on first use (as
+// Kafka does), so a broker whose clients never use groups has no such
+// topic. It is created compacted and kept forever, never with the
+// defaults, which would age offsets out.
+func (s *Server) offsetsTopic() (*partition.Topic, error) {
+	n := min(offsetsTopicPartitions, s.cfg.MaxPartitions)
+	return s.topics.Ensure(offsetsTopic, int32(n), offsetsTopicConfigs)
 }
 
 // offsetsPartition is Kafka's partitionFor: abs(groupId.hashCode) % n,
@@ -227,7 +215,7 @@ func groupErrorCode(err error) int16 {
 		{group.ErrSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
 		{group.ErrMetadataTooLarge, kerr.OffsetMetadataTooLarge.Code},
 		{group.ErrNotAvailable, kerr.CoordinatorNotAvailable.Code},
-		{errUnknownTopic, kerr.UnknownTopicOrPartition.Code},
+		{partition.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
 		{errNotCoordinator, kerr.NotCoordinator.Code},
 	}
 	if err == nil {

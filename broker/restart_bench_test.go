@@ -43,13 +43,13 @@ func BenchmarkRestart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t, err := s.createTopic("telemetry", 12, nil, false)
+	t, err := s.topics.Create("telemetry", 12, nil, false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	batch := rawBatch(1 << 20)
 	for i := 0; i < gib<<10; i++ {
-		if _, _, err := t.parts[i%12].log.Append(batch, 0); err != nil {
+		if _, _, err := t.Partitions()[i%12].Log().Append(batch, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func BenchmarkRestart(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				p, err := s.lookupPartition("telemetry", 11)
+				p, err := s.topics.Partition("telemetry", 11)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -78,7 +78,7 @@ func BenchmarkRestart(b *testing.B) {
 				ft := kmsg.NewFetchRequestTopic()
 				ft.Topic = "telemetry"
 				fp := kmsg.NewFetchRequestTopicPartition()
-				fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes = 11, p.log.EndOffset()-1, 1<<21
+				fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes = 11, p.Log().EndOffset()-1, 1<<21
 				ft.Partitions = append(ft.Partitions, fp)
 				req.Topics = append(req.Topics, ft)
 				resp, _, _ := s.fetchOnce(req)

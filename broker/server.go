@@ -19,13 +19,14 @@ import (
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/durable"
 	"github.com/pitwall/pitwall/broker/internal/group"
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
-// Server is a running broker: a listener, its connections and the topics
-// under Config.DataDir.
+// Server is a running broker: a listener, its connections, and the topics
+// (internal/partition) and groups (internal/group) under Config.DataDir.
 //
-// Lock order: Server.mu (topics) and Server.connMu are never held together;
-// offsetsStore.mu (groups.go) is taken before Server.mu.
+// Lock order: Server.connMu is a leaf: nothing else is taken under it, and
+// it is never taken under the partition registry's or a group's locks.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
@@ -38,10 +39,8 @@ type Server struct {
 	metrics   *metrics
 	bad       *badInput
 	pids      *producerIDs
-	// indexCache bounds the memory of all partitions' closed-segment
-	// indexes together.
-	indexCache *commitlog.IndexCache
-	groups     *group.Coordinator // started in New, closed in shutdown before the logs
+	topics    *partition.Registry // opened in New, closed in shutdown
+	groups    *group.Coordinator  // started in New, closed in shutdown before the topics
 
 	// ctx is the server's lifetime; cancel ends every connection.
 	ctx    context.Context
@@ -50,9 +49,6 @@ type Server struct {
 	// and connections stop reading new requests.
 	draining  chan struct{}
 	drainOnce sync.Once
-
-	mu     sync.RWMutex
-	topics map[string]*topic
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{}
@@ -78,12 +74,8 @@ func New(cfg Config) (*Server, error) {
 		fsync:    fsync,
 		metrics:  newMetrics(),
 		draining: make(chan struct{}),
-		topics:   map[string]*topic{},
 		conns:    map[*conn]struct{}{},
 		serving:  make(chan struct{}),
-		// Shared by every partition: 64 MiB holds the indexes of ~8000
-		// 1 GiB segments' hot parts; colder ones load on demand.
-		indexCache: commitlog.NewIndexCache(64 << 20),
 	}
 	s.bad = newBadInput(s.log, s.metrics.badInput)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -92,37 +84,52 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	start := time.Now()
-	if s.pids, err = openProducerIDs(filepath.Join(cfg.DataDir, "producer-ids.json")); err != nil {
+	if err := s.openState(); err != nil {
 		s.lock.Close()
 		s.cancel()
 		return nil, err
 	}
-	if err = s.loadTopics(); err == nil {
-		err = s.startGroups()
-	}
-	if err != nil {
-		s.closeTopics()
-		s.lock.Close()
-		s.cancel()
-		return nil, err
-	}
-	s.ln, err = net.Listen("tcp", cfg.Listen)
-	if err == nil {
-		s.host, s.port, err = cfg.advertised(s.ln.Addr())
-	}
-	if err != nil {
-		if s.ln != nil {
-			s.ln.Close()
-		}
+	if err := s.listen(); err != nil {
 		s.groups.Close()
-		s.closeTopics()
+		s.topics.Close()
 		s.lock.Close()
 		s.cancel()
-		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Listen, err)
+		return nil, err
 	}
 	s.log.Info("broker ready", "listen", s.ln.Addr().String(), "advertise", net.JoinHostPort(s.host, fmt.Sprint(s.port)),
-		"data_dir", cfg.DataDir, "fsync", cfg.Fsync, "topics", len(s.topics), "open_time", time.Since(start).Round(time.Millisecond))
+		"data_dir", cfg.DataDir, "fsync", cfg.Fsync, "topics", s.topics.Len(), "open_time", time.Since(start).Round(time.Millisecond))
 	return s, nil
+}
+
+// openState opens what DataDir holds: the producer id block, the topics
+// (recovering every partition) and the group coordinator, replayed from
+// __consumer_offsets. On error nothing is left open.
+func (s *Server) openState() (err error) {
+	if s.pids, err = openProducerIDs(filepath.Join(s.cfg.DataDir, "producer-ids.json")); err != nil {
+		return err
+	}
+	if s.topics, err = partition.Open(s.cfg.partitionConfig(s.fsync)); err != nil {
+		return err
+	}
+	if err = s.startGroups(); err != nil {
+		s.topics.Close()
+	}
+	return err
+}
+
+// listen binds the listener and works out the address to advertise.
+func (s *Server) listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err == nil {
+		if s.host, s.port, err = s.cfg.advertised(ln.Addr()); err != nil {
+			ln.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("broker: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
 }
 
 // openDataDir creates DataDir, takes an exclusive lock on it so two brokers
@@ -185,7 +192,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer close(s.serving)
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.maintenanceLoop() }()
+	go func() { defer wg.Done(); s.topics.Maintain(s.draining) }()
 	go func() {
 		defer wg.Done()
 		select {
@@ -290,24 +297,12 @@ func (s *Server) shutdown() {
 	}
 	s.cancel()
 	s.groups.Close() // its last writes go to the logs
-	if err := s.closeTopics(); err != nil {
+	if err := s.topics.Close(); err != nil {
 		s.closeErr = err
 		s.log.Error("closing logs", "err", err)
 	}
 	s.lock.Close()
 	s.log.Info("broker stopped")
-}
-
-// closeTopics closes every partition log, fsyncing it and writing its
-// clean-shutdown marker.
-func (s *Server) closeTopics() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var errs []error
-	for _, t := range s.topics {
-		errs = append(errs, closeTopic(t))
-	}
-	return errors.Join(errs...)
 }
 
 // Close shuts the server down as Serve does on cancellation and waits for

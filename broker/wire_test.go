@@ -186,7 +186,7 @@ func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 // an empty partition's records have length 0, not -1.
 func TestEmptyRecordsEncodedEmptyNotNull(t *testing.T) {
 	s := startServer(t, Config{})
-	if _, err := s.createTopic("empty", 1, nil, false); err != nil {
+	if _, err := s.topics.Create("empty", 1, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	c := dialRaw(t, s.Addr())

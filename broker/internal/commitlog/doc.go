@@ -5,12 +5,13 @@
 //
 // # Data flow
 //
-// Produce: the broker hands Append exactly one batch. Append validates it
-// (length, magic 2, CRC-32C, counts; the CRC is checked outside the lock so
-// appends to one partition overlap there), assigns the next offset by
-// overwriting baseOffset (bytes 0-7) and partitionLeaderEpoch (bytes 12-15)
-// in place — both lie outside the CRC — and writes it with one pwrite(2) to
-// the active segment. Nothing is fsynced on that path.
+// Produce: the partition (broker/internal/partition) hands Append exactly
+// one batch. Append validates it (length, magic 2, CRC-32C, counts; the CRC
+// is checked outside the lock so appends to one partition overlap there),
+// assigns the next offset by overwriting baseOffset (bytes 0-7) and
+// partitionLeaderEpoch (bytes 12-15) in place — both lie outside the CRC —
+// and writes it with one pwrite(2) to the active segment. Nothing is
+// fsynced on that path.
 //
 // Durability: under FsyncBatch (the default) a syncer goroutine fsyncs the
 // active segment whenever there is unsynced data, without holding the log's
@@ -36,19 +37,23 @@
 // so retention and compaction can unlink or replace it underneath them.
 // Wait returns a channel closed on the next HW advance, for Fetch long-poll.
 //
-// Retention: Retain (called by the broker periodically) deletes whole
-// closed segments from the front by age (newest record timestamp) and by
-// total size; never the active segment. StartOffset is the first remaining
+// Retention: Retain (called periodically by the partition's maintenance)
+// deletes whole closed segments from the front by age (newest record
+// timestamp) and by total size; never the active segment. StartOffset is the first remaining
 // segment's base offset.
 //
-// Compaction (Config.Compact, cleanup.policy=compact): Compact (called by
-// the broker periodically) keeps the latest record of each key in the
+// Compaction (Config.Compact, cleanup.policy=compact): Compact (called
+// periodically by the partition's maintenance) keeps the latest record of each key in the
 // closed segments; see "Compaction" below. Append on a compacted log
 // decodes each batch's records and refuses one with a keyless record.
 //
 // # On-disk format
 //
-// A partition directory holds, all integers big-endian:
+// The log's files share the partition directory with the partition's own
+// (producer-state.json); broker/internal/partition owns that directory and
+// its doc lists every file in it and in the data directory around it.
+//
+// The log's files in a partition directory, all integers big-endian:
 //
 //	00000000000000000000.log        segment: batches back to back
 //	00000000000000000000.index      sparse offset index of that segment

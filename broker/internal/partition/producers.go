@@ -1,4 +1,4 @@
-package broker
+package partition
 
 import (
 	"encoding/json"
@@ -14,14 +14,15 @@ import (
 	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
-// Idempotent producers: per partition, the broker remembers the last
+// Idempotent producers: per partition, the partition remembers the last
 // producerBatchesKept batches of every producer id (their sequence range and
 // offsets), as Kafka does, so that a batch retried after a lost
 // acknowledgement is answered with its original offset instead of being
 // stored twice, and a batch that skips sequence numbers is refused.
 //
-// The state is kept beside each partition's log in producer-state.json, a
-// snapshot written every snapshotInterval while it changes and at close.
+// The state is kept beside the partition's log in producer-state.json, a
+// snapshot written every snapshotInterval while it changes and at close
+// (the format is in doc.go).
 // At open the snapshot is loaded and the batches after it are read back from
 // the log, so a crash loses nothing; snapshot entries beyond the log's end
 // (data lost with a torn tail under --fsync never) are dropped.
@@ -34,9 +35,10 @@ const (
 	producerExpiry = 24 * time.Hour
 )
 
+// Errors of idempotent appends, mapped to Kafka codes by the broker.
 var (
-	errOutOfOrderSequence = errors.New("broker: out of order sequence number")
-	errProducerFenced     = errors.New("broker: producer epoch is older than the partition has seen")
+	ErrOutOfOrderSequence = errors.New("partition: out of order sequence number")
+	ErrProducerFenced     = errors.New("partition: producer epoch is older than the partition has seen")
 )
 
 // batchMeta is one remembered batch of a producer.
@@ -89,10 +91,10 @@ func (ps *producerState) check(h commitlog.BatchHeader) (dup *batchMeta, err err
 	}
 	switch {
 	case h.ProducerEpoch < e.Epoch:
-		return nil, fmt.Errorf("%w: epoch %d < %d", errProducerFenced, h.ProducerEpoch, e.Epoch)
+		return nil, fmt.Errorf("%w: epoch %d < %d", ErrProducerFenced, h.ProducerEpoch, e.Epoch)
 	case h.ProducerEpoch > e.Epoch:
 		if h.BaseSequence != 0 {
-			return nil, fmt.Errorf("%w: new epoch %d must start at sequence 0, got %d", errOutOfOrderSequence, h.ProducerEpoch, h.BaseSequence)
+			return nil, fmt.Errorf("%w: new epoch %d must start at sequence 0, got %d", ErrOutOfOrderSequence, h.ProducerEpoch, h.BaseSequence)
 		}
 		return nil, nil
 	}
@@ -104,7 +106,7 @@ func (ps *producerState) check(h commitlog.BatchHeader) (dup *batchMeta, err err
 	}
 	if len(e.Batches) > 0 {
 		if want := incSeq(e.Batches[len(e.Batches)-1].LastSeq, 1); h.BaseSequence != want {
-			return nil, fmt.Errorf("%w: producer %d expected sequence %d, got %d", errOutOfOrderSequence, h.ProducerID, want, h.BaseSequence)
+			return nil, fmt.Errorf("%w: producer %d expected sequence %d, got %d", ErrOutOfOrderSequence, h.ProducerID, want, h.BaseSequence)
 		}
 	}
 	return nil, nil
@@ -138,7 +140,7 @@ func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
 	case err == nil:
 		var snap producerSnapshot
 		if err := json.Unmarshal(b, &snap); err != nil {
-			return nil, fmt.Errorf("broker: %s: %w", filepath.Join(dir, producerStateFile), err)
+			return nil, fmt.Errorf("partition: %s: %w", filepath.Join(dir, producerStateFile), err)
 		}
 		end := l.EndOffset()
 		for pid, e := range snap.Producers {
@@ -166,7 +168,7 @@ func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 		var err error
 		buf, err = l.Read(off, 4<<20, buf[:0])
 		if err != nil {
-			return fmt.Errorf("broker: rebuilding producer state at offset %d: %w", off, err)
+			return fmt.Errorf("partition: rebuilding producer state at offset %d: %w", off, err)
 		}
 		if len(buf) == 0 {
 			break

@@ -1,17 +1,20 @@
-package broker
+package partition
 
 import (
 	"fmt"
-	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
 )
 
-// topicConfigKeys are the topic-level configs this broker understands, with
+// configKeys are the topic-level configs this broker understands, with
 // Kafka's names so the same tools and scripts work against both. Any other
-// key is refused with INVALID_CONFIG rather than silently ignored.
-var topicConfigKeys = []string{
+// key is refused (ErrInvalidConfig, INVALID_CONFIG to clients) rather than
+// silently ignored.
+var configKeys = []string{
 	"cleanup.policy",
 	"delete.retention.ms",
 	"max.message.bytes",
@@ -23,9 +26,12 @@ var topicConfigKeys = []string{
 	"segment.ms",
 }
 
-// minSegmentBytes is the smallest segment.bytes accepted. Kafka allows 14;
+// ConfigKeys returns the names of every topic config, sorted.
+func ConfigKeys() []string { return slices.Clone(configKeys) }
+
+// MinSegmentBytes is the smallest segment.bytes accepted. Kafka allows 14;
 // anything that small only multiplies files, so we ask for 1 KiB.
-const minSegmentBytes = 1024
+const MinSegmentBytes = 1024
 
 // defaultSegmentAge is Kafka's segment.ms default (7 days).
 const defaultSegmentAge = 7 * 24 * time.Hour
@@ -48,8 +54,8 @@ func validateTopicConfig(key, value string) error {
 		return nil
 	case "segment.bytes":
 		n, err := strconv.ParseInt(value, 10, 32)
-		if err != nil || n < minSegmentBytes {
-			return fmt.Errorf("segment.bytes %q: want an integer from %d to %d", value, minSegmentBytes, int32(1<<31-1))
+		if err != nil || n < MinSegmentBytes {
+			return fmt.Errorf("segment.bytes %q: want an integer from %d to %d", value, MinSegmentBytes, int32(1<<31-1))
 		}
 		return nil
 	case "delete.retention.ms", "min.compaction.lag.ms":
@@ -77,12 +83,12 @@ func validateTopicConfig(key, value string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown topic config %q (supported: %s)", key, strings.Join(topicConfigKeys, ", "))
+	return fmt.Errorf("unknown topic config %q (supported: %s)", key, strings.Join(configKeys, ", "))
 }
 
-// topicDefaults returns the broker-wide default of every topic config, as
+// defaults returns the broker-wide default of every topic config, as
 // strings in Kafka's units.
-func (c Config) topicDefaults() map[string]string {
+func (c Config) defaults() map[string]string {
 	retentionMS := int64(-1)
 	if c.Retention > 0 {
 		retentionMS = c.Retention.Milliseconds()
@@ -104,9 +110,10 @@ func (c Config) topicDefaults() map[string]string {
 	}
 }
 
-// effectiveConfig is a topic's configs with defaults filled in, parsed.
-type effectiveConfig struct {
-	values          map[string]string // every key in topicConfigKeys
+// TopicConfig is a topic's configs with the defaults filled in, parsed.
+// It never changes after the topic is created.
+type TopicConfig struct {
+	values          map[string]string // every key in configKeys
 	set             map[string]bool   // keys the topic sets itself
 	retention       time.Duration     // <0 forever
 	retentionBytes  int64             // <0 unlimited
@@ -121,10 +128,10 @@ type effectiveConfig struct {
 	minDirtyRatio      float64
 }
 
-// resolveConfig merges a topic's own configs over the broker defaults. The
+// resolve merges a topic's own configs over the broker defaults. The
 // topic's values were validated when they were set.
-func (c Config) resolveConfig(own map[string]string) effectiveConfig {
-	e := effectiveConfig{values: c.topicDefaults(), set: map[string]bool{}}
+func (c Config) resolve(own map[string]string) TopicConfig {
+	e := TopicConfig{values: c.defaults(), set: map[string]bool{}}
 	for k, v := range own {
 		e.values[k], e.set[k] = v, true
 	}
@@ -150,3 +157,14 @@ func (c Config) resolveConfig(own map[string]string) effectiveConfig {
 	e.minDirtyRatio, _ = strconv.ParseFloat(e.values["min.cleanable.dirty.ratio"], 64)
 	return e
 }
+
+// Value is the config's value: the topic's own, or the broker default.
+func (e *TopicConfig) Value(key string) string { return e.values[key] }
+
+// SetOnTopic reports whether the topic sets key itself rather than
+// inheriting the broker default.
+func (e *TopicConfig) SetOnTopic(key string) bool { return e.set[key] }
+
+// MaxMessageBytes is max.message.bytes: the largest record batch the
+// broker accepts for the topic.
+func (e *TopicConfig) MaxMessageBytes() int32 { return e.maxMessageBytes }

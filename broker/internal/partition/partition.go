@@ -1,0 +1,100 @@
+package partition
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
+)
+
+// Partition is one partition of a topic: its commit log and the state of
+// the idempotent producers writing to it, both in one directory.
+type Partition struct {
+	index     int32
+	dir       string
+	log       *commitlog.Log
+	producers *producerState
+}
+
+// openPartition opens the log described by cfg and rebuilds its producer
+// state.
+func openPartition(cfg commitlog.Config, index int32) (*Partition, error) {
+	l, err := commitlog.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := loadProducerState(cfg.Dir, l)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &Partition{index: index, dir: cfg.Dir, log: l, producers: ps}, nil
+}
+
+// Index is the partition's number in its topic.
+func (p *Partition) Index() int32 { return p.index }
+
+// Log is the partition's commit log, for reads and durability waits.
+// Appends from clients go through Append, so producer state sees them.
+func (p *Partition) Log() *commitlog.Log { return p.log }
+
+// Appended is where an appended batch landed.
+type Appended struct {
+	Base int64 // first offset of the batch
+	End  int64 // one past its last offset
+	// Duplicate: the batch is an idempotent producer's retry of one
+	// already stored, answered from producer state and not stored again.
+	Duplicate bool
+}
+
+// Append appends one record batch, whose header is h, to the log. A batch
+// of an idempotent producer (h.ProducerID >= 0) is checked against that
+// producer's state first: a retry of a remembered batch gets where it went
+// (Duplicate), a sequence gap ErrOutOfOrderSequence, an old epoch
+// ErrProducerFenced.
+func (p *Partition) Append(batch []byte, h commitlog.BatchHeader) (Appended, error) {
+	if h.ProducerID < 0 {
+		return p.append(batch)
+	}
+	// The check, the append and the record of it are one step, so two
+	// connections retrying the same batch cannot both append it.
+	ps := p.producers
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	dup, err := ps.check(h)
+	if err != nil {
+		return Appended{}, err
+	}
+	if dup != nil {
+		return Appended{Base: dup.FirstOffset, End: dup.LastOffset + 1, Duplicate: true}, nil
+	}
+	a, err := p.append(batch)
+	if err == nil {
+		ps.record(h, a.Base, time.Now())
+	}
+	return a, err
+}
+
+func (p *Partition) append(batch []byte) (Appended, error) {
+	base, last, err := p.log.Append(batch, 0)
+	if err != nil {
+		return Appended{}, err
+	}
+	return Appended{Base: base, End: last + 1}, nil
+}
+
+// snapshot writes the producer state if it changed since the last one.
+func (p *Partition) snapshot(now time.Time) error {
+	return p.producers.snapshot(p.dir, p.log.HighWatermark(), now)
+}
+
+// close fsyncs the log, snapshots the producer state and closes the log.
+func (p *Partition) close() error {
+	// Sync first, so the snapshot can cover everything written.
+	err := p.log.Sync(context.Background(), p.log.EndOffset())
+	if err == nil {
+		err = p.snapshot(time.Now())
+	}
+	return errors.Join(err, p.log.Close())
+}

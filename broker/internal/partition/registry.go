@@ -1,0 +1,354 @@
+package partition
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
+	"github.com/pitwall/pitwall/broker/internal/durable"
+)
+
+// Config configures a Registry. The broker fills every field from its own
+// Config, which states the defaults and validates them, so they are not
+// repeated here: every field is required.
+type Config struct {
+	// Dir is the broker's data directory: topics live in Dir/topics,
+	// deleted ones pass through Dir/deleted (see doc.go).
+	Dir string
+	// Partitions is the partition count of a topic created with -1.
+	Partitions int
+	// MaxPartitions is the most partitions a topic may have.
+	MaxPartitions int
+	// Retention is the default of retention.ms (<= 0: forever),
+	// RetentionBytes of retention.bytes (<= 0: unlimited), SegmentBytes of
+	// segment.bytes and MaxMessageBytes of max.message.bytes.
+	Retention       time.Duration
+	RetentionBytes  int64
+	SegmentBytes    int64
+	MaxMessageBytes int32
+	// Fsync and FsyncInterval are every log's fsync policy.
+	Fsync         commitlog.FsyncPolicy
+	FsyncInterval time.Duration
+	// MaxBatchBytes is the largest batch a log accepts: a guard against
+	// batches no request could carry (the broker enforces
+	// max.message.bytes itself).
+	MaxBatchBytes int
+	// RetentionCheckInterval is how often Maintain applies retention and
+	// compaction.
+	RetentionCheckInterval time.Duration
+	// Logger receives the registry's and the logs' logs.
+	Logger *slog.Logger
+}
+
+// indexCacheBytes bounds the closed-segment indexes of every partition
+// together: 64 MiB holds the hot parts of ~8000 1 GiB segments' indexes;
+// colder ones load on demand.
+const indexCacheBytes = 64 << 20
+
+// Registry is every topic under Config.Dir: it creates, opens, deletes and
+// closes them and runs their maintenance. Topics are created and deleted
+// under mu; a *Topic never changes after it is published in topics, so
+// callers use it without a lock.
+//
+// Lock order: Registry.mu, then a partition's producerState.mu, then the
+// commit log's locks (Create opens logs under mu; Append holds
+// producerState.mu across the log's Append).
+type Registry struct {
+	cfg        Config
+	log        *slog.Logger
+	indexCache *commitlog.IndexCache
+
+	mu     sync.RWMutex
+	topics map[string]*Topic
+}
+
+// Errors of topic management, mapped to Kafka codes by the broker.
+var (
+	ErrTopicExists       = errors.New("partition: topic already exists")
+	ErrUnknownTopic      = errors.New("partition: unknown topic or partition")
+	ErrInvalidTopicName  = errors.New("partition: invalid topic name")
+	ErrInvalidPartitions = errors.New("partition: invalid partition count")
+	ErrInvalidConfig     = errors.New("partition: invalid topic config")
+)
+
+// Open opens every topic under cfg.Dir, recovering each partition's log and
+// producer state, and finishes deletions a crash interrupted.
+func Open(cfg Config) (*Registry, error) {
+	r := &Registry{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		indexCache: commitlog.NewIndexCache(indexCacheBytes),
+		topics:     map[string]*Topic{},
+	}
+	if err := os.RemoveAll(r.deletedDir()); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(r.topicsDir(), 0o755); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(r.topicsDir())
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if err := r.load(e.Name()); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *Registry) topicsDir() string  { return filepath.Join(r.cfg.Dir, "topics") }
+func (r *Registry) deletedDir() string { return filepath.Join(r.cfg.Dir, "deleted") }
+
+// load opens the topic in directory name, or removes the directory if the
+// topic's creation never reached its commit point.
+func (r *Registry) load(name string) error {
+	meta, err := readTopicMeta(filepath.Join(r.topicsDir(), name))
+	if errors.Is(err, os.ErrNotExist) {
+		r.log.Warn("removing topic directory without topic.json", "dir", name)
+		return os.RemoveAll(filepath.Join(r.topicsDir(), name))
+	}
+	if err != nil {
+		return err
+	}
+	if meta.Name != name || meta.Partitions < 1 {
+		return fmt.Errorf("partition: %s/%s is corrupt (name %q, partitions %d)", name, topicMetaFile, meta.Name, meta.Partitions)
+	}
+	t, err := r.openTopic(meta)
+	if err != nil {
+		return err
+	}
+	r.topics[meta.Name] = t
+	return nil
+}
+
+// Close closes every partition: its log is fsynced and gets its
+// clean-shutdown marker, its producer state a last snapshot.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, t := range r.topics {
+		errs = append(errs, t.close())
+	}
+	return errors.Join(errs...)
+}
+
+// Len is the number of topics.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.topics)
+}
+
+// Lookup returns the topic named name, or nil.
+func (r *Registry) Lookup(name string) *Topic {
+	r.mu.RLock()
+	t := r.topics[name]
+	r.mu.RUnlock()
+	return t
+}
+
+// Partition returns a topic's partition, or ErrUnknownTopic.
+func (r *Registry) Partition(topic string, p int32) (*Partition, error) {
+	t := r.Lookup(topic)
+	if t == nil {
+		return nil, ErrUnknownTopic
+	}
+	return t.Partition(p)
+}
+
+// ByID returns the topic with the given id, or nil.
+func (r *Registry) ByID(id [16]byte) *Topic {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, t := range r.topics {
+		if t.id == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// All returns every topic, by name.
+func (r *Registry) All() []*Topic {
+	r.mu.RLock()
+	ts := make([]*Topic, 0, len(r.topics))
+	for _, t := range r.topics {
+		ts = append(ts, t)
+	}
+	r.mu.RUnlock()
+	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
+	return ts
+}
+
+// Defaults returns the broker-wide default of every topic config, as
+// strings in Kafka's units.
+func (r *Registry) Defaults() map[string]string { return r.cfg.defaults() }
+
+// Create creates a topic with partitions partitions (-1: the default) and
+// the given configs, or ErrTopicExists. With validateOnly it checks
+// everything and creates nothing: the topic it returns has no partitions
+// opened (nil entries).
+func (r *Registry) Create(name string, partitions int32, configs map[string]string, validateOnly bool) (*Topic, error) {
+	partitions, err := r.check(name, partitions, configs)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.topics[name]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	if validateOnly {
+		return &Topic{name: name, cfg: r.cfg.resolve(configs), parts: make([]*Partition, partitions)}, nil
+	}
+	meta := topicMeta{Name: name, Partitions: partitions, Configs: configs, Created: time.Now().UTC()}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	meta.ID = hex.EncodeToString(id[:])
+	if err := writeTopicMeta(filepath.Join(r.topicsDir(), name), meta); err != nil {
+		return nil, err
+	}
+	t, err := r.openTopic(meta)
+	if err != nil {
+		return nil, err
+	}
+	r.topics[name] = t
+	r.log.Info("created topic", "topic", name, "partitions", partitions, "configs", configs)
+	return t, nil
+}
+
+// check validates what Create is asked for and returns the partition
+// count, the default put in for -1.
+func (r *Registry) check(name string, partitions int32, configs map[string]string) (int32, error) {
+	if err := validTopicName(name); err != nil {
+		return 0, err
+	}
+	if partitions == -1 {
+		partitions = int32(r.cfg.Partitions)
+	}
+	if partitions < 1 || int(partitions) > r.cfg.MaxPartitions {
+		return 0, fmt.Errorf("%w: %d not in 1..%d", ErrInvalidPartitions, partitions, r.cfg.MaxPartitions)
+	}
+	for k, v := range configs {
+		if err := validateTopicConfig(k, v); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		}
+	}
+	return partitions, nil
+}
+
+// Ensure returns the topic named name, creating it as Create does if it
+// does not exist; of two callers racing to create it, both get the topic.
+func (r *Registry) Ensure(name string, partitions int32, configs map[string]string) (*Topic, error) {
+	if t := r.Lookup(name); t != nil {
+		return t, nil
+	}
+	t, err := r.Create(name, partitions, configs, false)
+	if errors.Is(err, ErrTopicExists) {
+		if t := r.Lookup(name); t != nil {
+			return t, nil
+		}
+	}
+	return t, err
+}
+
+// Delete removes a topic and its data. Readers and writers that still
+// hold its partitions get commitlog.ErrClosed.
+func (r *Registry) Delete(name string) error {
+	r.mu.Lock()
+	t, ok := r.topics[name]
+	if ok {
+		delete(r.topics, name)
+	}
+	r.mu.Unlock()
+	if !ok {
+		return ErrUnknownTopic
+	}
+	if err := t.close(); err != nil {
+		r.log.Warn("closing deleted topic", "topic", name, "err", err)
+	}
+	// Rename first: a crash mid-delete leaves a directory under deleted/
+	// (removed at the next Open), never half a topic.
+	if err := os.MkdirAll(r.deletedDir(), 0o755); err != nil {
+		return err
+	}
+	gone := filepath.Join(r.deletedDir(), fmt.Sprintf("%s-%d", name, time.Now().UnixNano()))
+	if err := os.Rename(filepath.Join(r.topicsDir(), name), gone); err != nil {
+		return err
+	}
+	if err := durable.SyncDir(r.topicsDir()); err != nil {
+		return err
+	}
+	r.log.Info("deleted topic", "topic", name)
+	return os.RemoveAll(gone)
+}
+
+// validTopicName applies Kafka's rules: 1-249 characters of [a-zA-Z0-9._-],
+// and not "." or "..".
+func validTopicName(name string) error {
+	if name == "" || len(name) > 249 || name == "." || name == ".." {
+		return fmt.Errorf("%w: %q", ErrInvalidTopicName, name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("%w: %q has %q; use only letters, digits, '.', '_' and '-'", ErrInvalidTopicName, name, r)
+		}
+	}
+	return nil
+}
+
+// topicMeta is what a topic's topic.json holds. Writing it is the commit
+// point of the topic's creation.
+type topicMeta struct {
+	Name       string            `json:"name"`
+	ID         string            `json:"id"`
+	Partitions int32             `json:"partitions"`
+	Configs    map[string]string `json:"configs,omitempty"`
+	Created    time.Time         `json:"created"`
+}
+
+const topicMetaFile = "topic.json"
+
+// writeTopicMeta creates the topic directory dir and commits meta to it.
+func writeTopicMeta(dir string, meta topicMeta) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return durable.WriteFile(filepath.Join(dir, topicMetaFile), b)
+}
+
+// readTopicMeta reads dir's topic.json; an error wrapping os.ErrNotExist
+// means there is none.
+func readTopicMeta(dir string) (topicMeta, error) {
+	var meta topicMeta
+	b, err := os.ReadFile(filepath.Join(dir, topicMetaFile))
+	if err != nil {
+		return meta, err
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return meta, fmt.Errorf("partition: %s/%s is corrupt: %w", filepath.Base(dir), topicMetaFile, err)
+	}
+	return meta, nil
+}
