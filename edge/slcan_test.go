@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,64 +110,134 @@ func TestSLCANAdapterToBroker(t *testing.T) {
 	}
 }
 
-// The simulator's SLCAN output on a pty (it answers the open sequence):
-// its frames decode by the DBC to the simulated values.
+// The simulator's SLCAN output on a pty: every simulator tick with CAN
+// traffic becomes one telemetry frame at the tick's millisecond (the Z1
+// stamp), in order, and the speed decodes by the DBC to the simulated
+// value at every tick that sampled it. Frames are matched to the
+// simulation by stamp: the run is two seconds from simulator.DefaultEpoch,
+// on a minute, so a stamp names one tick, and nothing depends on how fast
+// the machine is.
 func TestSLCANSimulatorToBroker(t *testing.T) {
 	t.Parallel()
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	e, stop := startEdge(t, testConfig(t, b.Addr, "slcan:"+a+"?dbc="+writeDBC(t)+"&car=car01"))
 	waitFor(t, "the adapter open", func() bool { return e.sources[0].stats.up.Load() })
+	// Take the edge's open sequence off the wire and answer it here. The
+	// simulator answers it too, but like a real adapter it sends nothing
+	// between C and O, and where that window falls in its stream is the
+	// scheduler's choice. It starts in the state the sequence asks for
+	// (open, Z1 stamps).
+	adapter := answerOpenSequence(t, bEnd, "C\rS6\rZ1\rO\r")
+	defer adapter.Close() // kept open: socat may end when the last opener of a pty closes it
 	cfg := simulator.Config{Cars: 1, Duration: 2 * time.Second, Speed: 4, Seed: 6, Quiet: true, Out: "slcan:" + bEnd, Logger: quietLogger()}
-	want, _ := simFrames(t, cfg)
+	want, cats := simFrames(t, cfg)
+
+	// The ticks the edge must see (those carrying a DBC signal) and the
+	// simulated speed at the ticks that sampled it.
+	dec, err := can.NewDecoder("pitwall.dbc", simulator.DBC, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := dec.Catalog("car01", "", 0)
+	speed, _ := cat.ByName(telemetry.ChanSpeed)
+	onBus := map[int32]bool{} // simulator channel ids the DBC carries
+	for _, ch := range cats[0].Channels {
+		if _, ok := cat.ByName(ch.Name); ok {
+			onBus[ch.ID] = true
+		}
+	}
+	simSpeed, _ := cats[0].ByName(telemetry.ChanSpeed)
+	var ticks []int64              // stamps, in order
+	speedAt := map[int64]float64{} // stamp → simulated speed
+	for _, f := range want["car01"] {
+		stamp := f.TimeNs / 1e6 % 60000
+		if slices.ContainsFunc(f.Samples, func(s telemetry.Sample) bool { return onBus[s.ID] }) {
+			if len(ticks) > 0 && stamp <= ticks[len(ticks)-1] {
+				t.Fatalf("the simulation's stamps are not increasing at %d ms: does the run cross a minute?", stamp)
+			}
+			ticks = append(ticks, stamp)
+		}
+		if v, ok := f.Value(simSpeed.ID); ok {
+			speedAt[stamp] = v
+		}
+	}
+	if len(speedAt) < 100 {
+		t.Fatalf("the simulation samples speed only %d times", len(speedAt))
+	}
+
 	if err := simulator.Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a second of frames acknowledged", func() bool { return e.ackedFrames.Load() >= 1000 })
+	waitFor(t, "a frame per tick acknowledged", func() bool { return e.ackedFrames.Load() >= int64(len(ticks)) })
+	// A tick whose CAN frames straddle an idle read comes as two frames
+	// (see slcan's stream.idle), so the count does not prove the last tick
+	// is in: wait for it.
+	last := ticks[len(ticks)-1]
+	waitFor(t, "the last tick's frame in the broker", func() bool {
+		got := framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)["car01"]
+		return len(got) > 0 && got[len(got)-1].TimeNs/1e6%60000 == last
+	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	// The simulator's speed at every millisecond of the minute.
-	speedAt := map[int64]float64{}
-	simSpeed := speedID(t)
-	for _, f := range want["car01"] {
-		if v, ok := f.Value(simSpeed); ok {
-			speedAt[f.TimeNs/1e6%60000] = v
+
+	got := framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)["car01"]
+	var stamps []int64
+	values := map[int64]map[int32]float64{} // stamp → channel → value
+	for i, f := range got {
+		if i > 0 && f.Seq != got[i-1].Seq+1 {
+			t.Fatalf("frame %d: seq %d after %d", i, f.Seq, got[i-1].Seq)
+		}
+		stamp := f.TimeNs / 1e6 % 60000
+		if len(stamps) == 0 || stamps[len(stamps)-1] != stamp {
+			stamps = append(stamps, stamp)
+			values[stamp] = map[int32]float64{}
+		}
+		for _, s := range f.Samples {
+			values[stamp][s.ID] = s.Value
 		}
 	}
-	dec, _ := can.NewDecoder("pitwall.dbc", simulator.DBC, 100)
-	cat := dec.Catalog("car01", "", 0)
-	speed, _ := cat.ByName(telemetry.ChanSpeed)
-	checked := 0
-	for _, f := range framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions)["car01"] {
-		v, ok := f.Value(speed.ID)
-		if !ok {
-			continue
+	if !slices.Equal(stamps, ticks) {
+		i := 0
+		for i < min(len(stamps), len(ticks)) && stamps[i] == ticks[i] {
+			i++
 		}
-		ms := f.TimeNs / 1e6 % 60000
-		if w, ok := speedAt[ms]; ok {
-			if math.Abs(v-w) > 1e-6 {
-				t.Fatalf("at %d ms: speed %v, the simulator said %v", ms, v, w)
-			}
-			checked++
-		}
+		t.Fatalf("frames at %d stamps, want %d; they part at index %d", len(stamps), len(ticks), i)
 	}
-	if checked < 100 {
-		t.Fatalf("only %d speed samples matched to the simulation", checked)
+	for stamp, w := range speedAt {
+		v, ok := values[stamp][speed.ID]
+		if !ok || math.Abs(v-w) > 1e-6 {
+			t.Fatalf("at %d ms: speed %v (present %v), the simulator said %v", stamp, v, ok, w)
+		}
 	}
 	for _, reason := range []string{source.ReasonMalformed, source.ReasonShortFrame, source.ReasonTooLong} {
 		if n := testutil.ToFloat64(e.metrics.bad.WithLabelValues("slcan:"+a, reason)); n != 0 {
 			t.Fatalf("%v %s records from the simulator", n, reason)
 		}
 	}
+	if n := testutil.ToFloat64(e.metrics.events.WithLabelValues("slcan:"+a, source.EventErrorReply)); n != 0 {
+		t.Fatalf("%v error replies", n)
+	}
 }
 
-// speedID is the simulator catalog's id of the speed channel.
-func speedID(t *testing.T) int32 {
-	sim, err := simulator.New(simulator.Config{Cars: 1})
+// answerOpenSequence reads the edge's open sequence from the adapter end
+// of a pty pair and answers every command with OK ("\r"), as an adapter
+// does. The end stays open for the caller to close.
+func answerOpenSequence(t *testing.T, path, seq string) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, _ := sim.Catalog(0).ByName(telemetry.ChanSpeed)
-	return ch.ID
+	got := make([]byte, len(seq))
+	if _, err := io.ReadFull(f, got); err != nil || string(got) != seq {
+		f.Close()
+		t.Fatalf("open sequence %q, %v; want %q", got, err, seq)
+	}
+	if _, err := f.WriteString(strings.Repeat("\r", strings.Count(seq, "\r"))); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return f
 }
