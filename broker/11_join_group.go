@@ -17,6 +17,8 @@ package broker
 
 import (
 	"context"
+	"net"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -80,3 +82,15 @@ func joinResponse(req *kmsg.JoinGroupRequest, res group.JoinResult, err error) *
 	}
 	return resp
 }
+
+// clientHost is the member host DescribeGroups reports, in Kafka's form
+// ("/127.0.0.1").
+func clientHost(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	return "/" + host
+}
+
+func millis(ms int32) time.Duration { return time.Duration(ms) * time.Millisecond }

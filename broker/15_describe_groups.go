@@ -39,7 +39,7 @@ func handleDescribeGroups(c *conn, kreq kmsg.Request) *reply {
 		sg.State = d.State.String()
 		if err != nil {
 			if !errors.Is(err, group.ErrGroupNotFound) || req.Version >= 6 {
-				sg.ErrorCode, sg.ErrorMessage = groupErrorCode(err), errorText(err)
+				sg.ErrorCode, sg.ErrorMessage = groupErrorCode(err), errorMessage(err)
 			}
 			resp.Groups = append(resp.Groups, sg)
 			continue

@@ -30,7 +30,7 @@ func handleDeleteGroups(c *conn, kreq kmsg.Request) *reply {
 				err = res
 			}
 			sg := kmsg.NewDeleteGroupsResponseGroup()
-			sg.Group, sg.ErrorCode, sg.ErrorMessage = id, groupErrorCode(err), errorText(err)
+			sg.Group, sg.ErrorCode, sg.ErrorMessage = id, groupErrorCode(err), errorMessage(err)
 			resp.Groups = append(resp.Groups, sg)
 		}
 		return resp

@@ -69,3 +69,11 @@ func lookupAPI(key int16) *api {
 	}
 	return registry[key]
 }
+
+// deref is the value of a nullable string field, "" for null.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

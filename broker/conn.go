@@ -69,6 +69,27 @@ func (c *conn) pending(fn func(ctx context.Context) kmsg.Response) *reply {
 	return r
 }
 
+// awaitGroup waits for a group coordinator's answer on ch, in a pending
+// reply. With untilDrain, it also gives up when the broker starts shutting
+// down (a JoinGroup may wait for minutes); otherwise only when the
+// connection ends (a commit waits for one fsync at most). Giving up answers
+// errNotCoordinator, so the client finds the coordinator again.
+func awaitGroup[T any](c *conn, ctx context.Context, ch <-chan T, untilDrain bool) (T, error) {
+	drain := c.s.draining
+	if !untilDrain {
+		drain = nil
+	}
+	var zero T
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-ctx.Done():
+		return zero, errNotCoordinator
+	case <-drain:
+		return zero, errNotCoordinator
+	}
+}
+
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	return &conn{

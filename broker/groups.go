@@ -1,8 +1,8 @@
 package broker
 
-// The group coordinator (broker/internal/group) keeps its state in the
-// internal topic __consumer_offsets, through the broker's own logs, in
-// Kafka's record layouts, so Kafka's tools can read the topic:
+// The offsets store: the group coordinator (broker/internal/group) keeps
+// its state in the internal topic __consumer_offsets, through the broker's
+// own logs, in Kafka's record layouts, so Kafka's tools can read the topic:
 //
 //   - A group's records all go to one partition, chosen as Kafka does
 //     (Java's String.hashCode of the group id, modulo the partition count),
@@ -12,7 +12,7 @@ package broker
 //   - At startup every partition is read back to the high watermark and
 //     replayed into the coordinator before the broker accepts clients.
 //
-// Kafka error codes for the coordinator's errors are chosen here.
+// Kafka error codes for the coordinator's errors are chosen in errors.go.
 
 import (
 	"context"
@@ -20,12 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"net"
 	"strconv"
 	"time"
 	"unicode/utf16"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
@@ -194,88 +192,4 @@ func offsetsBatch(recs []group.Record, now time.Time) []byte {
 	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))
 	return b
-}
-
-// groupErrorCode maps the coordinator's errors to Kafka's codes.
-func groupErrorCode(err error) int16 {
-	codes := []struct {
-		err  error
-		code int16
-	}{
-		{group.ErrInvalidGroupID, kerr.InvalidGroupID.Code},
-		{group.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout.Code},
-		{group.ErrUnknownMember, kerr.UnknownMemberID.Code},
-		{group.ErrMemberIDRequired, kerr.MemberIDRequired.Code},
-		{group.ErrIllegalGeneration, kerr.IllegalGeneration.Code},
-		{group.ErrRebalanceInProgress, kerr.RebalanceInProgress.Code},
-		{group.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol.Code},
-		{group.ErrFencedInstance, kerr.FencedInstanceID.Code},
-		{group.ErrGroupNotFound, kerr.GroupIDNotFound.Code},
-		{group.ErrNotEmpty, kerr.NonEmptyGroup.Code},
-		{group.ErrSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
-		{group.ErrMetadataTooLarge, kerr.OffsetMetadataTooLarge.Code},
-		{group.ErrNotAvailable, kerr.CoordinatorNotAvailable.Code},
-		{partition.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
-		{errNotCoordinator, kerr.NotCoordinator.Code},
-	}
-	if err == nil {
-		return 0
-	}
-	for _, c := range codes {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return kerr.CoordinatorNotAvailable.Code // the store failed; clients retry
-}
-
-// errNotCoordinator answers requests still waiting on a group when the
-// broker shuts down: the client finds the coordinator again (after the
-// restart) and carries on.
-var errNotCoordinator = errors.New("broker: shutting down, find the coordinator again")
-
-// awaitGroup waits for a coordinator answer. With untilDrain, it also
-// gives up when the broker starts shutting down (a JoinGroup may wait for
-// minutes); otherwise only when the connection ends (a commit waits for
-// one fsync at most).
-func awaitGroup[T any](c *conn, ctx context.Context, ch <-chan T, untilDrain bool) (T, error) {
-	drain := c.s.draining
-	if !untilDrain {
-		drain = nil
-	}
-	var zero T
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-ctx.Done():
-		return zero, errNotCoordinator
-	case <-drain:
-		return zero, errNotCoordinator
-	}
-}
-
-// clientHost is the member host DescribeGroups reports, in Kafka's form
-// ("/127.0.0.1").
-func clientHost(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	return "/" + host
-}
-
-func millis(ms int32) time.Duration { return time.Duration(ms) * time.Millisecond }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func errorText(err error) *string {
-	if err == nil {
-		return nil
-	}
-	return kmsg.StringPtr(err.Error())
 }
