@@ -12,10 +12,12 @@ import (
 	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
-// Config configures a Server. An empty field means its default.
+// Config configures a Server. An empty field means its default; the
+// defaults are the Default* constants below, which `pitwall broker` uses
+// for its flags too, so each is written once.
 type Config struct {
-	// Listen is the TCP address to listen on. Default "127.0.0.1:9092";
-	// use "127.0.0.1:0" for a random port.
+	// Listen is the TCP address to listen on. Default DefaultListen; use
+	// "127.0.0.1:0" for a random port.
 	Listen string
 	// Advertise is the host:port clients are told to connect to in
 	// Metadata. Default: the address actually bound, or the host name when
@@ -23,48 +25,54 @@ type Config struct {
 	Advertise string
 	// DataDir holds the topics. Required.
 	DataDir string
-	// Fsync is when appended data is fsynced: "batch" (default: an acks=all
-	// produce is answered only after its data is on disk; one fsync serves
-	// every producer waiting at that moment), "interval" or "never".
+	// Fsync is when appended data is fsynced: "batch" (DefaultFsync: an
+	// acks=all produce is answered only after its data is on disk; one
+	// fsync serves every producer waiting at that moment), "interval" or
+	// "never".
 	Fsync string
-	// FsyncInterval is the period for Fsync "interval". Default 100ms.
+	// FsyncInterval is the period for Fsync "interval". Default
+	// DefaultFsyncInterval.
 	FsyncInterval time.Duration
 	// Partitions is the partition count of auto-created topics and of
-	// CreateTopics requests that ask for the default. Default 12.
+	// CreateTopics requests that ask for the default. Default
+	// DefaultPartitions.
 	Partitions int
 	// Retention is how long closed segments are kept, unless a topic sets
-	// retention.ms. Default 168h; negative keeps data forever.
+	// retention.ms. Default DefaultRetention; negative keeps data forever.
 	Retention time.Duration
 	// RetentionBytes caps each partition's size, unless a topic sets
 	// retention.bytes. Default 0: unlimited.
 	RetentionBytes int64
 	// SegmentBytes is the segment roll size, unless a topic sets
-	// segment.bytes. Default 1 GiB.
+	// segment.bytes. Default DefaultSegmentBytes.
 	SegmentBytes int64
 	// DisableAutoCreate turns off creating topics on first produce or
 	// metadata request. Default false: topics are auto-created.
 	DisableAutoCreate bool
 	// MaxRequestBytes is the largest request frame accepted; a larger
 	// length prefix closes the connection before anything is allocated.
-	// Default 100 MiB.
+	// Default DefaultMaxRequestBytes.
 	MaxRequestBytes int32
 	// FetchMaxBytes caps a fetch response's record bytes whatever the
 	// request's MaxBytes asks (Kafka's fetch.max.bytes), except that the
-	// first batch is always returned whole (KIP-74). Default 55 MiB.
+	// first batch is always returned whole (KIP-74). Default
+	// DefaultFetchMaxBytes.
 	FetchMaxBytes int32
 	// MaxMessageBytes is the largest record batch accepted, unless a topic
-	// sets max.message.bytes. Default 1048588 (Kafka's default).
+	// sets max.message.bytes. Default DefaultMaxMessageBytes.
 	MaxMessageBytes int32
 	// GroupInitialRebalanceDelay holds the first rebalance of a new (or
 	// emptied) consumer group this long for more members to join
 	// (Kafka's group.initial.rebalance.delay.ms; see group.Config).
-	// Default 0: no delay; `pitwall broker` sets 3s, as Kafka.
+	// Default 0: no delay; `pitwall broker` sets
+	// KafkaGroupInitialRebalanceDelay, as Kafka.
 	GroupInitialRebalanceDelay time.Duration
 	// MaxPartitions is the most partitions a topic may have: each is a
 	// directory with open files, so a request for 100000 is refused
-	// rather than attempted. Default 10000.
+	// rather than attempted. Default DefaultMaxPartitions.
 	MaxPartitions int
-	// RetentionCheckInterval is how often retention runs. Default 1 minute.
+	// RetentionCheckInterval is how often retention runs. Default
+	// DefaultRetentionCheckInterval.
 	RetentionCheckInterval time.Duration
 	// NodeID is this broker's id in Metadata. Default 0.
 	NodeID int32
@@ -72,18 +80,26 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// defaults for Config, in one place so Describe* answers and flags agree.
+// Defaults of Config, in one place so Config, DescribeConfigs answers and
+// `pitwall broker`'s flags agree.
 const (
-	defaultListen          = "127.0.0.1:9092"
-	defaultFsyncInterval   = 100 * time.Millisecond
-	defaultPartitions      = 12
-	defaultRetention       = 168 * time.Hour
-	defaultSegmentBytes    = 1 << 30
-	defaultMaxRequestBytes = 100 << 20
-	defaultMaxMessageBytes = 1048588
-	defaultFetchMaxBytes   = 57671680 // Kafka's fetch.max.bytes
-	defaultRetentionCheck  = time.Minute
-	defaultMaxPartitions   = 10000
+	DefaultListen          = "127.0.0.1:9092"
+	DefaultFsync           = "batch"
+	DefaultFsyncInterval   = 100 * time.Millisecond
+	DefaultPartitions      = 12
+	DefaultRetention       = 168 * time.Hour // Kafka's log.retention.hours
+	DefaultSegmentBytes    = 1 << 30         // Kafka's log.segment.bytes
+	DefaultMaxRequestBytes = 100 << 20       // Kafka's socket.request.max.bytes
+	DefaultMaxMessageBytes = 1048588         // Kafka's message.max.bytes
+	DefaultFetchMaxBytes   = 57671680        // Kafka's fetch.max.bytes
+	DefaultMaxPartitions   = 10000
+	// DefaultRetentionCheckInterval is also how often compaction runs.
+	DefaultRetentionCheckInterval = time.Minute
+	// KafkaGroupInitialRebalanceDelay is Kafka's
+	// group.initial.rebalance.delay.ms, which `pitwall broker` uses.
+	// Config's default is 0 so embedded brokers (tests, `pitwall up`)
+	// form groups at once.
+	KafkaGroupInitialRebalanceDelay = 3 * time.Second
 )
 
 // ErrConfig is wrapped by every configuration error New returns.
@@ -95,75 +111,64 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DataDir == "" {
 		return c, fmt.Errorf("%w: DataDir is required", ErrConfig)
 	}
-	if c.Listen == "" {
-		c.Listen = defaultListen
-	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return c, fmt.Errorf("%w: Listen %q: %v", ErrConfig, c.Listen, err)
-	}
-	if c.Advertise != "" {
-		if _, _, err := splitHostPort(c.Advertise); err != nil {
-			return c, fmt.Errorf("%w: Advertise %q: %v", ErrConfig, c.Advertise, err)
-		}
-	}
-	if c.Fsync == "" {
-		c.Fsync = "batch"
-	}
-	if _, err := commitlog.ParseFsyncPolicy(c.Fsync); err != nil {
-		return c, fmt.Errorf("%w: Fsync: %v", ErrConfig, err)
-	}
-	if c.FsyncInterval == 0 {
-		c.FsyncInterval = defaultFsyncInterval
-	}
-	if c.FsyncInterval < 0 {
-		return c, fmt.Errorf("%w: FsyncInterval %v is negative", ErrConfig, c.FsyncInterval)
-	}
-	if c.MaxPartitions == 0 {
-		c.MaxPartitions = defaultMaxPartitions
-	}
-	if c.Partitions == 0 {
-		c.Partitions = defaultPartitions
-	}
-	if c.Partitions < 0 || c.Partitions > c.MaxPartitions {
-		return c, fmt.Errorf("%w: Partitions %d not in 1..%d (MaxPartitions)", ErrConfig, c.Partitions, c.MaxPartitions)
-	}
-	if c.Retention == 0 {
-		c.Retention = defaultRetention
-	}
-	if c.SegmentBytes == 0 {
-		c.SegmentBytes = defaultSegmentBytes
-	}
-	if c.SegmentBytes < partition.MinSegmentBytes {
-		return c, fmt.Errorf("%w: SegmentBytes %d below %d", ErrConfig, c.SegmentBytes, partition.MinSegmentBytes)
-	}
-	if c.MaxRequestBytes == 0 {
-		c.MaxRequestBytes = defaultMaxRequestBytes
-	}
-	if c.MaxRequestBytes < 1024 {
-		return c, fmt.Errorf("%w: MaxRequestBytes %d below 1024", ErrConfig, c.MaxRequestBytes)
-	}
-	if c.MaxMessageBytes == 0 {
-		c.MaxMessageBytes = defaultMaxMessageBytes
-	}
-	if c.MaxMessageBytes < 0 {
-		return c, fmt.Errorf("%w: MaxMessageBytes %d is negative", ErrConfig, c.MaxMessageBytes)
-	}
-	if c.FetchMaxBytes == 0 {
-		c.FetchMaxBytes = defaultFetchMaxBytes
-	}
-	if c.FetchMaxBytes < 0 {
-		return c, fmt.Errorf("%w: FetchMaxBytes %d is negative", ErrConfig, c.FetchMaxBytes)
-	}
-	if c.GroupInitialRebalanceDelay < 0 {
-		return c, fmt.Errorf("%w: GroupInitialRebalanceDelay %v is negative", ErrConfig, c.GroupInitialRebalanceDelay)
-	}
+	orDefault(&c.Listen, DefaultListen)
+	orDefault(&c.Fsync, DefaultFsync)
+	orDefault(&c.FsyncInterval, DefaultFsyncInterval)
+	orDefault(&c.MaxPartitions, DefaultMaxPartitions)
+	orDefault(&c.Partitions, DefaultPartitions)
+	orDefault(&c.Retention, DefaultRetention)
+	orDefault(&c.SegmentBytes, DefaultSegmentBytes)
+	orDefault(&c.MaxRequestBytes, DefaultMaxRequestBytes)
+	orDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	orDefault(&c.FetchMaxBytes, DefaultFetchMaxBytes)
 	if c.RetentionCheckInterval <= 0 {
-		c.RetentionCheckInterval = defaultRetentionCheck
+		c.RetentionCheckInterval = DefaultRetentionCheckInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return c, nil
+	return c, c.validate()
+}
+
+// orDefault sets *v to def if it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// validate checks c, defaults filled in, field by field in the order
+// Config declares them, and names the first invalid one.
+func (c Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("%w: Listen %q: %v", ErrConfig, c.Listen, err)
+	}
+	if c.Advertise != "" {
+		if _, _, err := splitHostPort(c.Advertise); err != nil {
+			return fmt.Errorf("%w: Advertise %q: %v", ErrConfig, c.Advertise, err)
+		}
+	}
+	if _, err := commitlog.ParseFsyncPolicy(c.Fsync); err != nil {
+		return fmt.Errorf("%w: Fsync: %v", ErrConfig, err)
+	}
+	for _, f := range []struct {
+		invalid bool
+		why     string
+	}{
+		{c.FsyncInterval < 0, fmt.Sprintf("FsyncInterval %v is negative", c.FsyncInterval)},
+		{c.Partitions < 0 || c.Partitions > c.MaxPartitions, fmt.Sprintf("Partitions %d not in 1..%d (MaxPartitions)", c.Partitions, c.MaxPartitions)},
+		{c.SegmentBytes < partition.MinSegmentBytes, fmt.Sprintf("SegmentBytes %d below %d", c.SegmentBytes, partition.MinSegmentBytes)},
+		{c.MaxRequestBytes < 1024, fmt.Sprintf("MaxRequestBytes %d below 1024", c.MaxRequestBytes)},
+		{c.MaxMessageBytes < 0, fmt.Sprintf("MaxMessageBytes %d is negative", c.MaxMessageBytes)},
+		{c.FetchMaxBytes < 0, fmt.Sprintf("FetchMaxBytes %d is negative", c.FetchMaxBytes)},
+		{c.GroupInitialRebalanceDelay < 0, fmt.Sprintf("GroupInitialRebalanceDelay %v is negative", c.GroupInitialRebalanceDelay)},
+	} {
+		if f.invalid {
+			return fmt.Errorf("%w: %s", ErrConfig, f.why)
+		}
+	}
+	return nil
 }
 
 // partitionConfig is what the partition registry needs of c (with

@@ -30,8 +30,8 @@ type Broker struct {
 	once *sync.Once
 }
 
-// Start starts a broker with the defaults: 12 partitions for auto-created
-// topics, fsync batch, auto-create on.
+// Start starts a broker with broker.Config's defaults (broker.DefaultPartitions
+// for auto-created topics, fsync batch, auto-create on).
 func Start(t testing.TB) *Broker {
 	t.Helper()
 	return StartConfig(t, broker.Config{})

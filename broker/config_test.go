@@ -1,0 +1,48 @@
+package broker
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigDefaults: an empty field gets its Default* constant, a set
+// field is kept, and each invalid field is named in an ErrConfig.
+func TestConfigDefaults(t *testing.T) {
+	c, err := Config{DataDir: "d", Partitions: 3, Retention: -1}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		DataDir: "d", Partitions: 3, Retention: -1,
+		Listen: DefaultListen, Fsync: DefaultFsync, FsyncInterval: DefaultFsyncInterval,
+		SegmentBytes: DefaultSegmentBytes, MaxRequestBytes: DefaultMaxRequestBytes,
+		MaxMessageBytes: DefaultMaxMessageBytes, FetchMaxBytes: DefaultFetchMaxBytes,
+		MaxPartitions: DefaultMaxPartitions, RetentionCheckInterval: DefaultRetentionCheckInterval,
+		Logger: c.Logger,
+	}
+	if c != want || c.Logger == nil {
+		t.Errorf("withDefaults:\n got %+v\nwant %+v", c, want)
+	}
+	for _, tc := range []struct {
+		cfg  Config
+		want string // in the error
+	}{
+		{Config{}, "DataDir is required"},
+		{Config{DataDir: "d", Listen: "nowhere"}, "Listen"},
+		{Config{DataDir: "d", Advertise: "host"}, "Advertise"},
+		{Config{DataDir: "d", Fsync: "sometimes"}, "Fsync"},
+		{Config{DataDir: "d", FsyncInterval: -time.Second}, "FsyncInterval"},
+		{Config{DataDir: "d", Partitions: 11, MaxPartitions: 10}, "Partitions 11 not in 1..10"},
+		{Config{DataDir: "d", SegmentBytes: 100}, "SegmentBytes"},
+		{Config{DataDir: "d", MaxRequestBytes: 100}, "MaxRequestBytes"},
+		{Config{DataDir: "d", MaxMessageBytes: -1}, "MaxMessageBytes"},
+		{Config{DataDir: "d", FetchMaxBytes: -1}, "FetchMaxBytes"},
+		{Config{DataDir: "d", GroupInitialRebalanceDelay: -time.Second}, "GroupInitialRebalanceDelay"},
+	} {
+		if _, err := tc.cfg.withDefaults(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want ErrConfig naming %s", tc.cfg, err, tc.want)
+		}
+	}
+}
