@@ -15,10 +15,50 @@ const (
 	// the reason in the HeaderReason header.
 	TopicDeadLetter = "telemetry.deadletter"
 
-	// DefaultPartitions is the partition count TopicFrames is created with.
+	// DefaultPartitions is the partition count Pitwall's topics are
+	// created with (see Topics).
 	DefaultPartitions = 12
 
 	// HeaderReason is the record header that says why a record went to
 	// TopicDeadLetter.
 	HeaderReason = "reason"
 )
+
+// TopicSpec is one of Pitwall's topics with the settings it is created
+// with. Each producer creates the topics it writes before it writes them
+// (the edge, the simulator's Kafka output, the lap processor), because a
+// broker that auto-created them would use its own defaults: no
+// compaction, its own partition count.
+type TopicSpec struct {
+	// Name is the topic's name.
+	Name string
+	// Partitions is the partition count.
+	Partitions int32
+	// Configs are the topic configs set at creation, by their Kafka names
+	// (cleanup.policy, retention.ms, ...); nil sets none, leaving the
+	// broker's defaults.
+	Configs map[string]string
+}
+
+// Topics returns Pitwall's topics and their settings, in a new slice the
+// caller may change (a frames topic renamed with --topic keeps the
+// settings of TopicFrames).
+func Topics() []TopicSpec {
+	return []TopicSpec{
+		{Name: TopicFrames, Partitions: DefaultPartitions},
+		{Name: TopicChannels, Partitions: DefaultPartitions, Configs: map[string]string{"cleanup.policy": "compact"}},
+		{Name: TopicLaps, Partitions: DefaultPartitions},
+		{Name: TopicDeadLetter, Partitions: DefaultPartitions},
+	}
+}
+
+// Topic returns the settings of the topic named name from Topics; ok is
+// false when name is none of Pitwall's topics.
+func Topic(name string) (spec TopicSpec, ok bool) {
+	for _, s := range Topics() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return TopicSpec{}, false
+}
