@@ -25,8 +25,10 @@ import (
 // Server is a running broker: a listener, its connections, and the topics
 // (internal/partition) and groups (internal/group) under Config.DataDir.
 //
-// Lock order: Server.connMu is a leaf: nothing else is taken under it, and
-// it is never taken under the partition registry's or a group's locks.
+// Locks: Server.connMu guards conns and is a leaf (no other lock is taken
+// while it is held). The topics' and groups' locks belong to their packages
+// (lock order in their docs); the broker holds none of its own across calls
+// into them.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
