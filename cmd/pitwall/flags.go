@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +12,8 @@ import (
 )
 
 // newFlagSet returns a flag set for a subcommand that reports errors to
-// the caller instead of exiting.
+// the caller instead of exiting. parseFlags prints its usage for -h only:
+// a bad flag is one line from main, not the usage and the error twice.
 func newFlagSet(name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("pitwall "+name, flag.ContinueOnError)
 	fs.Usage = func() {
@@ -25,8 +27,16 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 // line from its PITWALL_* environment variable, so containers can be
 // configured without a command line. Flags given explicitly win.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	var usage bytes.Buffer
+	fs.SetOutput(&usage)
+	err := fs.Parse(args)
+	fs.SetOutput(os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Stderr.Write(usage.Bytes())
 		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w (run '%s -h' for the flags)", err, fs.Name())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -55,3 +65,12 @@ func newLogger(level string) (*slog.Logger, error) {
 
 // listenTCP listens on addr.
 func listenTCP(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+
+// atLeast1 refuses a count flag below 1: the libraries read 0 as "the
+// default", which would run 4 cars for --cars 0 without a word.
+func atLeast1(flagName string, v int) error {
+	if v < 1 {
+		return fmt.Errorf("--%s %d: want 1 or more", flagName, v)
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -61,7 +62,7 @@ func realMain(args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(os.Stderr, "pitwall %s: %v\n", args[0], err)
+		fmt.Fprintf(os.Stderr, "pitwall %s: %s\n", args[0], errorLine(args[0], err))
 		return 1
 	}
 	return 0
@@ -78,4 +79,19 @@ func usage(cmds map[string]command) {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nRun 'pitwall <command> -h' for a command's flags.")
+}
+
+// errorLine is err as one line without stutter: sentinels carry their
+// package's name ("up: bad config"), so a wrapped error repeats what the
+// "pitwall up:" in front of it and the layer above already said.
+func errorLine(cmd string, err error) string {
+	parts := strings.Split(strings.ReplaceAll(err.Error(), "\n", "; "), ": ")
+	out := parts[:0]
+	for i, p := range parts {
+		if i == 0 && p == cmd || len(out) > 0 && p == out[len(out)-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
 }

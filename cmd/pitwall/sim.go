@@ -42,6 +42,9 @@ func runSim(ctx context.Context, args []string) error {
 	if *listTracks {
 		return simulator.ListTracks(os.Stdout)
 	}
+	if err := atLeast1("cars", *cars); err != nil {
+		return err
+	}
 	log, err := newLogger(*logLevel)
 	if err != nil {
 		return err

@@ -60,6 +60,7 @@ func TestRunSimFlags(t *testing.T) {
 		{"--speed", "fast"},
 		{"--speed", "0"},
 		{"--start", "yesterday"},
+		{"--cars", "0"},
 		{"--rate", "rpm"},
 		{"--track", "nowhere", "--out", "serial:" + filepath.Join(t.TempDir(), "x")},
 		{"--out", "slcan:" + filepath.Join(t.TempDir(), "x"), "--cars", "2"},

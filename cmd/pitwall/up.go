@@ -45,6 +45,9 @@ func upConfig(args []string) (up.Config, string, error) {
 	if fs.NArg() > 0 {
 		return up.Config{}, "", fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if err := atLeast1("cars", *cars); err != nil {
+		return up.Config{}, "", err
+	}
 	cfg := up.Config{
 		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, Seed: *seed, Laps: *laps, Group: *group,
 		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: *token, InfluxOrg: *org, Truth: *truth,

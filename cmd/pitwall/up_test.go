@@ -104,7 +104,7 @@ func TestUpFlags(t *testing.T) {
 	if cfg, _, _ := upConfig(nil); cfg.Cars != 7 {
 		t.Errorf("PITWALL_CARS=7: cars %d", cfg.Cars)
 	}
-	for _, bad := range [][]string{{"--speed", "fast"}, {"--board", "maybe"}, {"extra"}} {
+	for _, bad := range [][]string{{"--speed", "fast"}, {"--board", "maybe"}, {"extra"}, {"--cars", "0"}} {
 		if _, _, err := upConfig(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
