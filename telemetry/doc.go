@@ -22,6 +22,10 @@
 // car from a start/finish crossing to the next, with sector times that sum
 // to the lap time. Standard channel names are in channels.go.
 //
+// Topics (topics.go) is the one table of Pitwall's topics and the
+// settings they are created with (partitions, cleanup.policy); every
+// producer creates its topics from it.
+//
 // # Avro and schema evolution
 //
 // Every record is Avro in single-object encoding: 0xC3 0x01, the 8-byte

@@ -24,15 +24,16 @@ const (
 	HeaderReason = "reason"
 )
 
-// TopicSpec is one of Pitwall's topics with the settings it is created
-// with. Each producer creates the topics it writes before it writes them
-// (the edge, the simulator's Kafka output, the lap processor), because a
-// broker that auto-created them would use its own defaults: no
+// TopicSpec is a topic with the settings it is created with; Topics lists
+// Pitwall's. Each producer creates the topics it writes before it writes
+// them (the edge, the simulator's Kafka output, the lap processor),
+// because a broker that auto-created them would use its own defaults: no
 // compaction, its own partition count.
 type TopicSpec struct {
 	// Name is the topic's name.
 	Name string
-	// Partitions is the partition count.
+	// Partitions is the partition count; 0 leaves it to the broker's
+	// default.
 	Partitions int32
 	// Configs are the topic configs set at creation, by their Kafka names
 	// (cleanup.policy, retention.ms, ...); nil sets none, leaving the

@@ -1,0 +1,166 @@
+package topicread
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// ErrClosed reports a partition consumer that sarama closed on its own
+// (for instance when the start offset fell out of range).
+var ErrClosed = errors.New("topicread: partition consumer closed")
+
+// Config says which records of a topic a read hands on.
+type Config struct {
+	// Partitions are the partitions to read; nil (the default) means every
+	// partition the topic has when the read begins.
+	Partitions []int32
+	// From is the first offset to read in each partition. An offset below
+	// the oldest one the partition still holds (the default 0, or
+	// sarama.OffsetOldest) means that oldest one.
+	From int64
+	// IdleEnd (ReadToEnd only) ends a partition's read when no record
+	// arrives for this long, although the end offset was not reached: the
+	// last records below it may have been compacted away, and a broker
+	// answers a fetch as soon as it has data. 0 (the default): wait for the
+	// end offset, or for the context to end.
+	IdleEnd time.Duration
+}
+
+// ReadToEnd calls fn for every record of topic from cfg.From up to the end
+// offset (high watermark) each partition had when the read began. It
+// returns nil once every partition is read, or ctx's error if ctx ends
+// first. A topic that does not exist is an error wrapping
+// sarama.ErrUnknownTopicOrPartition.
+func ReadToEnd(ctx context.Context, client sarama.Client, topic string, cfg Config, fn func(*sarama.ConsumerMessage)) error {
+	return read(ctx, client, topic, cfg, false, fn)
+}
+
+// Follow calls fn for every record of topic from cfg.From on, including
+// those appended while it reads, until ctx ends; then it returns nil.
+// cfg.IdleEnd does not apply.
+func Follow(ctx context.Context, client sarama.Client, topic string, cfg Config, fn func(*sarama.ConsumerMessage)) error {
+	return read(ctx, client, topic, cfg, true, fn)
+}
+
+// read runs one goroutine per partition and returns after they all
+// exited; the first error stops the others.
+func read(ctx context.Context, client sarama.Client, topic string, cfg Config, follow bool, fn func(*sarama.ConsumerMessage)) error {
+	parts := cfg.Partitions
+	if parts == nil {
+		var err error
+		if parts, err = client.Partitions(topic); err != nil {
+			return fmt.Errorf("topicread: %s: %w", topic, err)
+		}
+	}
+	cons, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return fmt.Errorf("topicread: %s: %w", topic, err)
+	}
+	defer cons.Close()
+	partCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for _, p := range parts {
+		r := &partitionRead{client: client, cons: cons, topic: topic, part: p, cfg: cfg, follow: follow}
+		wg.Go(func() {
+			if err := r.run(partCtx, fn); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+				stop()
+			}
+		})
+	}
+	wg.Wait()
+	switch {
+	case first != nil:
+		return first
+	case !follow && ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return nil
+}
+
+// partitionRead is the read of one partition.
+type partitionRead struct {
+	client sarama.Client
+	cons   sarama.Consumer
+	topic  string
+	part   int32
+	cfg    Config
+	follow bool
+}
+
+// run hands the partition's records to fn until its range is read or ctx
+// ends (both nil), or the partition consumer fails.
+func (r *partitionRead) run(ctx context.Context, fn func(*sarama.ConsumerMessage)) error {
+	start, end, err := r.bounds()
+	if err != nil || !r.follow && start >= end {
+		return err
+	}
+	pc, err := r.cons.ConsumePartition(r.topic, r.part, start)
+	if err != nil {
+		return fmt.Errorf("topicread: %s/%d: %w", r.topic, r.part, err)
+	}
+	defer pc.Close()
+	var idle <-chan time.Time
+	var timer *time.Timer
+	if !r.follow && r.cfg.IdleEnd > 0 {
+		timer = time.NewTimer(r.cfg.IdleEnd)
+		defer timer.Stop()
+		idle = timer.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-idle:
+			return nil
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return fmt.Errorf("%w: %s/%d", ErrClosed, r.topic, r.part)
+			}
+			if !r.follow && m.Offset >= end {
+				return nil
+			}
+			fn(m)
+			if !r.follow && m.Offset >= end-1 {
+				return nil
+			}
+			if timer != nil {
+				timer.Reset(r.cfg.IdleEnd)
+			}
+		case err := <-pc.Errors():
+			return fmt.Errorf("topicread: %s/%d: %w", r.topic, r.part, err)
+		}
+	}
+}
+
+// bounds returns the offset to start at and, for ReadToEnd, the end
+// offset. Following from the oldest record needs no request.
+func (r *partitionRead) bounds() (start, end int64, err error) {
+	start = r.cfg.From
+	if r.follow && start <= 0 {
+		return sarama.OffsetOldest, 0, nil
+	}
+	if !r.follow {
+		if end, err = r.client.GetOffset(r.topic, r.part, sarama.OffsetNewest); err != nil {
+			return 0, 0, fmt.Errorf("topicread: %s/%d: end offset: %w", r.topic, r.part, err)
+		}
+	}
+	oldest, err := r.client.GetOffset(r.topic, r.part, sarama.OffsetOldest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("topicread: %s/%d: start offset: %w", r.topic, r.part, err)
+	}
+	return max(start, oldest), end, nil
+}
