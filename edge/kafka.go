@@ -7,6 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
@@ -120,29 +121,20 @@ func (c *patientClient) Partitions(topic string) (p []int32, err error) {
 	return p, err
 }
 
-// ensureTopics creates the telemetry topics unless they exist: frames with
-// the configured partitions, the catalog topic compacted (auto-creation
-// would not compact it), the dead-letter topic.
+// ensureTopics creates the telemetry topics unless they exist, as
+// telemetry.Topics says but with the configured name of the frames topic
+// and the configured partitions: frames, the catalog topic compacted
+// (auto-creation would not compact it), the dead-letter topic.
 func (e *Edge) ensureTopics(client sarama.Client) {
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		e.log.Warn("edge: cannot create topics, relying on auto-creation", "err", err)
-		return
+	var specs []telemetry.TopicSpec
+	for _, name := range []string{telemetry.TopicFrames, telemetry.TopicChannels, telemetry.TopicDeadLetter} {
+		s, _ := telemetry.Topic(name)
+		s.Partitions = int32(e.cfg.Partitions)
+		specs = append(specs, s)
 	}
-	// Not closed: closing the admin closes the producer's client.
-	compact := "compact"
-	for _, t := range []struct {
-		name   string
-		detail sarama.TopicDetail
-	}{
-		{e.cfg.Topic, sarama.TopicDetail{NumPartitions: int32(e.cfg.Partitions), ReplicationFactor: 1}},
-		{telemetry.TopicChannels, sarama.TopicDetail{NumPartitions: int32(e.cfg.Partitions), ReplicationFactor: 1, ConfigEntries: map[string]*string{"cleanup.policy": &compact}}},
-		{telemetry.TopicDeadLetter, sarama.TopicDetail{NumPartitions: int32(e.cfg.Partitions), ReplicationFactor: 1}},
-	} {
-		err := admin.CreateTopic(t.name, &t.detail, false)
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			e.log.Warn("edge: create topic", "topic", t.name, "err", err)
-		}
+	specs[0].Name = e.cfg.Topic
+	if err := admin.EnsureTopics(client, specs...); err != nil {
+		e.log.Warn("edge: cannot create topics, relying on auto-creation", "err", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
@@ -246,19 +247,15 @@ func (p *producer) close() {
 // createTopics creates telemetry and the compacted telemetry.channels,
 // as the simulator and the edge do.
 func createTopics(b *testing.B, addr string) {
-	admin, err := sarama.NewClusterAdmin([]string{addr}, sarama.NewConfig())
+	client, err := sarama.NewClient([]string{addr}, sarama.NewConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer admin.Close()
-	compact := "compact"
-	for topic, d := range map[string]*sarama.TopicDetail{
-		telemetry.TopicFrames:   {NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1},
-		telemetry.TopicChannels: {NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1, ConfigEntries: map[string]*string{"cleanup.policy": &compact}},
-	} {
-		if err := admin.CreateTopic(topic, d, false); err != nil {
-			b.Fatal(err)
-		}
+	defer client.Close()
+	frames, _ := telemetry.Topic(telemetry.TopicFrames)
+	channels, _ := telemetry.Topic(telemetry.TopicChannels)
+	if err := admin.EnsureTopics(client, frames, channels); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/telemetry/partitioner"
@@ -153,18 +154,12 @@ func saramaConfig(cfg Config, producer bool) *sarama.Config {
 	return sc
 }
 
-// ensureLapsTopic creates telemetry.laps with telemetry's partition count
-// unless it exists.
+// ensureLapsTopic creates telemetry.laps as telemetry.Topics says unless
+// it exists.
 func ensureLapsTopic(client sarama.Client, cfg Config) {
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
+	spec, _ := telemetry.Topic(telemetry.TopicLaps)
+	if err := admin.EnsureTopics(client, spec); err != nil {
 		cfg.Logger.Warn("processors: cannot create topics", "err", err)
-		return
-	}
-	// Closing the admin would close the shared client.
-	err = admin.CreateTopic(telemetry.TopicLaps, &sarama.TopicDetail{NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1}, false)
-	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-		cfg.Logger.Warn("processors: create topic", "topic", telemetry.TopicLaps, "err", err)
 	}
 }
 

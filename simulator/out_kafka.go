@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
@@ -50,24 +50,19 @@ func newKafkaOutput(t Target, log *slog.Logger) (*kafkaOutput, error) {
 }
 
 // ensureTopics creates the frames topic and the compacted catalog topic
-// if they do not exist yet; brokers that auto-create topics would make the
-// catalog topic without compaction.
+// as telemetry.Topics says, if they do not exist yet; brokers that
+// auto-create topics would make the catalog topic without compaction.
 func ensureTopics(t Target, cfg *sarama.Config, log *slog.Logger) {
-	admin, err := sarama.NewClusterAdmin([]string{t.Addr}, cfg)
+	frames, _ := telemetry.Topic(telemetry.TopicFrames)
+	frames.Name = t.Name
+	channels, _ := telemetry.Topic(telemetry.TopicChannels)
+	client, err := sarama.NewClient([]string{t.Addr}, cfg)
+	if err == nil {
+		err = admin.EnsureTopics(client, frames, channels)
+		client.Close()
+	}
 	if err != nil {
 		log.Warn("kafka: cannot create topics, relying on auto-creation", "err", err)
-		return
-	}
-	defer admin.Close()
-	compact := "compact"
-	for topic, detail := range map[string]*sarama.TopicDetail{
-		t.Name:                  {NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1},
-		telemetry.TopicChannels: {NumPartitions: telemetry.DefaultPartitions, ReplicationFactor: 1, ConfigEntries: map[string]*string{"cleanup.policy": &compact}},
-	} {
-		err := admin.CreateTopic(topic, detail, false)
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			log.Warn("kafka: create topic", "topic", topic, "err", err)
-		}
 	}
 }
 
