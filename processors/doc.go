@@ -5,7 +5,7 @@
 //
 // # Data flow
 //
-//	telemetry.channels ──tail (all partitions)──▶ catalogs (car → ChannelCatalog)
+//	telemetry.channels ──tail (all partitions, internal/topicread)──▶ catalogs (car → ChannelCatalog)
 //	telemetry ──ConsumerGroup──▶ one goroutine per claimed partition (sarama's ConsumeClaim)
 //	    Frame ──▶ per car: lap.Detector ──Lap──▶ batch ──▶ InfluxDB "lap"
 //	                                           └──▶ SyncProducer (idempotent, acks=all) ──▶ telemetry.laps
@@ -18,7 +18,9 @@
 // long-poll fetch held back the group's fetches, heartbeats and commits.
 // At the start of every group session (Setup) the runner fetches the
 // committed offset metadata of all its claims in one request and reads
-// telemetry.laps once; the claims share that.
+// telemetry.laps once, to its end (internal/topicread); the claims share
+// that. Run creates telemetry.laps first, with the settings of
+// telemetry.Topics (internal/admin).
 //
 // Config.Written observes the pipeline from the outside: it is called
 // after each write InfluxDB accepted, with how far every car's frames are

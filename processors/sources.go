@@ -9,6 +9,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -50,93 +51,49 @@ func (c *catalogs) wait(ctx context.Context, car string) (*telemetry.ChannelCata
 }
 
 // tail reads every partition of telemetry.channels from the oldest record
-// until ctx ends. It returns after its goroutines exit.
+// until ctx ends.
 func (c *catalogs) tail(ctx context.Context, client sarama.Client, codec *telemetry.Codec, bad *badInput) error {
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		return fmt.Errorf("processors: catalogs: %w", err)
-	}
-	defer cons.Close()
-	parts, err := cons.Partitions(telemetry.TopicChannels)
-	if err != nil {
-		return fmt.Errorf("processors: catalogs: %w", err)
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for _, p := range parts {
-		pc, err := cons.ConsumePartition(telemetry.TopicChannels, p, sarama.OffsetOldest)
-		if err != nil {
-			return fmt.Errorf("processors: catalogs partition %d: %w", p, err)
+	err := topicread.Follow(ctx, client, telemetry.TopicChannels, topicread.Config{}, func(m *sarama.ConsumerMessage) {
+		var cat telemetry.ChannelCatalog
+		if err := codec.DecodeCatalog(m.Value, &cat); err != nil {
+			bad.report("catalog", err)
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer pc.Close()
-			for {
-				select {
-				case m := <-pc.Messages():
-					var cat telemetry.ChannelCatalog
-					if err := codec.DecodeCatalog(m.Value, &cat); err != nil {
-						bad.report("catalog", err)
-						continue
-					}
-					c.put(&cat)
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+		c.put(&cat)
+	})
+	if err != nil {
+		return fmt.Errorf("processors: catalogs: %w", err)
 	}
-	<-ctx.Done()
 	return nil
 }
 
 // readLaps reads every lap published on telemetry.laps up to the high
 // watermarks at the time of the call, for the cars keep accepts.
 func readLaps(ctx context.Context, client sarama.Client, codec *telemetry.Codec, bad *badInput, group string, keep func(car string) bool) (map[string][]telemetry.Lap, error) {
+	var mu sync.Mutex // the partitions are read at once; a car is on one
 	out := map[string][]telemetry.Lap{}
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
+	err := topicread.ReadToEnd(ctx, client, telemetry.TopicLaps, topicread.Config{}, func(m *sarama.ConsumerMessage) {
+		var l telemetry.Lap
+		if !FromGroup(m, group) {
+			return // another group's laps (reprocessing): not ours to dedupe against
+		}
+		if err := codec.DecodeLap(m.Value, &l); err != nil {
+			bad.report("lap", err)
+			return
+		}
+		if keep(l.Car) {
+			mu.Lock()
+			out[l.Car] = append(out[l.Car], l)
+			mu.Unlock()
+		}
+	})
+	switch {
+	case errors.Is(err, sarama.ErrUnknownTopicOrPartition):
+		return out, nil
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
 		return nil, fmt.Errorf("processors: laps: %w", err)
-	}
-	defer cons.Close()
-	parts, err := cons.Partitions(telemetry.TopicLaps)
-	if err != nil {
-		if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
-			return out, nil
-		}
-		return nil, fmt.Errorf("processors: laps: %w", err)
-	}
-	for _, p := range parts {
-		hw, err := client.GetOffset(telemetry.TopicLaps, p, sarama.OffsetNewest)
-		if err != nil {
-			return nil, fmt.Errorf("processors: laps partition %d: %w", p, err)
-		}
-		if hw == 0 {
-			continue
-		}
-		pc, err := cons.ConsumePartition(telemetry.TopicLaps, p, sarama.OffsetOldest)
-		if err != nil {
-			return nil, fmt.Errorf("processors: laps partition %d: %w", p, err)
-		}
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				var l telemetry.Lap
-				if !fromGroup(m, group) {
-					// another group's laps (reprocessing): not ours to dedupe against
-				} else if err := codec.DecodeLap(m.Value, &l); err != nil {
-					bad.report("lap", err)
-				} else if keep(l.Car) {
-					out[l.Car] = append(out[l.Car], l)
-				}
-				done = m.Offset+1 >= hw
-			case <-ctx.Done():
-				pc.Close()
-				return nil, ctx.Err()
-			}
-		}
-		pc.Close()
 	}
 	return out, nil
 }
@@ -145,7 +102,9 @@ func readLaps(ctx context.Context, client sarama.Client, codec *telemetry.Codec,
 // record on telemetry.laps.
 const HeaderGroup = "pitwall-group"
 
-func fromGroup(m *sarama.ConsumerMessage, group string) bool {
+// FromGroup reports whether m, a record of telemetry.laps, was produced by
+// the consumer group group.
+func FromGroup(m *sarama.ConsumerMessage, group string) bool {
 	for _, h := range m.Headers {
 		if h != nil && string(h.Key) == HeaderGroup {
 			return string(h.Value) == group

@@ -18,7 +18,8 @@
 // flushed) its end of the pty, so no frame is lost at the start and the
 // laps on the board are the simulator's laps, numbered alike.
 //
-// The board reads telemetry.laps from the start, keeps the laps of this
+// The board reads telemetry.laps from the start (internal/topicread,
+// once the lap processor created the topic), keeps the laps of this
 // run (its session and its consumer group) and, when Stdout is a terminal,
 // redraws a timing table in place: position, car, laps, last lap, best
 // lap, sectors of the last lap, gap to the leader, top speed. Otherwise it

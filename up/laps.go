@@ -10,6 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -46,25 +47,13 @@ func (t *lapTail) run(ctx context.Context, out chan<- telemetry.Lap) error {
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
-	cons, err := sarama.NewConsumerFromClient(client)
+	codec := telemetry.MustNewCodec()
+	err = topicread.Follow(ctx, client, telemetry.TopicLaps, topicread.Config{Partitions: parts}, func(m *sarama.ConsumerMessage) {
+		t.forward(ctx, codec, m, out)
+	})
 	if err != nil {
 		return fmt.Errorf("up: board: %w", err)
 	}
-	defer cons.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for _, p := range parts {
-		pc, err := cons.ConsumePartition(telemetry.TopicLaps, p, sarama.OffsetOldest)
-		if err != nil {
-			return fmt.Errorf("up: board: partition %d: %w", p, err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.partition(ctx, pc, out)
-		}()
-	}
-	<-ctx.Done()
 	return nil
 }
 
@@ -86,46 +75,28 @@ func waitPartitions(ctx context.Context, client sarama.Client, topic string) ([]
 	}
 }
 
-// partition forwards one partition's laps until ctx ends, then closes pc.
-func (t *lapTail) partition(ctx context.Context, pc sarama.PartitionConsumer, out chan<- telemetry.Lap) {
-	defer pc.Close()
-	codec := telemetry.MustNewCodec()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m := <-pc.Messages():
-			var l telemetry.Lap
-			if !fromGroup(m, t.group) {
-				continue
-			}
-			if err := codec.DecodeLap(m.Value, &l); err != nil {
-				t.badLap("decode", err)
-				continue
-			}
-			if err := l.Validate(); err != nil {
-				t.badLap("invalid", err)
-				continue
-			}
-			if l.Session != t.session {
-				continue
-			}
-			select {
-			case out <- l:
-			case <-ctx.Done():
-				return
-			}
-		}
+// forward sends m on out if it is a lap of this run, waiting for out
+// until ctx ends.
+func (t *lapTail) forward(ctx context.Context, codec *telemetry.Codec, m *sarama.ConsumerMessage, out chan<- telemetry.Lap) {
+	var l telemetry.Lap
+	if !processors.FromGroup(m, t.group) {
+		return
 	}
-}
-
-func fromGroup(m *sarama.ConsumerMessage, group string) bool {
-	for _, h := range m.Headers {
-		if string(h.Key) == processors.HeaderGroup {
-			return string(h.Value) == group
-		}
+	if err := codec.DecodeLap(m.Value, &l); err != nil {
+		t.badLap("decode", err)
+		return
 	}
-	return false
+	if err := l.Validate(); err != nil {
+		t.badLap("invalid", err)
+		return
+	}
+	if l.Session != t.session {
+		return
+	}
+	select {
+	case out <- l:
+	case <-ctx.Done():
+	}
 }
 
 // badLap counts a record that is no lap and logs the first of each kind.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -60,7 +61,8 @@ func carPartition(c sarama.Client, topic, car string) (int32, error) {
 	return telemetry.Partition([]byte(car), int32(len(parts))), nil
 }
 
-// idleEnd ends readRange when no record arrives for this long.
+// idleEnd ends readRange when no record arrives for this long: the
+// record at the end offset minus one may have been compacted away.
 const idleEnd = 2 * time.Second
 
 // readRange calls fn for every record of car's partition of topic from
@@ -71,49 +73,14 @@ func readRange(ctx context.Context, c sarama.Client, topic, car string, from int
 	if err != nil {
 		return err
 	}
-	end, err := c.GetOffset(topic, p, sarama.OffsetNewest)
-	if err != nil {
-		return fmt.Errorf("plugin: %s/%d end offset: %w", topic, p, err)
-	}
-	if from == sarama.OffsetOldest {
-		if from, err = c.GetOffset(topic, p, sarama.OffsetOldest); err != nil {
-			return fmt.Errorf("plugin: %s/%d start offset: %w", topic, p, err)
+	cfg := topicread.Config{Partitions: []int32{p}, From: from, IdleEnd: idleEnd}
+	err = topicread.ReadToEnd(ctx, c, topic, cfg, func(m *sarama.ConsumerMessage) {
+		if string(m.Key) == car {
+			fn(m)
 		}
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("plugin: %w", err)
 	}
-	if from < 0 || from >= end {
-		return nil
-	}
-	cons, err := sarama.NewConsumerFromClient(c)
-	if err != nil {
-		return err
-	}
-	defer cons.Close()
-	pc, err := cons.ConsumePartition(topic, p, from)
-	if err != nil {
-		return fmt.Errorf("plugin: %s/%d: %w", topic, p, err)
-	}
-	defer pc.Close()
-	// The record at end-1 may have been compacted away: a partition that
-	// stays quiet this long after the last record has nothing more below
-	// end (the broker answers a fetch as soon as it has data).
-	idle := time.NewTimer(idleEnd)
-	defer idle.Stop()
-	for {
-		select {
-		case <-idle.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case m := <-pc.Messages():
-			if string(m.Key) == car {
-				fn(m)
-			}
-			if m.Offset >= end-1 {
-				return nil
-			}
-			idle.Reset(idleEnd)
-		case err := <-pc.Errors():
-			return fmt.Errorf("plugin: %s/%d: %w", topic, p, err)
-		}
-	}
+	return err
 }

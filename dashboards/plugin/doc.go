@@ -11,6 +11,7 @@
 //	broker ── telemetry.channels (compacted) ──▶ catalog per car (channel name → id)
 //	broker ── telemetry, the car's partition (murmur2 of the car id) ──▶ decode Avro Frames
 //	    QueryData: from ListOffsets(now - window) to the end offset at query time
+//	               (internal/topicread, as for the catalog)
 //	               ──▶ one data.Frame: time + one nullable float64 field per channel
 //	               (with "stream": true the frame names the Live channel
 //	               ds/<uid>/car/<car>/<ch1>/<ch2>..., and Grafana subscribes)
