@@ -154,6 +154,7 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	if p.r.influx != nil {
 		p.batch = c.ds.Frame(p.batch, f)
 		c.ds.Live(c.det.Live())
+		c.ds.Distance(c.det.Distance())
 	}
 	for i := range p.out {
 		p.lap(c, &p.out[i])

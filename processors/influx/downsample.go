@@ -25,6 +25,8 @@ type Downsampler struct {
 	open    int64   // start of the open window; -1 before the first frame
 	live    float64
 	liveOK  bool
+	dist    float64
+	distOK  bool
 }
 
 // DefaultWindow is 50 ms: 20 points per second per car.
@@ -59,6 +61,9 @@ func (d *Downsampler) WindowOf(ns int64) int64 { return ns - ns%d.window }
 
 // Live sets the live delta reported with the open window.
 func (d *Downsampler) Live(delta float64, ok bool) { d.live, d.liveOK = delta, ok }
+
+// Distance sets the lap distance reported with the open window.
+func (d *Downsampler) Distance(m float64, ok bool) { d.dist, d.distOK = m, ok }
 
 // Frame adds f's samples; when f starts a new window it first appends the
 // closed window's point to dst.
@@ -101,6 +106,9 @@ func (d *Downsampler) Flush(dst []byte) []byte {
 	}
 	if d.liveOK {
 		dst = appendField(dst, "live_delta", "", d.live)
+	}
+	if d.distOK {
+		dst = appendField(dst, "lap_distance", "", d.dist)
 	}
 	dst = dst[:len(dst)-1] // the last field's comma
 	dst = append(dst, ' ')

@@ -28,6 +28,7 @@ func TestWriteReadBack(t *testing.T) {
 	for i, v := range []float64{100, 110, 120, 200} { // windows of 50 ms: 3 samples, then 1
 		batch = ds.Frame(batch, &telemetry.Frame{Car: "car01", TimeNs: 1_700_000_000_000_000_000 + int64(i)*20e6,
 			Samples: []telemetry.Sample{{ID: 0, Value: v}, {ID: 2, Value: 5000}}})
+		ds.Distance(float64(i)*1.5, i > 0) // a window reports the distance at its last frame
 	}
 	batch = ds.Flush(batch)
 	for range 2 {
@@ -57,7 +58,7 @@ func TestWriteReadBack(t *testing.T) {
 	if row[1] != 3.0 || row[2] != 90.876543211 || row[3] != 30.876543211 || row[4] != 301.5 {
 		t.Errorf("lap row %v", row)
 	}
-	body, err = srv.Query(`SELECT speed, speed_min, speed_max, rpm FROM telemetry WHERE car = 'car01'`)
+	body, err = srv.Query(`SELECT speed, speed_min, speed_max, rpm, lap_distance FROM telemetry WHERE car = 'car01'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,8 @@ func TestWriteReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	vals := got.Results[0].Series[0].Values
-	if len(vals) != 2 || vals[0][1] != 110.0 || vals[0][2] != 100.0 || vals[0][3] != 120.0 || vals[1][1] != 200.0 || vals[0][4] != 5000.0 {
+	if len(vals) != 2 || vals[0][1] != 110.0 || vals[0][2] != 100.0 || vals[0][3] != 120.0 || vals[1][1] != 200.0 || vals[0][4] != 5000.0 ||
+		vals[0][5] != 3.0 || vals[1][5] != 4.5 {
 		t.Errorf("telemetry rows %v", vals)
 	}
 }

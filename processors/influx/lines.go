@@ -14,7 +14,8 @@ const (
 	MeasurementLap = "lap"
 	// MeasurementTelemetry has one point per car per downsampling window:
 	// tags car, session; timestamp = the window's start; fields <channel>
-	// (mean), <channel>_min, <channel>_max, and live_delta (s) where known.
+	// (mean), <channel>_min, <channel>_max, and where known live_delta (s)
+	// and lap_distance (m along the lap in progress, for plots by distance).
 	MeasurementTelemetry = "telemetry"
 )
 

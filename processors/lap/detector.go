@@ -179,6 +179,11 @@ func (d *Detector) Restore(known []Known) {
 // trace exists.
 func (d *Detector) Live() (delta float64, ok bool) { return d.live, d.liveOK }
 
+// Distance returns how far the car has gone along the lap in progress, in
+// metres of GPS distance from the start/finish crossing, as of the last
+// GPS fix; ok is false before the first crossing.
+func (d *Detector) Distance() (m float64, ok bool) { return d.cur.dist, d.started }
+
 // Frame feeds the car's next frame and appends the laps it completes to
 // out.
 func (d *Detector) Frame(f *telemetry.Frame, out []telemetry.Lap) []telemetry.Lap {

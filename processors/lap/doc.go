@@ -55,7 +55,7 @@
 // only the frames of their own lap, so a lap is the same however the
 // detector came to it. Detector.Live gives the live delta of the lap in
 // progress to the car's best lap, by distance along the lap on a
-// Config.DeltaStep grid.
+// Config.DeltaStep grid; Detector.Distance gives that distance itself.
 //
 // # Restarting
 //
