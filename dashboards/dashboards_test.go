@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pitwall/pitwall/dashboards"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
+	"github.com/pitwall/pitwall/track"
 	"github.com/pitwall/pitwall/up"
 )
 
@@ -167,6 +169,29 @@ func TestQueriesReturnRows(t *testing.T) {
 	if n < 15 {
 		t.Errorf("only %d InfluxQL queries checked", n)
 	}
+	// "Speed along the lap" plots against lap_distance, which restarts at
+	// every start/finish crossing: over the lap run it reaches about the
+	// circuit's length and no further.
+	tr, err := track.Lookup("brands-indy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := srv.Query(`SELECT min("lap_distance"), max("lap_distance") FROM "telemetry" WHERE "car" = 'car01'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Results []struct{ Series []struct{ Values [][]any } }
+	}
+	if err := json.Unmarshal(b, &resp); err != nil || len(resp.Results) != 1 || len(resp.Results[0].Series) != 1 {
+		t.Fatalf("lap_distance: %s %v", b, err)
+	}
+	row := resp.Results[0].Series[0].Values[0]
+	lo, _ := row[1].(float64)
+	hi, _ := row[2].(float64)
+	if lo < 0 || lo > 0.05*tr.Length || hi < 0.9*tr.Length || hi > 1.1*tr.Length {
+		t.Errorf("lap_distance from %v to %v m on a %.0f m lap", row[1], row[2], tr.Length)
+	}
 }
 
 // rowsIn runs q and counts the rows holding at least one non-null value
@@ -203,4 +228,133 @@ func rowsIn(t *testing.T, srv *influxtest.Server, q string) int {
 		}
 	}
 	return n
+}
+
+// rawPanel is a panel with the options the property tests below read.
+type rawPanel struct {
+	Title   string `json:"title"`
+	Type    string `json:"type"`
+	Targets []struct {
+		Query        string `json:"query"`
+		ResultFormat string `json:"resultFormat"`
+	} `json:"targets"`
+	Options struct {
+		View struct {
+			ID        string `json:"id"`
+			AllLayers *bool  `json:"allLayers"`
+			Layer     string `json:"layer"`
+		} `json:"view"`
+		Basemap geoLayer   `json:"basemap"`
+		Layers  []geoLayer `json:"layers"`
+		Dims    struct {
+			X string `json:"x"`
+		} `json:"dims"`
+	} `json:"options"`
+}
+
+type geoLayer struct {
+	Type     string `json:"type"`
+	Name     string `json:"name"`
+	Location struct {
+		Mode      string `json:"mode"`
+		Latitude  string `json:"latitude"`
+		Longitude string `json:"longitude"`
+	} `json:"location"`
+	Config json.RawMessage `json:"config"`
+}
+
+func rawPanels(t *testing.T) map[string][]rawPanel {
+	t.Helper()
+	files, err := fs.Glob(dashboards.FS, "json/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]rawPanel{}
+	for _, f := range files {
+		b, err := dashboards.FS.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Title  string     `json:"title"`
+			Panels []rawPanel `json:"panels"`
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[d.Title] = d.Panels
+	}
+	return out
+}
+
+// selects reports whether an InfluxQL query returns column as, e.g.
+// `AS "latitude"`.
+func selects(q, as string) bool { return strings.Contains(q, `AS "`+as+`"`) }
+
+// TestGeomapsOffline holds every Geomap to what works at a circuit without
+// internet: no online tile layer (Grafana's default basemap is CARTO's
+// tiles), only layers drawn from the query or from files Grafana itself
+// serves (public/), and a layer that draws the track from the GPS points,
+// which the view fits (fitting every layer would fit the background).
+func TestGeomapsOffline(t *testing.T) {
+	offline := map[string]bool{"markers": true, "heatmap": true, "route": true, "geojson": true, "lastPointTracker": true}
+	n := 0
+	for title, panels := range rawPanels(t) {
+		for _, p := range panels {
+			if p.Type != "geomap" {
+				continue
+			}
+			n++
+			o := p.Options
+			track := false
+			for _, l := range append([]geoLayer{o.Basemap}, o.Layers...) {
+				var cfg struct {
+					Src string `json:"src"`
+					URL string `json:"url"`
+				}
+				if len(l.Config) > 0 {
+					if err := json.Unmarshal(l.Config, &cfg); err != nil {
+						t.Fatalf("%s / %s: layer %q: %v", title, p.Title, l.Name, err)
+					}
+				}
+				if !offline[l.Type] || cfg.URL != "" || (l.Type == "geojson" && !strings.HasPrefix(cfg.Src, "public/")) {
+					t.Errorf("%s / %s: layer %q (type %q, %+v) needs the internet", title, p.Title, l.Name, l.Type, cfg)
+				}
+				loc := l.Location
+				if l.Name == o.View.Layer && loc.Mode == "coords" && len(p.Targets) == 1 &&
+					selects(p.Targets[0].Query, loc.Latitude) && selects(p.Targets[0].Query, loc.Longitude) &&
+					strings.Contains(p.Targets[0].Query, `"gps_lat"`) && strings.Contains(p.Targets[0].Query, `"gps_lon"`) {
+					track = true
+				}
+			}
+			if o.View.ID != "fit" || o.View.AllLayers == nil || *o.View.AllLayers || !track {
+				t.Errorf("%s / %s: view %+v: want it fitted to the layer drawing gps_lat/gps_lon", title, p.Title, o.View)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no Geomap panel")
+	}
+}
+
+// TestSpeedAlongTheLap holds "Speed along the lap" to speed plotted against
+// the distance along the lap (lap_distance, written by the lap processor),
+// not against time; TestQueriesReturnRows runs its query.
+func TestSpeedAlongTheLap(t *testing.T) {
+	for _, p := range rawPanels(t)["Track map"] {
+		if p.Title != "Speed along the lap" {
+			continue
+		}
+		if p.Type != "xychart" || len(p.Targets) != 1 {
+			t.Fatalf("type %q with %d targets: want an XY chart of one query", p.Type, len(p.Targets))
+		}
+		q := p.Targets[0]
+		x := p.Options.Dims.X
+		if q.ResultFormat != "table" || x == "" || !selects(q.Query, x) || !strings.Contains(q.Query, `("lap_distance") AS "`+x+`"`) ||
+			!strings.Contains(q.Query, `("speed") AS "speed"`) {
+			t.Errorf("x %q, query %q (%s): want x the lap_distance column beside speed, as a table", x, q.Query, q.ResultFormat)
+		}
+		return
+	}
+	t.Error(`no "Speed along the lap" panel on Track map`)
 }
