@@ -25,6 +25,23 @@ const (
 	ChanGPSSpeed   = "gps_speed"   // km/h
 	ChanGPSHeading = "gps_heading" // deg, 0 = north, clockwise
 	ChanPitLimiter = "pit_limiter" // 1 while the pit speed limiter is on
+
+	// ChanPosX and ChanPosZ are a position in a game's world, in metres
+	// on its horizontal plane (the game's x and z; y is up): racing games
+	// give no latitude and longitude, so their tracks are planar
+	// (track.Timing.Planar) and lap detection reads these instead of
+	// gps_lat and gps_lon.
+	ChanPosX = "pos_x" // m
+	ChanPosZ = "pos_z" // m
+	// ChanDeviceLap is the source device's own lap marker (a logger's
+	// beacon or GPS line, a game's lap counter, an imported log's lap
+	// column): one sample, at the very time the device timed a
+	// start/finish crossing, whose value is the device's number of the lap
+	// that starts there. Every sample is a crossing; send none between
+	// crossings. The lap processor pairs these with its own crossings and
+	// puts the device's lap time on the Lap (Lap.DeviceNs), so its laps
+	// can be compared with the device's.
+	ChanDeviceLap = "device_lap"
 )
 
 // Wheels in the order of the per-wheel channel names: front left, front
