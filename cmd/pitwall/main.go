@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -50,6 +52,10 @@ func realMain(args []string) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Println("pitwall", versionString())
+		return 0
+	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "pitwall: unknown command %q\n\n", args[0])
@@ -78,7 +84,7 @@ func usage(cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(os.Stderr, "\nRun 'pitwall <command> -h' for a command's flags.")
+	fmt.Fprintln(os.Stderr, "\nRun 'pitwall <command> -h' for a command's flags, 'pitwall --version' for the build.")
 }
 
 // errorLine is err as one line without stutter: sentinels carry their
@@ -94,4 +100,31 @@ func errorLine(cmd string, err error) string {
 		out = append(out, p)
 	}
 	return strings.Join(out, ": ")
+}
+
+// version is set at build time by the Makefile (-X main.version=...);
+// otherwise versionString reads the VCS stamp Go puts in the binary.
+var version string
+
+func versionString() string {
+	info, ok := debug.ReadBuildInfo()
+	goVersion := runtime.Version()
+	if ok {
+		goVersion = info.GoVersion
+	}
+	if version != "" {
+		return version + " (" + goVersion + ")"
+	}
+	rev, dirty := "unknown", ""
+	if ok {
+		for _, s := range info.Settings {
+			switch {
+			case s.Key == "vcs.revision" && len(s.Value) >= 12:
+				rev = s.Value[:12]
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = "-dirty"
+			}
+		}
+	}
+	return "dev-" + rev + dirty + " (" + goVersion + ")"
 }

@@ -49,3 +49,11 @@ func TestBadFlagOneLine(t *testing.T) {
 		t.Errorf("up -h: %v\n%s", err, out)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	bin := buildPitwall(t)
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "pitwall ") || !strings.Contains(string(out), "go1.") {
+		t.Errorf("--version: %v %q", err, out)
+	}
+}
