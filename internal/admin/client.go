@@ -20,9 +20,10 @@ type Client struct {
 }
 
 // Dial connects to brokers ("host:port[,host:port]") as clientID, with a
-// short dial timeout so a wrong address fails fast. sarama takes no
-// context: when ctx ends the connection is closed, which is what makes a
-// call in progress give up (SIGINT). Close it after use.
+// short dial timeout so a wrong address fails fast, and gives up on Ctrl-C
+// or a cluster that does not answer (Connect). sarama takes no context:
+// when ctx ends the connection is closed, which is what makes a call in
+// progress give up (SIGINT). Close it after use.
 func Dial(ctx context.Context, brokers, clientID string) (*Client, error) {
 	seeds, err := cli.SplitBrokers(brokers)
 	if err != nil {
@@ -32,7 +33,7 @@ func Dial(ctx context.Context, brokers, clientID string) (*Client, error) {
 	cfg.ClientID = clientID
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Admin.Timeout = 30 * time.Second
-	client, err := sarama.NewClient(seeds, cfg)
+	client, err := Connect(ctx, seeds, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", brokers, err)
 	}
