@@ -228,16 +228,15 @@ func TestSerialDeviceViaSocat(t *testing.T) {
 }
 
 // waitFor polls a condition that the test cannot be told about (a file
-// another process creates).
+// another process creates, what another client has received), failing
+// after a minute.
 func waitFor(t *testing.T, ok func() bool) {
 	t.Helper()
-	for range 500 {
-		if ok() {
-			return
+	for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("condition never held")
 }
 
 func freePort(t *testing.T) int {
@@ -485,6 +484,13 @@ func mustPartitions(t *testing.T, c sarama.Client, topic string) []int32 {
 // With ?qos=1 a subscriber whose persistent session is away while the
 // simulator runs (an edge restarting) gets every frame when it comes
 // back; at the default QoS 0 the broker keeps none of them for it.
+//
+// Nothing here waits on the clock: a probe subscriber that stays
+// connected shows when Mosquitto has routed every frame (so the absent
+// session has queued or dropped each before it returns; under load
+// Mosquitto is still reading the simulator's publishes after Run
+// returns), and a sentinel published after the session is back arrives
+// behind whatever was queued for it.
 func TestMQTTOutputQoS1QueuedForAbsentSession(t *testing.T) {
 	addr := startMosquitto(t)
 	for _, tc := range []struct {
@@ -498,15 +504,12 @@ func TestMQTTOutputQoS1QueuedForAbsentSession(t *testing.T) {
 			prefix := "q" + strings.TrimPrefix(tc.qos, "?qos=")
 			cfg := Config{Cars: 2, Duration: time.Second, Speed: 20, Seed: 9, Out: "mqtt://" + addr + "/" + prefix + tc.qos, Logger: quietLogger()}
 			want, _ := expected(t, cfg)
-			var mu sync.Mutex
-			seen := map[string]bool{}
+			sentinel := prefix + "/sentinel/frames"
+			probe, probed := countingSubscriber(t, addr, "sim-test-probe-"+prefix, true, prefix+"/+/frames", sentinel)
+			defer probe.Disconnect(100)
+
 			opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("sim-test-" + prefix).
 				SetCleanSession(false).SetOrderMatters(true)
-			opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
-				mu.Lock()
-				seen[fmt.Sprintf("%s/%x", m.Topic(), m.Payload())] = true
-				mu.Unlock()
-			})
 			sub := mqtt.NewClient(opts)
 			if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 				t.Fatalf("connect: %v", tok.Error())
@@ -518,25 +521,52 @@ func TestMQTTOutputQoS1QueuedForAbsentSession(t *testing.T) {
 			if err := Run(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}
-			sub = mqtt.NewClient(opts)
-			if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-				t.Fatalf("reconnect: %v", tok.Error())
-			}
+			waitFor(t, func() bool { n, _ := probed(); return n >= len(want) })
+
+			sub, seen := countingSubscriber(t, addr, "sim-test-"+prefix, false, "", sentinel)
 			defer sub.Disconnect(100)
-			// Queued messages arrive right after the reconnect; wait until
-			// the count is right (or, for QoS 0, give them time to show up).
-			n := 0
-			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-				mu.Lock()
-				n = len(seen)
-				mu.Unlock()
-				if n >= len(want) {
-					break
-				}
+			if tok := probe.Publish(sentinel, 1, false, "end"); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("sentinel: %v", tok.Error())
 			}
-			if !tc.want(n, len(want)) {
+			waitFor(t, func() bool { _, end := seen(); return end })
+			if n, _ := seen(); !tc.want(n, len(want)) {
 				t.Errorf("received %d distinct frames of %d after the session came back", n, len(want))
 			}
 		})
+	}
+}
+
+// countingSubscriber connects an MQTT client (subscribing to filter at
+// QoS 1 when it is not empty) that counts the distinct frames it
+// receives; seen returns the count and whether the sentinel topic has
+// been received.
+func countingSubscriber(t *testing.T, addr, id string, clean bool, filter, sentinel string) (c mqtt.Client, seen func() (int, bool)) {
+	t.Helper()
+	var mu sync.Mutex
+	frames := map[string]bool{}
+	end := false
+	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetCleanSession(clean).SetOrderMatters(true)
+	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		if m.Topic() == sentinel {
+			end = true
+			return
+		}
+		frames[fmt.Sprintf("%s/%x", m.Topic(), m.Payload())] = true
+	})
+	c = mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", id, tok.Error())
+	}
+	if filter != "" {
+		if tok := c.Subscribe(filter, 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %s: %v", id, tok.Error())
+		}
+	}
+	return c, func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(frames), end
 	}
 }
