@@ -7,7 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/pitwall/pitwall/processors/influx"
 )
+
+// DefaultTrack is the track `pitwall up` drives unless told otherwise,
+// the same as `make run`'s.
+const DefaultTrack = "brands-indy"
 
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("up: bad config")
@@ -22,9 +28,15 @@ type Config struct {
 	Listen string
 	// Cars is how many cars the simulator runs. Default 4.
 	Cars int
-	// Track is the built-in track (pitwall sim --list-tracks). Default
-	// "monza".
+	// Track is the built-in track the simulator drives (pitwall sim
+	// --list-tracks). Default "brands-indy": a short club circuit, so the
+	// first laps tick within a minute at real time.
 	Track string
+	// TrackFile times the laps with the lines of this track file (see
+	// track.LoadTiming; `pitwall process --track T --print-track` writes
+	// one) instead of Track's own, e.g. with a moved sector line. Its
+	// name must be Track's. Default none.
+	TrackFile string
 	// Speed is how many times faster than real time the simulator runs;
 	// 0 is the default 1, negative is as fast as possible (--speed max).
 	Speed float64
@@ -67,7 +79,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Cars = 4
 	}
 	if c.Track == "" {
-		c.Track = "monza"
+		c.Track = DefaultTrack
 	}
 	if c.Speed == 0 {
 		c.Speed = 1
@@ -94,6 +106,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: laps %d is negative", ErrConfig, c.Laps)
 	case c.Refresh < 0:
 		return c, fmt.Errorf("%w: refresh %v is negative", ErrConfig, c.Refresh)
+	}
+	if c.InfluxURL != "" {
+		if err := influx.ValidateURL(c.InfluxURL); err != nil {
+			return c, fmt.Errorf("%w: --influx-url: %w", ErrConfig, err)
+		}
 	}
 	return c, nil
 }

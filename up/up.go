@@ -32,7 +32,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return err
 	}
-	timing, err := track.LookupTiming(cfg.Track)
+	timing, err := lapTiming(cfg)
 	if err != nil {
 		return err
 	}
@@ -293,6 +293,23 @@ func speedName(s float64) string {
 		return "speed max"
 	}
 	return fmt.Sprintf("speed %gx", s)
+}
+
+// lapTiming is the timing lines the processor uses: the track file's, or
+// the built-in track's.
+func lapTiming(cfg Config) (track.Timing, error) {
+	if cfg.TrackFile == "" {
+		return track.LookupTiming(cfg.Track)
+	}
+	t, err := track.LoadTiming(cfg.TrackFile)
+	if err != nil {
+		return t, err
+	}
+	if t.Name != cfg.Track {
+		return t, fmt.Errorf("%w: track file %s is for %q but the simulator drives %q (add --track %s)",
+			ErrConfig, cfg.TrackFile, t.Name, cfg.Track, t.Name)
+	}
+	return t, nil
 }
 
 // dataDir returns dir, or a new temporary directory that remove deletes.

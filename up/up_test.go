@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pitwall/pitwall/track"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from Run and read from the
@@ -101,12 +103,40 @@ func TestRunTerminalBoard(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	for _, c := range []Config{{Cars: -1}, {Cars: 100}, {Laps: -2}, {Refresh: -time.Second}} {
+	for _, c := range []Config{{Cars: -1}, {Cars: 100}, {Laps: -2}, {Refresh: -time.Second},
+		{InfluxURL: "127.0.0.1:8086"}, {InfluxURL: "ftp://127.0.0.1:8086"}} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
 	}
 	if err := Run(context.Background(), Config{Track: "nowhere", Stdout: os.Stdout}); err == nil {
 		t.Error("unknown track: no error")
+	}
+}
+
+// A track file's lines time the laps; a file for another circuit than the
+// one driven is refused before anything starts.
+func TestRunTrackFile(t *testing.T) {
+	timing, err := track.LookupTiming("brands-indy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := track.MarshalTiming(timing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "brands.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), Config{Track: "monza", TrackFile: path, Logger: quietLogger(t)}); err == nil ||
+		!strings.Contains(err.Error(), `is for "brands-indy"`) {
+		t.Fatalf("monza driven, brands-indy file: %v", err)
+	}
+	var out syncBuffer
+	err = Run(context.Background(), Config{DataDir: t.TempDir(), Cars: 1, TrackFile: path, Speed: -1, Laps: 1,
+		Stdout: &out, Logger: quietLogger(t)})
+	if err != nil || !strings.Contains(out.String(), "car01 lap 1 ") {
+		t.Fatalf("Run with the default track and its file: %v\n%s", err, out.String())
 	}
 }

@@ -27,7 +27,8 @@ func upConfig(args []string) (up.Config, string, error) {
 	dataDir := fs.String("data-dir", "", "broker log and edge spool directory (default: a temporary directory, removed on exit)")
 	listen := fs.String("listen", "127.0.0.1:0", "the embedded broker's address (Kafka tools can connect to it)")
 	cars := fs.Int("cars", 4, "number of simulated cars")
-	track := fs.String("track", "monza", "track to drive (pitwall sim --list-tracks)")
+	track := fs.String("track", up.DefaultTrack, "track to drive (pitwall sim --list-tracks)")
+	trackFile := fs.String("track-file", "", "time laps with this track file's lines (pitwall process --track T --print-track writes one)")
 	speed := fs.String("speed", "1", "times real time: 1, 10, ... or max")
 	seed := fs.Uint64("seed", 1, "simulator random seed")
 	laps := fs.Int("laps", 0, "exit once every car completed N laps (0: run until Ctrl-C)")
@@ -49,7 +50,7 @@ func upConfig(args []string) (up.Config, string, error) {
 		return up.Config{}, "", err
 	}
 	cfg := up.Config{
-		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, Seed: *seed, Laps: *laps, Group: *group,
+		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, TrackFile: *trackFile, Seed: *seed, Laps: *laps, Group: *group,
 		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: *token, InfluxOrg: *org, Truth: *truth,
 	}
 	sp, err := parseSpeed(*speed)
