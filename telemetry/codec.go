@@ -1,7 +1,7 @@
 package telemetry
 
 import (
-	_ "embed"
+	"embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,6 +19,14 @@ var (
 	//go:embed lap.avsc
 	LapSchema string
 )
+
+// older holds the schemas this package wrote before the current ones
+// (older/<name>_v<n>.avsc, never edited): every Codec reads records
+// written with them without Register, so records already in the log stay
+// readable when a schema gains a field.
+//
+//go:embed older/*.avsc
+var older embed.FS
 
 // Full names of the record schemas.
 const (
@@ -89,6 +97,19 @@ func NewCodec() (*Codec, error) {
 		}
 		c.current[name] = fp
 		c.writers[fp] = writerSchema{name: name, resolved: s}
+	}
+	files, err := older.ReadDir("older")
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: older schemas: %w", err)
+	}
+	for _, f := range files {
+		src, err := older.ReadFile("older/" + f.Name())
+		if err != nil {
+			return nil, fmt.Errorf("telemetry: older schemas: %w", err)
+		}
+		if _, err := c.Register(string(src)); err != nil {
+			return nil, fmt.Errorf("telemetry: older schema %s: %w", f.Name(), err)
+		}
 	}
 	return c, nil
 }

@@ -266,6 +266,91 @@ func TestNewerReaderReadsOlderLap(t *testing.T) {
 	}
 }
 
+// lapV1 is what every processor before device_ns wrote
+// (older/lap_v1.avsc).
+type lapV1 struct {
+	Car       string   `avro:"car"`
+	Session   string   `avro:"session"`
+	Lap       int32    `avro:"lap"`
+	StartNs   int64    `avro:"start_ns"`
+	EndNs     int64    `avro:"end_ns"`
+	SectorsNs []int64  `avro:"sectors_ns"`
+	PitLane   bool     `avro:"pit_lane"`
+	Metrics   []Metric `avro:"metrics"`
+}
+
+// Laps already on telemetry.laps, written before Lap gained device_ns,
+// decode with a new Codec as they are (no Register), device_ns absent;
+// the new field round-trips; and a reader that has only the old schema
+// reads the new records once it registers the new one.
+func TestLapDeviceNsEvolution(t *testing.T) {
+	src, err := older.ReadFile("older/lap_v1.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := parseSchema(string(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := fingerprint(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fingerprint the records in the log carry: older/lap_v1.avsc
+	// must never change.
+	if fp != 0xd75baa82f3a26060 {
+		t.Fatalf("older/lap_v1.avsc fingerprint %016x changed", fp)
+	}
+	body, err := avro.Marshal(v1, lapV1{Car: "car02", Session: "s", Lap: 4, StartNs: 10, EndNs: 40, SectorsNs: []int64{30},
+		PitLane: true, Metrics: []Metric{{"valid", 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := MustNewCodec()
+	var l Lap
+	if err := c.DecodeLap(append(AppendHeader(nil, fp), body...), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.DeviceNs != nil || l.Lap != 4 || !l.PitLane || len(l.Metrics) != 1 || l.LapTime() != 30 {
+		t.Fatalf("got %+v", l)
+	}
+
+	dev := int64(29)
+	l.DeviceNs = &dev
+	rec, err := c.AppendLap(nil, &l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Lap
+	if err := c.DecodeLap(rec, &back); err != nil || back.DeviceNs == nil || *back.DeviceNs != 29 {
+		t.Fatalf("round trip: %v %+v", err, back)
+	}
+	bad := int64(0)
+	l.DeviceNs = &bad
+	if _, err := c.AppendLap(nil, &l); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("device time 0: %v, want ErrInvalid", err)
+	}
+
+	// An old reader: its codec knows only v1 as the reader schema.
+	var old lapV1
+	r, err := avro.NewSchemaCompatibility().Resolve(v1, mustParse(t, LapSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := avro.Unmarshal(r, rec[HeaderLen:], &old); err != nil || old.Lap != 4 {
+		t.Fatalf("old reader: %v %+v", err, old)
+	}
+}
+
+func mustParse(t *testing.T, src string) avro.Schema {
+	t.Helper()
+	s, err := parseSchema(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestRegisterRejectsIncompatible(t *testing.T) {
 	c := MustNewCodec()
 	for name, src := range map[string]string{

@@ -36,8 +36,13 @@
 // any schema given to Codec.Register, resolving the writer's schema into the
 // current one (fields added with defaults, fields dropped), so old readers
 // read new writers and the reverse. To change a schema: add fields only with
-// a default, never reuse a field name for another meaning, and keep the old
-// .avsc in testdata so the evolution tests keep proving both directions.
+// a default, never reuse a field name for another meaning, and copy the
+// schema as it was to older/<name>_v<n>.avsc (embedded; never edited:
+// its fingerprint is what the records in the log carry), so every Codec
+// still reads the records already written without Register; the
+// evolution tests hold both directions. Lap gained device_ns this way
+// (older/lap_v1.avsc). A reader older than a schema still needs Register
+// to read its records.
 // Frames have a hand-written codec for speed; everything else uses
 // github.com/hamba/avro/v2. Decoders never panic, refuse trailing bytes and
 // truncation, and validate the decoded value.

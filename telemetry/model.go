@@ -232,6 +232,9 @@ type Lap struct {
 	PitLane bool `avro:"pit_lane"`
 	// Metrics are per-lap figures (top speed, fuel used, ...).
 	Metrics []Metric `avro:"metrics"`
+	// DeviceNs is the lap time the source device itself measured (its lap
+	// markers, channel ChanDeviceLap), nil where the frames carried none.
+	DeviceNs *int64 `avro:"device_ns"`
 }
 
 // LapTime returns EndNs - StartNs.
@@ -264,6 +267,9 @@ func (l *Lap) Validate() error {
 		if !ValidName(m.Name) || !finite(m.Value) {
 			return fmt.Errorf("%w: lap %d metric %q = %v", ErrInvalid, l.Lap, m.Name, m.Value)
 		}
+	}
+	if l.DeviceNs != nil && *l.DeviceNs <= 0 {
+		return fmt.Errorf("%w: lap %d device lap time %d", ErrInvalid, l.Lap, *l.DeviceNs)
 	}
 	return nil
 }
