@@ -33,11 +33,19 @@
 // line spans the pit lane, so a car driving through the pit lane crosses
 // it; Timing.PitFrom..PitTo is the part of it in the pit lane.
 //
+// Racing games give positions in metres, not latitude and longitude: a
+// planar Timing (Timing.Planar) has its lines' ends as Points (the game
+// world's x and z) and the lap detector reads the pos_x and pos_z
+// channels. LineAcross and LineAcrossPlanar make a line from its middle,
+// the lap direction and its width, with A on the driver's left by
+// construction.
+//
 // # Track files
 //
 // A track file is a Timing in YAML, read by LoadTiming and ParseTiming and
 // written by MarshalTiming; the format is documented beside them, in
-// file.go. `pitwall process --track NAME --print-track` writes a built-in
+// file.go: lines as two ends or as point + heading + width, WGS84 or
+// planar, and optional lap-detection settings (Timing.Detection). `pitwall process --track NAME --print-track` writes a built-in
 // track's as a starting point and `--track-file` reads one. Track files
 // are outside input: every error wraps ErrInvalid and nothing panics
 // (FuzzParseTiming).

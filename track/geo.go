@@ -20,7 +20,10 @@ type TimingLine struct {
 	// Name is "start_finish", or "sector1", "sector2", ... for the line
 	// that ends that sector.
 	Name string
+	// A and B are the ends on a WGS84 track.
 	A, B LatLon
+	// PA and PB are the ends on a planar track (Timing.Planar).
+	PA, PB Point
 }
 
 // Crossing intersects the path from p1 to p2 (two consecutive GPS fixes)
@@ -59,4 +62,24 @@ func (l TimingLine) local(p LatLon) (x, y float64) {
 	x = (p.Lon - l.A.Lon) * rad * EarthRadius * math.Cos(l.A.Lat*rad)
 	y = (p.Lat - l.A.Lat) * rad * EarthRadius
 	return x, y
+}
+
+// LineAcross returns the ends of a timing line centred on at, across the
+// lap direction heading (degrees clockwise from north), width metres
+// long: A on the left of a driver going that way, B on the right.
+func LineAcross(at LatLon, heading, width float64) (a, b LatLon) {
+	const rad = math.Pi / 180
+	// The driver's left, in metres east and north.
+	lx, ly := -math.Cos(heading*rad)*width/2, math.Sin(heading*rad)*width/2
+	dLat := ly / EarthRadius / rad
+	dLon := lx / (EarthRadius * math.Cos(at.Lat*rad)) / rad
+	return LatLon{Lat: at.Lat + dLat, Lon: at.Lon + dLon}, LatLon{Lat: at.Lat - dLat, Lon: at.Lon - dLon}
+}
+
+// LineAcrossPlanar is LineAcross on a planar track (heading clockwise
+// from +Z towards +X).
+func LineAcrossPlanar(at Point, heading, width float64) (a, b Point) {
+	const rad = math.Pi / 180
+	lx, lz := -math.Cos(heading*rad)*width/2, math.Sin(heading*rad)*width/2
+	return Point{X: at.X + lx, Z: at.Z + lz}, Point{X: at.X - lx, Z: at.Z - lz}
 }

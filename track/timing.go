@@ -1,6 +1,10 @@
 package track
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // MaxSectors is the most sectors a Timing may define (its sector lines
 // plus one): as many as a telemetry.Lap carries, so a track file is
@@ -30,6 +34,44 @@ type Timing struct {
 	// Both 0: no pit lane on the line (pit laps are then known only from
 	// the pit_limiter channel).
 	PitFrom, PitTo float64
+	// Planar says positions are metres on a plane (a racing game's world
+	// x and z, channels pos_x and pos_z), not WGS84: the lines' ends are
+	// then PA and PB, and A and B are unused.
+	Planar bool
+	// Detection are lap-detection settings for this track (a track file's
+	// detection section); zero fields leave the detector's defaults,
+	// which follow the measured GPS rate.
+	Detection Detection
+}
+
+// Detection are the lap detector's settings a track file may carry
+// (package processors/lap documents each; `pitwall process` flags
+// override them). Zero means the detector's default.
+type Detection struct {
+	// MaxGap is the longest GPS gap a line may be crossed in for the lap
+	// to stay valid.
+	MaxGap time.Duration
+	// Debounce is the shortest time between two crossings of one line.
+	Debounce time.Duration
+	// ReArm is how far, in metres, a car must get from a line before it
+	// counts again.
+	ReArm float64
+}
+
+// Point is a position on a planar track (Timing.Planar): metres on a
+// game world's horizontal plane, X its x and Z its z (y is up). Headings
+// on such a track are degrees clockwise from +Z, as if +Z were north and
+// +X east.
+type Point struct {
+	X, Z float64
+}
+
+// LineLength is l's length in metres on t (planar or WGS84).
+func (t Timing) LineLength(l TimingLine) float64 {
+	if t.Planar {
+		return math.Hypot(l.PB.X-l.PA.X, l.PB.Z-l.PA.Z)
+	}
+	return l.Length()
 }
 
 // maxTrackLength bounds a lap's length in metres; it sizes the live-delta
@@ -44,8 +86,11 @@ func (t Timing) Validate() error {
 	if len(t.Sectors)+1 > MaxSectors {
 		return fmt.Errorf("%w: %q: %d sector lines", ErrInvalid, t.Name, len(t.Sectors))
 	}
-	if t.StartFinish.A == t.StartFinish.B {
+	if !(t.LineLength(t.StartFinish) > 0) {
 		return fmt.Errorf("%w: %q: start/finish line has no length", ErrInvalid, t.Name)
+	}
+	if d := t.Detection; d.MaxGap < 0 || d.Debounce < 0 || !(d.ReArm >= 0 && d.ReArm <= maxTrackLength) {
+		return fmt.Errorf("%w: %q: negative or huge detection setting", ErrInvalid, t.Name)
 	}
 	return nil
 }
