@@ -4,14 +4,22 @@ GOBIN   := $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 BIN     := bin/pitwall
 DATA    ?= $(CURDIR)/pitwall-data
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+PREFIX  ?= /usr/local
 FUZZTIME ?= 30s
 
-.PHONY: all build run run-broker test lint vet bench fuzz deps clean
+.PHONY: all build install run run-broker test lint vet bench fuzz deps clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/pitwall
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pitwall
+
+# Puts pitwall on PATH: $(PREFIX)/bin/pitwall (PREFIX=~/.local for no root).
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 $(BIN) $(PREFIX)/bin/pitwall
 
 # Everything on one laptop: broker (Kafka tools can use 127.0.0.1:9092),
 # simulator, edge over a pty, lap processor and the live timing board. The
@@ -33,7 +41,7 @@ lint: vet
 	staticcheck ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-test: deps lint
+test: deps lint plugin-frontend-test
 	$(GO) test -race -timeout 20m ./...
 	cd compat/sarama145 && $(GO) test -race -timeout 5m ./...
 
@@ -55,15 +63,30 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist dashboards/plugin/dist
 
-# The Pitwall Live Grafana plugin, ready to mount (docker-compose.yml does):
-# the Go backend for linux on this machine's architecture, plugin.json and
-# the frontend module, in dist/pitwall-live-datasource.
+# The Pitwall Live Grafana plugin, ready to copy into a Grafana's plugins
+# directory (the Dockerfile's grafana stage builds the same inside the
+# image): the Go backend for linux on this machine's architecture,
+# plugin.json and the TypeScript frontend built by webpack, in
+# dist/pitwall-live-datasource.
 PLUGIN_DIST := dist/pitwall-live-datasource
-.PHONY: plugin
-plugin:
+PLUGIN_FE   := dashboards/plugin
+.PHONY: plugin plugin-frontend plugin-frontend-test
+plugin: plugin-frontend
 	rm -rf $(PLUGIN_DIST) && mkdir -p $(PLUGIN_DIST)/img
 	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOARCH) $(GO) build -trimpath -o $(PLUGIN_DIST)/gpx_pitwall_live_linux_$$($(GO) env GOARCH) ./dashboards/plugin/cmd/pitwall-live
-	cp dashboards/plugin/plugin.json dashboards/plugin/src/module.js $(PLUGIN_DIST)/
+	cp dashboards/plugin/plugin.json $(PLUGIN_FE)/dist/module.js $(PLUGIN_FE)/dist/module.js.map $(PLUGIN_DIST)/
 	cp dashboards/plugin/src/img/logo.svg $(PLUGIN_DIST)/img/
+
+# The frontend's packages, from package-lock.json (npm ci again when the
+# lock file is newer than the install).
+$(PLUGIN_FE)/node_modules/.package-lock.json: $(PLUGIN_FE)/package-lock.json
+	cd $(PLUGIN_FE) && npm ci --no-audit --no-fund
+
+plugin-frontend: $(PLUGIN_FE)/node_modules/.package-lock.json
+	cd $(PLUGIN_FE) && npm run build
+
+# The frontend's type check and unit tests (jest); part of make test.
+plugin-frontend-test: $(PLUGIN_FE)/node_modules/.package-lock.json
+	cd $(PLUGIN_FE) && npm run typecheck && npm test -- --ci

@@ -3,8 +3,8 @@
 // broker over the Kafka protocol (sarama) and gives Grafana a car's
 // channels, both as a recent window (QueryData) and as a live stream
 // pushed through Grafana Live (RunStream), so live panels are pushed, not
-// polled. cmd/pitwall-live is the plugin executable; plugin.json and
-// src/module.js are what Grafana loads; `make plugin` assembles dist/.
+// polled. cmd/pitwall-live is the plugin executable; plugin.json names it
+// and the frontend Grafana loads beside it.
 //
 // # Data flow
 //
@@ -27,6 +27,23 @@
 // # Query model (a panel target)
 //
 //	{"car": "car01", "channels": ["speed", "rpm"], "windowSeconds": 30, "stream": true}
+//
+// # Frontend
+//
+// The frontend is TypeScript in create-plugin's layout (package.json,
+// package-lock.json, tsconfig.json, webpack.config.js, jest.config.js,
+// src/): src/module.ts registers src/datasource.ts (DataSourceWithBackend:
+// substitutes $car and channel variables, holds back half-filled targets)
+// with src/components/QueryEditor.tsx and ConfigEditor.tsx, built from
+// @grafana/ui. src/types.ts declares the query and settings JSON above;
+// TestPluginFiles holds it to Query and Settings. Webpack (swc) bundles it
+// into dist/module.js, an AMD module that leaves React and @grafana/* to
+// Grafana. `make plugin-frontend-test` (part of `make test`) runs npm ci
+// when node_modules is missing or older than the lock file, then tsc and
+// the jest tests (jsdom, @testing-library/react); `make plugin` builds the
+// frontend and the backend into dist/pitwall-live-datasource at the
+// repository root; the Dockerfile's grafana stage builds both inside the
+// Grafana image docker-compose.yml runs.
 //
 // CheckHealth connects to the brokers and checks that the frames topic
 // exists. Records that do not decode are skipped, counted, and logged once

@@ -3,6 +3,8 @@ package plugin
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -40,7 +42,9 @@ func TestParseQuery(t *testing.T) {
 }
 
 // TestPluginFiles checks what Grafana loads: plugin.json names this
-// backend, with streaming, and the module provides the editors.
+// backend, with streaming, and the TypeScript frontend (src/, built into
+// dist/module.js by webpack; its own tests run under jest) provides the
+// editors and declares the query and settings fields this backend reads.
 func TestPluginFiles(t *testing.T) {
 	b, err := os.ReadFile("plugin.json")
 	if err != nil {
@@ -56,13 +60,36 @@ func TestPluginFiles(t *testing.T) {
 	if pj.Type != "datasource" || pj.ID != PluginID || !pj.Backend || !pj.Streaming || pj.Executable != "gpx_pitwall_live" {
 		t.Errorf("plugin.json %+v", pj)
 	}
-	m, err := os.ReadFile("src/module.js")
-	if err != nil {
-		t.Fatal(err)
+	src := map[string]string{}
+	for _, f := range []string{"module.ts", "datasource.ts", "types.ts"} {
+		b, err := os.ReadFile(filepath.Join("src", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src[f] = string(b)
 	}
-	for _, want := range []string{"DataSourcePlugin", "setQueryEditor", "setConfigEditor", "channels", "applyTemplateVariables"} {
-		if !strings.Contains(string(m), want) {
-			t.Errorf("module.js lacks %s", want)
+	for f, wants := range map[string][]string{
+		"module.ts":     {"new DataSourcePlugin", "setQueryEditor(QueryEditor)", "setConfigEditor(ConfigEditor)"},
+		"datasource.ts": {"extends DataSourceWithBackend", "applyTemplateVariables", "filterQuery"},
+	} {
+		for _, want := range wants {
+			if !strings.Contains(src[f], want) {
+				t.Errorf("src/%s lacks %s", f, want)
+			}
+		}
+	}
+	for iface, v := range map[string]any{"PitwallQuery": Query{}, "PitwallOptions": Settings{}} {
+		i := strings.Index(src["types.ts"], "interface "+iface+" ")
+		if i < 0 {
+			t.Fatalf("src/types.ts lacks interface %s", iface)
+		}
+		body, _, _ := strings.Cut(src["types.ts"][i:], "}")
+		rt := reflect.TypeOf(v)
+		for j := range rt.NumField() {
+			tag, _, _ := strings.Cut(rt.Field(j).Tag.Get("json"), ",")
+			if !strings.Contains(body, "  "+tag+"?:") {
+				t.Errorf("src/types.ts: %s lacks %s, which the backend reads", iface, tag)
+			}
 		}
 	}
 }

@@ -1,0 +1,2 @@
+// The empty module jest.config.js maps stylesheet imports to.
+module.exports = {};

@@ -1,0 +1,73 @@
+import { DataQuery, DataSourceJsonData } from '@grafana/data';
+
+// PitwallQuery is a panel target, exactly as the Go backend reads it
+// (query.go, Query): the car, its channels, how far back QueryData reads,
+// and whether Grafana then subscribes to the car's Live stream.
+export interface PitwallQuery extends DataQuery {
+  car?: string;
+  channels?: string[];
+  windowSeconds?: number;
+  stream?: boolean;
+}
+
+// PitwallOptions is the datasource's jsonData (datasource.go, Settings).
+// An empty field means the backend's default.
+export interface PitwallOptions extends DataSourceJsonData {
+  brokers?: string;
+  topic?: string;
+  channelsTopic?: string;
+}
+
+// The backend's defaults and limits (datasource.go, query.go).
+export const DEFAULT_BROKERS = '127.0.0.1:9092';
+export const DEFAULT_TOPIC = 'telemetry';
+export const DEFAULT_CHANNELS_TOPIC = 'telemetry.channels';
+export const DEFAULT_WINDOW_SECONDS = 30;
+export const MAX_WINDOW_SECONDS = 600;
+export const MAX_CHANNELS = 64;
+
+// A new panel target streams the last 30 s and then live.
+export const DEFAULT_QUERY: Partial<PitwallQuery> = {
+  channels: [],
+  windowSeconds: DEFAULT_WINDOW_SECONDS,
+  stream: true,
+};
+
+// Car ids and channel names as package telemetry accepts them (ValidCar,
+// ValidName); a dashboard variable ($car) is checked after substitution.
+const CAR = /^[A-Za-z0-9_.-]{1,64}$/;
+const NAME = /^[A-Za-z0-9_.]{1,64}$/;
+
+export function hasVariable(s: string): boolean {
+  return s.includes('$');
+}
+
+export function validCar(car: string): boolean {
+  return hasVariable(car) || CAR.test(car);
+}
+
+export function validChannel(name: string): boolean {
+  return hasVariable(name) || NAME.test(name);
+}
+
+// parseChannels splits what a user typed ("speed, rpm throttle") into
+// channel names, in order, without blanks or repeats.
+export function parseChannels(text: string): string[] {
+  const out: string[] = [];
+  for (const s of text.split(/[\s,]+/)) {
+    if (s !== '' && !out.includes(s)) {
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+// parseWindow reads the window in seconds: a whole number from 1 to
+// MAX_WINDOW_SECONDS, clamped; anything else is the default.
+export function parseWindow(text: string): number {
+  const n = Number(text.trim());
+  if (text.trim() === '' || !Number.isFinite(n)) {
+    return DEFAULT_WINDOW_SECONDS;
+  }
+  return Math.min(MAX_WINDOW_SECONDS, Math.max(1, Math.round(n)));
+}
