@@ -2,8 +2,17 @@
 // (InfluxQL) and Pitwall Live datasources (provisioning/datasources), the
 // dashboard provider (provisioning/dashboards) and the dashboards
 // themselves as JSON (json/): "Live car", "Lap times", "Track map" and
-// "Pipeline". The Grafana backend plugin that streams live channels from
-// the broker is in dashboards/plugin.
+// "Pipeline". The Grafana plugin that streams live channels from the
+// broker (Go backend, TypeScript frontend) is in dashboards/plugin;
+// docker-compose.yml runs Grafana from the Dockerfile's grafana stage,
+// which builds the plugin into the image.
+//
+// Panels use only what Grafana ships, and nothing online: the "Track map"
+// Geomap draws the GPS trace over Grafana's own country outlines
+// (public/maps) rather than online tiles, which stay blank at a circuit
+// without internet; "Speed along the lap" is an XY chart of speed by
+// lap_distance (metres from the start/finish line, written by the lap
+// processor), every lap in the time range overlaid.
 //
 // # Data flow
 //
