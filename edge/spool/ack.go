@@ -1,13 +1,6 @@
 package spool
 
-import (
-	"encoding/binary"
-	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
-	"path/filepath"
-)
+import "time"
 
 // ackState tracks which handed-out records have been acknowledged, and
 // the cursor: the index of the oldest record not yet acknowledged.
@@ -16,54 +9,9 @@ type ackState struct {
 	cursor  uint64
 	pending []bool // pending[head+i] says whether cursor+i is acked
 	head    int
-	file    *os.File // the cursor file
-	written uint64   // the cursor last written to it
-	wrote   bool
-}
-
-const cursorFile = "cursor"
-
-// openCursor opens the cursor file and reads the cursor; ok is false for
-// a new spool or an unreadable cursor (then replay starts at the oldest
-// segment: at-least-once, never a loss).
-func (s *Spool) openCursor() (cursor uint64, ok bool, err error) {
-	path := filepath.Join(s.cfg.Dir, cursorFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return 0, false, fmt.Errorf("spool: %w", err)
-	}
-	s.acks.file = f
-	var b [16]byte
-	n, err := f.ReadAt(b[:], 0)
-	if n == 0 && (err == nil || err == io.EOF) {
-		return 0, false, nil
-	}
-	idx := binary.LittleEndian.Uint64(b[:8])
-	if n < len(b) || crc32.Checksum(b[:8], castagnoli) != binary.LittleEndian.Uint32(b[8:12]) {
-		s.cfg.Logger.Warn("spool: unreadable cursor file; replaying from the oldest segment (some records may be sent twice)", "path", path)
-		return 0, false, nil
-	}
-	s.acks.written, s.acks.wrote = idx, true
-	return idx, true, nil
-}
-
-// writeCursor persists the cursor when it moved. One 16-byte pwrite:
-// a process crash cannot tear it; a torn write after a power cut is
-// caught by the CRC.
-func (s *Spool) writeCursor() error {
-	a := &s.acks
-	if a.file == nil || (a.wrote && a.written == a.cursor) {
-		return nil
-	}
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], a.cursor)
-	binary.LittleEndian.PutUint32(b[8:12], crc32.Checksum(b[:8], castagnoli))
-	if _, err := a.file.WriteAt(b[:], 0); err != nil {
-		s.cfg.Logger.Error("spool: write cursor", "err", err)
-		return fmt.Errorf("spool: write cursor: %w", err)
-	}
-	a.written, a.wrote = a.cursor, true
-	return nil
+	written uint64    // the cursor last written to the cursor file
+	wrote   bool      // written is set
+	at      time.Time // when persist last looked at the cursor
 }
 
 func (a *ackState) reset(cursor uint64) {
@@ -120,12 +68,14 @@ func (a *ackState) skipTo(idx uint64) {
 }
 
 // Ack marks records as delivered. Once every record up to one is acked,
-// the cursor moves past it, the cursor file is updated and segments
-// holding only delivered records are deleted. Unknown indexes are ignored.
+// the cursor moves past it, segments holding only delivered records are
+// deleted at once and the cursor file is updated (at most every
+// cursorEvery here; the sync loop writes the last move). Unknown indexes
+// are ignored.
 func (s *Spool) Ack(indexes ...uint64) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return
 	}
 	before := s.acks.cursor
@@ -133,8 +83,13 @@ func (s *Spool) Ack(indexes ...uint64) {
 		s.acks.ack(idx)
 	}
 	s.acks.advance()
+	due := false
 	if s.acks.cursor != before {
-		s.writeCursor()
 		s.deleteDelivered()
+		due = time.Since(s.acks.at) >= cursorEvery
+	}
+	s.mu.Unlock()
+	if due {
+		s.persist()
 	}
 }

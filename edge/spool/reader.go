@@ -184,7 +184,5 @@ func (s *Spool) skipCorrupt(err error) {
 	s.cfg.Logger.Error("spool: corrupt record, skipping the rest of the segment", "path", r.seg.path, "offset", r.off, "records_lost", lost, "err", err)
 	s.acks.handOut(int(lost), true)
 	r.off, r.index = r.seg.size, to
-	if s.writeCursor() == nil {
-		s.deleteDelivered()
-	}
+	s.deleteDelivered()
 }

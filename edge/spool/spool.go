@@ -9,8 +9,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/pitwall/pitwall/edge/internal/durable"
 )
 
 // Policy says what Append does once the spool holds MaxBytes.
@@ -34,8 +32,12 @@ const (
 var (
 	// ErrFull: PolicyDropNewest refused an append at the bound.
 	ErrFull = errors.New("spool: full")
-	// ErrWrite: an append could not be written (typically a full disk);
-	// the spool is unchanged.
+	// ErrDiskFull: the disk holding the spool is full: the append was
+	// refused (policies alarm and drop-newest; drop-oldest first deletes
+	// undelivered segments) and the spool is unchanged.
+	ErrDiskFull = errors.New("spool: disk full")
+	// ErrWrite: an append could not be written (an I/O error other than
+	// a full disk); the spool is unchanged.
 	ErrWrite = errors.New("spool: write failed")
 	// ErrBroken: a failed write could not be undone; the spool refuses
 	// every later append.
@@ -53,7 +55,9 @@ type Config struct {
 	// Dir holds the spool. Required; created if missing.
 	Dir string
 	// SegmentBytes is the size at which the file being appended to is
-	// sealed and a new one started. Default 64 MiB.
+	// sealed and a new one started. Default 64 MiB, or a sixteenth of the
+	// filesystem holding Dir if that is smaller (at least 64 KiB), so
+	// drop-oldest on a small disk drops a little at a time.
 	SegmentBytes int64
 	// MaxBytes is the bound on the spool's size on disk; what happens at
 	// the bound is Policy. Default 1 GiB.
@@ -67,6 +71,10 @@ type Config struct {
 	// AlarmEvery is how often PolicyAlarm logs while over MaxBytes.
 	// Default 10s.
 	AlarmEvery time.Duration
+	// ReserveBytes is disk space kept in a file beside the segments for
+	// the cursor and other small state files, so a full disk never stops
+	// them being written. Default 1 MiB.
+	ReserveBytes int64
 	// Logger receives alarms and recovery reports. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -86,6 +94,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SyncEvery == 0 {
 		c.SyncEvery = time.Second
+	}
+	if c.ReserveBytes <= 0 {
+		c.ReserveBytes = 1 << 20
 	}
 	if c.AlarmEvery <= 0 {
 		c.AlarmEvery = 10 * time.Second
@@ -111,10 +122,18 @@ type Spool struct {
 	cfg  Config
 	lock *os.File // flock'd LOCK file
 
+	// cmu serialises the writers of the cursor and state files (persist,
+	// WriteFile, Close), which fsync and so run without mu. Lock order:
+	// cmu before mu.
+	cmu     sync.Mutex
+	reserve int64 // bytes in the reserve file; guarded by cmu
+
 	// mu guards everything below. Appends, reads and acks all take it;
 	// the disk work under it is one write or one page-cache read.
 	mu       sync.Mutex
 	closed   bool
+	shut     bool       // files closed (end of Close)
+	diskFull bool       // the last append found the disk full
 	broken   error      // sticky: a failed write could not be undone
 	segs     []*segment // oldest first; the last is the active one
 	next     uint64     // index the next appended record gets
@@ -125,13 +144,17 @@ type Spool struct {
 	stopSync chan struct{}
 	syncDone chan struct{}
 	alarmed  time.Time // last over-limit alarm
-	rd       reader
-	acks     ackState
-	stats    counters
+	// last disk-full and cursor alarms; diskAlarm is guarded by mu,
+	// cursorAlarm by cmu
+	diskAlarm, cursorAlarm time.Time
+	rd                     reader
+	acks                   ackState
+	stats                  counters
 }
 
 type counters struct {
 	dropped uint64 // records deleted by PolicyDropOldest before delivery
+	refused uint64 // records refused because the disk was full
 	corrupt uint64 // records lost to corruption found on read
 }
 
@@ -139,12 +162,17 @@ type counters struct {
 // (truncating a torn tail, resuming from the last acknowledged record) and
 // locks the directory against a second process.
 func Open(cfg Config) (*Spool, error) {
+	if cfg.Dir != "" {
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		if cfg.SegmentBytes == 0 {
+			cfg.SegmentBytes = segmentBytesFor(cfg.Dir)
+		}
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
 	}
 	lock, err := lockDir(cfg.Dir)
 	if err != nil {
@@ -156,8 +184,21 @@ func Open(cfg Config) (*Spool, error) {
 		lock.Close()
 		return nil, err
 	}
+	s.refillReserve()
 	go s.syncLoop()
 	return s, nil
+}
+
+// segmentBytesFor is the default SegmentBytes for a spool in dir: 64 MiB,
+// or a sixteenth of its filesystem, at least 64 KiB.
+func segmentBytesFor(dir string) int64 {
+	const def, least = 64 << 20, 64 << 10
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return def
+	}
+	total := int64(st.Blocks) * st.Bsize
+	return max(least, min(def, total/16/4096*4096))
 }
 
 func lockDir(dir string) (*os.File, error) {
@@ -178,10 +219,7 @@ func (s *Spool) recover() error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	cursor, cursorOK, err := s.openCursor()
-	if err != nil {
-		return err
-	}
+	cursor, cursorOK := s.readCursor()
 	for i, base := range bases {
 		seg, err := openSegment(s.cfg.Dir, base)
 		if err != nil {
@@ -201,8 +239,8 @@ func (s *Spool) recover() error {
 	}
 	if len(s.segs) > 0 {
 		if oldest := s.segs[0].base; !cursorOK || cursor < oldest {
-			if cursorOK {
-				s.cfg.Logger.Warn("spool: cursor before the oldest segment, starting there", "cursor", cursor, "oldest", oldest)
+			if !cursorOK {
+				s.cfg.Logger.Warn("spool: no cursor to trust; resuming at the oldest segment, the last position acknowledged for certain", "oldest", oldest)
 			}
 			cursor = oldest
 		}
@@ -211,14 +249,14 @@ func (s *Spool) recover() error {
 		// Everything up to cursor was delivered; nothing beyond exists.
 		// Start a fresh segment there so indexes never go back.
 		s.next = cursor
-		if err := s.roll(); err != nil {
+		if err := s.roll(); noSpace(err) {
+			s.cfg.Logger.Warn("spool: disk full; the first append creates the segment", "err", err)
+		} else if err != nil {
 			return err
 		}
 	}
 	s.acks.reset(cursor)
-	if err := s.deleteDelivered(); err != nil {
-		return err
-	}
+	s.deleteDelivered()
 	return s.rd.seek(s, cursor)
 }
 
@@ -258,17 +296,22 @@ func (s *Spool) Append(b *Batch) (uint64, error) {
 	if b.n == 0 {
 		return first, nil
 	}
-	if err := s.rollIfFull(); err != nil {
-		return 0, err
-	}
-	active := s.segs[len(s.segs)-1]
-	if _, err := active.f.WriteAt(b.buf, active.size); err != nil {
-		if terr := active.f.Truncate(active.size); terr != nil {
-			s.broken = fmt.Errorf("%w: %v (then truncate: %v)", ErrBroken, err, terr)
-			s.cfg.Logger.Error("spool: a failed write could not be undone; refusing every append from now on", "err", s.broken)
+	for {
+		err := s.write(b)
+		if err == nil {
+			break
 		}
-		return 0, fmt.Errorf("%w: %v", ErrWrite, err)
+		if !noSpace(err) || s.broken != nil {
+			return 0, err
+		}
+		// The disk is full: the policy at the real limit.
+		if s.cfg.Policy == PolicyDropOldest && s.dropForSpace() {
+			continue
+		}
+		return 0, s.refuse(b, err)
 	}
+	s.diskFull = false
+	active := s.segs[len(s.segs)-1]
 	active.size += int64(len(b.buf))
 	s.bytes += int64(len(b.buf))
 	s.next += uint64(b.n)
@@ -277,6 +320,23 @@ func (s *Spool) Append(b *Batch) (uint64, error) {
 	close(s.notify)
 	s.notify = make(chan struct{})
 	return first, nil
+}
+
+// write writes the batch at the end of the active segment, rolling it
+// first if it is full; a failed write is undone. Called with s.mu held.
+func (s *Spool) write(b *Batch) error {
+	if err := s.rollIfFull(); err != nil {
+		return err
+	}
+	active := s.segs[len(s.segs)-1]
+	if _, err := active.f.WriteAt(b.buf, active.size); err != nil {
+		if terr := active.f.Truncate(active.size); terr != nil {
+			s.broken = fmt.Errorf("%w: %w (then truncate: %v)", ErrBroken, err, terr)
+			s.cfg.Logger.Error("spool: a failed write could not be undone; refusing every append from now on", "err", s.broken)
+		}
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return nil
 }
 
 func (s *Spool) appendable(b *Batch) error {
@@ -289,23 +349,6 @@ func (s *Spool) appendable(b *Batch) error {
 		return fmt.Errorf("%w: %d bytes on disk, bound %d", ErrFull, s.bytes, s.cfg.MaxBytes)
 	}
 	return nil
-}
-
-// atBound applies the policy after an append.
-func (s *Spool) atBound() {
-	if s.bytes <= s.cfg.MaxBytes {
-		return
-	}
-	switch s.cfg.Policy {
-	case PolicyDropOldest:
-		s.dropOldest()
-	case PolicyAlarm:
-		if time.Since(s.alarmed) >= s.cfg.AlarmEvery {
-			s.alarmed = time.Now()
-			s.cfg.Logger.Error("spool: OVER ITS BOUND and still growing (policy alarm): the broker is not taking data; nothing is dropped until the disk is full",
-				"dir", s.cfg.Dir, "bytes", s.bytes, "max_bytes", s.cfg.MaxBytes, "records", s.next-s.acks.cursor)
-		}
-	}
 }
 
 // rollIfFull seals the active segment once it reached SegmentBytes, or
@@ -329,7 +372,7 @@ func (s *Spool) roll() error {
 	}
 	seg, err := createSegment(s.cfg.Dir, s.next, s.cfg.Logger)
 	if err != nil {
-		return fmt.Errorf("%w: new segment: %v", ErrWrite, err)
+		return fmt.Errorf("%w: new segment: %w", ErrWrite, err)
 	}
 	s.segs = append(s.segs, seg)
 	s.bytes += seg.size
@@ -339,14 +382,15 @@ func (s *Spool) roll() error {
 
 // syncLoop fsyncs what was appended every SyncEvery, outside the lock:
 // an fsync can take long on a busy disk, and appends and reads must not
-// wait for it. Close stops it.
+// wait for it. It persists the cursor on the same tick (every second when
+// SyncEvery is negative). Close stops it.
 func (s *Spool) syncLoop() {
 	defer close(s.syncDone)
-	if s.cfg.SyncEvery < 0 {
-		<-s.stopSync
-		return
+	every := s.cfg.SyncEvery
+	if every < 0 {
+		every = time.Second
 	}
-	t := time.NewTicker(s.cfg.SyncEvery)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -354,19 +398,27 @@ func (s *Spool) syncLoop() {
 			return
 		case <-t.C:
 		}
-		s.mu.Lock()
-		files := s.unsyncd
-		if n := len(s.segs); n > 0 && s.dirty {
-			files = append(files, s.segs[n-1].f)
+		if s.cfg.SyncEvery > 0 {
+			s.syncData()
 		}
-		s.unsyncd, s.dirty = nil, false
-		s.mu.Unlock()
-		for _, f := range files {
-			// A segment deleted (and its file closed) meanwhile needs
-			// no fsync: os.ErrClosed is expected then.
-			if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
-				s.cfg.Logger.Error("spool: fsync", "err", err)
-			}
+		s.persist()
+	}
+}
+
+// syncData fsyncs the segments appended to since their last fsync.
+func (s *Spool) syncData() {
+	s.mu.Lock()
+	files := s.unsyncd
+	if n := len(s.segs); n > 0 && s.dirty {
+		files = append(files, s.segs[n-1].f)
+	}
+	s.unsyncd, s.dirty = nil, false
+	s.mu.Unlock()
+	for _, f := range files {
+		// A segment deleted (and its file closed) meanwhile needs
+		// no fsync: os.ErrClosed is expected then.
+		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+			s.cfg.Logger.Error("spool: fsync", "err", err)
 		}
 	}
 }
@@ -385,55 +437,6 @@ func (s *Spool) syncAll() {
 	s.unsyncd, s.dirty = nil, false
 }
 
-// dropOldest deletes sealed segments, oldest first, until the spool is
-// within MaxBytes, moving the cursor past what they held.
-func (s *Spool) dropOldest() {
-	for s.bytes > s.cfg.MaxBytes && len(s.segs) > 1 {
-		old, next := s.segs[0], s.segs[1]
-		if c := s.acks.cursor; c < next.base {
-			s.stats.dropped += next.base - c
-			s.acks.skipTo(next.base)
-			s.cfg.Logger.Error("spool: at its bound (policy drop-oldest): dropped undelivered records", "records", next.base-c, "segment", old.path)
-		}
-		if s.rd.index < next.base {
-			if err := s.rd.seek(s, next.base); err != nil {
-				s.cfg.Logger.Error("spool: reposition reader", "err", err)
-			}
-		}
-		s.removeOldest()
-	}
-	s.writeCursor()
-}
-
-// removeOldest deletes the oldest segment file.
-func (s *Spool) removeOldest() {
-	old := s.segs[0]
-	if s.rd.seg == old {
-		s.rd.seg = nil
-	}
-	old.close()
-	if err := os.Remove(old.path); err != nil {
-		s.cfg.Logger.Error("spool: remove segment", "path", old.path, "err", err)
-	}
-	s.bytes -= old.size
-	s.segs = s.segs[1:]
-}
-
-// deleteDelivered removes sealed segments whose records are all acked.
-func (s *Spool) deleteDelivered() error {
-	removed := false
-	for len(s.segs) > 1 && s.segs[1].base <= s.acks.cursor && s.rd.seg != s.segs[0] {
-		s.removeOldest()
-		removed = true
-	}
-	if removed {
-		if err := durable.SyncDir(s.cfg.Dir); err != nil {
-			s.cfg.Logger.Warn("spool: delivered segments deleted; directory not fsynced", "err", err)
-		}
-	}
-	return nil
-}
-
 // Stats is a snapshot of the spool.
 type Stats struct {
 	// Bytes is the spool's size on disk.
@@ -450,8 +453,13 @@ type Stats struct {
 	Cursor uint64
 	// OverLimit is true while Bytes exceeds MaxBytes.
 	OverLimit bool
+	// DiskFull is true while the disk refuses appends (since the last
+	// append that found it full, until one succeeds).
+	DiskFull bool
 	// Dropped counts records deleted undelivered by PolicyDropOldest.
 	Dropped uint64
+	// Refused counts records Append refused because the disk was full.
+	Refused uint64
 	// Corrupt counts records lost to corruption found while reading.
 	Corrupt uint64
 }
@@ -462,16 +470,16 @@ func (s *Spool) Stats() Stats {
 	defer s.mu.Unlock()
 	return Stats{
 		Bytes: s.bytes, Segments: len(s.segs), Depth: s.next - s.acks.cursor, Unread: s.next - s.rd.index,
-		Next: s.next, Cursor: s.acks.cursor, OverLimit: s.bytes > s.cfg.MaxBytes,
-		Dropped: s.stats.dropped, Corrupt: s.stats.corrupt,
+		Next: s.next, Cursor: s.acks.cursor, OverLimit: s.bytes > s.cfg.MaxBytes, DiskFull: s.diskFull,
+		Dropped: s.stats.dropped, Refused: s.stats.refused, Corrupt: s.stats.corrupt,
 	}
 }
 
 // Config returns the configuration with defaults filled in.
 func (s *Spool) Config() Config { return s.cfg }
 
-// Close writes the cursor, fsyncs and closes the files and releases the
-// directory. Records not acknowledged stay for the next Open.
+// Close fsyncs the segments, writes the cursor, closes the files and
+// releases the directory. Records not acknowledged stay for the next Open.
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -482,15 +490,15 @@ func (s *Spool) Close() error {
 	s.mu.Unlock()
 	close(s.stopSync)
 	<-s.syncDone
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	s.mu.Lock()
+	s.syncAll()
+	s.mu.Unlock()
+	err := s.persistLocked()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.syncAll()
-	err := s.writeCursor()
-	if s.acks.file != nil {
-		if serr := s.acks.file.Sync(); err == nil {
-			err = serr
-		}
-	}
+	s.shut = true
 	if cerr := s.closeFiles(); err == nil {
 		err = cerr
 	}
@@ -505,10 +513,6 @@ func (s *Spool) closeFiles() error {
 	var errs []error
 	for _, seg := range s.segs {
 		errs = append(errs, seg.close())
-	}
-	if s.acks.file != nil {
-		errs = append(errs, s.acks.file.Close())
-		s.acks.file = nil
 	}
 	return errors.Join(errs...)
 }
