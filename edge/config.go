@@ -57,10 +57,17 @@ type SpoolConfig struct {
 	// MaxBytes bounds the spool on disk. Default 1 GiB.
 	MaxBytes int64 `yaml:"max_bytes"`
 	// Policy is what happens at MaxBytes: alarm (default: keep accepting
-	// and alarm until the disk is full), drop-newest or drop-oldest.
+	// and alarm until the disk is full, then drop new records with a
+	// loud error until the broker takes the spooled ones), drop-newest,
+	// or drop-oldest (also at a full disk: delete the oldest unsent
+	// segments, counted).
 	Policy string `yaml:"policy"`
-	// SegmentBytes is the spool's file size. Default 64 MiB.
+	// SegmentBytes is the spool's file size. Default 64 MiB, or a
+	// sixteenth of the spool's filesystem if smaller.
 	SegmentBytes int64 `yaml:"segment_bytes"`
+	// ReserveBytes is disk kept for the spool's cursor and state files,
+	// so a full disk never stops them being written. Default 1 MiB.
+	ReserveBytes int64 `yaml:"reserve_bytes"`
 	// SyncEvery is how often the spool is fsynced. Default 1s.
 	SyncEvery time.Duration `yaml:"sync_every"`
 }
@@ -149,7 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) spoolConfig() spool.Config {
 	return spool.Config{
 		Dir: c.Spool.Dir, MaxBytes: c.Spool.MaxBytes, SegmentBytes: c.Spool.SegmentBytes,
-		Policy: spool.Policy(c.Spool.Policy), SyncEvery: c.Spool.SyncEvery, Logger: c.Logger,
+		Policy: spool.Policy(c.Spool.Policy), SyncEvery: c.Spool.SyncEvery, ReserveBytes: c.Spool.ReserveBytes, Logger: c.Logger,
 	}
 }
 

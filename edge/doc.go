@@ -45,7 +45,7 @@
 //	edge/can/        the CAN Frame and the DBC Decoder slcan and socketcan share
 //	edge/mqtt/       MQTT subscriptions: Avro or JSON payloads
 //	edge/spool/      the on-disk store-and-forward queue
-//	edge/internal/durable/  atomic, fsynced file writes for the spool and the catalogs file
+//	edge/internal/durable/  atomic, fsynced file writes for the spool and its state files
 //
 // A new kind of source is a package beside these whose Source has
 // Run(ctx, source.Sink) error, plus one case in builderFor (sources.go).
@@ -66,10 +66,25 @@
 // three attempts, so it cannot hold up every record behind it.
 //
 // Across a crash delivery is at-least-once: the spool replays from its
-// cursor, which lags the acknowledgements by at most one batch of acks, and
+// cursor, which lags the acknowledgements by at most about a second
+// (spool doc.go), and
 // MQTT brokers redeliver what was received but not yet acknowledged (the
 // edge acknowledges an MQTT message only once it is in the spool). A
-// consumer that must not count twice keys on (car, seq).
+// consumer that must not count twice keys on (car, seq): the lap
+// processor skips a car's frame whose seq and time are not after the last
+// it timed.
+//
+// # A full disk
+//
+// The spool gives space back as the broker acknowledges, so a disk that
+// filled during an outage recovers by itself. While it is full, policy
+// alarm (and drop-newest) drops the new frames: counted in
+// edge_dropped_total{reason="disk_full"}, edge_frames_dropped_total and
+// edge_spool_refused_records_total, edge_spool_disk_full is 1, an ERROR
+// is logged every 10 s and the status line says DISK FULL; drop-oldest
+// deletes the oldest unsent segments instead
+// (edge_spool_dropped_records_total). The cursor and the catalogs file
+// are written into space the spool reserved, so they survive a full disk.
 //
 // # Bad input
 //
@@ -85,13 +100,15 @@
 //
 // /metrics serves the edge's own Prometheus registry (sources, spool,
 // producer, ack latency from receipt to acknowledgement). Every StatusEvery
-// a one-line status is logged: frames/s per source and whether it is up,
-// acknowledged frames and samples per second with the p99 latency, spool
-// depth and size, the last error. Cancelling Run's context (SIGTERM in
+// a one-line status is logged: per source whether it is up and the frames
+// read, spooled and dropped per second, acknowledged frames and samples per
+// second with the p99 latency, the records not yet acknowledged and the
+// spool's size on disk (DISK FULL or OVER LIMIT when so), the last error. Cancelling Run's context (SIGTERM in
 // `pitwall edge`) stops the sources, waits up to FlushTimeout for the broker
 // to take what is spooled, and exits; the rest stays in the spool. A file
 // beside the spool keeps each car's last catalog, so a restarted edge does
 // not republish unchanged catalogs and knows the session of serial cars
 // before their next channel announcement; it is replaced atomically and
-// fsynced (durable.WriteFileAtomic) whenever a car's catalog changes.
+// fsynced, in the spool's reserved space if the disk is full
+// (spool.WriteFile), whenever a car's catalog changes.
 package edge

@@ -182,7 +182,7 @@ func (e *Edge) statusLoop(stop <-chan struct{}, done chan<- struct{}) {
 		<-stop
 		return
 	}
-	prev := &statusState{at: time.Now(), frames: map[string]int64{}}
+	prev := &statusState{at: time.Now(), frames: map[string][3]int64{}}
 	t := time.NewTicker(e.cfg.StatusEvery)
 	defer t.Stop()
 	for {

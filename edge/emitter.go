@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pitwall/pitwall/edge/internal/durable"
 	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
@@ -32,7 +31,7 @@ type emitter struct {
 	stats *sourceStats
 	batch spool.Batch
 	buf   []byte
-	// counted once the batch is in the spool
+	// counted once the batch is in the spool (or refused)
 	frames, samples, catalogs int
 }
 
@@ -43,7 +42,9 @@ const maxBatchBytes = 4 << 20
 // sourceStats are a source's counters for the status line.
 type sourceStats struct {
 	name    string
-	frames  atomic.Int64
+	read    atomic.Int64 // frames decoded, spooled or not
+	frames  atomic.Int64 // frames spooled
+	dropped atomic.Int64 // frames the spool refused
 	bad     atomic.Int64
 	up      atomic.Bool
 	lastErr atomic.Pointer[string]
@@ -150,12 +151,16 @@ func (m *emitter) Flush() error {
 	if err != nil {
 		reason := source.DropWriteFailed
 		switch {
+		case errors.Is(err, spool.ErrDiskFull):
+			reason = source.DropDiskFull
 		case errors.Is(err, spool.ErrFull):
 			reason = source.DropSpoolFull
 		case errors.Is(err, spool.ErrClosed):
 			reason = source.DropClosed
 		}
 		m.e.metrics.dropped.WithLabelValues(m.name, reason).Add(float64(m.batch.Len()))
+		m.e.metrics.framesDropped.WithLabelValues(m.name).Add(float64(m.frames))
+		m.stats.dropped.Add(int64(m.frames))
 		m.e.logLimited("drop:"+m.name+reason, "edge: SPOOL REFUSED RECORDS; they are lost", "source", m.name, "records", m.batch.Len(), "err", err)
 		m.e.setLastErr("spool: " + err.Error())
 	} else {
@@ -164,6 +169,8 @@ func (m *emitter) Flush() error {
 		m.e.metrics.samplesIn.WithLabelValues(m.name).Add(float64(m.samples))
 		m.e.metrics.catalogsIn.WithLabelValues(m.name).Add(float64(m.catalogs))
 	}
+	m.stats.read.Add(int64(m.frames))
+	m.e.metrics.framesRead.WithLabelValues(m.name).Add(float64(m.frames))
 	m.batch.Reset()
 	m.frames, m.samples, m.catalogs = 0, 0, 0
 	return err
@@ -206,8 +213,8 @@ func (m *emitter) Session(car string) (string, bool) {
 const catalogsFile = "catalogs"
 
 // saveCatalogs writes every car's catalog (length-prefixed Avro) to the
-// catalogs file, atomically and durably (durable.WriteFileAtomic). Called
-// with cats.mu held.
+// catalogs file, atomically and durably, in the spool's reserved space
+// if the disk is full (spool.WriteFile). Called with cats.mu held.
 func (e *Edge) saveCatalogs() {
 	var b []byte
 	for _, c := range e.cats.last {
@@ -218,7 +225,7 @@ func (e *Edge) saveCatalogs() {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	if err := durable.WriteFileAtomic(filepath.Join(e.cfg.Spool.Dir, catalogsFile), b, 0o644); err != nil {
+	if err := e.spool.WriteFile(catalogsFile, b); err != nil {
 		e.logLimited("catalogs-file", "edge: cannot save the catalogs file", "err", err)
 	}
 }

@@ -11,13 +11,15 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	framesIn   *prometheus.CounterVec // source
-	samplesIn  *prometheus.CounterVec // source
-	catalogsIn *prometheus.CounterVec // source
-	bad        *prometheus.CounterVec // source, reason
-	events     *prometheus.CounterVec // source, event
-	up         *prometheus.GaugeVec   // source
-	dropped    *prometheus.CounterVec // source, reason
+	framesRead    *prometheus.CounterVec // source
+	framesIn      *prometheus.CounterVec // source
+	framesDropped *prometheus.CounterVec // source
+	samplesIn     *prometheus.CounterVec // source
+	catalogsIn    *prometheus.CounterVec // source
+	bad           *prometheus.CounterVec // source, reason
+	events        *prometheus.CounterVec // source, event
+	up            *prometheus.GaugeVec   // source
+	dropped       *prometheus.CounterVec // source, reason
 
 	acked        *prometheus.CounterVec // topic
 	ackedSamples prometheus.Counter
@@ -34,12 +36,14 @@ func newMetrics(sp *spool.Spool) *metrics {
 		m.reg.MustRegister(c)
 		return c
 	}
+	m.framesRead = counter("edge_frames_read_total", "Frames decoded from a source, spooled or not.", "source")
 	m.framesIn = counter("edge_frames_received_total", "Frames taken from a source and spooled.", "source")
+	m.framesDropped = counter("edge_frames_dropped_total", "Frames decoded from a source that the spool refused (full disk, drop-newest): lost. edge_dropped_total has the reason.", "source")
 	m.samplesIn = counter("edge_samples_received_total", "Samples in the frames taken from a source and spooled.", "source")
 	m.catalogsIn = counter("edge_catalogs_received_total", "Channel catalogs taken from a source that changed a car's catalog.", "source")
 	m.bad = counter("edge_bad_input_total", "Input that could not be decoded, sent to the dead-letter topic, by reason.", "source", "reason")
 	m.events = counter("edge_source_events_total", "Source events that are not bad input (resync, unknown CAN id, adapter error reply).", "source", "event")
-	m.dropped = counter("edge_dropped_total", "Records the spool refused (full disk, drop-newest policy): lost.", "source", "reason")
+	m.dropped = counter("edge_dropped_total", "Records (frames, catalogs, dead letters) the spool refused (full disk, drop-newest policy): lost.", "source", "reason")
 	m.acked = counter("edge_acked_records_total", "Records acknowledged by the broker, by topic.", "topic")
 	m.produceErrs = counter("edge_produce_errors_total", "Records the producer gave up on (they are sent again).", "error")
 	m.up = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "edge_source_up", Help: "1 while the source's device or connection is open."}, []string{"source"})
@@ -70,6 +74,13 @@ func newMetrics(sp *spool.Spool) *metrics {
 		}
 		return 0
 	}, false)
+	stat("edge_spool_disk_full", "1 while the disk holding the spool refuses appends: new records are dropped until the broker takes the spooled ones.", func(s spool.Stats) float64 {
+		if s.DiskFull {
+			return 1
+		}
+		return 0
+	}, false)
+	stat("edge_spool_refused_records_total", "Records the spool refused because its disk was full.", func(s spool.Stats) float64 { return float64(s.Refused) }, true)
 	stat("edge_spool_dropped_records_total", "Records the drop-oldest policy deleted undelivered.", func(s spool.Stats) float64 { return float64(s.Dropped) }, true)
 	stat("edge_spool_corrupt_records_total", "Records lost to corruption found in the spool.", func(s spool.Stats) float64 { return float64(s.Corrupt) }, true)
 	return m

@@ -61,11 +61,11 @@ func TestStatusLine(t *testing.T) {
 	cfg.Logger = slog.New(logs)
 	e, _ := startEdge(t, cfg)
 	waitFor(t, "a status line with both sources", func() bool {
-		return logs.count("edge: serial:"+a+" up") > 0
+		return logs.count("edge: serial:"+a+" up:") > 0
 	})
 	waitFor(t, "the broker connected", func() bool { return e.brokerUp.Load() })
-	line := e.statusLine(&statusState{at: time.Now().Add(-time.Second), frames: map[string]int64{}})
-	for _, want := range []string{"serial:" + a + " up 0 fr/s (bad 0)", "serial:/nonexistent/tty down", "broker up: acked 0 fr/s 0 samples/s p99", "spool 0 records", "last error: serial:/nonexistent/tty: "} {
+	line := e.statusLine(&statusState{at: time.Now().Add(-time.Second), frames: map[string][3]int64{}})
+	for _, want := range []string{"serial:" + a + " up: read 0 spooled 0 dropped 0 fr/s (bad 0)", "serial:/nonexistent/tty down", "broker up: acked 0 fr/s 0 samples/s p99", "spool 0 records unacked, 0.0 MiB on disk", "last error: serial:/nonexistent/tty: "} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("status line %q lacks %q", line, want)
 		}

@@ -112,13 +112,14 @@ func (l *latencies) quantileAndReset(q float64) (time.Duration, uint32) {
 // statusState is what the status line compares against.
 type statusState struct {
 	at     time.Time
-	frames map[string]int64
+	frames map[string][3]int64 // source → frames read, spooled, dropped
 	acked  int64
 	samp   int64
 }
 
-// statusLine builds the one-line status: frames/s per source, acks,
-// p99 latency, spool depth, last error.
+// statusLine builds the one-line status: frames read, spooled and
+// dropped per second for each source, acks, p99 latency, spool depth and
+// size on disk, last error.
 func (e *Edge) statusLine(prev *statusState) string {
 	now := time.Now()
 	secs := now.Sub(prev.at).Seconds()
@@ -129,12 +130,14 @@ func (e *Edge) statusLine(prev *statusState) string {
 	b.WriteString("edge:")
 	for _, s := range e.sources {
 		st := s.stats
-		n := st.frames.Load()
+		n := [3]int64{st.read.Load(), st.frames.Load(), st.dropped.Load()}
+		was := prev.frames[st.name]
 		state := "down"
 		if st.up.Load() {
 			state = "up"
 		}
-		fmt.Fprintf(&b, " %s %s %.0f fr/s (bad %d) |", st.name, state, float64(n-prev.frames[st.name])/secs, st.bad.Load())
+		fmt.Fprintf(&b, " %s %s: read %.0f spooled %.0f dropped %.0f fr/s (bad %d) |", st.name, state,
+			float64(n[0]-was[0])/secs, float64(n[1]-was[1])/secs, float64(n[2]-was[2])/secs, st.bad.Load())
 		prev.frames[st.name] = n
 	}
 	acked, samp := e.ackedFrames.Load(), e.ackedSamples.Load()
@@ -145,9 +148,15 @@ func (e *Edge) statusLine(prev *statusState) string {
 	}
 	fmt.Fprintf(&b, " %s: acked %.0f fr/s %.0f samples/s p99 %v |", broker, float64(acked-prev.acked)/secs, float64(samp-prev.samp)/secs, p99.Round(100*time.Microsecond))
 	st := e.spool.Stats()
-	fmt.Fprintf(&b, " spool %d records %.1f MiB", st.Depth, float64(st.Bytes)/(1<<20))
+	fmt.Fprintf(&b, " spool %d records unacked, %.1f MiB on disk", st.Depth, float64(st.Bytes)/(1<<20))
 	if st.OverLimit {
 		b.WriteString(" OVER LIMIT")
+	}
+	if st.DiskFull {
+		fmt.Fprintf(&b, " DISK FULL (%d records refused)", st.Refused)
+	}
+	if st.Dropped > 0 {
+		fmt.Fprintf(&b, " (%d dropped by drop-oldest)", st.Dropped)
 	}
 	if msg := e.lastErr.Load(); msg != nil {
 		fmt.Fprintf(&b, " | last error: %s", *msg)

@@ -44,7 +44,7 @@ func edgeConfig(args []string) (edge.Config, string, error) {
 	config := fs.String("config", "", "YAML config file (see edge.Config); flags override it")
 	spoolDir := fs.String("spool", "", "spool directory (default pitwall-spool)")
 	spoolMax := fs.Int64("spool-max-bytes", 0, "spool bound on disk (default 1 GiB)")
-	policy := fs.String("spool-policy", "", "at the bound: alarm (default: keep accepting and alarm until the disk is full), drop-newest or drop-oldest")
+	policy := fs.String("spool-policy", "", "at the bound: alarm (default: keep accepting and alarm; at a full disk, drop new records with an error until the broker takes the spooled ones), drop-newest, or drop-oldest (also at a full disk)")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (default 127.0.0.1:9464; off disables)")
 	compression := fs.String("compression", "", "none, gzip, snappy, lz4 or zstd (default zstd)")
 	linger := fs.Duration("linger", 0, "how long records wait to fill a batch (default 5ms)")

@@ -47,7 +47,8 @@ const (
 	DropTooLarge       = "too_large"            // a record larger than the spool takes
 	DropSpoolFull      = "spool_full"           // the spool refused it at its bound (drop-newest)
 	DropClosed         = "closed"               // the spool was closed
-	DropWriteFailed    = "write_failed"         // the spool could not write it (full disk)
+	DropDiskFull       = "disk_full"            // the disk holding the spool was full (alarm, drop-newest)
+	DropWriteFailed    = "write_failed"         // the spool could not write it (an I/O error)
 	DropRejected       = "rejected"             // the broker refused it and its dead letter could not be spooled
 	DropRejectedLetter = "rejected_dead_letter" // the broker refused a dead letter itself
 )
