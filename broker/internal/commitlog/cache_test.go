@@ -108,7 +108,7 @@ func TestIndexCacheSparesReaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, pos, n, err := l.position(s, size, end, 3)
+	v, pos, n, err := l.position(s, size, end, 3, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

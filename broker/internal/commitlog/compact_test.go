@@ -402,7 +402,7 @@ func TestCompactReaderKeepsOldSegment(t *testing.T) {
 	if _, err := l.Compact(); err != nil {
 		t.Fatal(err)
 	}
-	v, pos, _, err := l.position(s, size, end, 0)
+	v, pos, _, err := l.position(s, size, end, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,9 +161,12 @@
 //     offset index entry to the end of the file, and checks the result
 //     against the marker's LEO.
 //   - Otherwise (crash, or anything disagreeing), Open checks the batches of
-//     the active segment — length, magic, CRC, contiguous offsets — and
-//     truncates the file at the first bad one, completes its indexes and
-//     fsyncs it. Leader epochs starting at or after the new LEO are dropped.
+//     the active segment — length, magic, CRC, contiguous offsets. At a bad
+//     one it looks for a good batch after it (scrub.go, resync): if one
+//     follows, the stretch between is damage (reported, its offsets a gap)
+//     and the check goes on from there; if none does, it is a torn tail and
+//     the file is truncated there. Then Open completes the indexes and
+//     fsyncs the file. Leader epochs starting at or after the new LEO are dropped.
 //     If the recovery point names the active segment, lies inside it, its
 //     index prefix reads back whole and increasing, and the batch headers
 //     from the last index entry before it end exactly at its position with
@@ -175,6 +178,13 @@
 //     checked end, cutting stale index entries, so an old point never
 //     outlives the recovery that distrusted it. Stats().Recovery tells
 //     which way it went (RecoveryPoint, ScannedBytes, VerifiedBytes).
+//
+// Damage (scrub.go): every batch a read returns is checked against its
+// CRC, and Scrub checks closed segments whole. A stretch that fails — a bad
+// batch up to the next good one — is recorded (in memory, so found again
+// after a restart), reported once with the offsets lost and counted
+// (CorruptBatches); reads skip it as they skip compaction's gaps, keeping
+// every intact batch before and after it.
 //
 // Open removes the marker and fsyncs the directory before accepting writes,
 // and logs one line saying what it did (Stats().Recovery has the numbers).

@@ -205,7 +205,8 @@ type Log struct {
 	maintMu  sync.Mutex    // serialises Retain and Compact; Close waits for it
 	closing  atomic.Bool   // set with closed: a compaction pass stops early
 
-	cache *IndexCache // bounds closed segments' loaded indexes
+	cache  *IndexCache // bounds closed segments' loaded indexes
+	damage damageSet   // damaged stretches found, by segment (scrub.go)
 
 	kick chan struct{} // wakes the syncer; capacity 1
 	stop chan struct{} // closed by Close to stop the syncer

@@ -47,31 +47,60 @@ func (l *Log) ReadFunc(offset int64, maxBytes int, get func(n int) []byte) ([]by
 
 // readSegment is ReadFunc within the segment holding offset. With
 // errPastSegment it returns where the next segment starts.
+//
+// Every batch read is checked against its CRC before it is returned (the
+// log's own appends were checked, but a disk can rot). A bad one ends the
+// read before it; if it comes first, the segment is checked whole, its
+// damage recorded (scrub.go) and the read retried, now skipping it.
 func (l *Log) readSegment(offset int64, maxBytes int, get func(n int) []byte) ([]byte, int64, error) {
 	s, size, end, hw, closed, err := l.locate(offset)
 	if s == nil || err != nil {
 		return nil, 0, err
 	}
 	defer s.release()
-	v, pos, first, err := l.position(s, size, end, offset)
-	if errors.Is(err, errPastSegment) {
-		if closed { // compaction left a gap at its end
-			return nil, end, err
+	for attempt := 0; ; attempt++ {
+		dmg := l.damage.in(s.base)
+		v, pos, first, err := l.position(s, size, end, offset, dmg)
+		if errors.Is(err, errPastSegment) {
+			if closed || len(dmg) > 0 { // compaction or damage left a gap at its end
+				return nil, end, err
+			}
+			err = fmt.Errorf("%w: %w", ErrCorruptBatch, err) // the active segment is contiguous
 		}
-		err = fmt.Errorf("%w: %w", ErrCorruptBatch, err) // the active segment is contiguous
+		if errors.Is(err, ErrCorruptBatch) && attempt == 0 {
+			if err := l.checkSegment(s, size, end); err != nil {
+				return nil, 0, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		limit := nextDamage(dmg, pos+1, size)
+		n := max(min(int64(maxBytes), limit-pos), first)
+		buf := get(int(n))[:n]
+		if _, err := v.file.ReadAt(buf, pos); err != nil {
+			return nil, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
+		}
+		w := wholeBatches(buf, hw)
+		bad := -1
+		if w == 0 && batchBase(buf) >= end {
+			bad = 0 // an offset no batch here can have: damage
+		} else if !l.damage.noReadCRC {
+			bad = firstBadBatch(buf[:w])
+		}
+		switch {
+		case bad < 0:
+			return buf[:w:w], 0, nil
+		case bad > 0:
+			return buf[:bad:bad], 0, nil // the next read meets the damage
+		case attempt > 0:
+			return nil, 0, fmt.Errorf("%w: batch at %d of segment %d fails its CRC after a check", ErrCorruptBatch, pos, s.base)
+		}
+		if err := l.checkSegment(s, size, end); err != nil {
+			return nil, 0, err
+		}
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	n := max(min(int64(maxBytes), size-pos), first)
-	buf := get(int(n))[:n]
-	if _, err := v.file.ReadAt(buf, pos); err != nil {
-		return nil, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
-	}
-	if w := wholeBatches(buf, hw); w > 0 {
-		return buf[:w], 0, nil
-	}
-	return nil, 0, nil
 }
 
 // locate finds the segment holding offset and takes a reference on it,
@@ -109,12 +138,12 @@ func (l *Log) segmentIndex(offset int64) int {
 
 // position loads s and finds the batch containing offset. If the index
 // disagrees with the segment it is rebuilt once (see repairIndex).
-func (l *Log) position(s *segment, size, end, offset int64) (v segView, pos, batch int64, err error) {
+func (l *Log) position(s *segment, size, end, offset int64, dmg []damage) (v segView, pos, batch int64, err error) {
 	for attempt := 0; ; attempt++ {
 		if v, err = l.view(s, size, end); err != nil {
 			return v, 0, 0, err
 		}
-		pos, batch, err = v.seek(s.base, offset, size)
+		pos, batch, err = v.seek(s.base, offset, size, dmg)
 		if !errors.Is(err, errBadIndex) || attempt > 0 {
 			return v, pos, batch, err
 		}
@@ -128,14 +157,19 @@ func (l *Log) position(s *segment, size, end, offset int64) (v segView, pos, bat
 // seek returns the position and size of the first batch whose last offset
 // is at or after offset, starting from the sparse index entry at or before
 // it and reading only batch headers from there. Offsets may have gaps
-// (compaction removes batches), so each batch only has to start after the
-// previous one. It fails with errBadIndex if an entry does not point at
-// the batch it names, and with errPastSegment if no batch qualifies.
-func (v segView) seek(base, offset, size int64) (pos, batch int64, err error) {
+// (compaction removes batches, damage is skipped), so each batch only has
+// to start after the previous one. It fails with errBadIndex if an entry
+// does not point at the batch it names, and with errPastSegment if no
+// batch qualifies.
+func (v segView) seek(base, offset, size int64, dmg []damage) (pos, batch int64, err error) {
 	e := lookupOffset(v.offsets, uint32(offset-base))
 	pos, want := int64(e.pos), base+int64(e.rel)
 	var hdr [offFirstTimestamp]byte
 	for pos < size {
+		if d, ok := damageAt(dmg, pos); ok {
+			pos, want = d.end, d.last+1
+			continue
+		}
 		if _, err := v.file.ReadAt(hdr[:], pos); err != nil {
 			return 0, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", base, pos, err)
 		}
@@ -233,7 +267,7 @@ func (l *Log) searchTime(s *segment, size, end, ts int64) (int64, error) {
 	if rel, ok := lookupTime(v.times, ts); ok {
 		from += int64(rel)
 	}
-	v, pos, _, err := l.position(s, size, end, from)
+	v, pos, _, err := l.position(s, size, end, from, l.damage.in(s.base))
 	if errors.Is(err, errPastSegment) {
 		return -1, nil // compaction emptied the rest of the segment
 	}
@@ -241,7 +275,12 @@ func (l *Log) searchTime(s *segment, size, end, ts int64) (int64, error) {
 		return -1, err
 	}
 	var hdr [offProducerID]byte
+	dmg := l.damage.in(s.base)
 	for pos < size {
+		if d, ok := damageAt(dmg, pos); ok {
+			pos = d.end
+			continue
+		}
 		if _, err := v.file.ReadAt(hdr[:], pos); err != nil {
 			return -1, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
 		}

@@ -55,12 +55,12 @@ func (l *Log) recover() error {
 	if err := l.loadEpochs(); err != nil {
 		return err
 	}
-	if hasMarker {
-		// Gone before the first write: a crash from here on must look unclean.
-		if err := os.Remove(filepath.Join(dir, markerFile)); err != nil {
-			return fmt.Errorf("commitlog: remove marker: %w", err)
-		}
-		if err := syncDir(dir); err != nil {
+	// A marker the log matched still describes it until the first write,
+	// which removes it (dropMarker): reopening an idle partition costs no
+	// write, and neither does closing it again. Any other goes now.
+	l.markerOnDisk = hasMarker && l.recovery.Clean
+	if hasMarker && !l.markerOnDisk {
+		if err := l.dropMarker(); err != nil {
 			return err
 		}
 	}
@@ -197,7 +197,7 @@ func (l *Log) resumeClean(s *segment, leo int64) bool {
 	if savedOffsets > 0 {
 		next += int64(idx.offsets[savedOffsets-1].rel)
 	}
-	res := scan(s.file, s.base, pos, next, s.size, scanContiguous, &idx)
+	res := scan(s.file, s.base, pos, next, s.size, scanVerify, &idx)
 	l.recovery.ScannedBytes = s.size - pos
 	if res.stop != nil || res.next != leo {
 		l.log.Warn("commitlog: active segment tail disagrees with clean-shutdown marker; checking segment",
@@ -226,6 +226,7 @@ func (l *Log) recoverCrashed(s *segment) error {
 	}
 	idx := tp.idx
 	res := scan(s.file, s.base, tp.pos, tp.next, s.size, scanVerify, &idx)
+	res = l.skipMiddleDamage(s, res, &idx)
 	l.recovery.ScannedBytes = s.size - tp.walkFrom
 	l.recovery.VerifiedBytes = s.size - tp.pos
 	if res.stop != nil {
@@ -247,6 +248,26 @@ func (l *Log) recoverCrashed(s *segment) error {
 	}
 	l.leo = res.next
 	return nil
+}
+
+// skipMiddleDamage tells damage in the middle of the active segment from
+// a torn tail: where a scan stopped at a bad batch and a good one follows
+// (resync), the stretch between is recorded as damage (its offsets become
+// a gap, reported) and the scan goes on from the good batch. It returns
+// the final result, whose stop (if any) is a torn tail: nothing valid
+// after it.
+func (l *Log) skipMiddleDamage(s *segment, res scanResult, idx *indexer) scanResult {
+	var found []damage
+	for res.stop != nil && errors.Is(res.stop, ErrCorruptBatch) {
+		at, h, ok := resync(s.file, res.end+1, s.size, res.next, math.MaxInt64)
+		if !ok {
+			break
+		}
+		found = append(found, damage{pos: res.end, end: at, first: res.next, last: h.BaseOffset - 1, reason: res.stop})
+		res = scan(s.file, s.base, at, h.BaseOffset, s.size, scanVerify, idx)
+	}
+	l.noteDamage(s.base, found)
+	return res
 }
 
 // startRollClock sets the age of an active segment reopened after a crash

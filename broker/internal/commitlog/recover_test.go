@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,19 +56,9 @@ func TestTornTail(t *testing.T) {
 			appendBytes(t, path, make([]byte, 4096))
 			return n
 		}},
-		{"bit flip in batch 6", func(t *testing.T, path string, batches [][]byte) int {
-			flipByte(t, path, offsetOf(batches, 6)+100)
-			return 6
-		}},
-		{"wrong base offset in batch 3", func(t *testing.T, path string, batches [][]byte) int {
-			flipByte(t, path, offsetOf(batches, 3)+7)
-			return 3
-		}},
-		{"huge length in batch 8", func(t *testing.T, path string, batches [][]byte) int {
-			f, _ := os.OpenFile(path, os.O_RDWR, 0)
-			defer f.Close()
-			_, _ = f.WriteAt([]byte{0x7f, 0xff, 0xff, 0xff}, offsetOf(batches, 8)+8)
-			return 8
+		{"bit flip in the last batch", func(t *testing.T, path string, batches [][]byte) int {
+			flipByte(t, path, offsetOf(batches, n-1)+100)
+			return n - 1
 		}},
 		{"empty file", func(t *testing.T, path string, batches [][]byte) int {
 			truncateBy(t, path, sizeOf(t, path))
@@ -100,6 +91,94 @@ func TestTornTail(t *testing.T) {
 			}
 			l3 := openLog(t, cfg)
 			equalBatches(t, readAll(t, l3, 0), append(batches[:keep:keep], next))
+		})
+	}
+}
+
+// TestMiddleDamageKept: after a crash, a damaged batch with valid batches
+// after it is damage, not a torn tail (issue 12, case 5): recovery keeps
+// every batch after it, its offsets become a gap that reads skip, and it
+// is counted; appends carry on at the old end.
+func TestMiddleDamageKept(t *testing.T) {
+	const n = 10
+	for _, tc := range []struct {
+		name   string
+		bad    int // the batch damaged
+		damage func(t *testing.T, path string, at int64)
+	}{
+		{"bit flip in batch 6", 6, func(t *testing.T, path string, at int64) { flipByte(t, path, at+100) }},
+		{"wrong base offset in batch 3", 3, func(t *testing.T, path string, at int64) { flipByte(t, path, at+7) }},
+		{"huge length in batch 8", 8, func(t *testing.T, path string, at int64) {
+			f, _ := os.OpenFile(path, os.O_RDWR, 0)
+			defer f.Close()
+			_, _ = f.WriteAt([]byte{0x7f, 0xff, 0xff, 0xff}, at+8)
+		}},
+		{"zeroed batch 1", 1, func(t *testing.T, path string, at int64) {
+			f, _ := os.OpenFile(path, os.O_RDWR, 0)
+			defer f.Close()
+			_, _ = f.WriteAt(make([]byte, 150), at)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dir: dir, Fsync: FsyncNever, IndexIntervalBytes: 300}
+			l, batches := fillLog(t, cfg, n)
+			crash(l)
+			path := segPath(dir, 0, logSuffix)
+			size := sizeOf(t, path)
+			tc.damage(t, path, offsetOf(batches, tc.bad))
+
+			l2 := openLog(t, cfg)
+			if l2.EndOffset() != 2*n || sizeOf(t, path) != size {
+				t.Fatalf("after recovery LEO %d, file %d bytes; want %d and %d (nothing cut)", l2.EndOffset(), sizeOf(t, path), 2*n, size)
+			}
+			if got := l2.CorruptBatches(); got != 1 {
+				t.Errorf("%d damaged stretches counted, want 1", got)
+			}
+			want := append(slices.Clone(batches[:tc.bad]), batches[tc.bad+1:]...)
+			equalBatches(t, readAll(t, l2, 0), want)
+			// A read from inside the gap gets the next intact batch.
+			got, err := l2.Read(int64(2*tc.bad+1), 1<<20, nil)
+			if err != nil || len(got) == 0 || !bytes.Equal(got[:len(batches[tc.bad+1])], batches[tc.bad+1]) {
+				t.Fatalf("read in the gap: %d bytes, %v; want batch %d", len(got), err, tc.bad+1)
+			}
+			next := makeBatch(t, 5000, values(1, 10, 99)...)
+			mustAppend(t, l2, next, 0)
+			if err := l2.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l3 := openLog(t, cfg)
+			equalBatches(t, readAll(t, l3, 0), append(want, next))
+		})
+	}
+}
+
+// TestDamagedClosedSegment: a batch damaged in a closed segment is never
+// served (issue 12, case 4): the read before it stops short of it, a read
+// at it skips to the next intact batch, Scrub finds it too, and it is
+// counted once.
+func TestDamagedClosedSegment(t *testing.T) {
+	for _, scrubFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("scrub first ", scrubFirst), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dir: dir, Fsync: FsyncNever, SegmentBytes: 2000, IndexIntervalBytes: 300}
+			l, batches := fillLog(t, cfg, 12)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			const bad = 2 // in the first segment, which is closed
+			flipByte(t, segPath(dir, 0, logSuffix), offsetOf(batches, bad)+100)
+			l2 := openLog(t, cfg)
+			if scrubFirst {
+				if n, err := l2.Scrub(nil); n != 1 || err != nil {
+					t.Fatalf("scrub found %d, %v; want 1", n, err)
+				}
+			}
+			want := append(slices.Clone(batches[:bad]), batches[bad+1:]...)
+			equalBatches(t, readAll(t, l2, 0), want)
+			if n, err := l2.Scrub(nil); n != 0 || err != nil || l2.CorruptBatches() != 1 {
+				t.Fatalf("scrub after: %d new, %v, %d in all; want 0 new, 1 in all", n, err, l2.CorruptBatches())
+			}
 		})
 	}
 }
@@ -174,18 +253,23 @@ func TestCleanRestartSkipsScan(t *testing.T) {
 	if !strings.Contains(line, "clean=true") || !strings.Contains(line, "scanned_bytes="+strconv.FormatInt(r.ScannedBytes, 10)) {
 		t.Fatalf("recovery log line missing or wrong: %q", line)
 	}
-	if _, err := os.Stat(filepath.Join(dir, markerFile)); !os.IsNotExist(err) {
-		t.Fatalf("marker still there after Open: %v", err)
-	}
 	if l2.EndOffset() != 600 {
 		t.Fatalf("LEO %d, want 600", l2.EndOffset())
 	}
 	equalBatches(t, readAll(t, l2, 0), batches)
+	// The marker describes the log until the first write removes it
+	// (TestMarkerStaysUntilFirstWrite); a crash after one finds none.
+	if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
+		t.Fatalf("marker gone after Open, before any write: %v", err)
+	}
 
 	// The same directory after a crash: the recovery point written by
 	// Close covers every byte, so only the batches after the last index
 	// entry are walked and no CRC is checked.
 	crash(l2)
+	if err := os.Remove(filepath.Join(dir, markerFile)); err != nil {
+		t.Fatal(err)
+	}
 	l3 := openLog(t, cfg)
 	if r := l3.Stats().Recovery; r.Clean || !r.RecoveryPoint || r.VerifiedBytes != 0 || r.ScannedBytes > limit {
 		t.Fatalf("crash restart %+v, want a walk of at most %d bytes from the recovery point", r, limit)

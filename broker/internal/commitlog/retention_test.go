@@ -115,7 +115,7 @@ func TestRetentionWhileReading(t *testing.T) {
 	if _, err := os.Stat(segPath(dir, 0, logSuffix)); !os.IsNotExist(err) {
 		t.Fatalf("segment 0 not unlinked: %v", err)
 	}
-	v, pos, n, err := l.position(s, size, end, 1)
+	v, pos, n, err := l.position(s, size, end, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
