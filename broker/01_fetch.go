@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/commitlog"
 )
 
 var fetchAPI = api{key: 1, name: "Fetch", minVersion: 4, maxVersion: 12, handle: handleFetch}
@@ -65,20 +67,17 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 // fetchOnce reads what req asks for as things stand. enough reports
 // whether the answer should go now (MinBytes reached or an error to
 // report); wake holds the channels that close when a partition it read has
-// more to offer. The record batches are read into pooled buffers, each
-// partition's into one of its size; the reply's writer releases them.
+// more to offer, or when fetch memory frees after it found none. The
+// record batches are read into pooled buffers, each partition's into one
+// of its size, taken from the broker's fetch memory (Config.FetchMemory);
+// the reply's writer releases them.
 func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough bool, wake []<-chan struct{}) {
-	resp = &fetchReply{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse)}
+	resp = &fetchReply{FetchResponse: req.ResponseKind().(*kmsg.FetchResponse), budget: s.fetchBudget}
 	budget := int(s.cfg.FetchMaxBytes)
 	if req.MaxBytes > 0 {
 		budget = min(budget, int(req.MaxBytes))
 	}
-	get := func(n int) []byte {
-		b := getFrame(n)
-		resp.bufs = append(resp.bufs, b)
-		return *b
-	}
-	total, failed := 0, false
+	total, failed, starved := 0, false, false
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -109,25 +108,75 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			if total > 0 && limit <= 0 {
 				continue
 			}
-			nbufs := len(resp.bufs)
-			out, err := l.ReadFunc(rp.FetchOffset, max(limit, 1), get)
-			if err != nil || len(out) == 0 || (total > 0 && len(out) > limit) {
+			if rp.FetchOffset >= sp.HighWatermark && rp.FetchOffset <= l.EndOffset() {
+				continue // nothing to read yet: take no memory for it
+			}
+			reserved, freed := s.fetchBudget.takeUpTo(int64(max(limit, 1)))
+			if reserved == 0 {
+				// Fetch memory is spent: read nothing more now, and
+				// be woken when some frees.
+				starved = true
+				wake = append(wake, freed)
+				continue
+			}
+			out, err := resp.read(l, rp.FetchOffset, reserved)
+			if err == nil && total > 0 && len(out) > limit {
 				// Only the first non-empty partition may exceed the
 				// limits (KIP-74); this one waits its turn.
-				for _, b := range resp.bufs[nbufs:] {
-					putFrame(b)
-				}
-				resp.bufs = resp.bufs[:nbufs]
-				if err != nil {
-					sp.ErrorCode, failed = errorCode(err), true
-				}
+				resp.unread()
+				continue
+			}
+			if err != nil {
+				sp.ErrorCode, failed = errorCode(err), true
 				continue
 			}
 			sp.RecordBatches = out
 			total += len(out)
 		}
 	}
+	if starved && total == 0 && !failed {
+		return resp, false, wake
+	}
 	return resp, failed || total >= int(req.MinBytes), wake
+}
+
+// read reads a partition's batches from offset into a pooled buffer,
+// within reserved bytes of fetch memory already taken (more if the first
+// batch is bigger: KIP-74), and keeps the buffer's capacity taken. On an
+// error or when nothing is visible it keeps nothing.
+func (f *fetchReply) read(l *commitlog.Log, offset, reserved int64) ([]byte, error) {
+	taken := reserved
+	var buf *[]byte
+	out, err := l.ReadFunc(offset, int(reserved), func(n int) []byte {
+		buf = getFrame(n)
+		if c := int64(cap(*buf)); c > taken {
+			f.budget.take(c - taken)
+			taken = c
+		}
+		return *buf
+	})
+	if err != nil || len(out) == 0 {
+		if buf != nil {
+			putFrame(buf)
+		}
+		f.budget.release(taken)
+		return nil, err
+	}
+	keep := int64(cap(*buf))
+	f.budget.release(taken - keep)
+	f.bufs = append(f.bufs, buf)
+	f.held += keep
+	return out, nil
+}
+
+// unread gives back the buffer of the last read.
+func (f *fetchReply) unread() {
+	b := f.bufs[len(f.bufs)-1]
+	f.bufs = f.bufs[:len(f.bufs)-1]
+	n := int64(cap(*b))
+	putFrame(b)
+	f.held -= n
+	f.budget.release(n)
 }
 
 // waitAny blocks until one of wake closes (true), or the deadline passes,
@@ -157,16 +206,20 @@ const fetchesPerConn = 2
 // reply is written.
 type fetchReply struct {
 	*kmsg.FetchResponse
-	bufs []*[]byte
+	bufs   []*[]byte
+	budget *byteBudget // the broker's fetch memory
+	held   int64       // bytes of it the buffers hold (their capacity)
 }
 
-// release gives the record buffers back to the pools; the response must
-// not be used afterwards.
+// release gives the record buffers back to the pools and their bytes to
+// fetch memory; the response must not be used afterwards.
 func (f *fetchReply) release() {
 	for _, b := range f.bufs {
 		putFrame(b)
 	}
 	f.bufs = nil
+	f.budget.release(f.held)
+	f.held = 0
 }
 
 // fetchFrame is a Fetch response frame as pieces for writev: the encoded

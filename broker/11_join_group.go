@@ -17,6 +17,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"net"
 	"time"
 
@@ -50,13 +51,44 @@ func handleJoinGroup(c *conn, kreq kmsg.Request) *reply {
 	ch := c.s.groups.Join(jr)
 	select {
 	case res := <-ch: // errors, and members that need no rebalance
+		if errors.Is(res.Err, group.ErrMemberIDRequired) {
+			c.noteHandedOutID(req.Group, res.MemberID)
+		}
 		return ready(joinResponse(req, res, nil))
 	default:
 	}
 	return c.pending(func(ctx context.Context) kmsg.Response {
 		res, err := awaitGroup(c, ctx, ch, true)
+		if err != nil && ctx.Err() != nil {
+			// The connection closed under a waiting member: nobody
+			// will read the answer, so the group must not wait for
+			// the member, or hand it partitions.
+			c.s.groups.Abandon(req.Group, ch)
+		}
 		return joinResponse(req, res, err)
 	})
+}
+
+// maxHandedOutIDs bounds the member ids a connection remembers having
+// been handed (see noteHandedOutID).
+const maxHandedOutIDs = 8
+
+// noteHandedOutID remembers a member id the group expects this client to
+// join with (KIP-394), so that the group forgets it if the connection
+// closes first (forgetHandedOutIDs) instead of waiting out its session.
+func (c *conn) noteHandedOutID(group, memberID string) {
+	if len(c.handedOut) == maxHandedOutIDs {
+		c.handedOut = c.handedOut[1:]
+	}
+	c.handedOut = append(c.handedOut, [2]string{group, memberID})
+}
+
+// forgetHandedOutIDs runs when the connection has closed. Ids since used
+// to join are not pending any more, and are left alone.
+func (c *conn) forgetHandedOutIDs() {
+	for _, gm := range c.handedOut {
+		c.s.groups.Forget(gm[0], gm[1])
+	}
 }
 
 func joinResponse(req *kmsg.JoinGroupRequest, res group.JoinResult, err error) *kmsg.JoinGroupResponse {

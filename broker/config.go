@@ -74,6 +74,39 @@ type Config struct {
 	// RetentionCheckInterval is how often retention runs. Default
 	// DefaultRetentionCheckInterval.
 	RetentionCheckInterval time.Duration
+	// MaxInflightRequestBytes is the broker-wide budget of request bytes
+	// being read (Kafka's queued.max.request.bytes): a connection waits
+	// for budget before reading more of a request's body, and a request's
+	// buffer grows as its bytes arrive, so clients that announce large
+	// requests and stall cannot make the broker hold more than this.
+	// Default DefaultMaxInflightRequestBytes.
+	MaxInflightRequestBytes int64
+	// RequestTimeout is how long a request may take to arrive once its
+	// first byte has (time spent waiting for MaxInflightRequestBytes
+	// budget not counted), and how long a client may take to read a reply
+	// the broker is writing; past it the connection is closed. Default
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// ConnectionsMaxIdle closes connections that have sent no request and
+	// been owed no reply for this long (Kafka's connections.max.idle.ms).
+	// Default DefaultConnectionsMaxIdle; negative never closes them.
+	ConnectionsMaxIdle time.Duration
+	// MaxConnections is the most client connections served at once;
+	// further ones are closed as they are accepted, with a log line (at
+	// most one a minute). Default DefaultMaxConnections.
+	MaxConnections int
+	// MaxConnectionsPerIP is the same limit per client address. Default
+	// DefaultMaxConnectionsPerIP.
+	MaxConnectionsPerIP int
+	// FetchMemory caps the record bytes held in fetch replies across all
+	// connections (read and not yet written to their clients). A fetch
+	// finding the budget spent answers with less, or waits (within its
+	// MaxWaitMillis) for budget to free. Default DefaultFetchMemory.
+	FetchMemory int64
+	// ScrubInterval is how often every closed segment is read back and its
+	// batches' CRCs checked, so damage is found before a reader meets it.
+	// Default DefaultScrubInterval; negative turns the scrub off.
+	ScrubInterval time.Duration
 	// NodeID is this broker's id in Metadata. Default 0.
 	NodeID int32
 	// Logger receives the broker's logs. Default slog.Default().
@@ -93,6 +126,19 @@ const (
 	DefaultMaxMessageBytes = 1048588         // Kafka's message.max.bytes
 	DefaultFetchMaxBytes   = 57671680        // Kafka's fetch.max.bytes
 	DefaultMaxPartitions   = 10000
+	// DefaultMaxInflightRequestBytes is Kafka's queued.max.request.bytes,
+	// which Kafka leaves unlimited.
+	DefaultMaxInflightRequestBytes = 64 << 20
+	DefaultRequestTimeout          = 30 * time.Second
+	DefaultConnectionsMaxIdle      = 10 * time.Minute // Kafka's connections.max.idle.ms
+	// DefaultMaxConnections and DefaultMaxConnectionsPerIP keep an idle
+	// connection's ~25 KiB times the limit well inside the broker's memory
+	// target (Kafka's max.connections and max.connections.per.ip are
+	// unlimited by default).
+	DefaultMaxConnections      = 4000
+	DefaultMaxConnectionsPerIP = 1000
+	DefaultFetchMemory         = 128 << 20
+	DefaultScrubInterval       = 24 * time.Hour
 	// DefaultRetentionCheckInterval is also how often compaction runs.
 	DefaultRetentionCheckInterval = time.Minute
 	// KafkaGroupInitialRebalanceDelay is Kafka's
@@ -121,6 +167,13 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MaxRequestBytes, DefaultMaxRequestBytes)
 	orDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
 	orDefault(&c.FetchMaxBytes, DefaultFetchMaxBytes)
+	orDefault(&c.MaxInflightRequestBytes, DefaultMaxInflightRequestBytes)
+	orDefault(&c.RequestTimeout, DefaultRequestTimeout)
+	orDefault(&c.ConnectionsMaxIdle, DefaultConnectionsMaxIdle)
+	orDefault(&c.MaxConnections, DefaultMaxConnections)
+	orDefault(&c.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	orDefault(&c.FetchMemory, DefaultFetchMemory)
+	orDefault(&c.ScrubInterval, DefaultScrubInterval)
 	if c.RetentionCheckInterval <= 0 {
 		c.RetentionCheckInterval = DefaultRetentionCheckInterval
 	}
@@ -163,6 +216,11 @@ func (c Config) validate() error {
 		{c.MaxMessageBytes < 0, fmt.Sprintf("MaxMessageBytes %d is negative", c.MaxMessageBytes)},
 		{c.FetchMaxBytes < 0, fmt.Sprintf("FetchMaxBytes %d is negative", c.FetchMaxBytes)},
 		{c.GroupInitialRebalanceDelay < 0, fmt.Sprintf("GroupInitialRebalanceDelay %v is negative", c.GroupInitialRebalanceDelay)},
+		{c.MaxInflightRequestBytes < 64<<10, fmt.Sprintf("MaxInflightRequestBytes %d below 64 KiB", c.MaxInflightRequestBytes)},
+		{c.RequestTimeout < 0, fmt.Sprintf("RequestTimeout %v is negative", c.RequestTimeout)},
+		{c.MaxConnections < 0, fmt.Sprintf("MaxConnections %d is negative", c.MaxConnections)},
+		{c.MaxConnectionsPerIP < 0, fmt.Sprintf("MaxConnectionsPerIP %d is negative", c.MaxConnectionsPerIP)},
+		{c.FetchMemory < 1<<20, fmt.Sprintf("FetchMemory %d below 1 MiB", c.FetchMemory)},
 	} {
 		if f.invalid {
 			return fmt.Errorf("%w: %s", ErrConfig, f.why)

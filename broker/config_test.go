@@ -20,7 +20,11 @@ func TestConfigDefaults(t *testing.T) {
 		SegmentBytes: DefaultSegmentBytes, MaxRequestBytes: DefaultMaxRequestBytes,
 		MaxMessageBytes: DefaultMaxMessageBytes, FetchMaxBytes: DefaultFetchMaxBytes,
 		MaxPartitions: DefaultMaxPartitions, RetentionCheckInterval: DefaultRetentionCheckInterval,
-		Logger: c.Logger,
+		MaxInflightRequestBytes: DefaultMaxInflightRequestBytes, RequestTimeout: DefaultRequestTimeout,
+		ConnectionsMaxIdle: DefaultConnectionsMaxIdle, MaxConnections: DefaultMaxConnections,
+		MaxConnectionsPerIP: DefaultMaxConnectionsPerIP, FetchMemory: DefaultFetchMemory,
+		ScrubInterval: DefaultScrubInterval,
+		Logger:        c.Logger,
 	}
 	if c != want || c.Logger == nil {
 		t.Errorf("withDefaults:\n got %+v\nwant %+v", c, want)
@@ -40,6 +44,11 @@ func TestConfigDefaults(t *testing.T) {
 		{Config{DataDir: "d", MaxMessageBytes: -1}, "MaxMessageBytes"},
 		{Config{DataDir: "d", FetchMaxBytes: -1}, "FetchMaxBytes"},
 		{Config{DataDir: "d", GroupInitialRebalanceDelay: -time.Second}, "GroupInitialRebalanceDelay"},
+		{Config{DataDir: "d", MaxInflightRequestBytes: 1000}, "MaxInflightRequestBytes"},
+		{Config{DataDir: "d", RequestTimeout: -time.Second}, "RequestTimeout"},
+		{Config{DataDir: "d", MaxConnections: -1}, "MaxConnections"},
+		{Config{DataDir: "d", MaxConnectionsPerIP: -1}, "MaxConnectionsPerIP"},
+		{Config{DataDir: "d", FetchMemory: 1000}, "FetchMemory"},
 	} {
 		if _, err := tc.cfg.withDefaults(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want ErrConfig naming %s", tc.cfg, err, tc.want)

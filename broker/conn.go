@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"container/list"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"math/bits"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -38,9 +41,16 @@ type conn struct {
 	fetchSlots chan struct{}  // one per fetch reply not yet written (handleFetch)
 	wg         sync.WaitGroup // the writer and every pending reply's goroutine
 
+	// outstanding counts replies queued and not yet written; lastActive
+	// is when a request last arrived or a reply was last written (Unix
+	// ns). Together they tell an idle connection (ConnectionsMaxIdle).
+	outstanding atomic.Int32
+	lastActive  atomic.Int64
+
 	// Set by the read goroutine only.
 	clientID       string
 	clientSoftware string
+	handedOut      [][2]string // group, member id: see noteHandedOutID
 }
 
 // reply is the answer to one request. resp is final once done is closed;
@@ -92,7 +102,7 @@ func awaitGroup[T any](c *conn, ctx context.Context, ch <-chan T, untilDrain boo
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
-	return &conn{
+	c := &conn{
 		s:          s,
 		nc:         nc,
 		remote:     nc.RemoteAddr().String(),
@@ -101,6 +111,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		replies:    make(chan *reply, maxInFlight),
 		fetchSlots: make(chan struct{}, fetchesPerConn),
 	}
+	c.lastActive.Store(time.Now().UnixNano())
+	return c
 }
 
 // serve runs the connection until the client leaves, sends something we
@@ -114,21 +126,43 @@ func (c *conn) serve() {
 		c.s.log.Debug("connection ended", "remote", c.remote, "client", c.clientID, "err", err)
 	}
 	close(c.replies)
+	if !c.draining() {
+		// The client left (or was sent away): nobody will read the
+		// replies still owed, so those that wait stop now, and a
+		// JoinGroup among them leaves its group at once.
+		c.cancel()
+	}
 	c.wg.Wait()
 	c.cancel()
 	c.nc.Close()
+	c.forgetHandedOutIDs()
 }
 
 // errCloseConn ends the read loop for a request we refuse to serve; the
 // reason has already been reported.
 var errCloseConn = errors.New("broker: closing connection")
 
+// errDraining ends the read loop when the server starts shutting down.
+var errDraining = errors.New("broker: shutting down")
+
+// readBufferSize is a connection's read buffer: small, since request
+// bodies are read straight into their own buffers past it, and idle
+// connections should cost little.
+const readBufferSize = 4 << 10
+
 func (c *conn) readLoop() error {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	br := bufio.NewReaderSize(c.nc, readBufferSize)
 	var sizeBuf [4]byte
 	for {
-		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+		if err := c.awaitRequest(br); err != nil {
 			return err
+		}
+		deadline := time.Now().Add(c.s.cfg.RequestTimeout)
+		if err := c.setReadDeadline(deadline); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return c.readFailed(err)
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 		// Checked before allocating: a hostile or confused peer cannot
@@ -137,13 +171,14 @@ func (c *conn) readLoop() error {
 			c.s.bad.report("request_size", fmt.Errorf("request length %d outside [%d, %d]", size, minRequestHeader, c.s.cfg.MaxRequestBytes), "remote", c.remote)
 			return errCloseConn
 		}
-		frame := getFrame(int(size))
-		if _, err := io.ReadFull(br, *frame); err != nil {
-			return err
+		frame, done, err := c.readBody(br, int(size), deadline)
+		if err != nil {
+			return c.readFailed(err)
 		}
+		c.lastActive.Store(time.Now().UnixNano())
 		c.s.metrics.bytesIn.Add(float64(size + 4))
 		r, err := c.handleFrame(*frame)
-		if len(*frame) >= 2 && binary.BigEndian.Uint16(*frame) == uint16(produceAPI.key) {
+		if binary.BigEndian.Uint16(*frame) == uint16(produceAPI.key) {
 			// A produce request is done with its frame once its
 			// handler returns: the batches were written to the log
 			// and nothing of the request is kept. Reusing the frame
@@ -152,18 +187,195 @@ func (c *conn) readLoop() error {
 			// (group metadata, for one), so theirs are left to the GC.
 			putFrame(frame)
 		}
+		done()
 		if err != nil {
 			return err
 		}
 		if r == nil {
 			continue
 		}
+		c.outstanding.Add(1)
 		select {
 		case c.replies <- r:
 		case <-c.ctx.Done():
+			discard(r)
 			return c.ctx.Err()
 		}
 	}
+}
+
+// discard drops a reply that will never be written, giving back what it
+// holds (a fetch reply's buffers and fetch memory). A pending reply
+// finishes promptly once the connection's context is done.
+func discard(r *reply) {
+	if r.done != nil {
+		<-r.done
+	}
+	if fr, ok := r.resp.(*fetchReply); ok {
+		fr.release()
+	}
+}
+
+// awaitRequest waits for the first byte of the next request. A connection
+// that has sent nothing and been owed nothing for ConnectionsMaxIdle is
+// closed (a reply still owed, such as a long poll, keeps it busy).
+func (c *conn) awaitRequest(br *bufio.Reader) error {
+	if br.Buffered() > 0 {
+		return nil
+	}
+	idle := c.s.cfg.ConnectionsMaxIdle
+	for {
+		var deadline time.Time
+		if idle > 0 {
+			deadline = time.Unix(0, c.lastActive.Load()).Add(idle)
+			if c.outstanding.Load() > 0 {
+				deadline = time.Now().Add(idle)
+			}
+		}
+		if err := c.setReadDeadline(deadline); err != nil {
+			return err
+		}
+		_, err := br.Peek(1)
+		if err == nil {
+			return nil
+		}
+		if !isTimeout(err) || c.draining() {
+			return err
+		}
+		if c.outstanding.Load() == 0 && time.Since(time.Unix(0, c.lastActive.Load())) >= idle {
+			c.s.metrics.connectionsClosed.WithLabelValues("idle").Inc()
+			c.s.log.Debug("closing idle connection", "remote", c.remote, "client", c.clientID, "idle", idle)
+			return errCloseConn
+		}
+	}
+}
+
+// readBody reads a request body of size bytes, growing its buffer as the
+// bytes arrive: before each step (64 KiB, then doubling what has arrived)
+// it waits for the step's first byte, then takes the step's bytes from the
+// broker's request budget, waiting for them if need be (that wait does
+// not count against the request's deadline). done gives the budget back;
+// it must be called once the frame is no longer needed.
+func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) (frame *[]byte, done func(), err error) {
+	b := c.s.requestBudget
+	holder := b.enter()
+	var held int64
+	done = func() {
+		b.release(held)
+		b.leave(holder)
+	}
+	fail := func(err error) (*[]byte, func(), error) {
+		if frame != nil {
+			putFrame(frame)
+		}
+		done()
+		return nil, nil, err
+	}
+	for have := 0; have < size; {
+		if br.Buffered() == 0 {
+			if _, err := br.Peek(1); err != nil {
+				return fail(err)
+			}
+		}
+		want := min(size, max(firstBodyStep, 2*have))
+		if need := int64(frameCap(want)) - held; need > 0 && size <= smallRequest {
+			// Counted but never kept waiting: heartbeats, metadata
+			// and fetch requests go on while large requests queue
+			// for budget, at a cost bounded by MaxConnections.
+			b.take(need)
+			held += need
+		} else if need > 0 {
+			waited, err := c.takeRequestBudget(holder, need)
+			if err != nil {
+				return fail(err)
+			}
+			held += need
+			if waited > 0 {
+				deadline = deadline.Add(waited)
+				if err := c.setReadDeadline(deadline); err != nil {
+					return fail(err)
+				}
+			}
+		}
+		next := getFrame(want)
+		if frame != nil {
+			copy(*next, (*frame)[:have])
+			putFrame(frame)
+		}
+		frame = next
+		if _, err := io.ReadFull(br, (*frame)[have:want]); err != nil {
+			return fail(err)
+		}
+		have = want
+	}
+	return frame, done, nil
+}
+
+const (
+	// firstBodyStep is the most of a request body read before it has
+	// proved it is arriving.
+	firstBodyStep = 64 << 10
+	// smallRequest is the largest request that never waits for budget.
+	smallRequest = 4 << 10
+)
+
+// takeRequestBudget takes n bytes of the request budget for holder,
+// waiting until they are free; it returns how long it waited.
+func (c *conn) takeRequestBudget(holder *list.Element, n int64) (time.Duration, error) {
+	var start time.Time
+	for {
+		ok, freed := c.s.requestBudget.tryTake(holder, n)
+		if ok {
+			if start.IsZero() {
+				return 0, nil
+			}
+			return time.Since(start), nil
+		}
+		if start.IsZero() {
+			start = time.Now()
+			c.s.metrics.requestBudgetWaits.Inc()
+		}
+		select {
+		case <-freed:
+		case <-c.ctx.Done():
+			return 0, c.ctx.Err()
+		case <-c.s.draining:
+			return 0, errDraining
+		}
+	}
+}
+
+// setReadDeadline sets the read deadline (zero: none), unless the server
+// is draining: drain sets an expired deadline to stop every reader, and
+// must not be overwritten.
+func (c *conn) setReadDeadline(t time.Time) error {
+	if err := c.nc.SetReadDeadline(t); err != nil {
+		return err
+	}
+	if c.draining() {
+		return errDraining
+	}
+	return nil
+}
+
+func (c *conn) draining() bool {
+	select {
+	case <-c.s.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// readFailed reports a request that did not arrive in full: one that
+// outlived RequestTimeout is counted and logged (sparingly).
+func (c *conn) readFailed(err error) error {
+	if isTimeout(err) && !c.draining() {
+		c.s.metrics.connectionsClosed.WithLabelValues("request_timeout").Inc()
+		c.s.slow.report("request_timeout", fmt.Errorf("request did not arrive within %v", c.s.cfg.RequestTimeout), "remote", c.remote, "client", c.clientID)
+		return errCloseConn
+	}
+	return err
 }
 
 // minRequestHeader is the smallest request frame: api key, version,
@@ -251,7 +463,7 @@ func parseHeaderTail(b []byte, flexible bool) (string, []byte, error) {
 
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
-	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
+	var bw *bufio.Writer // from writerPool while replies are being written
 	var buf []byte
 	var pieces net.Buffers
 	var werr error
@@ -265,8 +477,16 @@ func (c *conn) writeLoop() {
 				fr.release()
 				<-c.fetchSlots
 			}
+			c.outstanding.Add(-1)
 			continue // keep draining so the reader never blocks on us
 		}
+		if bw == nil {
+			bw = writerPool.Get().(*bufio.Writer)
+			bw.Reset(c.nc)
+		}
+		// The client must take the reply within RequestTimeout: one that
+		// stops reading cannot pin it (and its fetch memory) for ever.
+		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.RequestTimeout))
 		if isFetch {
 			var n int
 			n, pieces, werr = writeFetch(bw, c.nc, buf[:0], pieces[:0], r.corr, fr)
@@ -278,9 +498,19 @@ func (c *conn) writeLoop() {
 			_, werr = bw.Write(buf)
 		}
 		if werr == nil && len(c.replies) == 0 {
-			werr = bw.Flush()
+			if werr = bw.Flush(); werr == nil {
+				bw.Reset(nil)
+				writerPool.Put(bw) // an idle connection holds no write buffer
+				bw = nil
+			}
 		}
+		c.lastActive.Store(time.Now().UnixNano())
+		c.outstanding.Add(-1)
 		if werr != nil {
+			if isTimeout(werr) {
+				c.s.metrics.connectionsClosed.WithLabelValues("reply_timeout").Inc()
+				c.s.slow.report("reply_timeout", fmt.Errorf("reply not taken within %v", c.s.cfg.RequestTimeout), "remote", c.remote, "client", c.clientID)
+			}
 			c.cancel()
 			c.nc.Close() // unblocks the reader
 		}
@@ -288,10 +518,13 @@ func (c *conn) writeLoop() {
 			buf = nil // do not pin an unusually large reply's buffer
 		}
 	}
-	if werr == nil {
+	if werr == nil && bw != nil {
 		bw.Flush()
 	}
 }
+
+// writerPool holds connections' write buffers between bursts of replies.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
 
 // writeBufferSize is a connection's write buffer: replies up to this size
 // are copied into it and sent together; a fetch reply bigger than this is
@@ -365,6 +598,14 @@ func getFrame(n int) *[]byte {
 	}
 	b := make([]byte, n, 1<<class)
 	return &b
+}
+
+// frameCap is the capacity of the buffer getFrame(n) returns.
+func frameCap(n int) int {
+	if n < minPooledFrame || n > maxPooledFrame {
+		return n
+	}
+	return 1 << bits.Len(uint(n-1))
 }
 
 // putFrame returns a buffer from getFrame to its pool.

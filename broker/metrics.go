@@ -27,6 +27,12 @@ type metrics struct {
 	// duplicateBatches counts idempotent retries answered from producer
 	// state instead of being stored again.
 	duplicateBatches prometheus.Counter
+	// connectionsClosed counts connections the broker closed or refused,
+	// by reason: idle, request_timeout, reply_timeout, max_connections,
+	// max_connections_per_ip.
+	connectionsClosed *prometheus.CounterVec
+	// requestBudgetWaits counts requests that waited for request budget.
+	requestBudgetWaits prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -57,9 +63,27 @@ func newMetrics() *metrics {
 			Name: "pitwall_broker_duplicate_batches_total", Help: "Idempotent producer retries answered with their original offsets.",
 		}),
 	}
-	m.registry.MustRegister(m.duplicateBatches, m.requests, m.badInput, m.bytesIn, m.bytesOut, m.connections,
+	m.connectionsClosed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pitwall_broker_connections_closed_total", Help: "Connections the broker closed or refused, by reason (idle, request_timeout, reply_timeout, max_connections, max_connections_per_ip).",
+	}, []string{"reason"})
+	m.requestBudgetWaits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pitwall_broker_request_budget_waits_total", Help: "Requests whose reading waited for --max-inflight-request-bytes budget.",
+	})
+	m.registry.MustRegister(m.connectionsClosed, m.requestBudgetWaits, m.duplicateBatches, m.requests, m.badInput, m.bytesIn, m.bytesOut, m.connections,
 		m.producedBytes, m.producedBatch, collectors.NewGoCollector())
 	return m
+}
+
+// registerBudgets exports the bytes held under each broker-wide budget.
+func (m *metrics) registerBudgets(requests, fetches *byteBudget) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pitwall_broker_inflight_request_bytes", Help: "Request bytes being read, against --max-inflight-request-bytes.",
+		}, func() float64 { return float64(requests.inUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pitwall_broker_fetch_memory_bytes", Help: "Record bytes held in fetch replies not yet written, against --fetch-memory.",
+		}, func() float64 { return float64(fetches.inUse()) }),
+	)
 }
 
 // MetricsHandler serves the broker's metrics in the Prometheus text format.
@@ -69,11 +93,14 @@ func (s *Server) MetricsHandler() http.Handler {
 
 // badInput counts refused input by kind and logs each kind at most once per
 // interval, with how many were refused since the last line, so a client
-// spraying garbage cannot flood the log.
+// spraying garbage cannot flood the log. The broker keeps one for bad
+// input and one (slow) for connections closed or refused for their
+// behaviour.
 type badInput struct {
 	log      *slog.Logger
-	counter  *prometheus.CounterVec
+	counter  *prometheus.CounterVec // nil: counted elsewhere
 	interval time.Duration
+	msg      string
 
 	mu   sync.Mutex
 	last map[string]*badKind
@@ -85,11 +112,19 @@ type badKind struct {
 }
 
 func newBadInput(log *slog.Logger, counter *prometheus.CounterVec) *badInput {
-	return &badInput{log: log, counter: counter, interval: time.Minute, last: map[string]*badKind{}}
+	return &badInput{log: log, counter: counter, interval: time.Minute, last: map[string]*badKind{}, msg: "refused bad input"}
+}
+
+// newSparseLog is a badInput for other refusals, logged as msg and not
+// counted (the caller counts them).
+func newSparseLog(log *slog.Logger, msg string) *badInput {
+	return &badInput{log: log, interval: time.Minute, last: map[string]*badKind{}, msg: msg}
 }
 
 func (b *badInput) report(kind string, err error, attrs ...any) {
-	b.counter.WithLabelValues(kind).Inc()
+	if b.counter != nil {
+		b.counter.WithLabelValues(kind).Inc()
+	}
 	now := time.Now()
 	b.mu.Lock()
 	k := b.last[kind]
@@ -109,5 +144,5 @@ func (b *badInput) report(kind string, err error, attrs ...any) {
 	if suppressed > 0 {
 		attrs = append(attrs, "suppressed_since_last", suppressed)
 	}
-	b.log.Warn(fmt.Sprintf("refused bad input (logged once per %v per kind)", b.interval), attrs...)
+	b.log.Warn(fmt.Sprintf("%s (logged once per %v per kind)", b.msg, b.interval), attrs...)
 }

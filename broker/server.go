@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/durable"
 	"github.com/pitwall/pitwall/broker/internal/group"
@@ -40,9 +42,15 @@ type Server struct {
 	lock      *os.File // flock on DataDir, held for the server's life
 	metrics   *metrics
 	bad       *badInput
-	pids      *producerIDs
-	topics    *partition.Registry // opened in New, closed in shutdown
-	groups    *group.Coordinator  // started in New, closed in shutdown before the topics
+	slow      *badInput // connections closed or refused for how they behave
+	// requestBudget holds request bodies being read
+	// (MaxInflightRequestBytes); fetchBudget the record bytes of fetch
+	// replies not yet written (FetchMemory).
+	requestBudget *byteBudget
+	fetchBudget   *byteBudget
+	pids          *producerIDs
+	topics        *partition.Registry // opened in New, closed in shutdown
+	groups        *group.Coordinator  // started in New, closed in shutdown before the topics
 
 	// ctx is the server's lifetime; cancel ends every connection.
 	ctx    context.Context
@@ -54,6 +62,7 @@ type Server struct {
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{}
+	perIP  map[string]int // open connections by client address
 	connWG sync.WaitGroup
 
 	started   atomic.Bool   // Serve has run (or Close made sure it never will)
@@ -77,9 +86,18 @@ func New(cfg Config) (*Server, error) {
 		metrics:  newMetrics(),
 		draining: make(chan struct{}),
 		conns:    map[*conn]struct{}{},
+		perIP:    map[string]int{},
 		serving:  make(chan struct{}),
+
+		requestBudget: newByteBudget(cfg.MaxInflightRequestBytes),
+		fetchBudget:   newByteBudget(cfg.FetchMemory),
 	}
 	s.bad = newBadInput(s.log, s.metrics.badInput)
+	s.slow = newSparseLog(s.log, "closing connection")
+	s.metrics.registerBudgets(s.requestBudget, s.fetchBudget)
+	s.metrics.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "pitwall_broker_corrupt_batches_total", Help: "Damaged stretches of stored batches found (by reads, the scrub or recovery); their offsets are skipped.",
+	}, s.corruptBatches))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.openDataDir(); err != nil {
 		s.cancel()
@@ -193,8 +211,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer close(s.serving)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.topics.Maintain(s.draining) }()
+	go func() { defer wg.Done(); s.scrubLoop(s.draining) }()
 	go func() {
 		defer wg.Done()
 		select {
@@ -234,9 +253,18 @@ func (s *Server) acceptLoop() error {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		c := newConn(s, nc)
+		ip := clientIP(nc)
 		s.connMu.Lock()
+		if refused := s.refuseLocked(ip); refused != nil {
+			s.connMu.Unlock()
+			nc.Close()
+			s.metrics.connectionsClosed.WithLabelValues(refused.kind).Inc()
+			s.slow.report(refused.kind, refused, "remote", nc.RemoteAddr().String())
+			continue
+		}
+		c := newConn(s, nc)
 		s.conns[c] = struct{}{}
+		s.perIP[ip]++
 		select {
 		case <-s.draining:
 			// Accepted as shutdown began, after drain woke the
@@ -252,10 +280,86 @@ func (s *Server) acceptLoop() error {
 			c.serve()
 			s.connMu.Lock()
 			delete(s.conns, c)
+			if s.perIP[ip]--; s.perIP[ip] == 0 {
+				delete(s.perIP, ip)
+			}
 			s.connMu.Unlock()
 			s.metrics.connections.Dec()
 		}()
 	}
+}
+
+// scrubLoop checks every closed segment of every partition once per
+// ScrubInterval (the first pass one interval after start), until stop
+// closes. Damage found is reported by the log and counted in
+// pitwall_broker_corrupt_batches_total.
+func (s *Server) scrubLoop(stop <-chan struct{}) {
+	if s.cfg.ScrubInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.ScrubInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for _, tp := range s.topics.All() {
+			for _, p := range tp.Partitions() {
+				if _, err := p.Log().Scrub(stop); err != nil {
+					s.log.Warn("scrub", "topic", tp.Name(), "partition", p.Index(), "err", err)
+				}
+			}
+		}
+	}
+}
+
+// corruptBatches sums the damaged stretches every partition's log found.
+func (s *Server) corruptBatches() float64 {
+	var n int64
+	for _, tp := range s.topics.All() {
+		for _, p := range tp.Partitions() {
+			n += p.Log().CorruptBatches()
+		}
+	}
+	return float64(n)
+}
+
+// connRefusal is why a connection was refused.
+type connRefusal struct {
+	kind  string // the metric's reason
+	open  int
+	limit int
+	flag  string
+}
+
+func (r *connRefusal) Error() string {
+	return fmt.Sprintf("refusing connection: %d open, %s %d", r.open, r.flag, r.limit)
+}
+
+// refuseLocked says why a new connection from ip must be refused, if it
+// must. Caller holds connMu.
+func (s *Server) refuseLocked(ip string) *connRefusal {
+	if n := len(s.conns); n >= s.cfg.MaxConnections {
+		return &connRefusal{kind: "max_connections", open: n, limit: s.cfg.MaxConnections, flag: "--max-connections"}
+	}
+	if n := s.perIP[ip]; n >= s.cfg.MaxConnectionsPerIP {
+		return &connRefusal{kind: "max_connections_per_ip", open: n, limit: s.cfg.MaxConnectionsPerIP, flag: "--max-connections-per-ip"}
+	}
+	return nil
+}
+
+// clientIP is the address a connection comes from, without the port.
+func clientIP(nc net.Conn) string {
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	host, _, err := net.SplitHostPort(nc.RemoteAddr().String())
+	if err != nil {
+		return nc.RemoteAddr().String()
+	}
+	return host
 }
 
 func isTemporary(err error) bool {

@@ -25,6 +25,13 @@ func runBroker(ctx context.Context, args []string) error {
 	maxRequest := fs.Int("max-request-bytes", broker.DefaultMaxRequestBytes, "largest request accepted; larger closes the connection")
 	maxMessage := fs.Int("max-message-bytes", broker.DefaultMaxMessageBytes, "largest record batch accepted (topic max.message.bytes overrides)")
 	fetchMax := fs.Int("fetch-max-bytes", broker.DefaultFetchMaxBytes, "most record bytes in one fetch response, whatever the client asks (Kafka's fetch.max.bytes)")
+	inflight := fs.Int64("max-inflight-request-bytes", broker.DefaultMaxInflightRequestBytes, "request bytes being read at once across all connections; more waits (Kafka's queued.max.request.bytes)")
+	requestTimeout := fs.Duration("request-timeout", broker.DefaultRequestTimeout, "a request must arrive, and a reply be taken by the client, within this, or the connection closes")
+	maxIdle := fs.Duration("connections-max-idle", broker.DefaultConnectionsMaxIdle, "close connections idle this long (negative: never)")
+	maxConns := fs.Int("max-connections", broker.DefaultMaxConnections, "most client connections at once; more are refused")
+	maxConnsPerIP := fs.Int("max-connections-per-ip", broker.DefaultMaxConnectionsPerIP, "most client connections from one address; more are refused")
+	fetchMemory := fs.Int64("fetch-memory", broker.DefaultFetchMemory, "record bytes held in fetch replies at once across all connections")
+	scrubInterval := fs.Duration("scrub-interval", broker.DefaultScrubInterval, "how often closed segments are read back and their CRCs checked (negative: never)")
 	groupDelay := fs.Duration("group-initial-rebalance-delay", broker.KafkaGroupInitialRebalanceDelay, "how long a new consumer group's first rebalance waits for more members (Kafka's group.initial.rebalance.delay.ms)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9644; default off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -56,6 +63,14 @@ func runBroker(ctx context.Context, args []string) error {
 		MaxMessageBytes:   int32(*maxMessage),
 		FetchMaxBytes:     int32(*fetchMax),
 		Logger:            log,
+
+		MaxInflightRequestBytes: *inflight,
+		RequestTimeout:          *requestTimeout,
+		ConnectionsMaxIdle:      *maxIdle,
+		MaxConnections:          *maxConns,
+		MaxConnectionsPerIP:     *maxConnsPerIP,
+		FetchMemory:             *fetchMemory,
+		ScrubInterval:           *scrubInterval,
 
 		GroupInitialRebalanceDelay: *groupDelay,
 	})

@@ -228,6 +228,23 @@ func (c *Coordinator) Join(req JoinRequest) <-chan JoinResult {
 	return ch
 }
 
+// Abandon tells the group that the JoinGroup whose answer ch (from Join)
+// was to carry will never be read: its client's connection closed. A
+// member still waiting in it is removed at once (a static member only
+// stops waiting: it keeps its place until its session ends), so the
+// rebalance does not wait for, or hand partitions to, a phantom. It does
+// nothing if ch was already answered.
+func (c *Coordinator) Abandon(id string, ch <-chan JoinResult) {
+	_ = c.do(id, false, func(g *group) { g.abandonJoin(ch) })
+}
+
+// Forget drops a member id the group handed out with ErrMemberIDRequired
+// and still expects (KIP-394), because the client it went to is gone:
+// the rebalance no longer waits for it to join.
+func (c *Coordinator) Forget(id, memberID string) {
+	_ = c.do(id, false, func(g *group) { g.forgetPending(memberID) })
+}
+
 // Sync handles a SyncGroup; followers' results arrive once the leader's
 // assignment is stored.
 func (c *Coordinator) Sync(req SyncRequest) <-chan SyncResult {

@@ -51,7 +51,7 @@ type member struct {
 	protocols            []Protocol
 	assignment           []byte
 
-	join     chan<- JoinResult // set while waiting in JoinGroup
+	join     chan JoinResult   // set while waiting in JoinGroup
 	sync     chan<- SyncResult // set while waiting in SyncGroup
 	deadline time.Time         // session expiry
 	isNew    bool              // has not yet had a join answered

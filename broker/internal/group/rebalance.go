@@ -11,7 +11,7 @@ import (
 
 // join handles a JoinGroup; the answer goes to reply now or when the
 // rebalance completes.
-func (g *group) join(req JoinRequest, reply chan<- JoinResult) {
+func (g *group) join(req JoinRequest, reply chan JoinResult) {
 	switch {
 	case g.state == Dead:
 		reply <- JoinResult{Err: ErrNotAvailable, MemberID: req.MemberID}
@@ -65,7 +65,7 @@ func (m *member) hasProtocol(name string) bool {
 }
 
 // joinNew handles a join without a member id.
-func (g *group) joinNew(req JoinRequest, reply chan<- JoinResult) {
+func (g *group) joinNew(req JoinRequest, reply chan JoinResult) {
 	prefix := req.ClientID
 	if req.InstanceID != "" {
 		prefix = req.InstanceID
@@ -85,7 +85,7 @@ func (g *group) joinNew(req JoinRequest, reply chan<- JoinResult) {
 }
 
 // joinKnown handles a join from a member id the group handed out.
-func (g *group) joinKnown(req JoinRequest, reply chan<- JoinResult) {
+func (g *group) joinKnown(req JoinRequest, reply chan JoinResult) {
 	if _, ok := g.pending[req.MemberID]; ok {
 		g.addMember(req.MemberID, req, reply)
 		return
@@ -125,7 +125,7 @@ func (g *group) joinKnown(req JoinRequest, reply chan<- JoinResult) {
 }
 
 // addMember adds a member that waits in JoinGroup, and rebalances.
-func (g *group) addMember(id string, req JoinRequest, reply chan<- JoinResult) {
+func (g *group) addMember(id string, req JoinRequest, reply chan JoinResult) {
 	delete(g.pending, id)
 	if len(g.members) == 0 {
 		g.protocolType = req.ProtocolType
@@ -166,7 +166,7 @@ func (g *group) setMember(m *member, req JoinRequest) {
 
 // updateMember records a known member's new join, which waits for the
 // rebalance.
-func (g *group) updateMember(m *member, req JoinRequest, reply chan<- JoinResult) {
+func (g *group) updateMember(m *member, req JoinRequest, reply chan JoinResult) {
 	g.setMember(m, req)
 	if m.join != nil {
 		// An earlier join of the same member is still waiting (its
@@ -180,7 +180,7 @@ func (g *group) updateMember(m *member, req JoinRequest, reply chan<- JoinResult
 // (it restarted): the new incarnation takes the old one's place and fences
 // it. In a Stable group nothing else changes unless its protocols did
 // (KIP-345), so a restart does not move partitions.
-func (g *group) replaceStatic(old *member, id string, req JoinRequest, reply chan<- JoinResult) {
+func (g *group) replaceStatic(old *member, id string, req JoinRequest, reply chan JoinResult) {
 	g.answerJoin(old, JoinResult{Err: ErrFencedInstance, MemberID: old.id})
 	g.answerSync(old, SyncResult{Err: ErrFencedInstance})
 	changed := !sameProtocols(old.protocols, req.Protocols)
@@ -215,7 +215,7 @@ func (g *group) replaceStatic(old *member, id string, req JoinRequest, reply cha
 // understands KIP-814 is told to skip assigning; an older one is given the
 // previous leader id, so it acts as a follower and syncs for its
 // assignment.
-func (g *group) rejoinStable(m *member, prevLeader string, skip bool, reply chan<- JoinResult) {
+func (g *group) rejoinStable(m *member, prevLeader string, skip bool, reply chan JoinResult) {
 	res := g.joinResult(m)
 	if m.id == g.leader {
 		res.Members = nil
@@ -418,6 +418,33 @@ func (g *group) removeMemberAndRebalance(m *member) {
 	case PreparingRebalance:
 		g.maybeCompleteJoin()
 	}
+}
+
+// abandonJoin handles a JoinGroup whose client went away while it waited
+// (see Coordinator.Abandon).
+func (g *group) abandonJoin(ch <-chan JoinResult) {
+	for _, m := range g.order {
+		if m.join == nil || (<-chan JoinResult)(m.join) != ch {
+			continue
+		}
+		g.c.log.Info("group: member's connection closed while it waited in JoinGroup", "group", g.id, "member", m.id, "client", m.clientID)
+		if m.instanceID != "" {
+			m.join = nil
+			g.touch(m)
+			return
+		}
+		g.removeMemberAndRebalance(m)
+		return
+	}
+}
+
+// forgetPending drops a handed-out member id that will never join.
+func (g *group) forgetPending(id string) {
+	if _, ok := g.pending[id]; !ok {
+		return
+	}
+	delete(g.pending, id)
+	g.maybeCompleteJoin()
 }
 
 // expireMember handles m's session running out. A member waiting in
