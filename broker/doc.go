@@ -10,7 +10,8 @@
 //
 //	server.go            Server: New, Serve, shutdown; the data directory's lock and cluster id
 //	config.go            Config, its Default* constants (pitwall broker's flags use them) and checks
-//	conn.go              a connection: request frames, handlers in order, replies in order
+//	conn.go              a connection: request frames, handlers in order, replies in order; deadlines
+//	budget.go            broker-wide byte budgets: request bodies being read, fetch replies held
 //	apis.go              the registry of APIs served, which ApiVersions answers from
 //	NN_<api>.go          one handler per Kafka API key (00_produce.go ... 47_offset_delete.go)
 //	errors.go            the handlers' own errors, and every error's Kafka code
@@ -32,7 +33,13 @@
 // # Data flow
 //
 // A connection (conn.go) reads length-prefixed request frames, refusing any
-// whose length exceeds Config.MaxRequestBytes before allocating for it. Each
+// whose length exceeds Config.MaxRequestBytes before allocating for it. A
+// body's buffer grows as its bytes arrive, each step taken first from the
+// broker-wide request budget (MaxInflightRequestBytes); fetch replies take
+// their record buffers from FetchMemory until written. A request must
+// arrive, and a reply be taken, within RequestTimeout; idle connections
+// close after ConnectionsMaxIdle; MaxConnections(PerIP) refuse the rest.
+// So memory stays bounded whatever clients do. Each
 // request is decoded with franz-go's generated codec (kmsg) and handed to the
 // handler registered for its API key. Handlers run in request order on the
 // connection's read goroutine, so appends from one connection keep their
