@@ -47,6 +47,9 @@ type car struct {
 	lastNs    int64
 	written   int64 // last beforeNs passed to Config.Written
 	published map[int32]bool
+	seqSeen   bool  // seq is set
+	seq       int64 // the last frame's sequence number: one not after it, and not newer, is a duplicate
+	dups      int64 // duplicates skipped
 }
 
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
@@ -129,6 +132,15 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	if m.Offset < c.skip {
 		return nil
 	}
+	if c.seqSeen && f.Seq <= c.seq && f.TimeNs <= c.lastNs {
+		// Sent again (an edge replaying its spool after a crash): timed
+		// already. A logger whose counter restarted sends newer times.
+		if c.dups++; c.dups&(c.dups-1) == 0 {
+			p.r.cfg.Logger.Info("processors: skipping frames timed already (sent again by an edge)", "car", f.Car, "seq", f.Seq, "skipped", c.dups)
+		}
+		return nil
+	}
+	c.seqSeen, c.seq = true, f.Seq
 	c.lastNs = f.TimeNs
 	if c.restart < 0 {
 		c.restart = m.Offset // the car's first record here starts its first window
