@@ -19,7 +19,10 @@ const (
 	rGLat
 	rPit
 	rBeacon
-	rTyre // + wheel index in roleWheel
+	rPosX      // a game's world x: a planar track's first coordinate
+	rPosZ      // a game's world z
+	rDeviceLap // the source device's own lap marker
+	rTyre      // + wheel index in roleWheel
 )
 
 // Channels maps a car's channel ids to the roles lap detection and the
@@ -29,11 +32,12 @@ type Channels struct {
 	wheel []uint8 // by channel id, for rTyre
 	lo    []float64
 	hi    []float64
-	gps   bool // both gps_lat and gps_lon exist
 }
 
 // NewChannels reads the roles from cat. beacon names the lap beacon
 // channel ("" for none): a rising edge above 0.5 is a start/finish crossing.
+// The car's speed is its speed channel or, when it has none (a GPS-only
+// logger), gps_speed.
 func NewChannels(cat *telemetry.ChannelCatalog, beacon string) Channels {
 	var max int32 = -1
 	for _, c := range cat.Channels {
@@ -47,6 +51,10 @@ func NewChannels(cat *telemetry.ChannelCatalog, beacon string) Channels {
 		telemetry.ChanGPSLat: rLat, telemetry.ChanGPSLon: rLon, telemetry.ChanSpeed: rSpeed,
 		telemetry.ChanThrottle: rThrottle, telemetry.ChanBrakeFront: rBrake, telemetry.ChanGear: rGear,
 		telemetry.ChanFuel: rFuel, telemetry.ChanGLat: rGLat, telemetry.ChanPitLimiter: rPit,
+		telemetry.ChanPosX: rPosX, telemetry.ChanPosZ: rPosZ, telemetry.ChanDeviceLap: rDeviceLap,
+	}
+	if _, ok := cat.ByName(telemetry.ChanSpeed); !ok {
+		byName[telemetry.ChanGPSSpeed] = rSpeed
 	}
 	for w, wheel := range telemetry.Wheels {
 		for _, zone := range []string{"inner", "mid", "outer"} {
@@ -56,7 +64,6 @@ func NewChannels(cat *telemetry.ChannelCatalog, beacon string) Channels {
 	if beacon != "" {
 		byName[beacon] = rBeacon
 	}
-	lat, lon := false, false
 	for _, c := range cat.Channels {
 		r, ok := byName[c.Name]
 		if !ok {
@@ -67,10 +74,7 @@ func NewChannels(cat *telemetry.ChannelCatalog, beacon string) Channels {
 			r = rTyre
 		}
 		ch.roles[c.ID], ch.lo[c.ID], ch.hi[c.ID] = r, c.Min, c.Max
-		lat = lat || r == rLat
-		lon = lon || r == rLon
 	}
-	ch.gps = lat && lon
 	return ch
 }
 

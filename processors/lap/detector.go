@@ -20,18 +20,24 @@ type Config struct {
 	// track's Timing, or a track file). Required.
 	Track track.Timing
 	// Debounce is the shortest time between two crossings of one line that
-	// both count. Default 500ms.
+	// both count. Default: Track.Detection.Debounce, else the larger of
+	// 500ms and 1.5 GPS periods (see Period), so that it follows the
+	// receiver.
 	Debounce time.Duration
 	// ReArm is how far, in metres, a car must get from a line's midpoint
 	// after crossing it before the line counts again, so a car creeping
-	// over the line with a noisy GPS crosses it once. Default 25.
+	// over the line with a noisy GPS crosses it once. Default:
+	// Track.Detection.ReArm, else 25. It is a distance checked at every
+	// fix, so it holds at any GPS rate as it is.
 	ReArm float64
 	// MinLapFraction is the shortest lap, as a fraction of Track.Length of
 	// GPS distance; a start/finish crossing sooner is ignored. Default 0.5.
 	MinLapFraction float64
 	// MaxGap is the longest gap between GPS fixes across which a line
 	// crossing is trusted; a lap with a line crossed in a longer gap is
-	// still timed (interpolated across the gap) but not valid. Default 1s.
+	// still timed (interpolated across the gap) but not valid. Default:
+	// Track.Detection.MaxGap, else the larger of 1s and 2.5 GPS periods
+	// of the lap (2.5 s at 1 Hz, where every interval is a second).
 	MaxGap time.Duration
 	// Beacon names the lap beacon channel. When set and the car's catalog
 	// has it, a rising edge of that channel (above 0.5) is the
@@ -52,14 +58,15 @@ func (c Config) withDefaults() (Config, error) {
 	if err := c.Track.Validate(); err != nil {
 		return c, err
 	}
+	det := c.Track.Detection
 	if c.Debounce == 0 {
-		c.Debounce = 500 * time.Millisecond
+		c.Debounce = det.Debounce // 0: follows the GPS rate
 	}
-	c.ReArm = orF(c.ReArm, 25)
-	c.MinLapFraction = orF(c.MinLapFraction, 0.5)
 	if c.MaxGap == 0 {
-		c.MaxGap = time.Second
+		c.MaxGap = det.MaxGap // 0: follows the GPS rate
 	}
+	c.ReArm = orF(orF(c.ReArm, det.ReArm), 25)
+	c.MinLapFraction = orF(c.MinLapFraction, 0.5)
 	c.DeltaStep = orF(c.DeltaStep, 5)
 	c.FullThrottle = orF(c.FullThrottle, 98)
 	c.BrakeOn = orF(c.BrakeOn, 5)
@@ -110,6 +117,17 @@ type Detector struct {
 	armed   []bool
 	lastNs  []int64
 	beacon  bool // start/finish from the beacon channel
+	planar  bool // positions from pos_x/pos_z, not gps_lat/gps_lon
+
+	ivals   []int64 // GPS intervals since the last start/finish crossing, for Period
+	scratch []int64
+	checks  []lineCheck // by gate
+	coarse  coarseOdo
+	markers [8]int64 // the latest device lap markers, a ring
+	nMarker int
+
+	ignored  []Ignored    // in the last Frame call
+	problems []*LineError // in the last Frame call
 
 	havePrev bool
 	prev     vec
@@ -147,10 +165,14 @@ func NewDetector(cfg Config, ch Channels, car, session string) (*Detector, error
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{cfg: cfg, ch: ch, car: car, session: session, plane: newPlane(cfg.Track.StartFinish.A)}
+	d := &Detector{cfg: cfg, ch: ch, car: car, session: session, plane: newPlane(cfg.Track), planar: cfg.Track.Planar}
 	d.gates = append(d.gates, newGate(d.plane, cfg.Track.StartFinish))
 	for _, l := range cfg.Track.Sectors {
 		d.gates = append(d.gates, newGate(d.plane, l))
+	}
+	d.checks = make([]lineCheck, len(d.gates))
+	for i := range d.checks {
+		d.checks[i].backAt = math.Inf(-1)
 	}
 	d.armed = make([]bool, len(d.gates))
 	d.lastNs = make([]int64, len(d.gates))
@@ -185,25 +207,19 @@ func (d *Detector) Live() (delta float64, ok bool) { return d.live, d.liveOK }
 func (d *Detector) Distance() (m float64, ok bool) { return d.cur.dist, d.started }
 
 // Frame feeds the car's next frame and appends the laps it completes to
-// out.
+// out. Ignored and Problems then say what else it found.
 func (d *Detector) Frame(f *telemetry.Frame, out []telemetry.Lap) []telemetry.Lap {
-	var lat, lon float64
-	var nLat, nLon bool
-	for _, s := range f.Samples {
-		switch d.ch.role(s.ID) {
-		case rLat:
-			lat, nLat = s.Value, true
-		case rLon:
-			lon, nLon = s.Value, true
-		}
-	}
-	if nLat && nLon {
-		out = d.fix(f.TimeNs, track.LatLon{Lat: lat, Lon: lon}, out)
+	d.ignored, d.problems = d.ignored[:0], d.problems[:0]
+	if p, ok := d.position(f); ok {
+		out = d.fix(f.TimeNs, p, out)
 	}
 	for _, s := range f.Samples {
 		r := d.ch.role(s.ID)
 		switch r {
-		case rNone, rLat, rLon:
+		case rNone, rLat, rLon, rPosX, rPosZ:
+		case rDeviceLap:
+			d.markers[d.nMarker%len(d.markers)] = f.TimeNs
+			d.nMarker++
 		case rBeacon:
 			out = d.beaconSample(f.TimeNs, s.Value, out)
 		case rSpeed:
@@ -224,7 +240,11 @@ func (d *Detector) beaconSample(ns int64, v float64, out []telemetry.Lap) []tele
 	hi := v > 0.5
 	rising := hi && !d.beaconHi
 	d.beaconHi = hi
-	if !d.beacon || !rising || ns-d.lastNs[0] < int64(d.cfg.Debounce) {
+	if !d.beacon || !rising {
+		return out
+	}
+	if ns-d.lastNs[0] < d.debounce() {
+		d.ignore(0, ns, IgnoredDebounce)
 		return out
 	}
 	d.lastNs[0] = ns
@@ -239,17 +259,48 @@ func (d *Detector) Crossings() int { return d.crossings }
 // crossing.
 func (d *Detector) Started() bool { return d.started }
 
-// HasFix reports whether f carries a GPS fix (both latitude and
-// longitude).
+// position returns f's position on the detector's plane: from gps_lat
+// and gps_lon, or on a planar track from pos_x and pos_z; ok is false
+// when f carries no whole fix.
+func (d *Detector) position(f *telemetry.Frame) (p vec, ok bool) {
+	var a, b float64
+	var na, nb bool
+	ra, rb := rLat, rLon
+	if d.planar {
+		ra, rb = rPosX, rPosZ
+	}
+	for _, s := range f.Samples {
+		switch d.ch.role(s.ID) {
+		case ra:
+			a, na = s.Value, true
+		case rb:
+			b, nb = s.Value, true
+		}
+	}
+	switch {
+	case !na || !nb:
+		return vec{}, false
+	case d.planar:
+		return vec{a, b}, true
+	}
+	return d.plane.xy(track.LatLon{Lat: a, Lon: b}), true
+}
+
+// HasFix reports whether f carries a position fix: both latitude and
+// longitude, or both pos_x and pos_z.
 func (c *Channels) HasFix(f *telemetry.Frame) bool {
-	lat, lon := false, false
+	var lat, lon, x, z bool
 	for _, s := range f.Samples {
 		switch c.role(s.ID) {
 		case rLat:
 			lat = true
 		case rLon:
 			lon = true
+		case rPosX:
+			x = true
+		case rPosZ:
+			z = true
 		}
 	}
-	return lat && lon
+	return lat && lon || x && z
 }

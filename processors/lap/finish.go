@@ -27,11 +27,16 @@ func (d *Detector) finish(endNs int64, pitEnd bool, gap int64) telemetry.Lap {
 			lap.SectorsNs = nil
 		}
 	}
-	valid := complete && !lap.PitLane && maxGap <= int64(d.cfg.MaxGap)
+	limit := d.maxGap()
+	valid := complete && !lap.PitLane && maxGap <= limit
 	lap.Metrics = c.acc.metrics(make([]telemetry.Metric, 0, 24), c.dist)
 	lap.Metrics = append(lap.Metrics,
 		telemetry.Metric{Name: MValid, Value: b2f(valid)},
-		telemetry.Metric{Name: MMaxGPSGap, Value: float64(maxGap) / 1e9})
+		telemetry.Metric{Name: MMaxGPSGap, Value: float64(maxGap) / 1e9},
+		telemetry.Metric{Name: MGPSPeriod, Value: d.Period().Seconds()})
+	if dev, ok := d.deviceTime(c.startNs, endNs, limit); ok {
+		lap.DeviceNs = &dev
+	}
 	lapNs := endNs - c.startNs
 	if best, ok := d.carBest(d.lapNo); ok {
 		lap.Metrics = append(lap.Metrics, telemetry.Metric{Name: MDeltaBest, Value: float64(lapNs-best) / 1e9})

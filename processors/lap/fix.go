@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
-	"github.com/pitwall/pitwall/track"
 )
 
 // maxBridge is the longest GPS gap the detector bridges with a straight
@@ -20,25 +19,30 @@ type hit struct {
 	gate int
 }
 
-// fix feeds one GPS fix.
-func (d *Detector) fix(ns int64, ll track.LatLon, out []telemetry.Lap) []telemetry.Lap {
-	p := d.plane.xy(ll)
+// fix feeds one position fix, p on the detector's plane.
+func (d *Detector) fix(ns int64, p vec, out []telemetry.Lap) []telemetry.Lap {
 	if !d.havePrev {
 		d.prev, d.prevNs, d.havePrev = p, ns, true
 		d.odo.reset(ns)
+		d.coarse.fix(p)
 		return out
 	}
 	if ns <= d.prevNs {
 		return out // a duplicate or out-of-order fix carries no new motion
 	}
 	gap := ns - d.prevNs
+	d.interval(gap)
 	segLen := p.sub(d.prev).len()
 	var hits [4]hit
 	found := hits[:0]
 	if gap <= int64(maxBridge) {
 		found = d.lines(p, gap, found)
-	} else if d.started {
-		d.cur.maxGap = max(d.cur.maxGap, gap)
+		d.coarse.fix(p)
+	} else {
+		if d.started {
+			d.cur.maxGap = max(d.cur.maxGap, gap)
+		}
+		d.coarse.have = false // not bridged: the distance is unknown
 	}
 	pos := 0.0
 	for _, h := range found {
@@ -66,23 +70,37 @@ func (d *Detector) fix(ns int64, ll track.LatLon, out []telemetry.Lap) []telemet
 	d.prev, d.prevNs = p, ns
 	d.odo.reset(ns)
 	d.updateLive(ns)
+	d.checkLines()
 	return out
 }
 
 // lines finds the armed lines crossed forwards between the previous
-// fix and p, in the order they were crossed.
+// fix and p, in the order they were crossed; the crossings it ignores go
+// to d.ignored.
 func (d *Detector) lines(p vec, gap int64, found []hit) []hit {
 	for i, g := range d.gates {
 		if i == 0 && d.beacon {
 			continue
 		}
 		t, u, fwd, ok := g.cross(d.prev, p)
-		if !ok || !fwd || !d.armed[i] {
+		if !ok {
 			continue
 		}
-		if d.prevNs+int64(t*float64(gap))-d.lastNs[i] < int64(d.cfg.Debounce) {
+		at := d.prevNs + int64(t*float64(gap))
+		switch {
+		case !fwd:
+			d.backwards(i, at)
+			continue
+		case !d.armed[i]:
+			d.checks[i].forward++
+			d.ignore(i, at, IgnoredNotReArmed)
+			continue
+		case at-d.lastNs[i] < d.debounce():
+			d.checks[i].forward++
+			d.ignore(i, at, IgnoredDebounce)
 			continue
 		}
+		d.checks[i].forward++
 		found = append(found, hit{t: t, u: u, gate: i})
 		for j := len(found) - 1; j > 0 && found[j].t < found[j-1].t; j-- {
 			found[j], found[j-1] = found[j-1], found[j]
@@ -146,7 +164,8 @@ func (d *Detector) startFinish(tc int64, u float64, gap int64, out []telemetry.L
 		return out
 	}
 	if d.cur.dist > 0 && d.cur.dist < d.cfg.MinLapFraction*tr.Length {
-		return out // too short for a lap: not a real crossing
+		d.ignore(0, tc, IgnoredTooShort) // not a real crossing
+		return out
 	}
 	d.crossings++
 	out = append(out, d.finish(tc, pit, gap))
@@ -156,6 +175,10 @@ func (d *Detector) startFinish(tc int64, u float64, gap int64, out []telemetry.L
 }
 
 func (d *Detector) newLap(tc int64, pit bool, gap int64) {
+	d.ivals = d.ivals[:0]
+	if gap > 0 {
+		d.ivals = append(d.ivals, gap) // the period counts from the crossing's interval
+	}
 	trace := d.cur.trace[:0] // nil when finish kept it as the best
 	d.cur = current{startNs: tc, pitCross: pit, maxGap: gap, acc: newAcc(), trace: trace, cursorNs: tc}
 }
@@ -178,6 +201,7 @@ func (d *Detector) number(tc int64) int32 {
 
 func (d *Detector) sector(g int, tc, gap int64) {
 	if !d.started {
+		d.ignore(g, tc, IgnoredBeforeStart)
 		return
 	}
 	c := &d.cur

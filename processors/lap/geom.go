@@ -11,12 +11,17 @@ import (
 // the projection is locally affine to far better than a millimetre per
 // metre, so crossing fractions computed in it are those on the ground.
 type plane struct {
+	planar     bool // a planar track: positions are on the plane already
 	lat0, lon0 float64
 	kx, ky     float64 // metres per degree of longitude, latitude
 }
 
-func newPlane(origin track.LatLon) plane {
+func newPlane(t track.Timing) plane {
+	if t.Planar {
+		return plane{planar: true}
+	}
 	const rad = math.Pi / 180
+	origin := t.StartFinish.A
 	return plane{
 		lat0: origin.Lat, lon0: origin.Lon,
 		kx: rad * track.EarthRadius * math.Cos(origin.Lat*rad),
@@ -45,6 +50,9 @@ type gate struct {
 
 func newGate(p plane, l track.TimingLine) gate {
 	a, b := p.xy(l.A), p.xy(l.B)
+	if p.planar {
+		a, b = vec{l.PA.X, l.PA.Z}, vec{l.PB.X, l.PB.Z}
+	}
 	return gate{name: l.Name, a: a, ab: b.sub(a), mid: a.lerp(b, 0.5), len: b.sub(a).len()}
 }
 

@@ -34,6 +34,22 @@ func simRun(t testing.TB, cfg simulator.Config, fn func(f *telemetry.Frame)) (*s
 // removes a frame's GPS fix.
 func detectAll(t testing.TB, cfg simulator.Config, lc lap.Config, drop func(f *telemetry.Frame) bool) (got map[string][]telemetry.Lap, truth []telemetry.Lap) {
 	t.Helper()
+	var mod func(f *telemetry.Frame, lat, lon int32) *telemetry.Frame
+	if drop != nil {
+		mod = func(f *telemetry.Frame, lat, lon int32) *telemetry.Frame {
+			if drop(f) {
+				return withoutGPS(f, lat, lon)
+			}
+			return f
+		}
+	}
+	return detectMod(t, cfg, lc, mod)
+}
+
+// detectMod runs one detector per car over the simulation, each frame
+// through mod when set (lat and lon are the GPS channels' ids).
+func detectMod(t testing.TB, cfg simulator.Config, lc lap.Config, mod func(f *telemetry.Frame, lat, lon int32) *telemetry.Frame) (got map[string][]telemetry.Lap, truth []telemetry.Lap) {
+	t.Helper()
 	s0, err := simulator.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +68,8 @@ func detectAll(t testing.TB, cfg simulator.Config, lc lap.Config, drop func(f *t
 			}
 			dets[f.Car] = d
 		}
-		if drop != nil && drop(f) {
-			f = withoutGPS(f, lat.ID, lon.ID)
+		if mod != nil {
+			f = mod(f, lat.ID, lon.ID)
 		}
 		got[f.Car] = d.Frame(f, got[f.Car])
 	})

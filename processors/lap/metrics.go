@@ -20,6 +20,7 @@ const (
 	MDistance     = "distance_m"
 	MValid        = "valid"
 	MMaxGPSGap    = "max_gps_gap_s"
+	MGPSPeriod    = "gps_period_s" // the lap's median GPS interval (Detector.Period)
 	MDeltaBest    = "delta_car_best_s"
 	// Tyre temperatures: tyre_temp_<wheel>_avg and tyre_temp_<wheel>_max.
 )
