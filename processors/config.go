@@ -48,6 +48,12 @@ type Config struct {
 	// the car's last; its unfinished lap is then not replayed after a
 	// restart. Default 10m.
 	StaleAfter time.Duration
+	// CatalogWait is how long (wall time) the first frame of a car whose
+	// channel catalog has not come waits for it, holding its partition
+	// back; then that frame, and every later one of the car until its
+	// catalog comes, goes to telemetry.deadletter (reason no_catalog)
+	// and the partition moves on. Default 10s.
+	CatalogWait time.Duration
 	// SessionTimeout is the group session timeout: how long the group
 	// waits for a silent (crashed) member before giving its partitions to
 	// the others. Default 10s.
@@ -90,6 +96,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 10 * time.Minute
+	}
+	if c.CatalogWait == 0 {
+		c.CatalogWait = 10 * time.Second
 	}
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 10 * time.Second

@@ -19,8 +19,37 @@
 // At the start of every group session (Setup) the runner fetches the
 // committed offset metadata of all its claims in one request and reads
 // telemetry.laps once, to its end (internal/topicread); the claims share
-// that. Run creates telemetry.laps first, with the settings of
-// telemetry.Topics (internal/admin).
+// that. Run creates telemetry.laps and telemetry.deadletter first, with
+// the settings of telemetry.Topics (internal/admin).
+//
+// # Starting before the edge, and bad input
+//
+// The processor may start first: a broker that does not answer, and the
+// topics telemetry and telemetry.channels before an edge created them,
+// are waited for (logged once). A failure it cannot wait out (the
+// catalogs tail failing, a track with a line crossed only backwards,
+// lap.ErrLineBackwards) ends Run with an error, so `pitwall process`
+// exits non-zero; Run returns nil only when its context ends. A line no
+// car crosses (lap.ErrLineNotCrossed) is warned about once.
+//
+// A record of telemetry that is no Frame, or a Frame of a car whose
+// channel catalog has not come, cannot be timed. The first frame of such
+// a car waits Config.CatalogWait (wall time) for the catalog, holding its
+// partition back; then it, and every later frame of the car until the
+// catalog comes, goes raw to telemetry.deadletter (key and source
+// header "process:<group>", reason header no_catalog, or unknown_format,
+// unknown_schema, wrong_schema, corrupt, invalid for records that do
+// not decode; headers error, topic, partition, offset, car) and the
+// partition moves on. Dead letters are produced with the laps and
+// acknowledged before the offset passes them; the offset metadata keeps
+// a catalog-less car's last dead letter, so a restart does not send its
+// frames again. Each kind is counted, logged once, and the counts again
+// when Run ends.
+//
+// Each lap produced is logged at INFO (car, lap, time, valid, pit); each
+// line crossing a detector ignores (lap.Ignored: backwards, not_rearmed,
+// debounce, too_short, before_first_lap) at DEBUG, and counted by reason
+// (logged when Run ends).
 //
 // Config.Written observes the pipeline from the outside: it is called
 // after each write InfluxDB accepted, with how far every car's frames are

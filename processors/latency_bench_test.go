@@ -246,7 +246,7 @@ func (p *producer) close() {
 
 // createTopics creates telemetry and the compacted telemetry.channels,
 // as the simulator and the edge do.
-func createTopics(b *testing.B, addr string) {
+func createTopics(b testing.TB, addr string) {
 	client, err := sarama.NewClient([]string{addr}, sarama.NewConfig())
 	if err != nil {
 		b.Fatal(err)

@@ -2,7 +2,9 @@ package processors
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,13 +24,14 @@ type partition struct {
 	id      int32
 	cars    map[string]*car
 	restart map[string]int64 // committed per-car restart offsets, until the car shows up
+	nocat   map[string]int64 // cars without a channel catalog → offset after their last dead letter
 	known   map[string][]telemetry.Lap
-	batch   []byte // line protocol not yet written
-	laps    []*sarama.ProducerMessage
-	pending []telemetry.Lap // laps in p.laps, to mark as published once acknowledged
-	next    int64           // offset after the last record handled
-	pos     *atomic.Int64   // next, for the pipeline stats (runner.positions)
-	newest  int64           // newest sensor time seen
+	batch   []byte                    // line protocol not yet written
+	outbox  []*sarama.ProducerMessage // laps and dead letters not yet produced
+	pending []telemetry.Lap           // laps in p.outbox, to mark as published once acknowledged
+	next    int64                     // offset after the last record handled
+	pos     *atomic.Int64             // next, for the pipeline stats (runner.positions)
+	newest  int64                     // newest sensor time seen
 	marked  int64
 	frame   telemetry.Frame
 	out     []telemetry.Lap
@@ -54,7 +57,7 @@ type car struct {
 
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
 	p := &partition{r: r, sess: sess, topic: claim.Topic(), id: claim.Partition(), cars: map[string]*car{},
-		next: claim.InitialOffset(), pos: new(atomic.Int64), marked: -1}
+		nocat: map[string]int64{}, next: claim.InitialOffset(), pos: new(atomic.Int64), marked: -1}
 	p.pos.Store(p.next)
 	st := r.claimed
 	var err error
@@ -122,12 +125,12 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	p.pos.Store(p.next)
 	f := &p.frame
 	if err := p.r.codec.DecodeFrame(m.Value, f); err != nil {
-		p.r.bad.report("frame", err)
+		p.deadLetter(m, decodeReason(err), "", err)
 		return nil
 	}
-	c, err := p.car(ctx, f)
-	if err != nil || c == nil {
-		return err
+	c := p.car(ctx, m, f)
+	if c == nil {
+		return nil
 	}
 	if m.Offset < c.skip {
 		return nil
@@ -152,6 +155,7 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	fix := c.ch.HasFix(f)
 	before := c.det.Crossings()
 	p.out = c.det.Frame(f, p.out[:0])
+	p.report(c, f.Car)
 	switch {
 	case c.det.Crossings() != before && fix:
 		c.restart = c.fixWindow // re-read from the fix before the crossing
@@ -174,21 +178,26 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	return nil
 }
 
-// car returns the state of f's car, creating it (and waiting for its
-// catalog) on its first frame; nil for a frame to skip.
-func (p *partition) car(ctx context.Context, f *telemetry.Frame) (*car, error) {
+// car returns the state of f's car, creating it on its first frame (m);
+// nil for a frame to skip: handled before a restart, or of a car without
+// a channel catalog (see catalog).
+func (p *partition) car(ctx context.Context, m *sarama.ConsumerMessage, f *telemetry.Frame) *car {
 	c := p.cars[f.Car]
 	if c != nil && c.session == f.Session {
-		return c, nil
+		return c
 	}
-	cat, err := p.r.cats.wait(ctx, f.Car)
-	if err != nil {
-		return nil, nil // the session is ending; nothing was marked past this record
+	if c == nil && m.Offset < p.restart[f.Car] {
+		return nil // handled before a restart: no need for its catalog
+	}
+	cat := p.catalog(ctx, m, f.Car)
+	if cat == nil {
+		return nil
 	}
 	ch := lap.NewChannels(cat, p.r.cfg.Lap.Beacon)
 	det, err := lap.NewDetector(p.r.cfg.Lap, ch, f.Car, f.Session)
-	if err != nil {
-		return nil, err
+	if err != nil { // Run checked the config: a bug, not input
+		p.r.fail(fmt.Errorf("processors: car %s: %w", f.Car, err))
+		return nil
 	}
 	var known []lap.Known
 	published := map[int32]bool{}
@@ -208,7 +217,104 @@ func (p *partition) car(ctx context.Context, f *telemetry.Frame) (*car, error) {
 		p.batch = c.ds.Flush(p.batch) // a new session: close the old one's window
 	}
 	p.cars[f.Car] = nc
-	return nc, nil
+	return nc
+}
+
+// report logs (debug) and counts the crossings c's detector ignored in
+// its last frame, and acts on the problems it found with the track's
+// lines: a line crossed only backwards ends Run with the error (nothing
+// can be timed on it), a line not crossed is warned about once.
+func (p *partition) report(c *car, id string) {
+	for _, ig := range c.det.Ignored() {
+		p.r.ignored.add(ig.Reason)
+		p.r.cfg.Logger.Debug("processors: crossing ignored", "car", id, "line", ig.Line, "reason", ig.Reason,
+			"at", time.Unix(0, ig.AtNs).UTC())
+	}
+	for _, e := range c.det.Problems() {
+		if errors.Is(e, lap.ErrLineBackwards) {
+			p.r.fail(fmt.Errorf("processors: %w", e))
+			continue
+		}
+		if p.r.ignored.first("problem " + e.Line) {
+			p.r.cfg.Logger.Warn("processors: "+e.Error(), "line", e.Line)
+		}
+	}
+}
+
+// Reasons for a record of telemetry to go to telemetry.deadletter (the
+// HeaderReason header), in the edge's vocabulary where it has the word.
+const (
+	reasonNoCatalog     = "no_catalog"     // the car's channel catalog did not come within Config.CatalogWait
+	reasonUnknownFormat = "unknown_format" // not Avro single-object encoded
+	reasonUnknownSchema = "unknown_schema" // Avro with a writer schema this processor does not know
+	reasonWrongSchema   = "wrong_schema"   // Avro of another record type than Frame
+	reasonCorrupt       = "corrupt"        // Avro that does not decode
+	reasonInvalid       = "invalid"        // decodes, but breaks the model's rules
+)
+
+func decodeReason(err error) string {
+	switch {
+	case errors.Is(err, telemetry.ErrNotAvro):
+		return reasonUnknownFormat
+	case errors.Is(err, telemetry.ErrUnknownSchema):
+		return reasonUnknownSchema
+	case errors.Is(err, telemetry.ErrWrongSchema):
+		return reasonWrongSchema
+	case errors.Is(err, telemetry.ErrInvalid):
+		return reasonInvalid
+	}
+	return reasonCorrupt
+}
+
+// catalog returns car's channel catalog, or nil after sending m to the
+// dead-letter topic. The first frame of a car without a catalog waits
+// Config.CatalogWait for it (at start the catalogs tail may be behind);
+// after that the car is remembered as catalog-less, and its frames go to
+// the dead-letter topic at once until its catalog comes. nil too when
+// ctx ends while waiting (the session is ending; nothing is marked past
+// m).
+func (p *partition) catalog(ctx context.Context, m *sarama.ConsumerMessage, car string) *telemetry.ChannelCatalog {
+	if cat := p.r.cats.get(car); cat != nil {
+		delete(p.nocat, car)
+		return cat
+	}
+	if _, known := p.nocat[car]; !known {
+		p.r.cfg.Logger.Debug("processors: car has no channel catalog yet; waiting up to "+p.r.cfg.CatalogWait.String(),
+			"car", car, "partition", p.id, "offset", m.Offset)
+		cat, err := p.r.cats.wait(ctx, car, p.r.cfg.CatalogWait)
+		if cat != nil || err != nil {
+			return cat
+		}
+	}
+	p.nocat[car] = m.Offset + 1
+	p.deadLetter(m, reasonNoCatalog, car, fmt.Errorf("car %q has no channel catalog on %s (waited %v)",
+		car, telemetry.TopicChannels, p.r.cfg.CatalogWait))
+	return nil
+}
+
+// deadLetterSource is the key (and source header) of the processor's
+// dead letters; the edge's are keyed by their input.
+func (p *partition) deadLetterSource() string { return "process:" + p.r.cfg.Group }
+
+// deadLetter queues m, raw, for telemetry.deadletter with the reason
+// (counted, and logged once per kind); the offset moves past m only once
+// the dead letter is acknowledged, like a lap. Headers: reason, source,
+// error, topic, partition, offset, and car where known.
+func (p *partition) deadLetter(m *sarama.ConsumerMessage, reason, car string, err error) {
+	p.r.bad.report(reason, err)
+	msg := err.Error()
+	if len(msg) > 1024 {
+		msg = msg[:1024]
+	}
+	src := p.deadLetterSource()
+	h := func(k, v string) sarama.RecordHeader { return sarama.RecordHeader{Key: []byte(k), Value: []byte(v)} }
+	headers := []sarama.RecordHeader{h(telemetry.HeaderReason, reason), h("source", src), h("error", msg),
+		h("topic", m.Topic), h("partition", strconv.Itoa(int(m.Partition))), h("offset", strconv.FormatInt(m.Offset, 10))}
+	if car != "" {
+		headers = append(headers, h("car", car))
+	}
+	p.outbox = append(p.outbox, &sarama.ProducerMessage{Topic: telemetry.TopicDeadLetter, Key: sarama.StringEncoder(src),
+		Value: sarama.ByteEncoder(m.Value), Headers: headers, Timestamp: m.Timestamp})
 }
 
 // lap queues a completed lap for InfluxDB and, unless already published,
@@ -224,25 +330,29 @@ func (p *partition) lap(c *car, l *telemetry.Lap) {
 		p.batch = influx.AppendLap(p.batch, l, extra...)
 	}
 	if c.published[l.Lap] {
+		p.r.cfg.Logger.Debug("processors: lap already on "+telemetry.TopicLaps+" (re-read after a restart)", "car", l.Car, "lap", l.Lap)
 		return
 	}
+	p.r.cfg.Logger.Info("processors: lap", "car", l.Car, "lap", l.Lap, "time", clock(l.LapTime()), "valid", k.Valid,
+		"pit", l.PitLane, "session", l.Session)
 	v, err := p.r.codec.AppendLap(nil, l)
 	if err != nil {
 		p.r.bad.report("lap encode", err)
 		return
 	}
-	p.laps = append(p.laps, &sarama.ProducerMessage{Topic: telemetry.TopicLaps, Key: sarama.StringEncoder(l.Car), Value: sarama.ByteEncoder(v),
+	p.outbox = append(p.outbox, &sarama.ProducerMessage{Topic: telemetry.TopicLaps, Key: sarama.StringEncoder(l.Car), Value: sarama.ByteEncoder(v),
 		Headers: []sarama.RecordHeader{{Key: []byte(HeaderGroup), Value: []byte(p.r.cfg.Group)}}})
 	p.pending = append(p.pending, *l)
 }
 
-// flush produces the laps and writes the batch to InfluxDB; once both
-// are acknowledged it marks the partition's restart offset. Points
+// flush produces the laps and dead letters and writes the batch to
+// InfluxDB; once both are acknowledged it marks the partition's restart
+// offset. Points
 // InfluxDB did not take are held (see influxHealth) without holding back
 // the laps, and the offset stays until they are written or dropped.
 func (p *partition) flush(ctx context.Context) error {
-	if len(p.laps) > 0 {
-		if err := retry(ctx, "laps produce", p.r, func() error { return p.r.producer.SendMessages(p.laps) }); err != nil {
+	if len(p.outbox) > 0 {
+		if err := retry(ctx, "laps produce", p.r, func() error { return p.r.producer.SendMessages(p.outbox) }); err != nil {
 			return nil // session over: nothing marked
 		}
 		for _, l := range p.pending {
@@ -251,7 +361,8 @@ func (p *partition) flush(ctx context.Context) error {
 			}
 		}
 	}
-	p.laps, p.pending = p.laps[:0], p.pending[:0]
+	clear(p.outbox) // the records' bytes
+	p.outbox, p.pending = p.outbox[:0], p.pending[:0]
 	if p.writeInflux(ctx) {
 		p.mark()
 	}
@@ -299,11 +410,19 @@ func (p *partition) written() {
 }
 
 // mark marks the smallest restart offset of the partition's cars, with
-// every car's own restart offset in the metadata.
+// every car's own restart offset in the metadata, and that of cars
+// without a catalog past it (so their frames are not sent to the
+// dead-letter topic again after a restart).
 func (p *partition) mark() {
 	restarts := map[string]int64{}
 	low := p.next
 	for car, off := range p.restart { // committed before, car not seen since
+		if off < p.next {
+			// Read past without the car showing up at its restart
+			// offset: a catalog-less car's entry, or a record gone.
+			delete(p.restart, car)
+			continue
+		}
 		restarts[car], low = off, min(low, off)
 	}
 	for id, c := range p.cars {
@@ -318,6 +437,11 @@ func (p *partition) mark() {
 	if low < 0 {
 		return
 	}
+	for car, off := range p.nocat {
+		if off > low {
+			restarts[car] = off
+		}
+	}
 	meta := encodeRestarts(restarts)
 	switch {
 	case low > p.marked:
@@ -326,4 +450,10 @@ func (p *partition) mark() {
 		p.sess.ResetOffset(p.topic, p.id, low, meta)
 	}
 	p.marked = low
+}
+
+// clock formats a lap time as m:ss.mmm.
+func clock(d time.Duration) string {
+	ms := d.Round(time.Millisecond).Milliseconds()
+	return fmt.Sprintf("%d:%02d.%03d", ms/60000, ms/1000%60, ms%1000)
 }

@@ -43,9 +43,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return stopped(ctx, err)
 	}
 	defer prodClient.Close()
-	ensureLapsTopic(client, cfg)
+	ensureTopics(client, cfg)
 	r := &runner{cfg: cfg, client: client, codec: telemetry.MustNewCodec(), cats: newCatalogs(),
-		bad: &badInput{log: cfg.Logger, counts: map[string]int64{}}, best: map[string]int64{}}
+		bad: &badInput{log: cfg.Logger, counts: map[string]int64{}}, ignored: newTally(), best: map[string]int64{}}
 	if cfg.Influx != nil {
 		if r.influx, err = influx.New(*cfg.Influx); err != nil {
 			return err
@@ -66,16 +66,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer group.Close()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.fail = func(err error) { cancel(&fatalError{err}) }
+	defer r.bad.summary()
+	defer r.ignored.summary(cfg.Logger, "processors: line crossings ignored, by reason")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := r.cats.tail(ctx, catClient, r.codec, r.bad); err != nil {
-			cfg.Logger.Error("processors: channel catalogs", "err", err)
-			cancel()
+			r.fail(err)
 		}
 	}()
 	if cfg.Influx != nil {
@@ -85,14 +87,40 @@ func Run(ctx context.Context, cfg Config) error {
 			runPipelineStats(ctx, r)
 		}()
 	}
+	waiting := false
 	for ctx.Err() == nil {
-		if err := group.Consume(ctx, []string{telemetry.TopicFrames}, r); err != nil {
-			if errors.Is(err, sarama.ErrClosedConsumerGroup) {
-				break
+		err := group.Consume(ctx, []string{telemetry.TopicFrames}, r)
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, sarama.ErrClosedConsumerGroup):
+			return failure(ctx)
+		case errors.Is(err, sarama.ErrUnknownTopicOrPartition):
+			if !waiting {
+				cfg.Logger.Warn("processors: waiting for topic "+telemetry.TopicFrames+" (no edge has produced yet?); retrying until it exists", "err", err)
+				waiting = true
 			}
+			sleep(ctx, time.Second)
+		default:
 			cfg.Logger.Warn("processors: group session ended", "err", err)
 			sleep(ctx, time.Second)
 		}
+	}
+	return failure(ctx)
+}
+
+// fatalError is a failure that ends Run (runner.fail), as opposed to
+// the caller's context ending, which is a clean stop.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// failure returns the error that ended ctx if it was a failure, nil for
+// a clean stop.
+func failure(ctx context.Context) error {
+	var f *fatalError
+	if errors.As(context.Cause(ctx), &f) {
+		return f.err
 	}
 	return nil
 }
@@ -154,11 +182,12 @@ func saramaConfig(cfg Config, producer bool) *sarama.Config {
 	return sc
 }
 
-// ensureLapsTopic creates telemetry.laps as telemetry.Topics says unless
-// it exists.
-func ensureLapsTopic(client sarama.Client, cfg Config) {
-	spec, _ := telemetry.Topic(telemetry.TopicLaps)
-	if err := admin.EnsureTopics(client, spec); err != nil {
+// ensureTopics creates the topics the processor writes, telemetry.laps
+// and telemetry.deadletter, as telemetry.Topics says unless they exist.
+func ensureTopics(client sarama.Client, cfg Config) {
+	laps, _ := telemetry.Topic(telemetry.TopicLaps)
+	dead, _ := telemetry.Topic(telemetry.TopicDeadLetter)
+	if err := admin.EnsureTopics(client, laps, dead); err != nil {
 		cfg.Logger.Warn("processors: cannot create topics", "err", err)
 	}
 }
@@ -174,6 +203,8 @@ type runner struct {
 	influx   *influx.Writer
 	health   *influxHealth // nil without InfluxDB
 	producer sarama.SyncProducer
+	fail     func(error) // ends Run with the error (a failure, not a stop)
+	ignored  *tally      // line crossings the detectors ignored, by reason
 
 	// claimed is what Setup read for the group session's claims; the
 	// ConsumeClaim goroutines (started after Setup) only read it.

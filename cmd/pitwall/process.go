@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
@@ -31,6 +32,10 @@ func runProcess(ctx context.Context, args []string) error {
 	org := fs.String("influx-org", "", "InfluxDB organisation (2.x)")
 	edgeMetrics := fs.String("edge-metrics", "", "the edges' metrics addresses HOST:PORT, comma-separated, for the pipeline measurement's ingest rate and spool depth (default none: consumer lag only)")
 	window := fs.Duration("window", influx.DefaultWindow, "downsampling window of the telemetry measurement")
+	maxGap := fs.Duration("max-gap", 0, "longest GPS gap a line may be crossed in for the lap to stay valid (default: the track file's, else the larger of 1s and 2.5 GPS periods)")
+	debounce := fs.Duration("debounce", 0, "shortest time between two crossings of one line (default: the track file's, else the larger of 500ms and 1.5 GPS periods)")
+	rearm := fs.Float64("rearm", 0, "metres a car must get from a line before it counts again (default: the track file's, else 25)")
+	catalogWait := fs.Duration("catalog-wait", 10*time.Second, "how long a car's first frame waits for its channel catalog before its frames go to telemetry.deadletter")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -41,6 +46,9 @@ func runProcess(ctx context.Context, args []string) error {
 	log, err := newLogger(*logLevel)
 	if err != nil {
 		return err
+	}
+	if *maxGap < 0 || *debounce < 0 || *rearm < 0 || *catalogWait <= 0 {
+		return errors.New("--max-gap, --debounce and --rearm must not be negative, --catalog-wait must be positive")
 	}
 	tr, err := processTrack(fs, *trackName, *trackFile)
 	if err != nil {
@@ -55,8 +63,8 @@ func runProcess(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := processors.Config{
-		Brokers: strings.Split(*brokers, ","), Group: *group, Window: *window, Logger: log,
-		Lap: lap.Config{Track: tr, Beacon: *beacon},
+		Brokers: strings.Split(*brokers, ","), Group: *group, Window: *window, Logger: log, CatalogWait: *catalogWait,
+		Lap: lap.Config{Track: tr, Beacon: *beacon, MaxGap: *maxGap, Debounce: *debounce, ReArm: *rearm},
 	}
 	if *influxURL != "" {
 		cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket, Token: *token, Org: *org}

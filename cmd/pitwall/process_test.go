@@ -24,6 +24,8 @@ func TestProcessFlags(t *testing.T) {
 		{[]string{"--edge-metrics", "edge:9464,edge"}, "--edge-metrics"},
 		{[]string{"--track", "spa", "--track-file", "spa.yaml"}, "not both"},
 		{[]string{"--track-file", "/nonexistent/spa.yaml"}, "bad track"},
+		{[]string{"--max-gap", "-1s"}, "must not be negative"},
+		{[]string{"--catalog-wait", "0s"}, "--catalog-wait"},
 	} {
 		err := runProcess(context.Background(), tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
