@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -169,7 +170,9 @@ func LoadConfig(path string) (Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&c); errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%w: %s is empty: want a YAML mapping such as 'brokers: [127.0.0.1:9092]' and 'inputs: [...]'", ErrConfig, path)
+	} else if err != nil {
 		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
 	}
 	return c, nil

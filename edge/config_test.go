@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,5 +98,27 @@ func TestLatencyQuantile(t *testing.T) {
 	}
 	if p, n := l.quantileAndReset(0.99); p != 0 || n != 0 {
 		t.Fatal("not reset")
+	}
+}
+
+// An empty or wrong config file says what is wrong, not "EOF".
+func TestLoadConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"empty.yaml":   "",
+		"comment.yaml": "# nothing yet\n",
+		"typo.yaml":    "brokerz: [127.0.0.1:9092]\n",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(path)
+		if !errors.Is(err, ErrConfig) || strings.Contains(err.Error(), ": EOF") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if name != "typo.yaml" && !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("%s: %v, want 'is empty'", name, err)
+		}
 	}
 }
