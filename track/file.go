@@ -2,6 +2,7 @@ package track
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -112,7 +113,9 @@ func ParseTiming(b []byte) (Timing, error) {
 	var f trackFile
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&f); errors.Is(err, io.EOF) {
+		return Timing{}, fmt.Errorf("%w: the file is empty (pitwall process --track NAME --print-track writes one to start from)", ErrInvalid)
+	} else if err != nil {
 		return Timing{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if f.Name == "" {

@@ -160,3 +160,13 @@ func timing(t testing.TB, name string) track.Timing {
 	}
 	return tr
 }
+
+// An empty track file says so and how to get one, not "EOF".
+func TestTrackFileEmpty(t *testing.T) {
+	for _, body := range []string{"", "# moved the sector lines later\n"} {
+		_, err := track.ParseTiming([]byte(body))
+		if !errors.Is(err, track.ErrInvalid) || !strings.Contains(err.Error(), "empty") || strings.Contains(err.Error(), "EOF") {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}
