@@ -44,6 +44,10 @@ type Config struct {
 	// QueueLen is how many received messages may wait for the spool.
 	// Default 8192.
 	QueueLen int
+	// QuietWarn logs a warning when nothing matched Filter this long
+	// after the source started: almost always a filter that names the
+	// wrong topics. Default 10s.
+	QuietWarn time.Duration
 	// Logger receives connection messages. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -88,6 +92,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 8192
+	}
+	if cfg.QuietWarn <= 0 {
+		cfg.QuietWarn = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -155,7 +162,7 @@ func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 		sink.Up(false, nil)
 		return nil
 	}
-	s.consume(ctx, msgs, sink)
+	s.consume(ctx, msgs, sink, log)
 	// Stop taking messages; spool and acknowledge what was taken.
 	closing.Store(true)
 	s.drain(msgs, sink)
@@ -213,14 +220,29 @@ func (c *connState) connected() {
 	c.sink.Up(true, nil)
 }
 
-// consume spools messages in batches until ctx is done.
-func (s *Source) consume(ctx context.Context, msgs <-chan paho.Message, sink source.Sink) {
+// consume spools messages in batches until ctx is done. A subscription
+// that matched nothing for QuietWarn is worth one warning: the edge would
+// otherwise sit at 0 frames/s with no hint that the filter is wrong.
+func (s *Source) consume(ctx context.Context, msgs <-chan paho.Message, sink source.Sink, log *slog.Logger) {
 	d := newDecoder(s, sink)
+	quiet := time.NewTimer(s.cfg.QuietWarn)
+	defer quiet.Stop()
+	seen, warned := false, false
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-quiet.C:
+			if !seen {
+				log.Warn("mqtt: no message matched the subscription yet; check the topic filter (Pitwall publishes PREFIX/CAR/frames and PREFIX/CAR/channels: subscribe to PREFIX/+/#)",
+					"filter", s.cfg.Filter, "for", s.cfg.QuietWarn)
+				warned = true
+			}
 		case m := <-msgs:
+			if !seen && warned {
+				log.Info("mqtt: first message matched the subscription", "topic", m.Topic())
+			}
+			seen = true
 			d.batch(m, msgs)
 		}
 	}
