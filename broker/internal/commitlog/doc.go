@@ -20,13 +20,28 @@
 // is released together, and batches appended during an fsync ride the next
 // one (group commit). The high watermark (HW) is the durable end, so readers
 // never see data a crash could take back. Under FsyncInterval and
-// FsyncNever the HW is the LEO and Sync returns at once. Rolling a segment
-// and Close always fsync. After any failed write or fsync the log is failed
-// for good: every later Append and Sync returns an error wrapping
-// ErrLogFailed until the process restarts and recovery runs. After
-// releasing the waiters of an fsync, the syncer records how far the active
-// segment is durable in the recovery point (at most about once a second),
-// so a crash recovery checks only what came after it.
+// FsyncNever the HW is the LEO and Sync returns at once (under
+// FsyncInterval the syncer fsyncs FsyncInterval after an append). The
+// syncer arms no timer and never wakes while nothing is appended, so idle
+// partitions cost no CPU. Rolling a segment and Close always fsync. A write
+// that fails but leaves nothing behind is refused and the log stays
+// writable: a segment write a full disk refuses (the file is cut back to
+// where it was), a leader-epoch-checkpoint that cannot be written (the
+// batch needing it is refused) or a new segment that cannot be created;
+// appends resume by themselves when space returns. After any other failed
+// write, or any failed fsync, the log is failed for good: every later
+// Append and Sync returns an error wrapping ErrLogFailed until the process
+// restarts and recovery runs. After releasing the waiters of an fsync, the
+// syncer records how far the active segment is durable in the recovery
+// point (at most about once a second), so a crash recovery checks only what
+// came after it.
+//
+// Files: a log keeps its active segment's file open. Logs sharing a
+// FileBudget (Config.Files) keep at most its size open together: past it,
+// an eviction round closes the files of the least recently used idle logs
+// (nothing unsynced, no reader or fsync holding the segment) and they
+// reopen on their next append, read or fsync. Closed segments' files are
+// opened on demand and closed by the IndexCache.
 //
 // Consume: Read finds the segment holding the offset, the sparse index entry
 // at or before it, walks batch headers with pread to the batch containing
@@ -62,7 +77,7 @@
 //	...
 //	leader-epoch-checkpoint         leader epoch history
 //	recovery-point                  how much of the active segment is durable
-//	clean-shutdown                  present only after a clean Close
+//	clean-shutdown                  after a clean Close, until the next write
 //	cleaner-checkpoint              compacted logs: where the dirty part starts
 //	compaction-swap                 compacted logs: only while a swap is under way
 //	00000000000000000000.log.cleaned  (and .index.cleaned, .timeindex.cleaned)
@@ -186,8 +201,14 @@
 // (CorruptBatches); reads skip it as they skip compaction's gaps, keeping
 // every intact batch before and after it.
 //
-// Open removes the marker and fsyncs the directory before accepting writes,
-// and logs one line saying what it did (Stats().Recovery has the numbers).
+// A marker the active segment matched stays on disk after Open: it still
+// describes the log until the first Append, which removes it and fsyncs the
+// directory before writing anything, so a crash from then on looks
+// unclean. A partition opened and closed again without a write (most of
+// them, on a broker with thousands) costs no write at either end: Close
+// finds the marker there and writes nothing. Any other marker is removed
+// at Open. Open logs one line saying what it did (Stats().Recovery has the
+// numbers).
 // A closed segment is loaded on first use (Read, OffsetForTime, Retain): its
 // indexes are checked (whole entries, increasing, inside the segment, the
 // last offset entry naming the batch it points at) and rebuilt from the

@@ -3,9 +3,11 @@ package commitlog
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +89,10 @@ type Config struct {
 	// one among many logs to bound them together. Default: a cache of this
 	// log's own with DefaultIndexCacheBytes.
 	IndexCache *IndexCache
+	// Files bounds how many logs keep their active segment's file open;
+	// share one among every log of a process. Default nil: the file stays
+	// open from Open to Close.
+	Files *FileBudget
 	// Logger receives recovery reports and failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for rolling and retention. Default time.Now.
@@ -165,6 +171,7 @@ type EpochEntry struct {
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Fsyncs          int64    // fsyncs of segment files (syncer, rolls, Close)
+	SyncerWakeups   int64    // times the syncer woke up: 0 while nothing is appended
 	RejectedBatches int64    // Append calls refused as corrupt or too large
 	IndexRebuilds   int64    // segments whose index files were rebuilt from the log
 	Recovery        Recovery // what Open did
@@ -218,7 +225,14 @@ type Log struct {
 	fsyncs        atomic.Int64
 	rejected      atomic.Int64
 	indexRebuilds atomic.Int64
-	recovery      Recovery // written by Open only
+	wakeups       atomic.Int64 // times the syncer woke up
+	lastUse       atomic.Int64 // Files' epoch of the last append or read
+	recovery      Recovery     // written by Open only
+	undoneWrites  bool         // guarded by mu: a failed write was undone since the last good one
+	// markerOnDisk (guarded by mu): the clean-shutdown marker Open found
+	// still describes the log, for nothing was written since. The first
+	// Append removes it; Close with it still there has nothing to write.
+	markerOnDisk bool
 
 	// The last recovery point written. Only the syncer, Open and Close
 	// touch these, and never at the same time (Close stops the syncer first).
@@ -254,6 +268,9 @@ func Open(cfg Config) (*Log, error) {
 		l.done = make(chan struct{})
 		go l.syncLoop()
 	}
+	if cfg.Files != nil {
+		cfg.Files.opened(l)
+	}
 	return l, nil
 }
 
@@ -261,8 +278,12 @@ func Open(cfg Config) (*Log, error) {
 // It validates the batch (ErrCorruptBatch, ErrBatchTooLarge), then rewrites
 // batch in place: baseOffset = EndOffset() and partitionLeaderEpoch =
 // leaderEpoch. The bytes are written to the active segment without fsync;
-// durability is Sync's job. After a failed write every call returns an error
-// wrapping ErrLogFailed.
+// durability is Sync's job. A write that fails but can be undone (a full
+// disk refuses it: the segment is cut back to where it was, or a
+// checkpoint cannot be written) returns its error and leaves the log
+// writable, so appends resume by themselves when space returns. After a
+// failed write that cannot be undone, or a failed fsync, every call returns
+// an error wrapping ErrLogFailed.
 func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err error) {
 	if len(batch) > l.cfg.MaxBatchBytes {
 		l.reject(&l.tooLargeOnce, "too large")
@@ -281,32 +302,70 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err err
 	if err := l.writable(); err != nil {
 		return -1, -1, err
 	}
+	l.used()
+	if l.markerOnDisk {
+		if err := l.dropMarker(); err != nil {
+			return -1, -1, l.undone(err)
+		}
+	}
 	if err := l.maybeRoll(len(batch), h.LastOffsetDelta); err != nil {
-		return -1, -1, l.fail(err)
+		return -1, -1, l.undone(err)
 	}
 	base = l.leo
 	last = base + int64(h.LastOffsetDelta)
 	if err := l.noteEpoch(leaderEpoch, base); err != nil {
-		return -1, -1, l.fail(err)
+		// Metadata only, and written before the batch: refusing the batch
+		// leaves the log as it was, and the next append tries again.
+		return -1, -1, l.undone(fmt.Errorf("leader epoch checkpoint: %w", err))
 	}
 	stamp(batch, base, leaderEpoch)
-	if err := l.active().append(batch, base, h.MaxTimestamp); err != nil {
-		return -1, -1, l.fail(err)
+	if err := l.active().append(l, batch, base, h.MaxTimestamp); err != nil {
+		return -1, -1, l.undone(err)
+	}
+	if l.undoneWrites {
+		l.undoneWrites = false
+		l.log.Info("commitlog: writes succeed again")
 	}
 	if s := l.active(); s.rollBase.IsZero() {
 		s.rollBase = l.cfg.Now()
 	}
 	l.size += int64(len(batch))
 	l.leo = last + 1
-	if l.cfg.Fsync == FsyncBatch {
-		select {
-		case l.kick <- struct{}{}:
-		default:
-		}
-	} else {
+	switch l.cfg.Fsync {
+	case FsyncBatch:
+		l.kickSyncer()
+	case FsyncInterval:
+		l.kickSyncer()
+		l.setHW(l.leo)
+	default:
 		l.setHW(l.leo)
 	}
 	return base, last, nil
+}
+
+func (l *Log) kickSyncer() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// errUndone marks a failed write that left nothing behind: the log stays
+// writable.
+var errUndone = errors.New("commitlog: write refused and undone; the partition stays writable")
+
+// undone returns err for the caller of Append: the sticky error if err
+// failed the log, else err, logged once per streak of such failures.
+// Caller holds mu.
+func (l *Log) undone(err error) error {
+	if l.err != nil {
+		return l.err
+	}
+	if !l.undoneWrites {
+		l.undoneWrites = true
+		l.log.Warn("commitlog: write failed and was undone; appends are refused until it succeeds (logged once until then)", "err", err)
+	}
+	return fmt.Errorf("%w: %w", errUndone, err)
 }
 
 // reject counts a refused batch and logs the first of each kind.
@@ -427,6 +486,7 @@ func (l *Log) LeaderEpochs() []EpochEntry {
 func (l *Log) Stats() Stats {
 	return Stats{
 		Fsyncs:          l.fsyncs.Load(),
+		SyncerWakeups:   l.wakeups.Load(),
 		RejectedBatches: l.rejected.Load(),
 		IndexRebuilds:   l.indexRebuilds.Load(),
 		Recovery:        l.recovery,
@@ -457,7 +517,11 @@ func (l *Log) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var err error
-	if l.err == nil {
+	switch {
+	case l.err != nil:
+	case l.markerOnDisk:
+		// Nothing written since Open: the marker on disk says it all.
+	default:
 		if err = l.shutdownClean(); err == nil {
 			l.setDurable(l.leo) // Sync waiters still blocked get their answer
 		}
@@ -465,7 +529,24 @@ func (l *Log) close() error {
 	l.shut = true
 	notify(&l.syncCh) // the rest see ErrClosed or the sticky error
 	l.releaseAll()
+	if l.cfg.Files != nil {
+		l.cfg.Files.closed(l)
+	}
 	return err
+}
+
+// dropMarker removes the clean-shutdown marker and fsyncs the directory,
+// before anything is written: a crash from then on must look unclean.
+// Caller holds mu (or is Open).
+func (l *Log) dropMarker() error {
+	if err := os.Remove(filepath.Join(l.cfg.Dir, markerFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("commitlog: remove marker: %w", err)
+	}
+	if err := syncDir(l.cfg.Dir); err != nil {
+		return err
+	}
+	l.markerOnDisk = false
+	return nil
 }
 
 // shutdownClean makes the active segment durable and writes the marker.
@@ -496,13 +577,16 @@ func (l *Log) releaseAll() {
 // the batch would not fit or the segment is too old. The closed segment is
 // sealed (fsynced with its indexes) first, so after a crash only the active
 // segment can be torn. Caller holds mu.
+//
+// Only a failure to create the new segment (a full disk, no file
+// descriptor left) leaves the log writable: the old segment stays active.
 func (l *Log) maybeRoll(n int, lastDelta int32) error {
 	s := l.active()
 	if s.fits(n, l.leo, lastDelta, l.cfg.SegmentBytes) && !l.tooOld(s) {
 		return nil
 	}
 	if err := l.seal(s); err != nil {
-		return err
+		return l.fail(err)
 	}
 	next, err := createSegment(l.cfg.Dir, l.leo, l.cfg.IndexIntervalBytes)
 	if err != nil {
@@ -510,7 +594,7 @@ func (l *Log) maybeRoll(n int, lastDelta int32) error {
 	}
 	if err := syncDir(l.cfg.Dir); err != nil {
 		_ = next.file.Close()
-		return err
+		return l.fail(err)
 	}
 	l.segments = append(l.segments, next)
 	l.setDurable(l.leo) // everything so far is in the sealed segment

@@ -342,7 +342,9 @@ const (
 // lengths and offsets as mode says, streaming so no batch is held in
 // memory.
 func scan(f *os.File, base, pos, next, size int64, mode scanMode, idx *indexer) scanResult {
-	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, size-pos), scanBufSize)
+	// No bigger than what is to read: opening thousands of small
+	// partitions allocated (and garbage-collected) 1 MiB each.
+	r := bufio.NewReaderSize(io.NewSectionReader(f, pos, size-pos), int(min(scanBufSize, max(size-pos, 4096))))
 	res := scanResult{end: pos, next: next}
 	for res.end < size {
 		h, err := scanBatch(r, size-res.end, mode == scanVerify)

@@ -98,11 +98,22 @@ func (s *segment) release() {
 }
 
 // append writes a stamped batch at the end of the active segment and
-// indexes it. Caller holds Log.mu.
-func (s *segment) append(batch []byte, base, maxTs int64) error {
+// indexes it. A write that fails (a full disk) is undone: the file is cut
+// back to where it was, so nothing of the batch stays and the log remains
+// writable; only if that fails too does the error fail the log. Caller
+// holds Log.mu.
+func (s *segment) append(l *Log, batch []byte, base, maxTs int64) error {
 	pos := s.size
-	if _, err := s.file.WriteAt(batch, pos); err != nil {
-		return fmt.Errorf("write %s: %w", s.path(logSuffix), err)
+	f, err := l.activeFile(s)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(batch, pos); err != nil {
+		err = fmt.Errorf("write %s: %w", s.path(logSuffix), err)
+		if terr := f.Truncate(pos); terr != nil {
+			return l.fail(fmt.Errorf("%w; undoing it: %w", err, terr))
+		}
+		return err
 	}
 	s.mu.Lock()
 	s.idx.add(uint32(base-s.base), pos, len(batch), maxTs)
@@ -131,6 +142,9 @@ func (l *Log) seal(s *segment) error {
 	s.idx.addTime()
 	if err := s.saveIndexes(); err != nil {
 		return err
+	}
+	if s.file == nil {
+		return nil // closed while idle, after an fsync: nothing was written since
 	}
 	l.fsyncs.Add(1)
 	if err := s.file.Sync(); err != nil {
@@ -191,12 +205,17 @@ type segView struct {
 // snapshot under Log.mu; the caller holds a reference.
 func (l *Log) view(s *segment, size, end int64) (segView, error) {
 	s.mu.Lock()
-	if err := l.load(s, size, end); err != nil {
+	err := l.load(s, size, end)
+	if err == nil && s.file == nil {
+		_, err = l.file(s) // the active segment, closed while idle
+	}
+	if err != nil {
 		s.mu.Unlock()
 		return segView{}, err
 	}
 	v := segView{file: s.file, offsets: s.idx.offsets, times: s.idx.times, maxTs: s.idx.maxTs}
 	s.mu.Unlock()
+	l.used()
 	l.noteClosedUse(s)
 	return v, nil
 }
@@ -338,9 +357,13 @@ func (l *Log) repairIndex(s *segment) error {
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, err := l.file(s); err != nil {
+		return err
+	}
 	idx := l.rebuildIndex(s, s.size)
 	if active {
 		s.idx, s.savedOffsets, s.savedTimes = idx, 0, 0 // saved on roll or Close
+		l.markerOnDisk = false                          // so Close does save them
 		return nil
 	}
 	idx.addTime()

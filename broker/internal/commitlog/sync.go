@@ -79,26 +79,41 @@ func (l *Log) Sync(ctx context.Context, offset int64) error {
 	}
 }
 
-// syncLoop is the syncer goroutine. Under FsyncBatch an Append kicks it;
-// it fsyncs until the durable end catches up with the LEO, so batches that
-// arrive during one fsync are covered by the next. Under FsyncInterval a
-// ticker drives it.
+// syncLoop is the syncer goroutine. An Append kicks it; it fsyncs until
+// the durable end catches up with the LEO, so batches that arrive during
+// one fsync are covered by the next. Under FsyncInterval it first waits
+// FsyncInterval from the kick and fsyncs once, so data is fsynced at most
+// about that long after it was written, at most once per interval. It arms
+// no timer and wakes for nothing while nothing is appended: a broker with
+// many idle partitions costs no CPU here.
 func (l *Log) syncLoop() {
 	defer close(l.done)
-	var tick <-chan time.Time
+	var wait *time.Timer
 	if l.cfg.Fsync == FsyncInterval {
-		t := time.NewTicker(l.cfg.FsyncInterval)
-		defer t.Stop()
-		tick = t.C
+		wait = time.NewTimer(l.cfg.FsyncInterval)
+		wait.Stop()
+		defer wait.Stop()
 	}
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-l.kick:
-		case <-tick:
 		}
-		for l.syncOnce() {
+		l.wakeups.Add(1)
+		if wait == nil {
+			for l.syncOnce() {
+			}
+			continue
+		}
+		wait.Reset(l.cfg.FsyncInterval)
+		select {
+		case <-l.stop:
+			return
+		case <-wait.C:
+		}
+		if l.syncOnce() {
+			l.kickSyncer() // more came meanwhile: the next fsync an interval on
 		}
 	}
 }
@@ -121,8 +136,11 @@ func (l *Log) syncOnce() bool {
 	if l.cfg.beforeFsync != nil {
 		l.cfg.beforeFsync()
 	}
-	l.fsyncs.Add(1)
-	err := s.file.Sync()
+	f, err := l.activeFile(s) // open: held by the syncer, it cannot be closed as idle
+	if err == nil {
+		l.fsyncs.Add(1)
+		err = f.Sync()
+	}
 
 	l.mu.Lock()
 	if err != nil {
