@@ -11,9 +11,12 @@
 //
 // # Data flow
 //
-// Open reads every topic under the data directory and opens its partitions
-// (several at once, since a crash recovery reads each log's tail), then
-// loads each partition's producer state. The Registry hands out *Topic and
+// Open reads every topic under the data directory and opens all their
+// partitions with one pool of workers (openWorkers at once, across topics),
+// each log and then its producer state. A partition closed cleanly and not
+// written since is opened without a scan or a write (see the commit log's
+// clean-shutdown marker) and closed again the same way, so a restart costs
+// little per idle partition. The Registry hands out *Topic and
 // *Partition values, which never change once published, so handlers use
 // them without locks.
 //
@@ -28,8 +31,20 @@
 //
 // Maintenance: Maintain, run by the broker while it serves, applies
 // retention and compaction to every partition each RetentionCheckInterval
-// and snapshots changed producer state every five seconds. Close snapshots
-// producer state once more after fsyncing each log.
+// and every five seconds snapshots the producer state of the partitions
+// whose state changed (Append queues them; idle partitions are never
+// visited). Close snapshots producer state once more after fsyncing each
+// log, if the snapshot is behind the log. A failed snapshot, retention or
+// compaction is retried at the next pass and never stops writes; its
+// warning is logged at most once a minute per kind, with a count of those
+// not logged, so a full disk does not log a line per partition per pass.
+//
+// Files: each partition keeps its active segment's file open. The registry
+// gives every log one commitlog.FileBudget, sized from the open file limit
+// (RLIMIT_NOFILE, which Go raises to the hard limit at start) less a
+// reserve, and logs both at Open: past it, the least recently used idle
+// partitions close their file and reopen it on use, so a broker holds more
+// partitions than the limit would allow one file each.
 //
 // # Data directory
 //
@@ -87,7 +102,7 @@
 // tail) plus every idempotent batch read back from the log after offset;
 // without a snapshot it is rebuilt from the whole log. Producers idle for
 // 24 hours (Kafka's producer.id.expiration.ms) are dropped at the next
-// snapshot.
+// snapshot, which the retention pass asks for when it finds one.
 //
 // # Changing the format
 //
@@ -103,5 +118,6 @@
 // Lock order: Registry.mu, then a partition's producerState.mu, then the
 // commit log's own locks. Registry.mu guards the topic map; Create holds
 // it while it opens the new topic's logs. producerState.mu is held across
-// the log's Append for idempotent batches.
+// the log's Append for idempotent batches, and while Append queues the
+// partition in the registry's dirty list, whose mutex is a leaf.
 package partition

@@ -3,6 +3,7 @@ package partition
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
@@ -12,14 +13,19 @@ import (
 // the idempotent producers writing to it, both in one directory.
 type Partition struct {
 	index     int32
+	topic     string
 	dir       string
 	log       *commitlog.Log
 	producers *producerState
+	snaps     *dirtyList  // the registry's: where Append reports changed producer state
+	gone      atomic.Bool // closed: maintenance leaves it alone
 }
 
-// openPartition opens the log described by cfg and rebuilds its producer
-// state.
-func openPartition(cfg commitlog.Config, index int32) (*Partition, error) {
+// openPartition opens partition i of t: its log and its producer state.
+// State the snapshot on disk does not hold yet is queued for the next
+// snapshot pass.
+func (r *Registry) openPartition(t *Topic, i int32) (*Partition, error) {
+	cfg := r.logConfig(t, i)
 	l, err := commitlog.Open(cfg)
 	if err != nil {
 		return nil, err
@@ -29,7 +35,11 @@ func openPartition(cfg commitlog.Config, index int32) (*Partition, error) {
 		l.Close()
 		return nil, err
 	}
-	return &Partition{index: index, dir: cfg.Dir, log: l, producers: ps}, nil
+	p := &Partition{index: i, topic: t.name, dir: cfg.Dir, log: l, producers: ps, snaps: &r.snaps}
+	if ps.dirty {
+		p.snaps.add(p)
+	}
+	return p, nil
 }
 
 // Index is the partition's number in its topic.
@@ -70,8 +80,8 @@ func (p *Partition) Append(batch []byte, h commitlog.BatchHeader) (Appended, err
 		return Appended{Base: dup.FirstOffset, End: dup.LastOffset + 1, Duplicate: true}, nil
 	}
 	a, err := p.append(batch)
-	if err == nil {
-		ps.record(h, a.Base, time.Now())
+	if err == nil && ps.record(h, a.Base, time.Now()) {
+		p.snaps.add(p)
 	}
 	return a, err
 }
@@ -84,17 +94,19 @@ func (p *Partition) append(batch []byte) (Appended, error) {
 	return Appended{Base: base, End: last + 1}, nil
 }
 
-// snapshot writes the producer state if it changed since the last one.
-func (p *Partition) snapshot(now time.Time) error {
-	return p.producers.snapshot(p.dir, p.log.HighWatermark(), now)
+// snapshot writes the producer state if it changed since the last one
+// (or, with atClose, if the snapshot on disk is behind the log).
+func (p *Partition) snapshot(now time.Time, atClose bool) (bool, error) {
+	return p.producers.snapshot(p.dir, p.log.HighWatermark(), now, atClose)
 }
 
 // close fsyncs the log, snapshots the producer state and closes the log.
 func (p *Partition) close() error {
+	p.gone.Store(true)
 	// Sync first, so the snapshot can cover everything written.
 	err := p.log.Sync(context.Background(), p.log.EndOffset())
 	if err == nil {
-		err = p.snapshot(time.Now())
+		_, err = p.snapshot(time.Now(), true)
 	}
 	return errors.Join(err, p.log.Close())
 }

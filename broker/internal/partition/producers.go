@@ -21,7 +21,8 @@ import (
 // stored twice, and a batch that skips sequence numbers is refused.
 //
 // The state is kept beside the partition's log in producer-state.json, a
-// snapshot written every snapshotInterval while it changes and at close
+// snapshot written within snapshotInterval of a change (only partitions
+// whose state changed are visited) and at close if the log moved on since
 // (the format is in doc.go).
 // At open the snapshot is loaded and the batches after it are read back from
 // the log, so a crash loses nothing; snapshot entries beyond the log's end
@@ -61,7 +62,8 @@ type producerEntry struct {
 type producerState struct {
 	mu        sync.Mutex
 	producers map[int64]*producerEntry
-	dirty     bool
+	dirty     bool  // changed since the snapshot on disk
+	onDisk    int64 // offset of the snapshot on disk, -1 if there is none
 }
 
 // producerSnapshot is what producer-state.json holds.
@@ -112,8 +114,10 @@ func (ps *producerState) check(h commitlog.BatchHeader) (dup *batchMeta, err err
 	return nil, nil
 }
 
-// record remembers an appended batch. Caller holds ps.mu.
-func (ps *producerState) record(h commitlog.BatchHeader, base int64, now time.Time) {
+// record remembers an appended batch and reports whether the state was
+// clean before it (so the caller queues it for a snapshot). Caller holds
+// ps.mu.
+func (ps *producerState) record(h commitlog.BatchHeader, base int64, now time.Time) (wasClean bool) {
 	e := ps.producers[h.ProducerID]
 	if e == nil || h.ProducerEpoch > e.Epoch {
 		e = &producerEntry{Epoch: h.ProducerEpoch}
@@ -127,13 +131,15 @@ func (ps *producerState) record(h commitlog.BatchHeader, base int64, now time.Ti
 		e.Batches = append(e.Batches[:0], e.Batches[n-producerBatchesKept:]...)
 	}
 	e.LastMS = now.UnixMilli()
+	wasClean = !ps.dirty
 	ps.dirty = true
+	return wasClean
 }
 
 // loadProducerState rebuilds a partition's state: the snapshot in dir,
 // then every batch of l after it.
 func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
-	ps := &producerState{producers: map[int64]*producerEntry{}}
+	ps := &producerState{producers: map[int64]*producerEntry{}, onDisk: -1}
 	from := l.StartOffset()
 	b, err := os.ReadFile(filepath.Join(dir, producerStateFile))
 	switch {
@@ -150,18 +156,23 @@ func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
 					kept = append(kept, bm)
 				}
 			}
+			if len(kept) < len(e.Batches) {
+				ps.dirty = true // lost with a torn tail: the file must forget them too
+			}
 			if e.Batches = kept; len(kept) > 0 {
 				ps.producers[pid] = e
 			}
 		}
 		from = max(min(snap.Offset, end), from)
+		ps.onDisk = snap.Offset
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
 	return ps, ps.replay(l, from)
 }
 
-// replay records every idempotent batch of l from offset from to the end.
+// replay records every idempotent batch of l from offset from to the end;
+// the state is dirty if any was.
 func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 	var buf []byte
 	for off := from; off < l.HighWatermark(); {
@@ -181,23 +192,42 @@ func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 			if h.BaseOffset >= from && h.ProducerID >= 0 {
 				ps.record(h, h.BaseOffset, time.UnixMilli(h.MaxTimestamp))
 			}
+			// This far the log had to be read: a snapshot now saves the
+			// next open the reading.
+			ps.dirty = true
 			off = h.BaseOffset + int64(h.LastOffsetDelta) + 1
 			rest = rest[min(h.Size(), len(rest)):]
 		}
 	}
-	ps.dirty = true
 	return nil
 }
 
-// snapshot writes the state to dir if it changed, dropping producers idle
-// longer than producerExpiry. offset is the log's high watermark; only
-// batches below it are written, so the file never claims unreplicated or
-// unsynced data.
-func (ps *producerState) snapshot(dir string, offset int64, now time.Time) error {
+// expireDue reports whether a producer has been idle longer than
+// producerExpiry, marking the state dirty so the next snapshot drops it;
+// wasClean as for record.
+func (ps *producerState) expireDue(now time.Time) (wasClean bool) {
 	ps.mu.Lock()
-	if !ps.dirty {
+	defer ps.mu.Unlock()
+	for _, e := range ps.producers {
+		if now.Sub(time.UnixMilli(e.LastMS)) > producerExpiry {
+			wasClean = !ps.dirty
+			ps.dirty = true
+			return wasClean
+		}
+	}
+	return false
+}
+
+// snapshot writes the state to dir if it changed, or with atClose also if
+// the snapshot on disk is behind offset (so the next open reads nothing
+// back), dropping producers idle longer than producerExpiry. offset is the
+// log's high watermark; only batches below it are written, so the file
+// never claims unreplicated or unsynced data. It reports whether it wrote.
+func (ps *producerState) snapshot(dir string, offset int64, now time.Time, atClose bool) (bool, error) {
+	ps.mu.Lock()
+	if !ps.dirty && (!atClose || ps.onDisk == offset || (ps.onDisk < 0 && offset == 0)) {
 		ps.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	snap := producerSnapshot{Offset: offset, Producers: map[int64]*producerEntry{}}
 	for pid, e := range ps.producers {
@@ -219,10 +249,12 @@ func (ps *producerState) snapshot(dir string, offset int64, now time.Time) error
 	if err == nil {
 		err = durable.WriteFile(filepath.Join(dir, producerStateFile), b)
 	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	if err != nil {
-		ps.mu.Lock()
 		ps.dirty = true
-		ps.mu.Unlock()
+		return false, err
 	}
-	return err
+	ps.onDisk = offset
+	return true, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -45,6 +46,12 @@ type Config struct {
 	// RetentionCheckInterval is how often Maintain applies retention and
 	// compaction.
 	RetentionCheckInterval time.Duration
+	// MaxOpenSegmentFiles is how many partitions may keep their active
+	// segment's file open; past it the least recently used idle ones are
+	// closed (and reopened on use). Default (0): the file limit
+	// (RLIMIT_NOFILE) less a reserve for connections and everything else
+	// (see newFileBudget).
+	MaxOpenSegmentFiles int
 	// Logger receives the registry's and the logs' logs.
 	Logger *slog.Logger
 }
@@ -67,6 +74,10 @@ type Registry struct {
 	log        *slog.Logger
 	indexCache *commitlog.IndexCache
 
+	files    *commitlog.FileBudget // closes idle partitions' files near the file limit
+	snaps    dirtyList             // partitions whose producer state changed since their last snapshot
+	warnings warnLimiter           // maintenance failures, logged sparingly
+
 	mu     sync.RWMutex
 	topics map[string]*Topic
 }
@@ -81,7 +92,9 @@ var (
 )
 
 // Open opens every topic under cfg.Dir, recovering each partition's log and
-// producer state, and finishes deletions a crash interrupted.
+// producer state, and finishes deletions a crash interrupted. Partitions
+// are opened by a pool of openWorkers goroutines across all topics, so a
+// broker holding thousands starts in about the time its slowest few take.
 func Open(cfg Config) (*Registry, error) {
 	r := &Registry{
 		cfg:        cfg,
@@ -89,6 +102,7 @@ func Open(cfg Config) (*Registry, error) {
 		indexCache: commitlog.NewIndexCache(indexCacheBytes),
 		topics:     map[string]*Topic{},
 	}
+	r.files = newFileBudget(cfg.MaxOpenSegmentFiles, r.log)
 	if err := os.RemoveAll(r.deletedDir()); err != nil {
 		return nil, err
 	}
@@ -99,53 +113,65 @@ func Open(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	var metas []topicMeta
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
-		if err := r.load(e.Name()); err != nil {
-			r.Close()
+		meta, ok, err := r.readMeta(e.Name())
+		if err != nil {
 			return nil, err
 		}
+		if ok {
+			metas = append(metas, meta)
+		}
 	}
+	start := time.Now()
+	ts, err := r.openTopics(metas, openWorkers)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, t := range ts {
+		r.topics[t.name] = t
+		n += len(t.parts)
+	}
+	r.log.Info("opened topics", "topics", len(ts), "partitions", n, "workers", openWorkers,
+		"took", time.Since(start).Round(time.Millisecond))
 	return r, nil
 }
 
 func (r *Registry) topicsDir() string  { return filepath.Join(r.cfg.Dir, "topics") }
 func (r *Registry) deletedDir() string { return filepath.Join(r.cfg.Dir, "deleted") }
 
-// load opens the topic in directory name, or removes the directory if the
-// topic's creation never reached its commit point.
-func (r *Registry) load(name string) error {
-	meta, err := readTopicMeta(filepath.Join(r.topicsDir(), name))
+// readMeta reads the topic.json of directory name, or removes the
+// directory (ok false) if the topic's creation never reached its commit
+// point.
+func (r *Registry) readMeta(name string) (meta topicMeta, ok bool, err error) {
+	meta, err = readTopicMeta(filepath.Join(r.topicsDir(), name))
 	if errors.Is(err, os.ErrNotExist) {
 		r.log.Warn("removing topic directory without topic.json", "dir", name)
-		return os.RemoveAll(filepath.Join(r.topicsDir(), name))
+		return meta, false, os.RemoveAll(filepath.Join(r.topicsDir(), name))
 	}
 	if err != nil {
-		return err
+		return meta, false, err
 	}
 	if meta.Name != name || meta.Partitions < 1 {
-		return fmt.Errorf("partition: %s/%s is corrupt (name %q, partitions %d)", name, topicMetaFile, meta.Name, meta.Partitions)
+		return meta, false, fmt.Errorf("partition: %s/%s is corrupt (name %q, partitions %d)", name, topicMetaFile, meta.Name, meta.Partitions)
 	}
-	t, err := r.openTopic(meta)
-	if err != nil {
-		return err
-	}
-	r.topics[meta.Name] = t
-	return nil
+	return meta, true, nil
 }
 
-// Close closes every partition: its log is fsynced and gets its
-// clean-shutdown marker, its producer state a last snapshot.
+// Close closes every partition, openWorkers at a time: its log is fsynced
+// and gets its clean-shutdown marker, its producer state a last snapshot.
 func (r *Registry) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var errs []error
+	var ps []*Partition
 	for _, t := range r.topics {
-		errs = append(errs, t.close())
+		ps = append(ps, t.parts...)
 	}
-	return errors.Join(errs...)
+	return closePartitions(ps, openWorkers)
 }
 
 // Len is the number of topics.
@@ -226,10 +252,11 @@ func (r *Registry) Create(name string, partitions int32, configs map[string]stri
 	if err := writeTopicMeta(filepath.Join(r.topicsDir(), name), meta); err != nil {
 		return nil, err
 	}
-	t, err := r.openTopic(meta)
+	ts, err := r.openTopics([]topicMeta{meta}, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
 	}
+	t := ts[0]
 	r.topics[name] = t
 	r.log.Info("created topic", "topic", name, "partitions", partitions, "configs", configs)
 	return t, nil

@@ -51,34 +51,83 @@ func (t *Topic) Partition(p int32) (*Partition, error) {
 	return t.parts[p], nil
 }
 
-// openTopic opens every partition of a topic described by meta, several
-// at once, since a crash recovery scans each log's tail.
-func (r *Registry) openTopic(meta topicMeta) (*Topic, error) {
-	t := &Topic{name: meta.Name, internal: strings.HasPrefix(meta.Name, "__"), cfg: r.cfg.resolve(meta.Configs)}
-	if _, err := hex.Decode(t.id[:], []byte(meta.ID)); err != nil {
-		return nil, fmt.Errorf("topic %s: bad id %q: %w", meta.Name, meta.ID, err)
+// openWorkers is how many partitions Open and Close work on at once. Opening
+// a cleanly closed partition is mostly waiting for one directory fsync and
+// closing one for a few file fsyncs, so far more than the core count keep
+// the disk busy: the file system commits concurrent fsyncs together.
+const openWorkers = 64
+
+// openTopics opens every partition of the topics meta describes, workers
+// at a time across all of them. On error nothing stays open.
+func (r *Registry) openTopics(metas []topicMeta, workers int) ([]*Topic, error) {
+	ts := make([]*Topic, len(metas))
+	type job struct {
+		t *Topic
+		i int32
 	}
-	t.parts = make([]*Partition, meta.Partitions)
-	errs := make([]error, meta.Partitions)
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var jobs []job
+	for k, meta := range metas {
+		t := &Topic{name: meta.Name, internal: strings.HasPrefix(meta.Name, "__"), cfg: r.cfg.resolve(meta.Configs)}
+		if _, err := hex.Decode(t.id[:], []byte(meta.ID)); err != nil {
+			return nil, fmt.Errorf("topic %s: bad id %q: %w", meta.Name, meta.ID, err)
+		}
+		t.parts = make([]*Partition, meta.Partitions)
+		for i := range t.parts {
+			jobs = append(jobs, job{t, int32(i)})
+		}
+		ts[k] = t
+	}
+	errs := make([]error, len(jobs))
+	forEach(len(jobs), workers, func(k int) {
+		j := jobs[k]
+		p, err := r.openPartition(j.t, j.i)
+		if err != nil {
+			errs[k] = fmt.Errorf("topic %s partition %d: %w", j.t.name, j.i, err)
+			return
+		}
+		j.t.parts[j.i] = p
+	})
+	if err := errors.Join(errs...); err != nil {
+		var opened []*Partition
+		for _, t := range ts {
+			opened = append(opened, t.parts...)
+		}
+		closePartitions(opened, workers)
+		return nil, err
+	}
+	return ts, nil
+}
+
+// forEach calls f(0) ... f(n-1) on at most workers goroutines and returns
+// when every call has.
+func forEach(n, workers int, f func(int)) {
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i := range t.parts {
+	for range min(workers, n) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			t.parts[i], errs[i] = openPartition(r.logConfig(t, int32(i)), int32(i))
-			if errs[i] != nil {
-				errs[i] = fmt.Errorf("topic %s partition %d: %w", t.name, i, errs[i])
+			defer wg.Done()
+			for k := range next {
+				f(k)
 			}
 		}()
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.close()
-		return nil, err
+	for k := range n {
+		next <- k
 	}
-	return t, nil
+	close(next)
+	wg.Wait()
+}
+
+// closePartitions closes ps (nil entries skipped), workers at a time.
+func closePartitions(ps []*Partition, workers int) error {
+	errs := make([]error, len(ps))
+	forEach(len(ps), workers, func(k int) {
+		if ps[k] != nil {
+			errs[k] = ps[k].close()
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // logConfig is the commit log configuration of partition p of t: the
@@ -103,6 +152,7 @@ func (r *Registry) logConfig(t *Topic, p int32) commitlog.Config {
 		MinCompactionLag:       t.cfg.minCompactionLag,
 		MinCleanableDirtyRatio: t.cfg.minDirtyRatio,
 		IndexCache:             r.indexCache,
+		Files:                  r.files,
 		Dir:                    filepath.Join(r.topicsDir(), t.name, strconv.Itoa(int(p))),
 		SegmentBytes:           t.cfg.segmentBytes,
 		SegmentMaxAge:          t.cfg.segmentAge,
@@ -117,11 +167,5 @@ func (r *Registry) logConfig(t *Topic, p int32) commitlog.Config {
 
 // close closes every opened partition of t.
 func (t *Topic) close() error {
-	var errs []error
-	for _, p := range t.parts {
-		if p != nil {
-			errs = append(errs, p.close())
-		}
-	}
-	return errors.Join(errs...)
+	return closePartitions(t.parts, runtime.GOMAXPROCS(0))
 }
