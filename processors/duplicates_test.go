@@ -2,6 +2,7 @@ package processors_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -17,61 +18,87 @@ import (
 // than the broker's log, after a crash) are skipped by their per-car
 // sequence numbers: fed every frame with runs of each car's frames
 // repeated mid-stream, the processor produces each lap once, as the
-// truth has it.
+// truth has it, and the same laps, metrics and all, as from the frames
+// sent once (on a second broker).
 func TestDuplicatedFramesTimeOnce(t *testing.T) {
-	t.Parallel() // own broker
-	b := brokertest.Start(t)
+	t.Parallel() // own brokers
+	dup, clean := brokertest.Start(t), brokertest.Start(t)
 	const raw = "raw-frames"
 	truthPath := t.TempDir() + "/truth.csv"
 	err := simulator.Run(context.Background(), simulator.Config{
 		Track: testTrack, Cars: testCars, Laps: testLaps, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
-		DropoutsPerHour: -1, GPSNoise: -1, Out: "kafka://" + b.Addr + "/" + raw, Truth: truthPath,
+		DropoutsPerHour: -1, GPSNoise: -1, Out: "kafka://" + dup.Addr + "/" + raw, Truth: truthPath,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	truth := readTruth(t, truthPath)
+	copyTopic(t, dup.Addr, telemetry.TopicChannels, clean.Addr, telemetry.TopicChannels, 0)
+	copyTopic(t, dup.Addr, raw, clean.Addr, telemetry.TopicFrames, 0)
+	// Each car's last 700 frames again after every 3000th, as a
+	// replaying edge would send them.
+	if n := copyTopic(t, dup.Addr, raw, dup.Addr, telemetry.TopicFrames, 3000); n == 0 {
+		t.Fatal("no frame was duplicated")
+	}
 
-	// Copy raw into telemetry, each car's frames in order, re-sending the
-	// last 700 of them after every 3000th, as a replaying edge would.
+	startProcessor(t, config(t, dup.Addr, "dups", nil))
+	startProcessor(t, config(t, clean.Addr, "clean", nil))
+	got := waitLaps(t, dup.Addr, "dups", len(truth))
+	checkTruth(t, got, truth)
+	want := waitLaps(t, clean.Addr, "clean", len(truth))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("laps from duplicated frames differ from the frames sent once:\n%v\nonce:\n%v", summary(got), summary(want))
+	}
+}
+
+// copyTopic copies every record of topic from on the broker at src to
+// topic to at dst, into the partition of its key, in order. With every
+// > 0, after each car's every-th frame its last 700 are copied again; it
+// returns how many records were sent twice.
+func copyTopic(t *testing.T, src, from, dst, to string, every int) (dups int) {
+	t.Helper()
 	sc := sarama.NewConfig()
 	sc.Producer.Return.Successes = true
 	sc.Producer.Partitioner = sarama.NewManualPartitioner
-	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-	client, err := sarama.NewClient([]string{b.Addr}, sc)
+	in, err := sarama.NewClient([]string{src}, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	spec, _ := telemetry.Topic(telemetry.TopicFrames)
-	if err := admin.EnsureTopics(client, spec); err != nil {
+	defer in.Close()
+	out, err := sarama.NewClient([]string{dst}, sc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	prod, err := sarama.NewSyncProducerFromClient(client)
+	defer out.Close()
+	spec, _ := telemetry.Topic(to)
+	spec.Name = to
+	if err := admin.EnsureTopics(out, spec); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := sarama.NewSyncProducerFromClient(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	cons, err := sarama.NewConsumerFromClient(client)
+	cons, err := sarama.NewConsumerFromClient(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cons.Close()
-	parts, err := client.Partitions(raw)
+	parts, err := in.Partitions(from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	codec := telemetry.MustNewCodec()
-	var sent, dups int
 	for _, p := range parts {
-		end, err := client.GetOffset(raw, p, sarama.OffsetNewest)
+		end, err := in.GetOffset(from, p, sarama.OffsetNewest)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if end == 0 {
 			continue
 		}
-		pc, err := cons.ConsumePartition(raw, p, sarama.OffsetOldest)
+		pc, err := cons.ConsumePartition(from, p, sarama.OffsetOldest)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,22 +107,24 @@ func TestDuplicatedFramesTimeOnce(t *testing.T) {
 		for done := false; !done; {
 			select {
 			case m := <-pc.Messages():
-				var f telemetry.Frame
-				if err := codec.DecodeFrame(m.Value, &f); err != nil {
-					t.Fatal(err)
-				}
-				msg := &sarama.ProducerMessage{Topic: telemetry.TopicFrames, Partition: telemetry.Partition(m.Key, telemetry.DefaultPartitions),
+				msg := &sarama.ProducerMessage{Topic: to, Partition: telemetry.Partition(m.Key, spec.Partitions),
 					Key: sarama.ByteEncoder(m.Key), Value: sarama.ByteEncoder(m.Value), Timestamp: m.Timestamp}
-				seen := append(byCar[f.Car], msg)
-				byCar[f.Car] = seen
 				batch = append(batch, msg)
-				if len(seen)%3000 == 0 {
-					batch = append(batch, seen[len(seen)-700:]...)
-					dups += 700
+				if every > 0 {
+					var f telemetry.Frame
+					if err := codec.DecodeFrame(m.Value, &f); err != nil {
+						t.Fatal(err)
+					}
+					seen := append(byCar[f.Car], msg)
+					byCar[f.Car] = seen
+					if len(seen)%every == 0 {
+						batch = append(batch, seen[len(seen)-700:]...)
+						dups += 700
+					}
 				}
 				done = m.Offset >= end-1
 			case <-time.After(30 * time.Second):
-				t.Fatalf("%s/%d: no record for 30 s", raw, p)
+				t.Fatalf("%s/%d: no record for 30 s", from, p)
 			}
 		}
 		pc.Close()
@@ -104,15 +133,8 @@ func TestDuplicatedFramesTimeOnce(t *testing.T) {
 			if err := prod.SendMessages(batch[:n]); err != nil {
 				t.Fatal(err)
 			}
-			batch, sent = batch[n:], sent+n
+			batch = batch[n:]
 		}
 	}
-	if dups == 0 {
-		t.Fatal("no frame was duplicated")
-	}
-	t.Logf("%d frames, %d of them sent twice", sent, dups)
-
-	startProcessor(t, config(t, b.Addr, "dups", nil))
-	got := waitLaps(t, b.Addr, "dups", len(truth))
-	checkTruth(t, got, truth)
+	return dups
 }
