@@ -10,6 +10,7 @@
 //	Def ──Build──▶ Track (centreline every ~1 m, curvature, bumps, pit lane, lat/lon)
 //	Lookup(name) ──▶ built-in Track ──Timing──▶ Timing (start/finish, sector lines, pit part)
 //	track file ──LoadTiming / ParseTiming──▶ Timing ──MarshalTiming──▶ track file
+//	recorded session ([]Fix + device lap markers; ReadFixesCSV for a CSV) ──Derive──▶ Timing
 //
 // # Built-in tracks
 //
@@ -39,6 +40,18 @@
 // channels. LineAcross and LineAcrossPlanar make a line from its middle,
 // the lap direction and its width, with A on the driver's left by
 // construction.
+//
+// # Deriving a track from a session
+//
+// Derive (`pitwall track derive LOG.csv`) writes a Timing from a recorded
+// session's position fixes and the device's own lap markers: start/finish
+// where the device timed its laps (fitted through the crossings, widened
+// to the pit lane's where some are beside the others, that part becoming
+// PitFrom..PitTo), or, without markers, on the straightest part of the
+// first closed lap; sector lines at equal distances of a lap; each line
+// narrowed until the log crosses it once per lap. Recorded-log readers
+// (package edge/logs) hand it their fixes and markers; ReadFixesCSV reads
+// the generic time,lat,lon[,lap] CSV.
 //
 // # Track files
 //

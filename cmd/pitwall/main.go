@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"bench":   {"measure produce/consume throughput beside franz-go's kfake", runBench},
 		"sim":     {"simulate cars on a track and emit their sensor data", runSim},
 		"process": {"run the lap processor: consumer group on telemetry, laps to InfluxDB and telemetry.laps", runProcess},
+		"track":   {"derive a track file from a recorded session (pitwall track derive LOG.csv)", runTrack},
 		"laps":    {"print the laps on telemetry.laps (one group's timing with --group): sectors, validity, the device's own time", runLaps},
 		"edge":    {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
 		"up":      {"run everything on one laptop: broker, simulator, edge over a pty, lap processor, live timing board", runUp},
