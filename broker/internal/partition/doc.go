@@ -34,7 +34,10 @@
 // and every five seconds snapshots the producer state of the partitions
 // whose state changed (Append queues them; idle partitions are never
 // visited). Close snapshots producer state once more after fsyncing each
-// log, if the snapshot is behind the log. A failed snapshot, retention or
+// log, if the snapshot is behind the log and the next open would read much
+// back (a producer's batches, or 1 MiB of log): a partition only ever
+// written without idempotence (kcat's default) needs no snapshot at all.
+// A failed snapshot, retention or
 // compaction is retried at the next pass and never stops writes; its
 // warning is logged at most once a minute per kind, with a count of those
 // not logged, so a full disk does not log a line per partition per pass.

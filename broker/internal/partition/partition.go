@@ -95,9 +95,9 @@ func (p *Partition) append(batch []byte) (Appended, error) {
 }
 
 // snapshot writes the producer state if it changed since the last one
-// (or, with atClose, if the snapshot on disk is behind the log).
+// (or, with atClose, if the snapshot on disk is far behind the log).
 func (p *Partition) snapshot(now time.Time, atClose bool) (bool, error) {
-	return p.producers.snapshot(p.dir, p.log.HighWatermark(), now, atClose)
+	return p.producers.snapshot(p.dir, p.log.HighWatermark(), p.log.Size(), now, atClose)
 }
 
 // close fsyncs the log, snapshots the producer state and closes the log.

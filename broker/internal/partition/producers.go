@@ -171,10 +171,22 @@ func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
 	return ps, ps.replay(l, from)
 }
 
+// replayWorthSnapshot is how much log a replay at open may read before a
+// snapshot that spares the next open the reading is worth its write. Below
+// it, a partition holding no producer's batches (written by clients
+// without idempotence) never writes producer-state.json at all.
+const replayWorthSnapshot = 1 << 20
+
 // replay records every idempotent batch of l from offset from to the end;
-// the state is dirty if any was.
+// the state is dirty if any was, or if the reading was long.
 func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 	var buf []byte
+	read := 0
+	defer func() {
+		if read >= replayWorthSnapshot {
+			ps.dirty = true
+		}
+	}()
 	for off := from; off < l.HighWatermark(); {
 		var err error
 		buf, err = l.Read(off, 4<<20, buf[:0])
@@ -184,6 +196,7 @@ func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 		if len(buf) == 0 {
 			break
 		}
+		read += len(buf)
 		for rest := buf; len(rest) > 0; {
 			h, err := commitlog.ParseBatchHeader(rest)
 			if err != nil {
@@ -192,9 +205,6 @@ func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 			if h.BaseOffset >= from && h.ProducerID >= 0 {
 				ps.record(h, h.BaseOffset, time.UnixMilli(h.MaxTimestamp))
 			}
-			// This far the log had to be read: a snapshot now saves the
-			// next open the reading.
-			ps.dirty = true
 			off = h.BaseOffset + int64(h.LastOffsetDelta) + 1
 			rest = rest[min(h.Size(), len(rest)):]
 		}
@@ -219,13 +229,16 @@ func (ps *producerState) expireDue(now time.Time) (wasClean bool) {
 }
 
 // snapshot writes the state to dir if it changed, or with atClose also if
-// the snapshot on disk is behind offset (so the next open reads nothing
-// back), dropping producers idle longer than producerExpiry. offset is the
-// log's high watermark; only batches below it are written, so the file
-// never claims unreplicated or unsynced data. It reports whether it wrote.
-func (ps *producerState) snapshot(dir string, offset int64, now time.Time, atClose bool) (bool, error) {
+// the snapshot on disk is behind offset and the next open would otherwise
+// read much log back (producers' batches, or logBytes of log, at least
+// replayWorthSnapshot), dropping producers idle longer than
+// producerExpiry. offset is the log's high watermark; only batches below
+// it are written, so the file never claims unreplicated or unsynced data.
+// It reports whether it wrote.
+func (ps *producerState) snapshot(dir string, offset, logBytes int64, now time.Time, atClose bool) (bool, error) {
 	ps.mu.Lock()
-	if !ps.dirty && (!atClose || ps.onDisk == offset || (ps.onDisk < 0 && offset == 0)) {
+	behind := ps.onDisk < offset && offset > 0 && (len(ps.producers) > 0 || logBytes >= replayWorthSnapshot)
+	if !ps.dirty && (!atClose || !behind) {
 		ps.mu.Unlock()
 		return false, nil
 	}
