@@ -17,12 +17,16 @@ import (
 // default stays, so the broker is measured as `pitwall broker` runs.
 const generatorGOGC = 400
 
-// runBench is `pitwall bench produce|consume [flags]`: see internal/bench.
+// runBench is `pitwall bench produce|consume|partitions [flags]`: see
+// internal/bench.
 func runBench(ctx context.Context, args []string) error {
 	return benchMain(ctx, args, os.Stdout, os.Stderr)
 }
 
 func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "partitions" {
+		return benchPartitions(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := bench.ParseArgs(args, stderr)
 	if err != nil {
 		return err
@@ -43,4 +47,21 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return rep.WriteJSON(stdout)
 	}
 	return rep.WriteTable(stdout)
+}
+
+// benchPartitions is `pitwall bench partitions [flags]`: the broker's idle
+// cost and restart time as partitions grow (internal/bench/partitions.go).
+func benchPartitions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := bench.ParsePartitionsArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	rs, err := bench.RunPartitions(ctx, cfg)
+	if len(rs) > 0 {
+		if werr := bench.WritePartitionsTable(stdout, rs); err == nil {
+			err = werr
+		}
+	}
+	return err
 }

@@ -28,4 +28,10 @@
 //
 // Targets run one after the other, never at once, so they never compete for
 // the machine's cores.
+//
+// `pitwall bench partitions` (partitions.go) measures something else: what
+// an idle broker costs as its partition count grows. It runs `pitwall
+// broker` as a child process, creates the partitions with one record each,
+// and reads the child's CPU time, RSS and open files from /proc, then times
+// a SIGTERM and a restart until Metadata lists every partition.
 package bench
