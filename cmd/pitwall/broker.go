@@ -31,6 +31,7 @@ func runBroker(ctx context.Context, args []string) error {
 	maxConns := fs.Int("max-connections", broker.DefaultMaxConnections, "most client connections at once; more are refused")
 	maxConnsPerIP := fs.Int("max-connections-per-ip", broker.DefaultMaxConnectionsPerIP, "most client connections from one address; more are refused")
 	fetchMemory := fs.Int64("fetch-memory", broker.DefaultFetchMemory, "record bytes held in fetch replies at once across all connections")
+	verifyReads := fs.Bool("verify-reads", true, "check the CRC of fetched batches not yet checked this run (false only to measure what the checks cost)")
 	scrubInterval := fs.Duration("scrub-interval", broker.DefaultScrubInterval, "how often closed segments are read back and their CRCs checked (negative: never)")
 	groupDelay := fs.Duration("group-initial-rebalance-delay", broker.KafkaGroupInitialRebalanceDelay, "how long a new consumer group's first rebalance waits for more members (Kafka's group.initial.rebalance.delay.ms)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9644; default off)")
@@ -71,6 +72,7 @@ func runBroker(ctx context.Context, args []string) error {
 		MaxConnectionsPerIP:     *maxConnsPerIP,
 		FetchMemory:             *fetchMemory,
 		ScrubInterval:           *scrubInterval,
+		SkipReadChecks:          !*verifyReads,
 
 		GroupInitialRebalanceDelay: *groupDelay,
 	})

@@ -194,8 +194,11 @@
 //     outlives the recovery that distrusted it. Stats().Recovery tells
 //     which way it went (RecoveryPoint, ScannedBytes, VerifiedBytes).
 //
-// Damage (scrub.go): every batch a read returns is checked against its
-// CRC, and Scrub checks closed segments whole. A stretch that fails — a bad
+// Damage (scrub.go): every batch a read returns has been checked against
+// its CRC in this run — by the Append that wrote it, by recovery or by an
+// earlier read; each segment remembers the stretch already checked so
+// re-reads from the page cache skip it (verify.go) — and Scrub checks
+// closed segments whole, checked before or not. A stretch that fails — a bad
 // batch up to the next good one — is recorded (in memory, so found again
 // after a restart), reported once with the offsets lost and counted
 // (CorruptBatches); reads skip it as they skip compaction's gaps, keeping

@@ -48,8 +48,9 @@ func (l *Log) ReadFunc(offset int64, maxBytes int, get func(n int) []byte) ([]by
 // readSegment is ReadFunc within the segment holding offset. With
 // errPastSegment it returns where the next segment starts.
 //
-// Every batch read is checked against its CRC before it is returned (the
-// log's own appends were checked, but a disk can rot). A bad one ends the
+// Every batch read is checked against its CRC before it is returned,
+// unless this run has checked it already (verify.go: the log's own appends
+// were checked, and a disk can rot, which Scrub finds). A bad one ends the
 // read before it; if it comes first, the segment is checked whole, its
 // damage recorded (scrub.go) and the read retried, now skipping it.
 func (l *Log) readSegment(offset int64, maxBytes int, get func(n int) []byte) ([]byte, int64, error) {
@@ -86,8 +87,8 @@ func (l *Log) readSegment(offset int64, maxBytes int, get func(n int) []byte) ([
 		bad := -1
 		if w == 0 && batchBase(buf) >= end {
 			bad = 0 // an offset no batch here can have: damage
-		} else if !l.damage.noReadCRC {
-			bad = firstBadBatch(buf[:w])
+		} else {
+			bad = l.checkRead(s, buf[:w], pos, dmg)
 		}
 		switch {
 		case bad < 0:

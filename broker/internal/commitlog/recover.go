@@ -242,6 +242,7 @@ func (l *Log) recoverCrashed(s *segment) error {
 		return err
 	}
 	s.size = res.end
+	s.markVerified(tp.pos, res.end, l.damage.in(s.base)) // from 0 when there was no recovery point
 	s.idx, s.savedOffsets, s.savedTimes = idx, tp.savedOffsets, tp.savedTimes
 	if !l.recovery.RecoveryPoint {
 		l.indexRebuilds.Add(1)

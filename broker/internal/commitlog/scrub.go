@@ -3,10 +3,8 @@ package commitlog
 import (
 	"bufio"
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"slices"
@@ -40,8 +38,8 @@ type damageSet struct {
 	bySeg  map[int64][]damage // segment base -> stretches by position; replaced whole
 	count  atomic.Int64       // stretches found
 	scanMu sync.Mutex         // one checkSegment at a time
-	// noReadCRC turns the CRC check of reads off (benchmarks compare).
-	noReadCRC bool
+	// readChecks is which batches reads check (verify.go); set at Open.
+	readChecks readCheck
 }
 
 // in returns the damage known in the segment at base, by position. The
@@ -108,22 +106,10 @@ func nextDamage(ds []damage, pos, limit int64) int64 {
 	return limit
 }
 
-// firstBadBatch returns the position in b (whole batches) of the first
-// batch whose CRC does not match, or -1.
-func firstBadBatch(b []byte) int {
-	for p := 0; p < len(b); {
-		n := int(batchSize(b[p:]))
-		if crc32.Checksum(b[p+offAttributes:p+n], castagnoli) != binary.BigEndian.Uint32(b[p+offCRC:]) {
-			return p
-		}
-		p += n
-	}
-	return -1
-}
-
 // Scrub checks every closed segment's batches, recording and reporting
-// damage as reads would find it; it returns how many stretches it found
-// new. It stops early when stop closes.
+// damage as reads would find it, and returns how many stretches it found
+// new. It checks every batch, even those reads checked before (verify.go):
+// damage done since is what it is for. It stops early when stop closes.
 func (l *Log) Scrub(stop <-chan struct{}) (int, error) {
 	segs, sizes, ends, _, err := l.snapshot()
 	if err != nil {
@@ -156,6 +142,9 @@ func (l *Log) checkSegment(s *segment, size, end int64) error {
 	}
 	found, err := verifySegment(v.file, s.base, size, end)
 	l.noteDamage(s.base, found)
+	if err == nil {
+		s.markVerified(0, size, nil) // damage found is known now: reads skip it
+	}
 	return err
 }
 

@@ -43,6 +43,9 @@ type segment struct {
 	// its files are in place under its name; only closed segments are
 	// counted in the IndexCache and unloaded (and reloaded by name).
 	closed atomic.Bool
+	// verified is the stretch of the file whose batches this run has
+	// checked, so reads need not check them again (verify.go); nil: none.
+	verified atomic.Pointer[verifiedRange]
 
 	// saveMu serialises writes of the index files (seal, the syncer's
 	// recovery point, repairs) and guards savedOffsets and savedTimes; it
@@ -115,6 +118,7 @@ func (s *segment) append(l *Log, batch []byte, base, maxTs int64) error {
 		}
 		return err
 	}
+	s.markVerified(pos, pos+int64(len(batch)), nil) // Append checked its CRC
 	s.mu.Lock()
 	s.idx.add(uint32(base-s.base), pos, len(batch), maxTs)
 	s.mu.Unlock()

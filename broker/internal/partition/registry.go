@@ -52,6 +52,9 @@ type Config struct {
 	// (RLIMIT_NOFILE) less a reserve for connections and everything else
 	// (see newFileBudget).
 	MaxOpenSegmentFiles int
+	// SkipReadChecks is every log's commitlog.Config.SkipReadChecks.
+	// Default false.
+	SkipReadChecks bool
 	// Logger receives the registry's and the logs' logs.
 	Logger *slog.Logger
 }

@@ -161,6 +161,7 @@ func (r *Registry) logConfig(t *Topic, p int32) commitlog.Config {
 		Fsync:                  r.cfg.Fsync,
 		FsyncInterval:          r.cfg.FsyncInterval,
 		MaxBatchBytes:          r.cfg.MaxBatchBytes,
+		SkipReadChecks:         r.cfg.SkipReadChecks,
 		Logger:                 r.log.With("topic", t.name, "partition", p),
 	}
 }
