@@ -100,6 +100,91 @@ func TestFramesWithoutCatalogToDeadLetter(t *testing.T) {
 	}
 }
 
+// A processor that takes over a partition (here: restarted in the same
+// group) does not send a catalog-less car's frames to the dead-letter
+// topic again: the offset metadata keeps where its dead letters ended.
+// A car whose catalog comes later is timed from then on, no longer
+// dead-lettered.
+func TestDeadLettersAfterRestart(t *testing.T) {
+	t.Parallel() // own broker
+	b := brokertest.Start(t)
+	truth := simulate(t, b.Addr)
+	ghost := carOnPartitionOf(t, "car01")
+	part := telemetry.Partition([]byte(ghost), telemetry.DefaultPartitions)
+	another := func(name string) string { // a car on the ghost's partition
+		for telemetry.Partition([]byte(name), telemetry.DefaultPartitions) != part {
+			name += "x"
+		}
+		return name
+	}
+	produceFrames(t, b.Addr, ghost, 3) // after car01's last lap started: a restart re-reads them
+	cfg := config(t, b.Addr, "restart-dl", nil)
+	cfg.CatalogWait = 300 * time.Millisecond
+	stop := startProcessor(t, cfg)
+	checkTruth(t, waitLaps(t, b.Addr, "restart-dl", len(truth)), truth)
+	if n := len(readDeadLetters(t, b.Addr, 3)); n != 3 {
+		t.Fatalf("%d dead letters, want 3", n)
+	}
+	stop() // commits the offsets, with the ghost's in the metadata
+
+	// A second catalog-less car, after the ghost's frames: its dead
+	// letter shows the new processor read past them.
+	second := another("second")
+	produceFrames(t, b.Addr, second, 1)
+	cfg.CatalogWait = 5 * time.Second // the ghost's frame below waits for its catalog, which the tail follows live
+	startProcessor(t, cfg)
+	if cars := deadLettersUpTo(t, b.Addr, second); cars[ghost] != 3 || cars[second] != 1 {
+		t.Errorf("dead letters by car %v, want the ghost's 3 once and the second car's 1", cars)
+	}
+	// The ghost's catalog comes, then a frame of it: timed, not
+	// dead-lettered (a third car's dead letter shows it was read).
+	produceCatalog(t, b.Addr, ghost)
+	produceFrames(t, b.Addr, ghost, 1)
+	third := another("third")
+	produceFrames(t, b.Addr, third, 1)
+	if cars := deadLettersUpTo(t, b.Addr, third); cars[ghost] != 3 || cars[third] != 1 {
+		t.Errorf("dead letters by car %v, want none more of the ghost once its catalog came", cars)
+	}
+	if laps := readAllLaps(t, b.Addr, telemetry.MustNewCodec(), "restart-dl"); len(laps) != len(truth) {
+		t.Errorf("%d laps after the restart, want the %d there were", len(laps), len(truth))
+	}
+}
+
+// deadLettersUpTo waits for car's dead letter and counts the dead
+// letters by car.
+func deadLettersUpTo(t *testing.T, addr, car string) map[string]int {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		cars := map[string]int{}
+		for _, m := range readDeadLetters(t, addr, 0) {
+			cars[header(m, "car")]++
+		}
+		if cars[car] > 0 || time.Now().After(deadline) {
+			return cars
+		}
+	}
+}
+
+func produceCatalog(t *testing.T, addr, car string) {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Partitioner = partitioner.New
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	v, err := telemetry.MustNewCodec().AppendCatalog(nil, &telemetry.ChannelCatalog{Car: car, Session: "s",
+		Channels: []telemetry.Channel{{ID: 0, Name: telemetry.ChanSpeed, Unit: "km/h", RateHz: 10, Min: 0, Max: 400}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: telemetry.TopicChannels, Key: sarama.StringEncoder(car), Value: sarama.ByteEncoder(v)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
