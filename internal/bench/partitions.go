@@ -32,7 +32,8 @@ import (
 // /proc the child's idle CPU over --idle, its RSS and open files; then it
 // stops the child with SIGTERM (timed), starts it again and times how long
 // until a Metadata request lists every partition, and measures idle CPU,
-// RSS and files once more. --topics takes a list, one scale per entry, run
+// RSS and files once more; then stops and restarts it once more with
+// nothing written in between (timed too). --topics takes a list, one scale per entry, run
 // one after the other.
 
 // PartitionsConfig describes a partitions run. An empty field means its
@@ -65,9 +66,12 @@ type PartitionsResult struct {
 	Topics, Partitions int
 	Create             time.Duration // creating the topics and writing one record to each partition
 	Fresh              Footprint     // idle, after creation
-	Stop               time.Duration // SIGTERM to exit
+	Stop               time.Duration // SIGTERM to exit, every partition written since the start
 	Restart            time.Duration // start to a Metadata answer listing every partition
 	Restarted          Footprint     // idle, after the restart
+	// The same again with nothing written since the restart: what a
+	// broker holding idle partitions pays.
+	IdleStop, IdleRestart time.Duration
 }
 
 // Footprint is what an idle broker process costs.
@@ -243,9 +247,29 @@ func runScale(ctx context.Context, cfg PartitionsConfig, topics int, dir string)
 	if res.Restarted, err = footprint(ctx, c, cfg); err != nil {
 		return res, err
 	}
+	res.IdleStop, res.IdleRestart, err = restart(ctx, cfg, cl, &c, addr, dir, res.Partitions)
+	if err != nil {
+		return res, err
+	}
 	_, err = c.stop()
 	c = nil
 	return res, err
+}
+
+// restart stops *c and starts it again, timing both; *c is the new child.
+func restart(ctx context.Context, cfg PartitionsConfig, cl *kgo.Client, c **child, addr, dir string, want int) (stop, start time.Duration, err error) {
+	if stop, err = (*c).stop(); err != nil {
+		*c = nil
+		return 0, 0, fmt.Errorf("bench: broker exit: %w", err)
+	}
+	t0 := time.Now()
+	if *c, err = startChild(cfg, addr, dir); err != nil {
+		return 0, 0, err
+	}
+	if _, err := waitMetadata(ctx, cl, *c, want); err != nil {
+		return 0, 0, err
+	}
+	return stop, time.Since(t0), nil
 }
 
 func freeAddr() (string, error) {
@@ -419,11 +443,11 @@ func rss(pid int) (int64, error) {
 // WritePartitionsTable prints one row per scale.
 func WritePartitionsTable(w io.Writer, rs []PartitionsResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "partitions\tcreate+fill\tidle CPU\tRSS MiB\tfiles\tstop\trestart\tidle CPU after\tRSS MiB after\tfiles after\t")
+	fmt.Fprintln(tw, "partitions\tcreate+fill\tidle CPU\tRSS MiB\tfiles\tstop\trestart\tidle CPU after\tRSS MiB after\tfiles after\tidle stop\tidle restart\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.1fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t%.1f%%\t%.0f\t%d\t\n", r.Partitions, r.Create.Seconds(),
+		fmt.Fprintf(tw, "%d\t%.1fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t\n", r.Partitions, r.Create.Seconds(),
 			100*r.Fresh.CPU, float64(r.Fresh.RSS)/(1<<20), r.Fresh.Files, r.Stop.Seconds(), r.Restart.Seconds(),
-			100*r.Restarted.CPU, float64(r.Restarted.RSS)/(1<<20), r.Restarted.Files)
+			100*r.Restarted.CPU, float64(r.Restarted.RSS)/(1<<20), r.Restarted.Files, r.IdleStop.Seconds(), r.IdleRestart.Seconds())
 	}
 	return tw.Flush()
 }
