@@ -5,7 +5,7 @@ import (
 	"hash/crc32"
 )
 
-// Verified prefixes: what reads need not check again.
+// Verified stretches: what reads need not check again.
 //
 // Every batch a read returns must have passed its CRC-32C at least once in
 // this run, but checking it again on every re-read from the page cache
