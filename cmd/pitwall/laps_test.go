@@ -70,6 +70,7 @@ func produceLaps(t *testing.T, addr, group string, laps ...telemetry.Lap) {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll // in the high watermark a read to the end stops at
 	cfg.Producer.Partitioner = partitioner.New
 	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
 	if err != nil {

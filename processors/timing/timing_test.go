@@ -35,6 +35,7 @@ func produce(t *testing.T, addr, group string, laps ...telemetry.Lap) {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll // in the high watermark a read to the end stops at
 	cfg.Producer.Partitioner = partitioner.New
 	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
 	if err != nil {
