@@ -65,6 +65,7 @@ func TestFramesWithoutCatalogToDeadLetter(t *testing.T) {
 	ghost := carOnPartitionOf(t, "car01")
 	const ghostFrames = 5
 	produceFrames(t, b.Addr, ghost, ghostFrames)
+	produceRaw(t, b.Addr, ghost, []byte("$PWF,not,avro*0000")) // and a record that is no frame at all
 	truth := simulate(t, b.Addr)
 
 	logs := &logBuffer{}
@@ -74,12 +75,18 @@ func TestFramesWithoutCatalogToDeadLetter(t *testing.T) {
 	startProcessor(t, cfg)
 	checkTruth(t, waitLaps(t, b.Addr, "ghost", len(truth)), truth)
 
-	dead := readDeadLetters(t, b.Addr, ghostFrames)
-	if len(dead) != ghostFrames {
-		t.Fatalf("%d dead letters, want %d", len(dead), ghostFrames)
+	dead := readDeadLetters(t, b.Addr, ghostFrames+1)
+	if len(dead) != ghostFrames+1 {
+		t.Fatalf("%d dead letters, want %d", len(dead), ghostFrames+1)
 	}
 	codec := telemetry.MustNewCodec()
 	for _, m := range dead {
+		if string(m.Value) == "$PWF,not,avro*0000" {
+			if h := header(m, telemetry.HeaderReason); h != "unknown_format" {
+				t.Errorf("a record that is no frame: reason %q, want unknown_format", h)
+			}
+			continue
+		}
 		var f telemetry.Frame
 		if err := codec.DecodeFrame(m.Value, &f); err != nil || f.Car != ghost {
 			t.Errorf("dead letter is not the ghost's raw frame: %v %+v", err, f)
@@ -162,6 +169,21 @@ func deadLettersUpTo(t *testing.T, addr, car string) map[string]int {
 		if cars[car] > 0 || time.Now().After(deadline) {
 			return cars
 		}
+	}
+}
+
+func produceRaw(t *testing.T, addr, key string, value []byte) {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Partitioner = partitioner.New
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: telemetry.TopicFrames, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
+		t.Fatal(err)
 	}
 }
 
