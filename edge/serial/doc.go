@@ -29,5 +29,9 @@
 // logging once when the outage starts and once when it ends, and
 // reporting the state through Sink.Up. Bytes sent while the port was gone
 // are gone with it (a UART does not buffer for a closed port); bytes that a
-// pty buffered are read on reopening.
+// pty buffered are read on reopening. A pty whose other end closed never
+// comes back: its /dev/pts number goes to the next pty anyone creates, and
+// Port.Open refuses that one (ErrOtherPTY) rather than read another
+// program's terminal; a symlink re-created for a new pty (socat link=) is
+// followed.
 package serial
