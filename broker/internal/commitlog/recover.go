@@ -2,11 +2,13 @@ package commitlog
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,7 +67,16 @@ func (l *Log) recover() error {
 		}
 	}
 	r := &l.recovery
-	l.log.Info("commitlog: opened partition", "new", r.New, "clean", r.Clean, "recovery_point", r.RecoveryPoint,
+	// A new or cleanly closed partition is routine: thousands of them
+	// at start must not flood the log. A recovery is worth a line.
+	level := slog.LevelDebug
+	switch {
+	case r.TruncatedBytes > 0:
+		level = slog.LevelWarn
+	case !r.New && !r.Clean:
+		level = slog.LevelInfo
+	}
+	l.log.Log(context.Background(), level, "commitlog: opened partition", "new", r.New, "clean", r.Clean, "recovery_point", r.RecoveryPoint,
 		"segments", r.Segments, "start", l.segments[0].base, "end", l.leo, "scanned_bytes", r.ScannedBytes,
 		"verified_bytes", r.VerifiedBytes, "truncated_bytes", r.TruncatedBytes,
 		"took", time.Since(start).Round(time.Microsecond))

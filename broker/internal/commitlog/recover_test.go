@@ -239,8 +239,8 @@ func TestCleanRestartSkipsScan(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
 		t.Fatalf("no marker after Close: %v", err)
 	}
-	var logged bytes.Buffer
-	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	var logged bytes.Buffer // a clean open is logged at debug
+	cfg.Logger = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l2 := openLog(t, cfg)
 	r := l2.Stats().Recovery
 	// Only the batches after the last index entry are read: at most one
