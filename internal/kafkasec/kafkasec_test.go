@@ -171,15 +171,18 @@ func TestMerge(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"mqtt://edge:pl4nted@127.0.0.1:1883/cars/+/telemetry":        "mqtt://edge@127.0.0.1:1883/cars/+/telemetry",
+		"mqtt://edge:pl4nted@127.0.0.1:1883/cars/+/telemetry":         "mqtt://edge@127.0.0.1:1883/cars/+/telemetry",
 		"mqtts://edge:pl4nted@127.0.0.1:8883/cars/+/t?ca=/tmp/ca.pem": "mqtts://edge@127.0.0.1:8883/cars/+/t?ca=/tmp/ca.pem",
-		"mqtt://edge@127.0.0.1:1883/cars/+/telemetry":                "mqtt://edge@127.0.0.1:1883/cars/+/telemetry",
-		"http://admin:pl4nted@127.0.0.1:8086":                        "http://admin@127.0.0.1:8086",
-		"http://127.0.0.1:8086?token=pl4nted&db=x":                   "http://127.0.0.1:8086?db=x&token=redacted",
-		"serial:/dev/ttyUSB0?baud=115200&car=7":                      "serial:/dev/ttyUSB0?baud=115200&car=7",
-		"slcan:/dev/pts/3?bitrate=500000&dbc=a.dbc":                  "slcan:/dev/pts/3?bitrate=500000&dbc=a.dbc",
-		"socketcan:can0":                                             "socketcan:can0",
-		"mqtt://edge:pl%zz@host/x":                                   "[redacted]",
+		"mqtt://edge@127.0.0.1:1883/cars/+/telemetry":                 "mqtt://edge@127.0.0.1:1883/cars/+/telemetry",
+		"http://admin:pl4nted@127.0.0.1:8086":                         "http://admin@127.0.0.1:8086",
+		"http://127.0.0.1:8086?token=pl4nted&db=x":                    "http://127.0.0.1:8086?token=redacted&db=x",
+		"mqtt://a:b:pl4nted@h:1/cars/#":                               "mqtt://a@h:1/cars/#",
+		"mqtt://a@b:pl4nted@h:1/x":                                    "mqtt://a@b@h:1/x",
+		"kafka://127.0.0.1:9092/telemetry":                            "kafka://127.0.0.1:9092/telemetry",
+		"serial:/dev/ttyUSB0?baud=115200&car=7":                       "serial:/dev/ttyUSB0?baud=115200&car=7",
+		"slcan:/dev/pts/3?bitrate=500000&dbc=a.dbc":                   "slcan:/dev/pts/3?bitrate=500000&dbc=a.dbc",
+		"socketcan:can0":                                              "socketcan:can0",
+		"mqtt://edge:pl%zz@host/x":                                    "mqtt://edge@host/x",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

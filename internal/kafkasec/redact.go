@@ -1,60 +1,45 @@
 package kafkasec
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // Redact returns s with any password in it dropped, keeping the user: a
-// URL's userinfo "user:secret@" becomes "user@". Query parameters named
-// like a secret (password, pass, passwd, secret, token) lose their value
-// too. s that is no URL is returned as it is if it holds no "@" and
-// "[redacted]" otherwise, so a name that cannot be parsed never leaks.
-// Source names in status lines, logs, metric labels and dead-letter
-// records go through it.
+// URL's "scheme://user:secret@host" becomes "scheme://user@host", and the
+// values of query parameters named like a secret (password, pass, passwd,
+// secret, token) become "redacted". Everything else is left byte for byte
+// as it was (an MQTT filter's "+" and "#" included), so a redacted name
+// still says which source it is. Source names in status lines, logs,
+// metric labels and dead-letter records go through it.
 func Redact(s string) string {
-	if !strings.ContainsAny(s, "@?") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		if strings.Contains(s, "@") {
-			return "[redacted]"
+	if i := strings.Index(s, "://"); i >= 0 {
+		start := i + 3
+		end := len(s)
+		if j := strings.IndexAny(s[start:], "/?"); j >= 0 {
+			end = start + j
 		}
-		return s
-	}
-	changed := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.User(u.User.Username())
-			changed = true
-		}
-	}
-	if u.RawQuery != "" {
-		q, qchanged := u.Query(), false
-		for k := range q {
-			if secretParam(k) {
-				q.Set(k, "redacted")
-				qchanged = true
+		if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
+			if colon := strings.Index(s[start:start+at], ":"); colon >= 0 {
+				s = s[:start+colon] + s[start+at:]
 			}
 		}
-		if qchanged {
-			u.RawQuery = q.Encode()
-			changed = true
-		}
 	}
-	if !changed {
+	base, query, ok := strings.Cut(s, "?")
+	if !ok {
 		return s
 	}
-	return u.String()
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		k, _, hasValue := strings.Cut(p, "=")
+		if hasValue && secretParam(k) {
+			params[i] = k + "=redacted"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }
 
 func secretParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"password", "pass", "passwd", "secret", "token"} {
-		if n == w {
-			return true
-		}
+	switch strings.ToLower(name) {
+	case "password", "pass", "passwd", "secret", "token":
+		return true
 	}
 	return false
 }

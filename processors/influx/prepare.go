@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/pitwall/pitwall/internal/kafkasec"
 )
 
 // ErrUnavailable reports an InfluxDB that could not be reached or did not
@@ -22,13 +24,14 @@ var ErrNoBucket = errors.New("influx: database missing")
 // ValidateURL checks that u is an InfluxDB HTTP API address with a scheme
 // and a host, e.g. http://127.0.0.1:8086, before any client is built: the
 // client panics on some malformed addresses and retries others for ever.
+// The error never repeats a password the URL holds (kafkasec.Redact).
 func ValidateURL(u string) error {
 	p, err := url.Parse(u)
 	if err != nil || p.Host == "" || p.Opaque != "" {
-		return fmt.Errorf("influx: bad URL %q: want http://HOST:PORT (or https://)", u)
+		return fmt.Errorf("influx: bad URL %q: want http://HOST:PORT (or https://)", kafkasec.Redact(u))
 	}
 	if p.Scheme != "http" && p.Scheme != "https" {
-		return fmt.Errorf("influx: bad URL %q: scheme %q is not http or https", u, p.Scheme)
+		return fmt.Errorf("influx: bad URL %q: scheme %q is not http or https", kafkasec.Redact(u), p.Scheme)
 	}
 	return nil
 }

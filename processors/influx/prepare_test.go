@@ -22,8 +22,13 @@ func TestValidateURL(t *testing.T) {
 		{"localhost:8086", "want http://HOST:PORT"},
 		{"ftp://127.0.0.1:8086", `scheme "ftp"`},
 		{"http://", "want http://HOST:PORT"},
+		{"ftp://admin:s3cret@127.0.0.1:8086", `"ftp://admin@127.0.0.1:8086": scheme "ftp"`},
+		{"http://admin:s3cret%zz@127.0.0.1:8086", `"http://admin@127.0.0.1:8086": want`},
 	} {
 		err := influx.ValidateURL(tc.url)
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ValidateURL(%q) prints the password: %v", tc.url, err)
+		}
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("ValidateURL(%q) = %v, want %q", tc.url, err, tc.want)
 		}
