@@ -1,0 +1,73 @@
+// Package logs reads recorded sessions — the CSV exports of lap timers
+// and data loggers — into Pitwall's data model, for `pitwall import`
+// (package edge/importer produces what it reads). It does no I/O of its
+// own beyond the reader it is given and imports no network client.
+//
+// # Data flow
+//
+//	file ──Sniff (first 4 KiB)──▶ Format (racechrono | trackaddict | aim | csv)
+//	     ──Read──▶ per-format header parser: columns → channels (names, units, scale)
+//	               rows ──▶ builder: one sample per non-empty cell, at the row's time
+//	                        lap column / beacon markers ──▶ device_lap samples
+//	                        bad rows ──▶ counted per kind (Log.Bad), first of each kept
+//	     ──▶ Log: one ChannelCatalog and the Frames of one car, in time order
+//
+// # Formats
+//
+//   - racechrono: RaceChrono's CSV export, format 3. A preamble ("This
+//     file is created using RaceChrono ...", Format,3, Session title,
+//     Track name, Created, ...) up to a blank line, then three header
+//     rows: names (timestamp, fragment_id, lap_number, elapsed_time,
+//     distance_traveled, ..., latitude, longitude, speed, ...; names may
+//     repeat, e.g. speed from the GPS and from OBD), units (unix time, s,
+//     m, deg, m/s, G, ...) and sources (100: gps, calc, 200: obd). Rows of
+//     different sources interleave and leave the other sources' cells
+//     empty. timestamp is Unix seconds. lap_number is empty before the
+//     first crossing; RaceChrono writes a row at the very time it saw the
+//     line, where lap_number changes.
+//   - trackaddict: TrackAddict's RaceRender CSV. "# " comment lines (the
+//     "# RaceRender Data: TrackAddict ..." banner, "# Lap N: H:MM:SS.mmm",
+//     "# Pit Lane Entry", "# Session End"), one header row ("Time", "UTC
+//     Time", "Lap", ..., "GPS_Update", "Latitude", "Longitude", "Altitude
+//     (m)", "Speed (Km/h)" or "Speed (MPH)", "Heading", "Accuracy (m)",
+//     "Accel X", ...) and rows at the accelerometer's rate. GPS cells are
+//     taken only from rows with GPS_Update=1 (the others repeat the last
+//     fix). Time is "UTC Time" (Unix seconds) where present, else "Time"
+//     (seconds from the start). The Lap column counts laps (0: the out
+//     lap); a row where it changes is a lap marker.
+//   - aim: AiM Race Studio's CSV export. Every cell quoted; key/value rows
+//     ("Format","AiM CSV File", "Session", "Vehicle", "Racer", "Date",
+//     "Time", "Sample Rate", "Duration", "Beacon Markers" (the times, in
+//     seconds from the start, where laps end) and "Segment Times" (the lap
+//     times)), then the names row ("Time", "GPS Speed", "GPS Latitude",
+//     ...) and the units row; one rate for every channel. The start is the
+//     Date and Time rows (read as UTC). A beacon at the end of the
+//     recording (Duration) closes the last segment and is not a crossing.
+//   - csv: any CSV with a header row. Columns are found by name (time, t,
+//     timestamp; lat, latitude; lon, lng, longitude; x, z; speed;
+//     gps_speed; heading; lap, lap_number, lap_marker) or named by
+//     Options.Map (--map time=Time,lat=Latitude,...). time is seconds (any
+//     epoch) or RFC 3339.
+//
+// Every other numeric column becomes a channel of its own, its name
+// folded to Pitwall's rules (lower case, [a-z0-9_.]); well-known columns
+// get Pitwall's standard names and units (gps_lat, gps_lon, gps_speed in
+// km/h, gps_heading, speed, rpm, throttle, g_lat, g_long, ...), so the lap
+// processor and the dashboards find them.
+//
+// # Lap markers
+//
+// The device's own lap timing is kept as the channel device_lap
+// (telemetry.ChanDeviceLap): one sample at each time the device timed a
+// start/finish crossing, valued with the number of the lap that starts
+// there. The lap processor pairs them with its own crossings (Lap.DeviceNs)
+// and `pitwall laps` prints both.
+//
+// # Bad rows
+//
+// A row that cannot be read (a time that is not a number, a time before
+// the previous row's, a cell that is not a number, a row with too few
+// cells) is skipped and counted in Log.Bad under its kind, with the first
+// such row's line number and error kept; the rest of the file is read. A
+// file whose header cannot be understood is an error (ErrFormat).
+package logs
