@@ -18,6 +18,8 @@ var (
 	CatalogSchema string
 	//go:embed lap.avsc
 	LapSchema string
+	//go:embed live.avsc
+	LiveSchema string
 )
 
 // older holds the schemas this package wrote before the current ones
@@ -33,6 +35,7 @@ const (
 	NameFrame   = "pitwall.telemetry.Frame"
 	NameCatalog = "pitwall.telemetry.ChannelCatalog"
 	NameLap     = "pitwall.telemetry.Lap"
+	NameLive    = "pitwall.telemetry.Live"
 )
 
 // HeaderLen is the length of the single-object encoding header: the magic
@@ -53,7 +56,7 @@ var (
 	ErrCorrupt = errors.New("telemetry: corrupt Avro record")
 )
 
-// Codec encodes Frames, ChannelCatalogs and Laps as Avro single-object
+// Codec encodes Frames, ChannelCatalogs, Laps and Live records as Avro single-object
 // records, and decodes records written with any registered writer schema,
 // older or newer, by Avro schema resolution. The current schemas are always
 // registered. A Codec is safe for concurrent use.
@@ -84,7 +87,7 @@ func NewCodec() (*Codec, error) {
 		current: make(map[string]uint64),
 		writers: make(map[uint64]writerSchema),
 	}
-	for _, src := range []string{FrameSchema, CatalogSchema, LapSchema} {
+	for _, src := range []string{FrameSchema, CatalogSchema, LapSchema, LiveSchema} {
 		s, err := parseSchema(src)
 		if err != nil {
 			return nil, err
@@ -226,6 +229,23 @@ func (c *Codec) DecodeLap(data []byte, lap *Lap) error {
 		return err
 	}
 	return lap.Validate()
+}
+
+// AppendLive appends l, validated, as a single-object record.
+func (c *Codec) AppendLive(dst []byte, l *Live) ([]byte, error) {
+	if err := l.Validate(); err != nil {
+		return dst, err
+	}
+	return c.appendGeneric(dst, NameLive, l)
+}
+
+// DecodeLive decodes a single-object Live record and validates it.
+func (c *Codec) DecodeLive(data []byte, l *Live) error {
+	*l = Live{}
+	if err := c.decodeGeneric(data, NameLive, l); err != nil {
+		return err
+	}
+	return l.Validate()
 }
 
 func (c *Codec) appendGeneric(dst []byte, name string, v any) ([]byte, error) {

@@ -324,3 +324,53 @@ func allBytes(s string, ok func(byte) bool) bool {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// Live is where one car is in its lap in progress, as the lap processor
+// sees it: published on TopicLive at least 10 times a second of sensor
+// time, so every live view (the timing page, the Grafana plugin) shows
+// the same numbers.
+type Live struct {
+	// Car is the car id, also the Kafka record key.
+	Car string `avro:"car"`
+	// Session is the session id; may be empty.
+	Session string `avro:"session"`
+	// TimeNs is the sensor time of the newest frame the record reflects.
+	TimeNs int64 `avro:"time_ns"`
+	// Lap is the number of the lap in progress; 0 before the car's first
+	// start/finish crossing.
+	Lap int32 `avro:"lap"`
+	// LapStartNs is the crossing that started the lap in progress; 0
+	// before the first.
+	LapStartNs int64 `avro:"lap_start_ns"`
+	// Sector is the sector in progress, from 1; 0 before the first
+	// crossing.
+	Sector int32 `avro:"sector"`
+	// DistanceM is how far the car has gone since the crossing, metres.
+	DistanceM float64 `avro:"distance_m"`
+	// DeltaBestS is the live delta to the car's best lap at the same
+	// distance, seconds (negative: faster); nil before a best lap.
+	DeltaBestS *float64 `avro:"delta_best_s"`
+	// Speed is km/h; 0 when unknown.
+	Speed float64 `avro:"speed"`
+	// X and Y are longitude and latitude (degrees), or pos_x and pos_z
+	// (metres) when Planar.
+	X      float64 `avro:"x"`
+	Y      float64 `avro:"y"`
+	Planar bool    `avro:"planar"`
+	// InPit is true while the car is in the pit lane (limiter on).
+	InPit bool `avro:"in_pit"`
+}
+
+// Validate reports whether l keeps the model's rules.
+func (l *Live) Validate() error {
+	if err := validIDs(l.Car, l.Session); err != nil {
+		return err
+	}
+	if l.TimeNs < 0 || l.Lap < 0 || l.LapStartNs < 0 || l.Sector < 0 || l.Sector > MaxSectors {
+		return fmt.Errorf("%w: live record time %d lap %d start %d sector %d", ErrInvalid, l.TimeNs, l.Lap, l.LapStartNs, l.Sector)
+	}
+	if !finite(l.DistanceM) || !finite(l.Speed) || !finite(l.X) || !finite(l.Y) || (l.DeltaBestS != nil && !finite(*l.DeltaBestS)) {
+		return fmt.Errorf("%w: live record of %s has a value that is not finite", ErrInvalid, l.Car)
+	}
+	return nil
+}

@@ -11,9 +11,19 @@ const (
 	TopicChannels = "telemetry.channels"
 	// TopicLaps carries Avro Laps, the lap processor's output.
 	TopicLaps = "telemetry.laps"
+	// TopicLive carries Avro Live records: each car's lap in progress
+	// (live delta, sector, position) as the lap processor sees it, at
+	// least 10 a second per car. Kept for a day: live views read its end.
+	TopicLive = "telemetry.live"
 	// TopicDeadLetter carries input that could not be decoded, raw, with
 	// the reason in the HeaderReason header.
 	TopicDeadLetter = "telemetry.deadletter"
+	// TopicImports records `pitwall import`'s imports of recorded logs,
+	// keyed by import id (a hash of the file, car and options); compacted,
+	// so each import's last state (started, with where its frames begin,
+	// or done) is always there: a second import of a file is refused, an
+	// interrupted one resumes without doubles.
+	TopicImports = "telemetry.imports"
 
 	// DefaultPartitions is the partition count Pitwall's topics are
 	// created with (see Topics).
@@ -49,7 +59,9 @@ func Topics() []TopicSpec {
 		{Name: TopicFrames, Partitions: DefaultPartitions},
 		{Name: TopicChannels, Partitions: DefaultPartitions, Configs: map[string]string{"cleanup.policy": "compact"}},
 		{Name: TopicLaps, Partitions: DefaultPartitions},
+		{Name: TopicLive, Partitions: DefaultPartitions, Configs: map[string]string{"retention.ms": "86400000"}},
 		{Name: TopicDeadLetter, Partitions: DefaultPartitions},
+		{Name: TopicImports, Partitions: DefaultPartitions, Configs: map[string]string{"cleanup.policy": "compact"}},
 	}
 }
 

@@ -206,6 +206,32 @@ func (d *Detector) Live() (delta float64, ok bool) { return d.live, d.liveOK }
 // GPS fix; ok is false before the first crossing.
 func (d *Detector) Distance() (m float64, ok bool) { return d.cur.dist, d.started }
 
+// Progress is the lap in progress, for live timing (telemetry.Live).
+type Progress struct {
+	// Lap is the number of the lap in progress; StartNs its start
+	// crossing.
+	Lap     int32
+	StartNs int64
+	// Sector is the sector in progress, from 1.
+	Sector int
+	// Distance is metres driven since the crossing, as of the last fix.
+	Distance float64
+	// Delta is the live delta to the car's best lap (see Live); DeltaOK
+	// is false before a best lap.
+	Delta   float64
+	DeltaOK bool
+}
+
+// Progress returns the lap in progress; ok is false before the first
+// start/finish crossing.
+func (d *Detector) Progress() (p Progress, ok bool) {
+	if !d.started {
+		return Progress{}, false
+	}
+	return Progress{Lap: d.lapNo, StartNs: d.cur.startNs, Sector: len(d.cur.sectors) + 1,
+		Distance: d.cur.dist, Delta: d.live, DeltaOK: d.liveOK}, true
+}
+
 // Frame feeds the car's next frame and appends the laps it completes to
 // out. Ignored and Problems then say what else it found.
 func (d *Detector) Frame(f *telemetry.Frame, out []telemetry.Lap) []telemetry.Lap {
