@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"sim":     {"simulate cars on a track and emit their sensor data", runSim},
 		"process": {"run the lap processor: consumer group on telemetry, laps to InfluxDB and telemetry.laps", runProcess},
 		"track":   {"derive a track file from a recorded session (pitwall track derive LOG.csv)", runTrack},
+		"import":  {"import recorded logs (RaceChrono, TrackAddict, AiM, CSV) as a car's frames: pitwall import FILE... --car ID", runImport},
 		"laps":    {"print the laps on telemetry.laps (one group's timing with --group): sectors, validity, the device's own time", runLaps},
 		"edge":    {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
 		"up":      {"run everything on one laptop: broker, simulator, edge over a pty, lap processor, live timing board", runUp},
