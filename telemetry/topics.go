@@ -24,12 +24,6 @@ const (
 	// or done) is always there: a second import of a file is refused, an
 	// interrupted one resumes without doubles.
 	TopicImports = "telemetry.imports"
-	// TopicImports records `pitwall import`'s imports of recorded logs,
-	// keyed by import id (a hash of the file, car and options); compacted,
-	// so each import's last state (started, with where its frames begin,
-	// or done) is always there: a second import of a file is refused, an
-	// interrupted one resumes without doubles.
-	TopicImports = "telemetry.imports"
 
 	// DefaultPartitions is the partition count Pitwall's topics are
 	// created with (see Topics).
@@ -67,7 +61,6 @@ func Topics() []TopicSpec {
 		{Name: TopicLaps, Partitions: DefaultPartitions},
 		{Name: TopicLive, Partitions: DefaultPartitions, Configs: map[string]string{"retention.ms": "86400000"}},
 		{Name: TopicDeadLetter, Partitions: DefaultPartitions},
-		{Name: TopicImports, Partitions: DefaultPartitions, Configs: map[string]string{"cleanup.policy": "compact"}},
 		{Name: TopicImports, Partitions: DefaultPartitions, Configs: map[string]string{"cleanup.policy": "compact"}},
 	}
 }
