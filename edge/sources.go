@@ -39,6 +39,10 @@ func builderFor(kind string) builder {
 		return mqttSource
 	case "socketcan":
 		return socketcanSource
+	case "nmea":
+		return nmeaSource
+	case "udp":
+		return udpSource
 	}
 	return nil
 }

@@ -37,6 +37,9 @@ type Target struct {
 	// Name is the MQTT topic prefix (default "pitwall") or the Kafka topic
 	// (default telemetry.TopicFrames).
 	Name string
+	// Format is the packet format of a udp output: "f1-24" or "forza"
+	// (?format=, required).
+	Format string
 	// QoS is the MQTT quality of service of the frames (?qos=N, 0-2).
 	// Default 0: a frame lost on the way is not resent, and the broker
 	// does not queue frames for a subscriber that is away. With 1 the
@@ -51,18 +54,22 @@ type Target struct {
 //	slcan:PATH[?baud=N]    SLCAN (Lawicel) frames per the DBC, one car
 //	mqtt://HOST:PORT/PREFIX[?qos=N]
 //	kafka://HOST:PORT/TOPIC
+//	nmea:PATH[?baud=N]     an NMEA 0183 GPS receiver in one car (out_nmea.go)
+//	udp://HOST:PORT?format=f1-24|forza   a racing game's UDP telemetry (out_udp.go)
 //
-// With --pty, serial and slcan take no PATH ("serial", "slcan").
+// With --pty, serial, slcan and nmea take no PATH ("serial", "slcan", "nmea").
 func ParseTarget(s string) (Target, error) {
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		if s == "serial" || s == "slcan" {
+		if s == "serial" || s == "slcan" || s == "nmea" {
 			return Target{Scheme: s, Baud: 115200}, nil
 		}
 		return Target{}, fmt.Errorf("%w: output %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC", ErrConfig, s)
 	}
 	switch scheme {
-	case "serial", "slcan":
+	case "udp":
+		return parseUDPTarget(s)
+	case "serial", "slcan", "nmea":
 		t := Target{Scheme: scheme, Path: rest, Baud: 115200}
 		if path, query, ok := strings.Cut(rest, "?"); ok {
 			t.Path = path

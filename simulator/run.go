@@ -51,9 +51,13 @@ func Run(ctx context.Context, cfg Config) error {
 func openOutput(ctx context.Context, t Target, cfg Config) (output, func(), error) {
 	noop := func() {}
 	switch t.Scheme {
-	case "mqtt", "kafka":
+	case "mqtt", "kafka", "udp":
 		if cfg.PTY {
-			return nil, nil, fmt.Errorf("%w: --pty needs a serial or slcan output", ErrConfig)
+			return nil, nil, fmt.Errorf("%w: --pty needs a serial, slcan or nmea output", ErrConfig)
+		}
+		if t.Scheme == "udp" {
+			o, err := newUDPOutput(t, cfg)
+			return o, noop, err
 		}
 		if t.Scheme == "mqtt" {
 			o, err := newMQTTOutput(t)
@@ -64,6 +68,9 @@ func openOutput(ctx context.Context, t Target, cfg Config) (output, func(), erro
 	}
 	if t.Scheme == "slcan" && cfg.Cars != 1 {
 		return nil, nil, fmt.Errorf("%w: slcan carries one car (one CAN bus); run with --cars 1", ErrConfig)
+	}
+	if t.Scheme == "nmea" && cfg.Cars != 1 {
+		return nil, nil, fmt.Errorf("%w: an NMEA receiver is in one car; run with --cars 1", ErrConfig)
 	}
 	var p *port
 	var err error
@@ -96,6 +103,9 @@ func openOutput(ctx context.Context, t Target, cfg Config) (output, func(), erro
 	}
 	if t.Scheme == "slcan" {
 		return newSLCANOutput(p, cfg.Logger), stopAbort, nil
+	}
+	if t.Scheme == "nmea" {
+		return newNMEAOutput(p.w, p), stopAbort, nil
 	}
 	return newLineOutput(p.w, p), stopAbort, nil
 }
