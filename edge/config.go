@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pitwall/pitwall/edge/spool"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -25,6 +26,13 @@ var ErrConfig = errors.New("edge: bad config")
 type Config struct {
 	// Brokers are the Kafka bootstrap addresses, HOST:PORT. Required.
 	Brokers []string `yaml:"brokers"`
+	// MQTTUser is the user name of MQTT inputs whose URL names none.
+	// Their password is the URL's, else $PITWALL_MQTT_PASSWORD.
+	MQTTUser string `yaml:"mqtt_user"`
+	// Security is TLS and SASL to the brokers (see package kafkasec).
+	// Default PLAINTEXT. The SASL password is never in the file: it comes
+	// from sasl_password_file or $PITWALL_SASL_PASSWORD.
+	Security kafkasec.Config `yaml:"security"`
 	// Inputs are the sources, one URL each (see ParseInput). At least one.
 	Inputs []string `yaml:"inputs"`
 	// Spool configures the store-and-forward spool.
@@ -147,6 +155,10 @@ func (c Config) withDefaults() (Config, error) {
 	if _, err := compressionCodec(p.Compression); err != nil {
 		return c, err
 	}
+	var err error
+	if c.Security, err = c.Security.Load(); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	if c.Partitions < 1 || p.Linger < 0 || p.BatchBytes < 0 || p.MaxInFlightBytes < 0 {
 		return c, fmt.Errorf("%w: partitions, linger, batch bytes and in-flight bytes must be positive", ErrConfig)
 	}
@@ -184,14 +196,19 @@ type Input struct {
 	Kind string
 	// Path is the device for serial and slcan, the interface for socketcan.
 	Path string
-	// Addr is the MQTT broker's HOST:PORT.
+	// Addr is the MQTT broker's [USER[:PASS]@]HOST:PORT.
 	Addr string
+	// TLS is set for mqtts:// (MQTT over TLS).
+	TLS bool
+	// MQTTUser is the MQTT user name when the URL names none (--mqtt-user).
+	MQTTUser string
 	// Filter is the MQTT topic filter.
 	Filter string
 	// Params are the query parameters.
 	Params url.Values
 	// Name is how the source is named in metrics, logs and dead letters:
-	// the URL without its query.
+	// the URL without its query, and without its password
+	// (kafkasec.Redact), which never leaves the process.
 	Name string
 }
 
@@ -199,33 +216,39 @@ type Input struct {
 //
 //	serial:PATH[?baud=115200][&car=ID]
 //	slcan:PATH?dbc=FILE&car=ID[&bitrate=500000][&baud=115200][&session=S][&timestamps=1]
-//	mqtt://HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID]
+//	mqtt://[USER[:PASS]@]HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID]
+//	mqtts://[USER[:PASS]@]HOST:PORT/FILTER[?ca=FILE][&cert=FILE&key=FILE][&qos=1]...  (MQTT over TLS)
 //	socketcan:IFACE?dbc=FILE&car=ID[&session=S]
 //
 // The MQTT filter is everything after HOST:PORT/ up to "?", so "+" and "#"
 // need no escaping; the car id is the topic level matched by its first
 // "+" (or car=ID when it has none). Shell users quote the URL ("&").
 func ParseInput(s string) (Input, error) {
+	shown := kafkasec.Redact(s) // errors never repeat a password
 	rest, query, _ := strings.Cut(s, "?")
 	params, err := url.ParseQuery(query)
 	if err != nil {
-		return Input{}, fmt.Errorf("%w: input %q: %v", ErrConfig, s, err)
+		return Input{}, fmt.Errorf("%w: input %q: %v", ErrConfig, shown, err)
 	}
-	in := Input{Params: params, Name: rest}
-	if addr, ok := strings.CutPrefix(rest, "mqtt://"); ok {
-		in.Kind = "mqtt"
+	in := Input{Params: params, Name: kafkasec.Redact(rest)}
+	for _, scheme := range []string{"mqtt://", "mqtts://"} {
+		addr, ok := strings.CutPrefix(rest, scheme)
+		if !ok {
+			continue
+		}
+		in.Kind, in.TLS = "mqtt", scheme == "mqtts://"
 		in.Addr, in.Filter, _ = strings.Cut(addr, "/")
 		if in.Addr == "" || in.Filter == "" || !strings.Contains(in.Addr, ":") {
-			return Input{}, fmt.Errorf("%w: input %q: want mqtt://HOST:PORT/FILTER", ErrConfig, s)
+			return Input{}, fmt.Errorf("%w: input %q: want %sHOST:PORT/FILTER", ErrConfig, shown, scheme)
 		}
 		return in, nil
 	}
 	kind, path, ok := strings.Cut(rest, ":")
 	if !ok || path == "" {
-		return Input{}, fmt.Errorf("%w: input %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/FILTER or socketcan:IFACE", ErrConfig, s)
+		return Input{}, fmt.Errorf("%w: input %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/FILTER, mqtts://HOST:PORT/FILTER or socketcan:IFACE", ErrConfig, shown)
 	}
-	if kind == "mqtt" || builderFor(kind) == nil { // mqtt takes the URL form above
-		return Input{}, fmt.Errorf("%w: input %q: unknown kind %q", ErrConfig, s, kind)
+	if kind == "mqtt" || kind == "mqtts" || builderFor(kind) == nil { // mqtt takes the URL form above
+		return Input{}, fmt.Errorf("%w: input %q: unknown kind %q", ErrConfig, shown, kind)
 	}
 	in.Kind, in.Path = kind, path
 	return in, nil

@@ -66,6 +66,7 @@ func New(cfg Config) (*Edge, error) {
 			return nil, fmt.Errorf("%w: input %s given twice", ErrConfig, in.Name)
 		}
 		names[in.Name] = true
+		in.MQTTUser = cfg.MQTTUser
 		src, err := newSource(in, e.log)
 		if err != nil {
 			return nil, err

@@ -31,8 +31,9 @@ func compressionCodec(name string) (sarama.CompressionCodec, error) {
 
 // saramaConfig is the producer configuration: acks=all, the Java client's
 // murmur2 partitioner, one request in flight per broker (ordering across
-// retries, and what idempotence needs), retries that outlast an outage.
-func saramaConfig(c Config) *sarama.Config {
+// retries, and what idempotence needs), retries that outlast an outage;
+// TLS and SASL as c.Security says.
+func saramaConfig(c Config) (*sarama.Config, error) {
 	p := c.Producer
 	sc := sarama.NewConfig()
 	sc.ClientID = p.ClientID
@@ -64,7 +65,7 @@ func saramaConfig(c Config) *sarama.Config {
 	sc.Metadata.Retry.Backoff = 200 * time.Millisecond
 	sc.Metadata.AllowAutoTopicCreation = true
 	sc.ChannelBufferSize = 4096
-	return sc
+	return sc, c.Security.Sarama(sc)
 }
 
 // patientClient is a sarama.Client whose metadata lookups wait for the

@@ -78,11 +78,15 @@ func (s *sender) run() {
 // connect creates the client and the producer, retrying until the
 // cluster answers or stop is closed (then it returns nils).
 func (s *sender) connect() (sarama.Client, sarama.AsyncProducer) {
-	sc := saramaConfig(s.e.cfg)
 	backoff := 200 * time.Millisecond
 	var down time.Time
 	for {
-		client, err := sarama.NewClient(s.e.cfg.Brokers, sc)
+		// Built on each attempt: a TLS file that was missing may be back.
+		sc, err := saramaConfig(s.e.cfg)
+		var client sarama.Client
+		if err == nil {
+			client, err = sarama.NewClient(s.e.cfg.Brokers, sc)
+		}
 		msg := "edge: cannot reach the brokers; spooling until they answer"
 		if err == nil {
 			s.e.ensureTopics(client)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/edge"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 )
 
 // runEdge is `pitwall edge`: sources (serial, SLCAN, MQTT, SocketCAN) in,
@@ -39,7 +40,7 @@ func (l *inputList) Set(v string) error {
 func edgeConfig(args []string) (edge.Config, string, error) {
 	fs := newFlagSet("edge", "--brokers HOST:PORT --in URL [--in URL]... [--spool DIR] [flags]\n       pitwall edge --config edge.yaml [flags]")
 	var inputs inputList
-	fs.Var(&inputs, "in", "input, repeatable: serial:PATH?baud=115200&car=ID | slcan:PATH?bitrate=500000&dbc=FILE&car=ID | mqtt://HOST:PORT/FILTER (car id = the level of the first +) | socketcan:IFACE?dbc=FILE&car=ID; quote it in a shell (&)")
+	fs.Var(&inputs, "in", "input, repeatable: serial:PATH?baud=115200&car=ID | slcan:PATH?bitrate=500000&dbc=FILE&car=ID | mqtt[s]://[USER@]HOST:PORT/FILTER[?ca=FILE] (car id = the level of the first +; password from $PITWALL_MQTT_PASSWORD) | socketcan:IFACE?dbc=FILE&car=ID; quote it in a shell (&)")
 	brokers := fs.String("brokers", "", "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT]")
 	config := fs.String("config", "", "YAML config file (see edge.Config); flags override it")
 	spoolDir := fs.String("spool", "", "spool directory (default pitwall-spool)")
@@ -54,6 +55,9 @@ func edgeConfig(args []string) (edge.Config, string, error) {
 	flushTimeout := fs.Duration("flush-timeout", 0, "on SIGTERM, how long to wait for the broker to take what is spooled (default 10s)")
 	clientID := fs.String("client-id", "", "Kafka client id (default pitwall-edge)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	mqttUser := fs.String("mqtt-user", "", "MQTT user name for --in mqtt[s]:// URLs that name none (password: $PITWALL_MQTT_PASSWORD)")
+	var sec kafkasec.Config
+	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return edge.Config{}, "", err
 	}
@@ -70,7 +74,9 @@ func edgeConfig(args []string) (edge.Config, string, error) {
 	if *brokers != "" {
 		cfg.Brokers = strings.Split(*brokers, ",")
 	}
+	cfg.Security = cfg.Security.Merge(sec)
 	cfg.Inputs = append(cfg.Inputs, inputs...)
+	setString(&cfg.MQTTUser, *mqttUser)
 	setString(&cfg.Spool.Dir, *spoolDir)
 	setString(&cfg.Spool.Policy, *policy)
 	setString(&cfg.Metrics, *metrics)

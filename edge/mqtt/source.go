@@ -2,10 +2,13 @@ package mqtt
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -20,6 +23,9 @@ import (
 
 // ErrConfig reports a Config that cannot work.
 var ErrConfig = errors.New("mqtt: bad config")
+
+// PasswordEnv is where the MQTT password comes from when the URL has none.
+const PasswordEnv = "PITWALL_MQTT_PASSWORD"
 
 // Config configures an MQTT Source. An empty field means its default.
 type Config struct {
@@ -37,8 +43,17 @@ type Config struct {
 	// restarts for the broker to keep the session. Default
 	// "pitwall-edge-<hostname>-<hash of broker and filter>".
 	ClientID string
-	// Username and Password authenticate, when set.
+	// Username and Password authenticate, when set. The password never
+	// leaves the process: Name carries no password (kafkasec.Redact).
 	Username, Password string
+	// TLS connects with MQTT over TLS (mqtts://). Default off.
+	TLS bool
+	// CAFile is the PEM CA bundle the broker's certificate must chain to.
+	// Default: the system's roots.
+	CAFile string
+	// CertFile and KeyFile are a client certificate and key, PEM, for
+	// brokers that require one. Default none; both or neither.
+	CertFile, KeyFile string
 	// Name names the source. Default "mqtt://" + Broker + "/" + Filter.
 	Name string
 	// QueueLen is how many received messages may wait for the spool.
@@ -58,6 +73,38 @@ type Source struct {
 	cfg      Config
 	qos      byte
 	carLevel int // topic level of the car id; -1: cfg.Car
+	tls      *tls.Config
+}
+
+// tlsConfig builds the TLS settings of cfg; the broker's host name is
+// checked against its certificate.
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if host, _, err := net.SplitHostPort(cfg.Broker); err == nil {
+		tc.ServerName = host
+	}
+	if cfg.CAFile != "" {
+		b, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ca=: %w", ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%w: ca=%s: no PEM certificate in it", ErrConfig, cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, fmt.Errorf("%w: cert= and key= go together", ErrConfig)
+	}
+	if cfg.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cert=%s: %w", ErrConfig, cfg.CertFile, err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
 }
 
 // New checks cfg; Run connects.
@@ -88,7 +135,18 @@ func New(cfg Config) (*Source, error) {
 		cfg.ClientID = fmt.Sprintf("pitwall-edge-%s-%08x", host, h.Sum32())
 	}
 	if cfg.Name == "" {
-		cfg.Name = "mqtt://" + cfg.Broker + "/" + cfg.Filter
+		scheme := "mqtt://"
+		if cfg.TLS {
+			scheme = "mqtts://"
+		}
+		cfg.Name = scheme + cfg.Broker + "/" + cfg.Filter
+	}
+	if cfg.TLS {
+		tc, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = tc
 	}
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 8192
@@ -137,7 +195,11 @@ func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 		}
 	}
 	conn := &connState{log: log, sink: sink}
-	opts := paho.NewClientOptions().AddBroker("tcp://" + s.cfg.Broker).SetClientID(s.cfg.ClientID).
+	scheme := "tcp://"
+	if s.tls != nil {
+		scheme = "ssl://"
+	}
+	opts := paho.NewClientOptions().AddBroker(scheme + s.cfg.Broker).SetClientID(s.cfg.ClientID).SetTLSConfig(s.tls).
 		SetUsername(s.cfg.Username).SetPassword(s.cfg.Password).
 		SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(5 * time.Second).
 		SetConnectTimeout(10 * time.Second).SetKeepAlive(10 * time.Second).

@@ -68,6 +68,12 @@ func Start(t testing.TB, o Options) *Server {
 		"persistence false", "max_queued_messages 0", "max_inflight_messages 1000",
 		"log_dest stderr",
 	}
+	if os.Geteuid() == 0 {
+		// As root Mosquitto drops to the mosquitto user after reading its
+		// config, and could then not read the password file in our
+		// private temp dir.
+		conf = append(conf, "user root")
+	}
 	if o.CA != nil {
 		srv := o.CA.Issue(t, "mosquitto", "127.0.0.1", "localhost")
 		conf = append(conf, "cafile "+o.CA.CertFile, "certfile "+srv.CertFile, "keyfile "+srv.KeyFile)
