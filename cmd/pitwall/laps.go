@@ -13,6 +13,7 @@ import (
 
 	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/internal/cli"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/processors/timing"
 )
 
@@ -30,7 +31,13 @@ func lapsTo(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	group := fs.String("group", "", "only the laps this consumer group timed: one timing of the log (default every group, each row naming its own)")
 	follow := fs.Bool("follow", false, "after the laps there are, print each new lap as it comes, until Ctrl-C")
 	output := fs.String("output", timing.FormatTable, "table, csv or json (one object per line)")
+	var sec kafkasec.Config
+	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	sec, err := sec.Load()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -49,6 +56,9 @@ func lapsTo(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sc.Net.DialTimeout = 5 * time.Second
 	sc.Consumer.MaxWaitTime = 250 * time.Millisecond
 	sc.Metadata.AllowAutoTopicCreation = false // reading must not create telemetry.laps with the broker's defaults
+	if err := sec.Sarama(sc); err != nil {
+		return err
+	}
 	client, err := admin.Connect(ctx, seeds, sc)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/internal/cli"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -34,6 +35,7 @@ type topicsCmd struct {
 	partitions int
 	rf         int
 	configs    configFlag
+	sec        kafkasec.Config
 	set        map[string]bool // flags given explicitly
 }
 
@@ -42,7 +44,7 @@ func topicsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	return withAdmin(ctx, c.brokers, "pitwall-topics", stdout, func(ac *admin.Client, out io.Writer) error {
+	return withAdminSec(ctx, c.brokers, "pitwall-topics", c.sec, stdout, func(ac *admin.Client, out io.Writer) error {
 		switch c.action {
 		case "list":
 			return printTopics(ac, out)
@@ -60,7 +62,12 @@ func topicsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // prints what run wrote only if it succeeds: nothing of a command that
 // fails half way.
 func withAdmin(ctx context.Context, brokers, clientID string, stdout io.Writer, run func(*admin.Client, io.Writer) error) error {
-	ac, err := admin.Dial(ctx, brokers, clientID)
+	return withAdminSec(ctx, brokers, clientID, kafkasec.Config{}, stdout, run)
+}
+
+// withAdminSec is withAdmin with TLS and SASL as sec says (loaded).
+func withAdminSec(ctx context.Context, brokers, clientID string, sec kafkasec.Config, stdout io.Writer, run func(*admin.Client, io.Writer) error) error {
+	ac, err := admin.DialSecure(ctx, brokers, clientID, sec)
 	if err != nil {
 		return err
 	}
@@ -81,6 +88,7 @@ func parseTopics(args []string, stderr io.Writer) (*topicsCmd, error) {
 	fs.IntVar(&c.partitions, "partitions", 0, "create: partition count (default: the broker's default)")
 	fs.IntVar(&c.rf, "replication-factor", 1, "create: replicas of each partition")
 	fs.Var(&c.configs, "config", "create: topic config key=value (repeatable), e.g. retention.ms=3600000")
+	c.sec.AddFlags(fs)
 	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
@@ -97,6 +105,9 @@ func parseTopics(args []string, stderr io.Writer) (*topicsCmd, error) {
 	}
 	c.action, c.names = pos[0], pos[1:]
 	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.sec, err = c.sec.Load(); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -39,14 +40,47 @@ type Settings struct {
 	// ChannelsTopic is the channel catalog topic. Default
 	// telemetry.TopicChannels.
 	ChannelsTopic string `json:"channelsTopic"`
+	// Security is TLS and SASL to the brokers (package kafkasec), from
+	// jsonData's tls, tlsCa (a CA file on the Grafana server) or
+	// tlsCaCert (its PEM), tlsCert and tlsKey (files) or tlsClientCert
+	// (PEM) with secureJsonData's tlsClientKey, saslMechanism and
+	// saslUser, and secureJsonData's saslPassword. Default PLAINTEXT.
+	Security kafkasec.Config `json:"-"`
 }
 
-func parseSettings(raw json.RawMessage) (Settings, error) {
+// pemSettings are the PEM texts jsonData may hold instead of files.
+type pemSettings struct {
+	CACert     string `json:"tlsCaCert"`
+	ClientCert string `json:"tlsClientCert"`
+}
+
+// Keys of the secure JSON data (stored encrypted by Grafana, never sent
+// back to the browser).
+const (
+	SecureSASLPassword = "saslPassword"
+	SecureTLSClientKey = "tlsClientKey"
+)
+
+// parseSettings reads jsonData and the decrypted secure JSON data.
+func parseSettings(raw json.RawMessage, secure map[string]string) (Settings, error) {
 	var s Settings
 	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return s, fmt.Errorf("%w: %w", ErrSettings, err)
+		var pems pemSettings
+		for _, dst := range []any{&s, &s.Security, &pems} {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return s, fmt.Errorf("%w: %w", ErrSettings, err)
+			}
 		}
+		s.Security.CAPEM, s.Security.CertPEM = pems.CACert, pems.ClientCert
+	}
+	s.Security.KeyPEM = kafkasec.Secret(secure[SecureTLSClientKey])
+	s.Security.Password = kafkasec.Secret(secure[SecureSASLPassword])
+	if s.Security.SASLOn() && s.Security.Password == "" && s.Security.PasswordFile == "" {
+		return s, fmt.Errorf("%w: saslMechanism %s needs the password (secure setting %s)", ErrSettings, s.Security.Mechanism, SecureSASLPassword)
+	}
+	var err error
+	if s.Security, err = s.Security.Load(); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	if s.Brokers == "" {
 		s.Brokers = "127.0.0.1:9092"
@@ -88,7 +122,7 @@ var (
 // connect yet, so a broker that is down still gives a datasource whose
 // health check says so.
 func NewDatasource(_ context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	st, err := parseSettings(s.JSONData)
+	st, err := parseSettings(s.JSONData, s.DecryptedSecureJSONData)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +158,9 @@ func (d *Datasource) kafka() (sarama.Client, error) {
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Metadata.Retry.Max = 1
 	cfg.Consumer.MaxWaitTime = 100 * time.Millisecond
+	if err := d.settings.Security.Sarama(cfg); err != nil {
+		return nil, err
+	}
 	c, err := sarama.NewClient(strings.Split(d.settings.Brokers, ","), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("plugin: connect %s: %w", d.settings.Brokers, err)

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pitwall/pitwall/internal/kafkasec"
+	"github.com/pitwall/pitwall/internal/testca"
 )
 
 func TestParsePath(t *testing.T) {
@@ -32,11 +35,11 @@ func TestParseQuery(t *testing.T) {
 			t.Errorf("%s: no error", bad)
 		}
 	}
-	s, err := parseSettings(nil)
+	s, err := parseSettings(nil, nil)
 	if err != nil || s.Brokers != "127.0.0.1:9092" || s.Topic != "telemetry" || s.ChannelsTopic != "telemetry.channels" {
 		t.Errorf("default settings %+v %v", s, err)
 	}
-	if _, err := parseSettings(json.RawMessage(`[1]`)); err == nil {
+	if _, err := parseSettings(json.RawMessage(`[1]`), nil); err == nil {
 		t.Error("bad settings: no error")
 	}
 }
@@ -87,10 +90,21 @@ func TestPluginFiles(t *testing.T) {
 		rt := reflect.TypeOf(v)
 		for j := range rt.NumField() {
 			tag, _, _ := strings.Cut(rt.Field(j).Tag.Get("json"), ",")
+			if tag == "-" {
+				continue // Security: its fields are checked below
+			}
 			if !strings.Contains(body, "  "+tag+"?:") {
 				t.Errorf("src/types.ts: %s lacks %s, which the backend reads", iface, tag)
 			}
 		}
+	}
+	for _, key := range []string{"tls", "tlsCa", "tlsCert", "tlsKey", "saslMechanism", "saslUser"} {
+		if !strings.Contains(src["types.ts"], "  "+key+"?:") {
+			t.Errorf("src/types.ts: PitwallOptions lacks %s, which the backend reads", key)
+		}
+	}
+	if !strings.Contains(src["types.ts"], "  "+SecureSASLPassword+"?:") {
+		t.Errorf("src/types.ts: PitwallSecureOptions lacks %s", SecureSASLPassword)
 	}
 }
 
@@ -115,4 +129,27 @@ func FuzzParsePath(f *testing.F) {
 			t.Errorf("%q parsed as %s %v, which is not the same path", s, car, chans)
 		}
 	})
+}
+
+// TLS and SASL settings: jsonData names the mechanism, user and CA (as
+// PEM here), secureJsonData holds the password; a mechanism without a
+// password is a settings error that names the secure field.
+func TestSecuritySettings(t *testing.T) {
+	ca := testca.New(t)
+	raw, _ := json.Marshal(map[string]any{"brokers": "127.0.0.1:9093", "tls": true, "tlsCaCert": ca.CertPEM,
+		"saslMechanism": "SCRAM-SHA-512", "saslUser": "grafana"})
+	s, err := parseSettings(raw, map[string]string{SecureSASLPassword: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec := s.Security; sec.Protocol() != "SASL_SSL" || sec.Mechanism != kafkasec.ScramSHA512 || sec.User != "grafana" || string(sec.Password) != "pw" || sec.CAPEM != ca.CertPEM {
+		t.Fatalf("security %+v", sec)
+	}
+	if _, err := parseSettings(raw, nil); err == nil || !strings.Contains(err.Error(), "secure setting saslPassword") {
+		t.Fatalf("no password: %v", err)
+	}
+	bad, _ := json.Marshal(map[string]any{"tls": true, "tlsCaCert": "junk"})
+	if _, err := parseSettings(bad, nil); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("junk CA: %v", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/internal/cli"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 )
 
 // Client is a connection to a cluster for the admin commands.
@@ -25,11 +26,20 @@ type Client struct {
 // when ctx ends the connection is closed, which is what makes a call in
 // progress give up (SIGINT). Close it after use.
 func Dial(ctx context.Context, brokers, clientID string) (*Client, error) {
+	return DialSecure(ctx, brokers, clientID, kafkasec.Config{})
+}
+
+// DialSecure is Dial with TLS and SASL as sec says (a Config that
+// kafkasec's Load returned).
+func DialSecure(ctx context.Context, brokers, clientID string, sec kafkasec.Config) (*Client, error) {
 	seeds, err := cli.SplitBrokers(brokers)
 	if err != nil {
 		return nil, err
 	}
 	cfg := sarama.NewConfig()
+	if err := sec.Sarama(cfg); err != nil {
+		return nil, err
+	}
 	cfg.ClientID = clientID
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Admin.Timeout = 30 * time.Second

@@ -16,7 +16,24 @@ export interface PitwallOptions extends DataSourceJsonData {
   brokers?: string;
   topic?: string;
   channelsTopic?: string;
+  // TLS and SASL to the brokers (package kafkasec): tlsCa, tlsCert and
+  // tlsKey are files on the Grafana server.
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  saslMechanism?: string;
+  saslUser?: string;
 }
+
+// PitwallSecureOptions is the secure JSON data: stored encrypted by
+// Grafana, never sent back to the browser (datasource.go).
+export interface PitwallSecureOptions {
+  saslPassword?: string;
+}
+
+// The SASL mechanisms the backend speaks, by Kafka's names.
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 // The backend's defaults and limits (datasource.go, query.go).
 export const DEFAULT_BROKERS = '127.0.0.1:9092';

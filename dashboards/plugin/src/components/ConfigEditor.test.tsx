@@ -49,3 +49,36 @@ describe('ConfigEditor', () => {
     expect(onOptionsChange).toHaveBeenCalledWith({ ...options, jsonData: { brokers: 'broker:9092' } });
   });
 });
+
+describe('ConfigEditor security', () => {
+  it('sets the SASL mechanism in Kafka spelling and the user in jsonData', () => {
+    const onOptionsChange = setup();
+    fireEvent.change(document.getElementById('pitwall-saslMechanism')!, { target: { value: ' scram-sha-512 ' } });
+    expect(onOptionsChange.mock.calls[0][0].jsonData.saslMechanism).toBe('SCRAM-SHA-512');
+    fireEvent.change(document.getElementById('pitwall-saslUser')!, { target: { value: 'grafana' } });
+    expect(onOptionsChange.mock.calls[1][0].jsonData.saslUser).toBe('grafana');
+  });
+
+  it('turns TLS on in jsonData', () => {
+    const onOptionsChange = setup();
+    fireEvent.click(document.getElementById('pitwall-tls')!);
+    expect(onOptionsChange.mock.calls[0][0].jsonData.tls).toBe(true);
+  });
+
+  it('puts the password in secureJsonData, never in jsonData', () => {
+    const onOptionsChange = setup();
+    fireEvent.change(document.getElementById('pitwall-saslPassword')!, { target: { value: 's3cret' } });
+    const next = onOptionsChange.mock.calls[0][0];
+    expect(next.secureJsonData).toEqual({ saslPassword: 's3cret' });
+    expect(JSON.stringify(next.jsonData)).not.toContain('s3cret');
+  });
+
+  it('shows a saved password as configured, without its value, and resets it', () => {
+    const onOptionsChange = jest.fn();
+    const saved = { ...options, secureJsonFields: { saslPassword: true } } as unknown as DataSourceSettings<PitwallOptions>;
+    render(<ConfigEditor options={saved} onOptionsChange={onOptionsChange} />);
+    fireEvent.click(screen.getByText('Reset'));
+    expect(onOptionsChange.mock.calls[0][0].secureJsonFields.saslPassword).toBe(false);
+    expect(onOptionsChange.mock.calls[0][0].secureJsonData.saslPassword).toBe('');
+  });
+});
