@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -108,15 +109,24 @@ func socketcanSource(in Input, log *slog.Logger) (runner, error) {
 	return s, nil
 }
 
-// mqttSource: mqtt://[USER:PASS@]HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID].
+// mqttSource: mqtt[s]://[USER[:PASS]@]HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID][&ca=FILE][&cert=FILE&key=FILE].
+// The user is the URL's, else --mqtt-user; the password the URL's, else
+// $PITWALL_MQTT_PASSWORD.
 func mqttSource(in Input, log *slog.Logger) (runner, error) {
 	p := in.Params
-	cfg := mqtt.Config{Broker: in.Addr, Filter: in.Filter, Car: p.Get("car"), ClientID: p.Get("client"), Name: in.Name, Logger: log}
+	cfg := mqtt.Config{Broker: in.Addr, Filter: in.Filter, Car: p.Get("car"), ClientID: p.Get("client"), Name: in.Name, Logger: log,
+		TLS: in.TLS, CAFile: p.Get("ca"), CertFile: p.Get("cert"), KeyFile: p.Get("key"), Username: in.MQTTUser}
 	if user, host, ok := strings.Cut(in.Addr, "@"); ok {
 		cfg.Broker = host
 		u, pass, _ := strings.Cut(user, ":")
 		cfg.Username, _ = url.PathUnescape(u)
 		cfg.Password, _ = url.PathUnescape(pass)
+	}
+	if cfg.Password == "" {
+		cfg.Password = os.Getenv(mqtt.PasswordEnv)
+	}
+	if !in.TLS && (cfg.CAFile != "" || cfg.CertFile != "") {
+		return nil, fmt.Errorf("%w: %s: ca=, cert= and key= need mqtts://", ErrConfig, in.Name)
 	}
 	if q := p.Get("qos"); q != "" {
 		n, err := strconv.Atoi(q)
