@@ -9,8 +9,15 @@ package broker
 // ids minted at creation. A request for all topics is v1+ with a null topic
 // list (v0: an empty one). Unknown topics are auto-created when the broker
 // allows it and the request does (v4+ AllowAutoTopicCreation; always at v0-3).
+//
+// After a restart the partitions open in the background (opening.go): a
+// topic named in the request is opened at once; a request for all topics
+// reports each partition not open yet with LEADER_NOT_AVAILABLE and no
+// leader, which sarama, franz-go and librdkafka retry after refreshing
+// metadata, rather than claim a leader that cannot serve yet.
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/broker/internal/partition"
@@ -23,7 +30,7 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	s := c.s
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	b := kmsg.NewMetadataResponseBroker()
-	b.NodeID, b.Host, b.Port = s.cfg.NodeID, c.l.host, c.l.port
+	b.NodeID, b.Host, b.Port = s.cfg.NodeID, s.host, s.port
 	resp.Brokers = []kmsg.MetadataResponseBroker{b}
 	resp.ClusterID = &s.clusterID
 	resp.ControllerID = s.cfg.NodeID
@@ -46,10 +53,14 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 				resp.Topics = append(resp.Topics, mt)
 				continue
 			}
+			t.Partitions() // named: opened now if still waiting their turn
 			resp.Topics = append(resp.Topics, s.metadataTopic(t.Name(), t, nil))
 			continue
 		}
 		t, err := s.autoTopic(*rt.Topic, allowCreate)
+		if t != nil {
+			t.Partitions()
+		}
 		resp.Topics = append(resp.Topics, s.metadataTopic(*rt.Topic, t, err))
 	}
 	return ready(resp)
@@ -76,6 +87,14 @@ func (s *Server) metadataTopic(name string, t *partition.Topic, err error) kmsg.
 		mp.Replicas = []int32{s.cfg.NodeID}
 		mp.ISR = []int32{s.cfg.NodeID}
 		mp.OfflineReplicas = []int32{}
+		if open, err := t.PartitionOpen(int32(i)); !open {
+			// Not open yet after a restart (or it failed to open): no
+			// leader for now, which every client retries.
+			mp.ErrorCode, mp.Leader, mp.ISR = kerr.LeaderNotAvailable.Code, -1, []int32{}
+			if err != nil {
+				mp.OfflineReplicas = []int32{s.cfg.NodeID}
+			}
+		}
 		mt.Partitions[i] = mp
 	}
 	return mt

@@ -43,8 +43,6 @@ func init() {
 		listGroupsAPI,
 		deleteGroupsAPI,
 		offsetDeleteAPI,
-		saslHandshakeAPI,
-		saslAuthenticateAPI,
 	)
 }
 

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +23,10 @@ func TestConfigDefaults(t *testing.T) {
 		MaxInflightRequestBytes: DefaultMaxInflightRequestBytes, RequestTimeout: DefaultRequestTimeout,
 		ConnectionsMaxIdle: DefaultConnectionsMaxIdle, MaxConnections: DefaultMaxConnections,
 		MaxConnectionsPerIP: DefaultMaxConnectionsPerIP, FetchMemory: DefaultFetchMemory,
-		ScrubInterval: DefaultScrubInterval, SASLMechanisms: DefaultSASLMechanisms,
-		Logger: c.Logger,
+		ScrubInterval: DefaultScrubInterval,
+		Logger:        c.Logger,
 	}
-	if !reflect.DeepEqual(c, want) || c.Logger == nil {
+	if c != want || c.Logger == nil {
 		t.Errorf("withDefaults:\n got %+v\nwant %+v", c, want)
 	}
 	for _, tc := range []struct {

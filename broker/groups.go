@@ -54,9 +54,13 @@ var offsetsTopicConfigs = map[string]string{
 func (s *Server) startGroups() error {
 	r := group.NewReplayer()
 	if t := s.topics.Lookup(offsetsTopic); t != nil {
-		for _, p := range t.Partitions() {
-			if err := s.replayOffsets(p.Log(), r); err != nil {
-				return fmt.Errorf("broker: replaying %s partition %d: %w", offsetsTopic, p.Index(), err)
+		for i := range int32(t.NumPartitions()) {
+			p, err := t.Partition(i) // opened now if the background opening has not come to it
+			if err == nil {
+				err = s.replayOffsets(p.Log(), r)
+			}
+			if err != nil {
+				return fmt.Errorf("broker: replaying %s partition %d: %w", offsetsTopic, i, err)
 			}
 		}
 	}
@@ -143,7 +147,11 @@ func (st *offsetsStore) Append(groupID string, recs []group.Record) (func(contex
 		return nil, err
 	}
 	// The coordinator's batches carry no producer id: straight to the log.
-	l := t.Partitions()[offsetsPartition(groupID, t.NumPartitions())].Log()
+	p, err := t.Partition(int32(offsetsPartition(groupID, t.NumPartitions())))
+	if err != nil {
+		return nil, err
+	}
+	l := p.Log()
 	_, last, err := l.Append(offsetsBatch(recs, time.Now()), 0)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 // metrics are the broker's Prometheus metrics, on a registry of the
@@ -83,6 +85,29 @@ func (m *metrics) registerBudgets(requests, fetches *byteBudget) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "pitwall_broker_fetch_memory_bytes", Help: "Record bytes held in fetch replies not yet written, against --fetch-memory.",
 		}, func() float64 { return float64(fetches.inUse()) }),
+	)
+}
+
+// registerPartitions exports what the open file limit allows and what is
+// used of it, read from the registry at each scrape.
+func (m *metrics) registerPartitions(topics *partition.Registry) {
+	gauge := func(name, help string, f func(partition.MaintenanceStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(topics.Stats()) })
+	}
+	m.registry.MustRegister(
+		gauge("pitwall_broker_open_file_limit", "The open file limit (RLIMIT_NOFILE) the broker runs under.",
+			func(st partition.MaintenanceStats) float64 { return float64(st.FileLimit) }),
+		gauge("pitwall_broker_segment_file_budget", "Active segment files the broker keeps open at most; past it idle partitions close theirs.",
+			func(st partition.MaintenanceStats) float64 { return float64(st.FileBudget) }),
+		gauge("pitwall_broker_segment_files_open", "Active segment files open now.",
+			func(st partition.MaintenanceStats) float64 { return float64(st.OpenFiles) }),
+		gauge("pitwall_broker_partitions", "Partitions the broker holds, all topics together.",
+			func(st partition.MaintenanceStats) float64 { return float64(st.Partitions) }),
+		gauge("pitwall_broker_partitions_allowed", "Partitions the open file limit allows; topic creation beyond it is refused.",
+			func(st partition.MaintenanceStats) float64 { return float64(st.MaxPartitions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "pitwall_broker_idle_segment_files_closed_total", Help: "Active segment files closed because their partition was idle and the budget was full.",
+		}, func() float64 { return float64(topics.Stats().IdleClosed) }),
 	)
 }
 

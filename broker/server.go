@@ -32,17 +32,12 @@ import (
 // (lock order in their docs); the broker holds none of its own across calls
 // into them.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	fsync commitlog.FsyncPolicy
-	// listeners are the sockets served (listeners.go), one per security
-	// protocol; ln, host and port are the first one's, as before there
-	// were several.
-	listeners []*listener
+	cfg       Config
+	log       *slog.Logger
+	fsync     commitlog.FsyncPolicy
 	ln        net.Listener
 	host      string
 	port      int32
-	sec       *security // TLS, SASL and the authorizer (security.go)
 	clusterID string
 	lock      *os.File // flock on DataDir, held for the server's life
 	metrics   *metrics
@@ -54,8 +49,11 @@ type Server struct {
 	requestBudget *byteBudget
 	fetchBudget   *byteBudget
 	pids          *producerIDs
-	topics        *partition.Registry // opened in New, closed in shutdown
+	topics        *partition.Registry // opened in New (its partitions in the background), closed in shutdown
 	groups        *group.Coordinator  // started in New, closed in shutdown before the topics
+	// openFailed is why the background opening of partitions stopped the
+	// broker (opening.go); set before drain, read after Serve's goroutines end.
+	openFailed error
 
 	// ctx is the server's lifetime; cancel ends every connection.
 	ctx    context.Context
@@ -121,25 +119,43 @@ func New(cfg Config) (*Server, error) {
 		s.cancel()
 		return nil, err
 	}
-	s.log.Info("broker ready", "listen", s.listenersString(), "advertise", s.advertisedString(),
+	s.log.Info("broker ready", "listen", s.ln.Addr().String(), "advertise", net.JoinHostPort(s.host, fmt.Sprint(s.port)),
 		"data_dir", cfg.DataDir, "fsync", cfg.Fsync, "topics", s.topics.Len(), "open_time", time.Since(start).Round(time.Millisecond))
 	return s, nil
 }
 
 // openState opens what DataDir holds: the producer id block, the topics
-// (recovering every partition) and the group coordinator, replayed from
-// __consumer_offsets. On error nothing is left open.
+// (whose partitions open in the background, opening.go) and the group
+// coordinator, replayed from __consumer_offsets (opened first). On error nothing is left open.
 func (s *Server) openState() (err error) {
 	if s.pids, err = openProducerIDs(filepath.Join(s.cfg.DataDir, "producer-ids.json")); err != nil {
 		return err
 	}
-	if s.topics, err = partition.Open(s.cfg.partitionConfig(s.fsync)); err != nil {
+	pc := s.cfg.partitionConfig(s.fsync)
+	pc.OpenInBackground = true // served as they open (opening.go)
+	if s.topics, err = partition.Open(pc); err != nil {
 		return err
 	}
+	s.metrics.registerPartitions(s.topics)
 	if err = s.startGroups(); err != nil {
 		s.topics.Close()
 	}
 	return err
+}
+
+// listen binds the listener and works out the address to advertise.
+func (s *Server) listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err == nil {
+		if s.host, s.port, err = s.cfg.advertised(ln.Addr()); err != nil {
+			ln.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("broker: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
 }
 
 // openDataDir creates DataDir, takes an exclusive lock on it so two brokers
@@ -188,6 +204,9 @@ func (s *Server) openDataDir() error {
 	return nil
 }
 
+// Addr is the address the listener is bound to, e.g. "127.0.0.1:40123".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
 // Serve accepts connections until ctx is done or Close is called, then
 // shuts down gracefully: it stops accepting and reading, sends every reply
 // already owed, fsyncs and closes the logs (writing their clean-shutdown
@@ -198,8 +217,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer close(s.serving)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); s.topics.Maintain(s.draining) }()
+	go func() { defer wg.Done(); s.watchOpening(s.draining) }()
 	go func() { defer wg.Done(); s.scrubLoop(s.draining) }()
 	go func() {
 		defer wg.Done()
@@ -209,17 +229,20 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.drain()
 	}()
-	err := s.acceptLoops()
+	err := s.acceptLoop()
 	s.drain()
 	wg.Wait()
 	s.shutdown()
+	if err == nil {
+		err = s.openFailed
+	}
 	return err
 }
 
-func (s *Server) acceptLoop(l *listener) error {
+func (s *Server) acceptLoop() error {
 	var delay time.Duration
 	for {
-		nc, err := l.ln.Accept()
+		nc, err := s.ln.Accept()
 		if err != nil {
 			select {
 			case <-s.draining:
@@ -249,7 +272,7 @@ func (s *Server) acceptLoop(l *listener) error {
 			s.slow.report(refused.kind, refused, "remote", nc.RemoteAddr().String())
 			continue
 		}
-		c := newConn(s, l.wrap(nc), l)
+		c := newConn(s, nc)
 		s.conns[c] = struct{}{}
 		s.perIP[ip]++
 		select {
@@ -359,7 +382,7 @@ func isTemporary(err error) bool {
 func (s *Server) drain() {
 	s.drainOnce.Do(func() {
 		close(s.draining)
-		s.closeListeners()
+		s.ln.Close()
 		s.connMu.Lock()
 		for c := range s.conns {
 			// Wakes the read loop at once; the writer carries on.

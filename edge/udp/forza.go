@@ -206,7 +206,7 @@ func (st *forzaStream) packet(b []byte, recv time.Time) {
 		if st.haveLap && p.LapNumber != st.lapNum {
 			// Forza counts laps from 0: the lap that starts is LapNumber+1.
 			mark := []telemetry.Sample{{ID: fzLastLap, Value: f(p.LastLapS)}, {ID: fzDeviceLap, Value: float64(p.LapNumber) + 1}}
-			at := ns - int64(math.Round(f(p.CurrentLapS)*1e6))*int64(time.Microsecond) // float32 seconds: good to the µs
+			at := ns - int64(f(p.CurrentLapS)*1e9)
 			if at > st.lastNs && at < ns && p.CurrentLapS >= 0 {
 				st.frame(at, mark, recv)
 			} else {

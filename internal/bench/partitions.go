@@ -31,7 +31,9 @@ import (
 // partition (kgo, without idempotence, as kcat does), then reads from
 // /proc the child's idle CPU over --idle, its RSS and open files; then it
 // stops the child with SIGTERM (timed), starts it again and times how long
-// until a Metadata request lists every partition, and measures idle CPU,
+// until a Metadata request lists every partition open (with the child's
+// CPU seconds by then, which the load of other processes does not
+// inflate), and measures idle CPU,
 // RSS and files once more; then stops and restarts it once more with
 // nothing written in between (timed too). --topics takes a list, one scale per entry, run
 // one after the other.
@@ -67,11 +69,15 @@ type PartitionsResult struct {
 	Create             time.Duration // creating the topics and writing one record to each partition
 	Fresh              Footprint     // idle, after creation
 	Stop               time.Duration // SIGTERM to exit, every partition written since the start
-	Restart            time.Duration // start to a Metadata answer listing every partition
-	Restarted          Footprint     // idle, after the restart
+	Restart            time.Duration // start to a Metadata answer listing every partition open
+	// RestartCPU is the broker's own CPU time (user and system) from its
+	// start to that answer: unlike Restart, it does not grow with the
+	// load of other processes on the machine.
+	RestartCPU time.Duration
+	Restarted  Footprint // idle, after the restart
 	// The same again with nothing written since the restart: what a
 	// broker holding idle partitions pays.
-	IdleStop, IdleRestart time.Duration
+	IdleStop, IdleRestart, IdleRestartCPU time.Duration
 }
 
 // Footprint is what an idle broker process costs.
@@ -240,14 +246,14 @@ func runScale(ctx context.Context, cfg PartitionsConfig, topics int, dir string)
 	if c, err = startChild(cfg, addr, dir); err != nil {
 		return res, err
 	}
-	if _, err := waitMetadata(ctx, cl, c, res.Partitions); err != nil {
+	if res.RestartCPU, err = waitMetadata(ctx, cl, c, res.Partitions); err != nil {
 		return res, err
 	}
 	res.Restart = time.Since(start)
 	if res.Restarted, err = footprint(ctx, c, cfg); err != nil {
 		return res, err
 	}
-	res.IdleStop, res.IdleRestart, err = restart(ctx, cfg, cl, &c, addr, dir, res.Partitions)
+	res.IdleStop, res.IdleRestart, res.IdleRestartCPU, err = restart(ctx, cfg, cl, &c, addr, dir, res.Partitions)
 	if err != nil {
 		return res, err
 	}
@@ -256,20 +262,21 @@ func runScale(ctx context.Context, cfg PartitionsConfig, topics int, dir string)
 	return res, err
 }
 
-// restart stops *c and starts it again, timing both; *c is the new child.
-func restart(ctx context.Context, cfg PartitionsConfig, cl *kgo.Client, c **child, addr, dir string, want int) (stop, start time.Duration, err error) {
+// restart stops *c and starts it again, timing both, with the broker's
+// CPU time until it served every partition; *c is the new child.
+func restart(ctx context.Context, cfg PartitionsConfig, cl *kgo.Client, c **child, addr, dir string, want int) (stop, start, cpu time.Duration, err error) {
 	if stop, err = (*c).stop(); err != nil {
 		*c = nil
-		return 0, 0, fmt.Errorf("bench: broker exit: %w", err)
+		return 0, 0, 0, fmt.Errorf("bench: broker exit: %w", err)
 	}
 	t0 := time.Now()
 	if *c, err = startChild(cfg, addr, dir); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	if _, err := waitMetadata(ctx, cl, *c, want); err != nil {
-		return 0, 0, err
+	if cpu, err = waitMetadata(ctx, cl, *c, want); err != nil {
+		return 0, 0, 0, err
 	}
-	return stop, time.Since(t0), nil
+	return stop, time.Since(t0), cpu, nil
 }
 
 func freeAddr() (string, error) {
@@ -282,8 +289,10 @@ func freeAddr() (string, error) {
 }
 
 // waitMetadata polls Metadata for every topic until the broker answers
-// with at least want partitions.
-func waitMetadata(ctx context.Context, cl *kgo.Client, c *child, want int) (int, error) {
+// with at least want partitions open (no error: after a restart the
+// broker reports those still opening with LEADER_NOT_AVAILABLE), and
+// returns the broker's CPU time by then.
+func waitMetadata(ctx context.Context, cl *kgo.Client, c *child, want int) (time.Duration, error) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		req := kmsg.NewPtrMetadataRequest()
@@ -293,10 +302,15 @@ func waitMetadata(ctx context.Context, cl *kgo.Client, c *child, want int) (int,
 		if err == nil {
 			n := 0
 			for _, t := range resp.Topics {
-				n += len(t.Partitions)
+				for _, p := range t.Partitions {
+					if p.ErrorCode == 0 {
+						n++
+					}
+				}
 			}
 			if n >= want {
-				return n, nil
+				ticks, err := cpuTicks(c.cmd.Process.Pid)
+				return time.Duration(ticks) * time.Second / clockTicks, err
 			}
 		}
 		select {
@@ -443,11 +457,11 @@ func rss(pid int) (int64, error) {
 // WritePartitionsTable prints one row per scale.
 func WritePartitionsTable(w io.Writer, rs []PartitionsResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "partitions\tcreate+fill\tidle CPU\tRSS MiB\tfiles\tstop\trestart\tidle CPU after\tRSS MiB after\tfiles after\tidle stop\tidle restart\t")
+	fmt.Fprintln(tw, "partitions\tcreate+fill\tidle CPU\tRSS MiB\tfiles\tstop\trestart\trestart CPU\tidle CPU after\tRSS MiB after\tfiles after\tidle stop\tidle restart\tidle restart CPU\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.1fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t\n", r.Partitions, r.Create.Seconds(),
-			100*r.Fresh.CPU, float64(r.Fresh.RSS)/(1<<20), r.Fresh.Files, r.Stop.Seconds(), r.Restart.Seconds(),
-			100*r.Restarted.CPU, float64(r.Restarted.RSS)/(1<<20), r.Restarted.Files, r.IdleStop.Seconds(), r.IdleRestart.Seconds())
+		fmt.Fprintf(tw, "%d\t%.1fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t%.2fs\t%.1f%%\t%.0f\t%d\t%.2fs\t%.2fs\t%.2fs\t\n", r.Partitions, r.Create.Seconds(),
+			100*r.Fresh.CPU, float64(r.Fresh.RSS)/(1<<20), r.Fresh.Files, r.Stop.Seconds(), r.Restart.Seconds(), r.RestartCPU.Seconds(),
+			100*r.Restarted.CPU, float64(r.Restarted.RSS)/(1<<20), r.Restarted.Files, r.IdleStop.Seconds(), r.IdleRestart.Seconds(), r.IdleRestartCPU.Seconds())
 	}
 	return tw.Flush()
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // Compaction defaults (see Config).
@@ -422,7 +424,7 @@ func (c *compactor) cleanGroup(g []int) (*cleanedSegment, error) {
 	base := c.p.segs[g[0]].base
 	cs := &cleanedSegment{base: base, inputs: g, idx: newIndexer(c.l.cfg.IndexIntervalBytes)}
 	path := cleanedPath(c.l.cfg.Dir, base, logSuffix)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := durable.Open(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("commitlog: compaction: %w", err)
 	}
@@ -475,14 +477,14 @@ func finishCleaned(dir string, w *bufio.Writer, f *os.File, cs *cleanedSegment) 
 	if err := writeSynced(cleanedPath(dir, cs.base, timeIndexSuffix), encodeTimes(nil, cs.idx.times)); err != nil {
 		return err
 	}
-	ro, err := os.Open(f.Name())
+	ro, err := durable.Open(f.Name(), os.O_RDONLY, 0)
 	cs.file = ro
 	return err
 }
 
 // writeSynced creates path with data and fsyncs it.
 func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := durable.Open(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}

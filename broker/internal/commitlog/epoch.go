@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // epochFile holds the leader epoch history in Kafka's text checkpoint
@@ -34,10 +35,14 @@ func (l *Log) noteEpoch(leaderEpoch int32, base int64) error {
 }
 
 // loadEpochs reads the checkpoint at Open and drops entries at or past the
-// LEO (their batches were lost to a torn tail). An unreadable checkpoint is
+// LEO (their batches were lost to a torn tail); exists says whether the
+// directory listing named it. An unreadable checkpoint is
 // logged and replaced: it is metadata, the log itself is intact.
-func (l *Log) loadEpochs() error {
-	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, epochFile))
+func (l *Log) loadEpochs(exists bool) error {
+	if !exists {
+		return nil
+	}
+	b, err := durable.ReadFile(filepath.Join(l.cfg.Dir, epochFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // FileBudget bounds how many logs keep their active segment's file open.
@@ -148,7 +150,7 @@ func (l *Log) file(s *segment) (*os.File, error) {
 	if !s.closed.Load() {
 		flag = os.O_RDWR
 	}
-	f, err := os.OpenFile(s.path(logSuffix), flag, 0)
+	f, err := durable.Open(s.path(logSuffix), flag, 0)
 	if err != nil {
 		return nil, fmt.Errorf("commitlog: reopen segment: %w", err)
 	}

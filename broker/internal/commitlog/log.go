@@ -220,6 +220,9 @@ type Log struct {
 	damage damageSet   // damaged stretches found, by segment (scrub.go)
 
 	kick chan struct{} // wakes the syncer; capacity 1
+	// stop and done are made (under mu) when the first append starts the
+	// syncer, nil before: Close reads them after setting closed, when no
+	// append can start it any more.
 	stop chan struct{} // closed by Close to stop the syncer
 	done chan struct{} // closed by the syncer when it exits
 
@@ -247,15 +250,13 @@ type Log struct {
 	tooLargeOnce sync.Once
 }
 
-// Open opens or creates the partition log in cfg.Dir, recovers it (see
-// doc.go) and starts the syncer goroutine for FsyncBatch and FsyncInterval.
+// Open opens or creates the partition log in cfg.Dir and recovers it (see
+// doc.go). Under FsyncBatch and FsyncInterval the first Append starts the
+// syncer goroutine.
 func Open(cfg Config) (*Log, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("commitlog: create %s: %w", cfg.Dir, err)
 	}
 	l := &Log{
 		cfg:   cfg,
@@ -269,11 +270,6 @@ func Open(cfg Config) (*Log, error) {
 	if err := l.recover(); err != nil {
 		l.releaseAll()
 		return nil, err
-	}
-	if cfg.Fsync != FsyncNever {
-		l.stop = make(chan struct{})
-		l.done = make(chan struct{})
-		go l.syncLoop()
 	}
 	if cfg.Files != nil {
 		cfg.Files.opened(l)
@@ -340,14 +336,27 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err err
 	l.leo = last + 1
 	switch l.cfg.Fsync {
 	case FsyncBatch:
+		l.startSyncer()
 		l.kickSyncer()
 	case FsyncInterval:
+		l.startSyncer()
 		l.kickSyncer()
 		l.setHW(l.leo)
 	default:
 		l.setHW(l.leo)
 	}
 	return base, last, nil
+}
+
+// startSyncer starts the syncer goroutine at the first append: a log
+// that is never written (most of a big broker's, after a restart) never
+// has one. Caller holds mu.
+func (l *Log) startSyncer() {
+	if l.stop == nil {
+		l.stop = make(chan struct{})
+		l.done = make(chan struct{})
+		go l.syncLoop()
+	}
 }
 
 func (l *Log) kickSyncer() {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/durable"
@@ -32,21 +33,31 @@ const (
 func (l *Log) recover() error {
 	start := time.Now()
 	dir := l.cfg.Dir
-	if err := l.finishSwap(); err != nil {
+	// One listing serves the whole open: files it does not name are not
+	// looked for, so a partition costs no failed open per missing file.
+	names, err := l.listDir()
+	if err != nil {
 		return err
 	}
-	m, hasMarker, err := readMarker(dir)
-	if err != nil {
-		l.log.Warn("commitlog: ignoring unreadable clean-shutdown marker", "err", err)
+	if names, err = l.finishSwapIn(names); err != nil {
+		return err
 	}
-	if err := l.listSegments(); err != nil {
+	var m marker
+	var markerErr error
+	hasMarker := slices.Contains(names, markerFile)
+	if hasMarker {
+		if m, hasMarker, markerErr = readMarker(dir); markerErr != nil {
+			l.log.Warn("commitlog: ignoring unreadable clean-shutdown marker", "err", markerErr)
+		}
+	}
+	if err := l.listSegments(names); err != nil {
 		return err
 	}
 	for _, s := range l.segments[:len(l.segments)-1] {
 		s.closed.Store(true)
 	}
 	if active := l.active(); !l.recovery.New {
-		if err := l.recoverActive(active, m, hasMarker && err == nil); err != nil {
+		if err := l.recoverActive(active, m, hasMarker && markerErr == nil); err != nil {
 			return fmt.Errorf("commitlog: recover %s: %w", active.path(logSuffix), err)
 		}
 	}
@@ -54,7 +65,7 @@ func (l *Log) recover() error {
 	for _, s := range l.segments {
 		l.size += s.size
 	}
-	if err := l.loadEpochs(); err != nil {
+	if err := l.loadEpochs(slices.Contains(names, epochFile)); err != nil {
 		return err
 	}
 	// A marker the log matched still describes it until the first write,
@@ -76,6 +87,9 @@ func (l *Log) recover() error {
 	case !r.New && !r.Clean:
 		level = slog.LevelInfo
 	}
+	if !l.log.Enabled(context.Background(), level) {
+		return nil // the arguments below cost more than the rest of a clean open
+	}
 	l.log.Log(context.Background(), level, "commitlog: opened partition", "new", r.New, "clean", r.Clean, "recovery_point", r.RecoveryPoint,
 		"segments", r.Segments, "start", l.segments[0].base, "end", l.leo, "scanned_bytes", r.ScannedBytes,
 		"verified_bytes", r.VerifiedBytes, "truncated_bytes", r.TruncatedBytes,
@@ -83,35 +97,46 @@ func (l *Log) recover() error {
 	return nil
 }
 
-// listSegments reads the directory: one segment per .log file, sized by
-// stat only. It removes temp files and index files without a segment, and
-// creates the first segment of an empty log.
-func (l *Log) listSegments() error {
-	dir := l.cfg.Dir
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("commitlog: read %s: %w", dir, err)
+// listDir lists the partition directory, creating it if missing.
+func (l *Log) listDir() ([]string, error) {
+	names, err := durable.ReadDirNames(l.cfg.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(l.cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("commitlog: create %s: %w", l.cfg.Dir, err)
+		}
+		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("commitlog: %w", err)
+	}
+	return names, nil
+}
+
+// listSegments builds the segment list from the directory's names: one
+// segment per .log file, sized by stat only. It removes temp files and
+// index files without a segment, and creates the first segment of an
+// empty log.
+func (l *Log) listSegments(names []string) error {
+	dir := l.cfg.Dir
 	logs := map[int64]int64{} // base -> size
 	var orphans []string
-	for _, e := range entries {
-		name := e.Name()
+	for _, name := range names {
 		base, suffix, ok := parseSegmentName(name)
 		switch {
 		case strings.HasSuffix(name, tmpSuffix):
 			orphans = append(orphans, name)
 		case ok && suffix == logSuffix:
-			info, err := e.Info()
-			if err != nil {
+			var st syscall.Stat_t
+			if err := syscall.Stat(filepath.Join(dir, name), &st); err != nil {
 				return fmt.Errorf("commitlog: stat %s: %w", name, err)
 			}
-			logs[base] = info.Size()
+			logs[base] = st.Size
 		}
 	}
-	for _, e := range entries {
-		if base, suffix, ok := parseSegmentName(e.Name()); ok && suffix != logSuffix {
+	for _, name := range names {
+		if base, suffix, ok := parseSegmentName(name); ok && suffix != logSuffix {
 			if _, has := logs[base]; !has {
-				orphans = append(orphans, e.Name())
+				orphans = append(orphans, name)
 			}
 		}
 	}
@@ -166,7 +191,7 @@ func parseSegmentName(name string) (base int64, suffix string, ok bool) {
 // after a clean shutdown by scanning only past the last index entry, after
 // a crash by checking every batch and cutting the torn tail.
 func (l *Log) recoverActive(s *segment, m marker, hasMarker bool) error {
-	f, err := os.OpenFile(s.path(logSuffix), os.O_RDWR, 0)
+	f, err := durable.Open(s.path(logSuffix), os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
@@ -435,7 +460,7 @@ func (m marker) encode() []byte {
 
 // readMarker reports whether the marker exists and what it says.
 func readMarker(dir string) (marker, bool, error) {
-	b, err := os.ReadFile(filepath.Join(dir, markerFile))
+	b, err := durable.ReadFile(filepath.Join(dir, markerFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return marker{}, false, nil
 	}

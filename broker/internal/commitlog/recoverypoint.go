@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // The recovery point (Kafka's recovery-point-offset-checkpoint, per
@@ -73,7 +74,7 @@ func decodeRecoveryPoint(b []byte) (recoveryPoint, error) {
 
 // readRecoveryPoint reads the file; ok is false if it is missing or bad.
 func (l *Log) readRecoveryPoint() (rp recoveryPoint, ok bool) {
-	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, recoveryPointFile))
+	b, err := durable.ReadFile(filepath.Join(l.cfg.Dir, recoveryPointFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return rp, false
 	}
@@ -214,7 +215,7 @@ func (l *Log) trustRecoveryPoint(s *segment, rp recoveryPoint) (trustedPrefix, e
 // written) are ignored; a missing file or a partial entry is not trusted.
 func readIndexPrefix(s *segment, pos, next int64, interval int) (indexer, error) {
 	idx := newIndexer(interval)
-	b, err := os.ReadFile(s.path(indexSuffix))
+	b, err := durable.ReadFile(s.path(indexSuffix))
 	if err != nil {
 		return idx, err
 	}
@@ -237,7 +238,7 @@ func readIndexPrefix(s *segment, pos, next int64, interval int) (indexer, error)
 	if n > 0 {
 		lastRel = int64(idx.offsets[n-1].rel)
 	}
-	if b, err = os.ReadFile(s.path(timeIndexSuffix)); err != nil {
+	if b, err = durable.ReadFile(s.path(timeIndexSuffix)); err != nil {
 		return idx, err
 	}
 	if len(b)%timeEntrySize != 0 {

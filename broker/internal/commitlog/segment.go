@@ -78,7 +78,7 @@ func (s *segment) path(suffix string) string {
 // createSegment makes a new, empty active segment file.
 func createSegment(dir string, base int64, interval int) (*segment, error) {
 	s := newSegment(dir, base, interval)
-	f, err := os.OpenFile(s.path(logSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := durable.Open(s.path(logSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
@@ -176,7 +176,7 @@ func (s *segment) saveIndexes() error {
 // saveTail writes b at off in the file at path, truncates the file to end
 // there and fsyncs it.
 func saveTail(path string, b []byte, off int64) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := durable.Open(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("open index: %w", err)
 	}
@@ -231,7 +231,7 @@ func (l *Log) load(s *segment, size, end int64) error {
 		return nil
 	}
 	if s.file == nil {
-		f, err := os.Open(s.path(logSuffix))
+		f, err := durable.Open(s.path(logSuffix), os.O_RDONLY, 0)
 		if errors.Is(err, fs.ErrNotExist) && s.retired {
 			return fmt.Errorf("%w: segment %d was deleted", ErrOffsetOutOfRange, s.base)
 		}
@@ -258,14 +258,14 @@ func (l *Log) load(s *segment, size, end int64) error {
 // readIndexes loads and checks both index files of s.
 func readIndexes(s *segment, size, maxRel int64, interval int) (indexer, error) {
 	idx := newIndexer(interval)
-	b, err := os.ReadFile(s.path(indexSuffix))
+	b, err := durable.ReadFile(s.path(indexSuffix))
 	if err != nil {
 		return idx, err
 	}
 	if idx.offsets, err = decodeOffsets(b, size, maxRel); err != nil {
 		return idx, err
 	}
-	if b, err = os.ReadFile(s.path(timeIndexSuffix)); err != nil {
+	if b, err = durable.ReadFile(s.path(timeIndexSuffix)); err != nil {
 		return idx, err
 	}
 	if idx.times, err = decodeTimes(b, maxRel); err != nil {
@@ -328,7 +328,7 @@ func (l *Log) maxTimestamp(s *segment, size, end int64) (int64, error) {
 // lastTimeEntry reads only the last entry of a time index file. An empty,
 // missing or odd-sized file is not trusted: the caller loads the segment.
 func lastTimeEntry(path string, maxRel int64) (int64, bool) {
-	f, err := os.Open(path)
+	f, err := durable.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, false
 	}

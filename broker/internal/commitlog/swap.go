@@ -8,7 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // The compaction swap protocol (doc.go, "Compaction"): cleaned segments are
@@ -193,49 +196,61 @@ func (l *Log) completeSwap(groups []swapGroup) error {
 }
 
 // finishSwap completes a committed swap left by a crash or a failed pass,
-// then deletes cleaned files of passes that never committed. Open calls it
-// before listing segments; Compact before planning.
+// then deletes cleaned files of passes that never committed. Compact calls
+// it before planning; Open calls finishSwapIn with the listing it has.
 func (l *Log) finishSwap() error {
+	names, err := durable.ReadDirNames(l.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("commitlog: %w", err)
+	}
+	_, err = l.finishSwapIn(names)
+	return err
+}
+
+// finishSwapIn is finishSwap given the directory's names. It returns the
+// names as they are afterwards (listed again if a swap was completed).
+func (l *Log) finishSwapIn(names []string) ([]string, error) {
 	dir := l.cfg.Dir
-	b, err := os.ReadFile(filepath.Join(dir, swapFile))
-	switch {
-	case err == nil:
+	if slices.Contains(names, swapFile) {
+		b, err := durable.ReadFile(filepath.Join(dir, swapFile))
+		if err != nil {
+			return nil, fmt.Errorf("commitlog: %w", err)
+		}
 		groups, err := decodeSwap(b)
 		if err != nil {
 			// Written atomically, so this is damage, not a torn write:
 			// guessing could delete the only copy of some records.
-			return fmt.Errorf("commitlog: %s is unreadable; move it away to open the log with the segments as they are: %w",
+			return nil, fmt.Errorf("commitlog: %s is unreadable; move it away to open the log with the segments as they are: %w",
 				filepath.Join(dir, swapFile), err)
 		}
 		l.log.Warn("commitlog: finishing an interrupted compaction swap", "segments", len(groups))
 		if err := l.completeSwap(groups); err != nil {
-			return err
+			return nil, err
 		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("commitlog: %w", err)
+		if names, err = durable.ReadDirNames(dir); err != nil {
+			return nil, fmt.Errorf("commitlog: %w", err)
+		}
 	}
-	return removeCleanedFiles(dir)
+	return removeCleanedFiles(dir, names)
 }
 
-// removeCleanedFiles deletes *.cleaned files, which no manifest covers.
-func removeCleanedFiles(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("commitlog: %w", err)
+// removeCleanedFiles deletes *.cleaned files, which no manifest covers,
+// and returns the names left.
+func removeCleanedFiles(dir string, names []string) ([]string, error) {
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, cleanedSuffix) }) {
+		return names, nil
 	}
-	removed := false
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), cleanedSuffix) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("commitlog: %w", err)
-			}
-			removed = true
+	var kept []string
+	for _, name := range names {
+		if !strings.HasSuffix(name, cleanedSuffix) {
+			kept = append(kept, name)
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("commitlog: %w", err)
 		}
 	}
-	if removed {
-		return syncDir(dir)
-	}
-	return nil
+	return kept, syncDir(dir)
 }
 
 // encodeSwap: "PWCS", version uint32, group count uint32, then per group
@@ -308,7 +323,7 @@ func unsealSmall(b []byte, magic string) ([]byte, error) {
 // readCleanerCheckpoint returns the offset before which the log was
 // compacted by an earlier pass (0 if unknown: everything is dirty).
 func (l *Log) readCleanerCheckpoint() int64 {
-	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, cleanerCheckpointFile))
+	b, err := durable.ReadFile(filepath.Join(l.cfg.Dir, cleanerCheckpointFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0
 	}

@@ -15,7 +15,7 @@ const TempSuffix = ".tmp"
 // untouched (unless the final directory fsync failed, after the rename).
 func WriteFile(path string, data []byte) error {
 	tmp := path + TempSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := Open(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -39,7 +39,7 @@ func WriteFile(path string, data []byte) error {
 // SyncDir fsyncs dir, making the renames, creations and removals of its
 // entries durable.
 func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := Open(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}

@@ -45,6 +45,9 @@ type MaintenanceStats struct {
 	OpenFiles       int   // partitions' active segment files open now
 	FileBudget      int   // how many may be open before idle ones are closed
 	IdleClosed      int64 // active segment files closed because their partition was idle
+	FileLimit       int64 // the open file limit (RLIMIT_NOFILE) the budget comes from
+	Partitions      int   // partitions held, all topics together
+	MaxPartitions   int   // how many the file limit allows (MaxTotalPartitions)
 }
 
 // Stats returns the maintenance counters and the file budget's state.
@@ -54,6 +57,10 @@ func (r *Registry) Stats() MaintenanceStats {
 	r.snaps.mu.Unlock()
 	fs := r.files.Stats()
 	st.OpenFiles, st.FileBudget, st.IdleClosed = fs.Open, fs.Max, fs.IdleClosed
+	st.FileLimit, st.MaxPartitions = int64(r.limits.limit), r.limits.maxPartitions
+	r.mu.RLock()
+	st.Partitions = r.held
+	r.mu.RUnlock()
 	return st
 }
 
@@ -61,7 +68,7 @@ func (r *Registry) Stats() MaintenanceStats {
 // since the last pass; a partition whose write fails stays queued.
 func (r *Registry) snapshotProducers(now time.Time) {
 	for _, p := range r.snaps.take() {
-		if p.gone.Load() {
+		if !p.live() {
 			continue
 		}
 		wrote, err := p.snapshot(now, false)
@@ -76,6 +83,9 @@ func (r *Registry) snapshotProducers(now time.Time) {
 func (r *Registry) retain(now time.Time) {
 	for _, t := range r.All() {
 		for _, p := range t.parts {
+			if !p.live() {
+				continue // not open yet: nothing to retain until it is
+			}
 			if p.producers.expireDue(now) {
 				r.snaps.add(p)
 			}
@@ -99,6 +109,9 @@ func (r *Registry) Compact() {
 			continue
 		}
 		for _, p := range t.parts {
+			if !p.live() {
+				continue
+			}
 			st, err := p.log.Compact()
 			switch {
 			case err != nil:

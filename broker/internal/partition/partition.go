@@ -3,6 +3,11 @@ package partition
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -10,36 +15,86 @@ import (
 )
 
 // Partition is one partition of a topic: its commit log and the state of
-// the idempotent producers writing to it, both in one directory.
+// the idempotent producers writing to it, both in one directory. A
+// registry opened in the background publishes its partitions before they
+// are open: the first use opens one (ensureOpen) if the background workers
+// have not come to it yet.
 type Partition struct {
-	index     int32
-	topic     string
-	dir       string
+	index  int32
+	topic  string
+	dir    string
+	reg    *Registry
+	t      *Topic
+	snaps  *dirtyList // the registry's: where Append reports changed producer state
+	logger *slog.Logger
+	gone   atomic.Bool // closed: maintenance leaves it alone
+
+	// openMu is held while the partition opens (or closes before it
+	// opened); opened is set, after log, producers and openErr, once that
+	// is settled.
+	openMu    sync.Mutex
+	opened    atomic.Bool
+	openErr   error
 	log       *commitlog.Log
 	producers *producerState
-	snaps     *dirtyList  // the registry's: where Append reports changed producer state
-	gone      atomic.Bool // closed: maintenance leaves it alone
 }
 
-// openPartition opens partition i of t: its log and its producer state.
-// State the snapshot on disk does not hold yet is queued for the next
-// snapshot pass.
-func (r *Registry) openPartition(t *Topic, i int32) (*Partition, error) {
-	cfg := r.logConfig(t, i)
-	l, err := commitlog.Open(cfg)
-	if err != nil {
-		return nil, err
+// newPartition is partition i of t, not open yet.
+func (r *Registry) newPartition(t *Topic, i int32) *Partition {
+	return &Partition{index: i, topic: t.name, dir: filepath.Join(r.topicsDir(), t.name, strconv.Itoa(int(i))),
+		reg: r, t: t, snaps: &r.snaps, logger: r.log}
+}
+
+// ensureOpen opens the partition unless it is open already (or failed
+// to, or was closed before it opened: ErrClosed) and returns why it is
+// not usable, if it is not.
+func (p *Partition) ensureOpen() error {
+	if p.opened.Load() {
+		return p.openErr
 	}
-	ps, err := loadProducerState(cfg.Dir, l)
-	if err != nil {
-		l.Close()
-		return nil, err
+	p.openMu.Lock()
+	defer p.openMu.Unlock()
+	if !p.opened.Load() {
+		if err := p.open(); err != nil {
+			p.openErr = fmt.Errorf("topic %s partition %d: %w", p.topic, p.index, err)
+		}
+		p.opened.Store(true)
 	}
-	p := &Partition{index: i, topic: t.name, dir: cfg.Dir, log: l, producers: ps, snaps: &r.snaps}
+	return p.openErr
+}
+
+// open opens the log. The producer state is loaded on first need
+// (producers.go). Caller holds openMu.
+func (p *Partition) open() error {
+	l, err := commitlog.Open(p.reg.logConfig(p.t, p.index))
+	if err != nil {
+		return err
+	}
+	p.log, p.producers = l, &producerState{openEnd: l.EndOffset(), onDisk: -1}
+	return nil
+}
+
+// live reports whether the partition is open and not closed, without
+// opening it: maintenance visits only those.
+func (p *Partition) live() bool {
+	return p.opened.Load() && p.openErr == nil && !p.gone.Load()
+}
+
+// loadProducers loads the producer state if it is not yet, queueing it for
+// a snapshot if the snapshot on disk is behind what loading read. Caller
+// holds p.producers.mu.
+func (p *Partition) loadProducers() error {
+	ps := p.producers
+	if ps.loaded {
+		return nil
+	}
+	if err := ps.load(p.dir, p.log, p.logger.With("topic", p.topic, "partition", p.index)); err != nil {
+		return err
+	}
 	if ps.dirty {
 		p.snaps.add(p)
 	}
-	return p, nil
+	return nil
 }
 
 // Index is the partition's number in its topic.
@@ -72,6 +127,9 @@ func (p *Partition) Append(batch []byte, h commitlog.BatchHeader) (Appended, err
 	ps := p.producers
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if err := p.loadProducers(); err != nil {
+		return Appended{}, err
+	}
 	dup, err := ps.check(h)
 	if err != nil {
 		return Appended{}, err
@@ -96,12 +154,35 @@ func (p *Partition) append(batch []byte) (Appended, error) {
 
 // snapshot writes the producer state if it changed since the last one
 // (or, with atClose, if the snapshot on disk is far behind the log).
+// Unloaded state has not changed since the open; at close it is loaded
+// if the log was appended to since, so the snapshot covers those batches.
 func (p *Partition) snapshot(now time.Time, atClose bool) (bool, error) {
+	ps := p.producers
+	ps.mu.Lock()
+	if !ps.loaded && (!atClose || p.log.EndOffset() == ps.openEnd) {
+		ps.mu.Unlock()
+		return false, nil
+	}
+	err := p.loadProducers()
+	ps.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
 	return p.producers.snapshot(p.dir, p.log.HighWatermark(), p.log.Size(), now, atClose)
 }
 
 // close fsyncs the log, snapshots the producer state and closes the log.
+// A partition not opened yet is marked closed, so it never opens.
 func (p *Partition) close() error {
+	p.openMu.Lock()
+	if !p.opened.Load() {
+		p.openErr = commitlog.ErrClosed
+		p.opened.Store(true)
+	}
+	p.openMu.Unlock()
+	if p.openErr != nil {
+		return nil
+	}
 	p.gone.Store(true)
 	// Sync first, so the snapshot can cover everything written.
 	err := p.log.Sync(context.Background(), p.log.EndOffset())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -59,8 +60,15 @@ type producerEntry struct {
 
 // producerState is a partition's idempotence state. Its mutex also
 // serialises the check-append-record sequence of idempotent appends.
+//
+// It is loaded on first need (loadProducers), not at open: an idempotent
+// append, or a close after appends. A partition never written by an
+// idempotent producer after a restart (most of them on a broker with
+// thousands) never reads producer-state.json or its log for it.
 type producerState struct {
 	mu        sync.Mutex
+	loaded    bool  // producers, dirty and onDisk are read from disk and the log
+	openEnd   int64 // the log's end offset when the partition opened
 	producers map[int64]*producerEntry
 	dirty     bool  // changed since the snapshot on disk
 	onDisk    int64 // offset of the snapshot on disk, -1 if there is none
@@ -136,17 +144,21 @@ func (ps *producerState) record(h commitlog.BatchHeader, base int64, now time.Ti
 	return wasClean
 }
 
-// loadProducerState rebuilds a partition's state: the snapshot in dir,
-// then every batch of l after it.
-func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
-	ps := &producerState{producers: map[int64]*producerEntry{}, onDisk: -1}
+// load rebuilds the state: the snapshot in dir, then every batch of l
+// after it. A snapshot that does not parse is derived data: it is logged
+// and the state rebuilt from the whole log. Caller holds ps.mu.
+func (ps *producerState) load(dir string, l *commitlog.Log, log *slog.Logger) error {
+	ps.producers, ps.dirty, ps.onDisk = map[int64]*producerEntry{}, false, -1
 	from := l.StartOffset()
-	b, err := os.ReadFile(filepath.Join(dir, producerStateFile))
+	path := filepath.Join(dir, producerStateFile)
+	b, err := durable.ReadFile(path)
+	var snap producerSnapshot
 	switch {
 	case err == nil:
-		var snap producerSnapshot
 		if err := json.Unmarshal(b, &snap); err != nil {
-			return nil, fmt.Errorf("partition: %s: %w", filepath.Join(dir, producerStateFile), err)
+			log.Warn("partition: producer state unreadable; rebuilding it from the whole log", "file", path, "err", err)
+			ps.dirty = true
+			break
 		}
 		end := l.EndOffset()
 		for pid, e := range snap.Producers {
@@ -166,9 +178,13 @@ func loadProducerState(dir string, l *commitlog.Log) (*producerState, error) {
 		from = max(min(snap.Offset, end), from)
 		ps.onDisk = snap.Offset
 	case !errors.Is(err, os.ErrNotExist):
-		return nil, err
+		return fmt.Errorf("partition: %w", err)
 	}
-	return ps, ps.replay(l, from)
+	if err := ps.replay(l, from); err != nil {
+		return err
+	}
+	ps.loaded = true
+	return nil
 }
 
 // replayWorthSnapshot is how much log a replay at open may read before a
@@ -218,6 +234,9 @@ func (ps *producerState) replay(l *commitlog.Log, from int64) error {
 func (ps *producerState) expireDue(now time.Time) (wasClean bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if !ps.loaded {
+		return false // nothing written by a producer since the open
+	}
 	for _, e := range ps.producers {
 		if now.Sub(time.UnixMilli(e.LastMS)) > producerExpiry {
 			wasClean = !ps.dirty
@@ -234,7 +253,7 @@ func (ps *producerState) expireDue(now time.Time) (wasClean bool) {
 // replayWorthSnapshot), dropping producers idle longer than
 // producerExpiry. offset is the log's high watermark; only batches below
 // it are written, so the file never claims unreplicated or unsynced data.
-// It reports whether it wrote.
+// It reports whether it wrote. The state must be loaded.
 func (ps *producerState) snapshot(dir string, offset, logBytes int64, now time.Time, atClose bool) (bool, error) {
 	ps.mu.Lock()
 	behind := ps.onDisk < offset && offset > 0 && (len(ps.producers) > 0 || logBytes >= replayWorthSnapshot)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,11 +53,27 @@ type Config struct {
 	// (RLIMIT_NOFILE) less a reserve for connections and everything else
 	// (see newFileBudget).
 	MaxOpenSegmentFiles int
+	// OpenInBackground: Open returns once it has read every topic, and the
+	// partitions open in the background (openWorkers at once), each
+	// opened at once by the first request that needs it. Opened and
+	// OpenErr tell when that is over and what failed. Default false: Open
+	// returns when every partition is open, or fails.
+	OpenInBackground bool
+	// MaxTotalPartitions is the most partitions the registry holds, all
+	// topics together: Create refuses a topic that would take it past
+	// (ErrTooManyPartitions), except internal topics (the group
+	// coordinator's). Default (0): partitionsPerFile per active segment
+	// file the file limit allows (see files.go).
+	MaxTotalPartitions int
 	// SkipReadChecks is every log's commitlog.Config.SkipReadChecks.
 	// Default false.
 	SkipReadChecks bool
 	// Logger receives the registry's and the logs' logs.
 	Logger *slog.Logger
+
+	// beforeBackgroundOpen, when set by a test, runs in a background
+	// worker before it opens a partition.
+	beforeBackgroundOpen func(*Partition)
 }
 
 // indexCacheBytes bounds the closed-segment indexes of every partition
@@ -78,11 +95,20 @@ type Registry struct {
 	indexCache *commitlog.IndexCache
 
 	files    *commitlog.FileBudget // closes idle partitions' files near the file limit
+	limits   fileLimits            // what the file limit allows
 	snaps    dirtyList             // partitions whose producer state changed since their last snapshot
 	warnings warnLimiter           // maintenance failures, logged sparingly
 
 	mu     sync.RWMutex
 	topics map[string]*Topic
+	held   int // partitions of all topics, guarded by mu
+
+	// Opening in the background: opened is closed when it is over
+	// (at once if Open opened everything itself), after openErr is set;
+	// stopOpen cuts it short at Close.
+	opened   chan struct{}
+	openErr  error
+	stopOpen chan struct{}
 }
 
 // Errors of topic management, mapped to Kafka codes by the broker.
@@ -92,20 +118,28 @@ var (
 	ErrInvalidTopicName  = errors.New("partition: invalid topic name")
 	ErrInvalidPartitions = errors.New("partition: invalid partition count")
 	ErrInvalidConfig     = errors.New("partition: invalid topic config")
+	// ErrTooManyPartitions wraps ErrInvalidPartitions: the topic would take
+	// the broker past what its open file limit allows (MaxTotalPartitions).
+	ErrTooManyPartitions = fmt.Errorf("%w: too many partitions for the open file limit", ErrInvalidPartitions)
 )
 
-// Open opens every topic under cfg.Dir, recovering each partition's log and
-// producer state, and finishes deletions a crash interrupted. Partitions
-// are opened by a pool of openWorkers goroutines across all topics, so a
-// broker holding thousands starts in about the time its slowest few take.
+// Open opens every topic under cfg.Dir, recovering each partition's log
+// (producer state is loaded on first need), and finishes deletions a crash
+// interrupted. Partitions are opened by a pool of openWorkers goroutines
+// across all topics, so a broker holding thousands starts in about the
+// time its slowest few take; with OpenInBackground, Open returns before
+// they are (see Config).
 func Open(cfg Config) (*Registry, error) {
 	r := &Registry{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		indexCache: commitlog.NewIndexCache(indexCacheBytes),
 		topics:     map[string]*Topic{},
+		opened:     make(chan struct{}),
+		stopOpen:   make(chan struct{}),
 	}
-	r.files = newFileBudget(cfg.MaxOpenSegmentFiles, r.log)
+	r.limits = newFileLimits(cfg.MaxOpenSegmentFiles, cfg.MaxTotalPartitions, r.log)
+	r.files = commitlog.NewFileBudget(r.limits.budget)
 	if err := os.RemoveAll(r.deletedDir()); err != nil {
 		return nil, err
 	}
@@ -130,6 +164,20 @@ func Open(cfg Config) (*Registry, error) {
 		}
 	}
 	start := time.Now()
+	if cfg.OpenInBackground {
+		ts, ps, err := r.topicsFrom(metas)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			r.topics[t.name] = t
+		}
+		r.held = len(ps)
+		r.limits.logLimits(r.log, r.held)
+		r.log.Info("opening topics in the background", "topics", len(ts), "partitions", len(ps), "workers", openWorkers)
+		go r.openInBackground(ps, openWorkers, r.stopOpen)
+		return r, nil
+	}
 	ts, err := r.openTopics(metas, openWorkers)
 	if err != nil {
 		return nil, err
@@ -139,9 +187,27 @@ func Open(cfg Config) (*Registry, error) {
 		r.topics[t.name] = t
 		n += len(t.parts)
 	}
+	r.held = n
+	r.limits.logLimits(r.log, r.held)
+	close(r.opened)
 	r.log.Info("opened topics", "topics", len(ts), "partitions", n, "workers", openWorkers,
 		"took", time.Since(start).Round(time.Millisecond))
 	return r, nil
+}
+
+// Opened is closed once every partition Open found is open, or failed
+// to open (OpenErr), or Close cut the opening short.
+func (r *Registry) Opened() <-chan struct{} { return r.opened }
+
+// OpenErr is why partitions could not be opened in the background, once
+// Opened is closed; nil before.
+func (r *Registry) OpenErr() error {
+	select {
+	case <-r.opened:
+		return r.openErr
+	default:
+		return nil
+	}
 }
 
 func (r *Registry) topicsDir() string  { return filepath.Join(r.cfg.Dir, "topics") }
@@ -167,7 +233,11 @@ func (r *Registry) readMeta(name string) (meta topicMeta, ok bool, err error) {
 
 // Close closes every partition, openWorkers at a time: its log is fsynced
 // and gets its clean-shutdown marker, its producer state a last snapshot.
+// Partitions the background opening had not come to stay as they are.
+// Call it once.
 func (r *Registry) Close() error {
+	close(r.stopOpen)
+	<-r.opened // the background opening stops at its next partition
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ps []*Partition
@@ -243,6 +313,9 @@ func (r *Registry) Create(name string, partitions int32, configs map[string]stri
 	if _, ok := r.topics[name]; ok {
 		return nil, fmt.Errorf("%w: %s", ErrTopicExists, name)
 	}
+	if err := r.roomFor(name, int(partitions)); err != nil {
+		return nil, err
+	}
 	if validateOnly {
 		return &Topic{name: name, cfg: r.cfg.resolve(configs), parts: make([]*Partition, partitions)}, nil
 	}
@@ -261,8 +334,20 @@ func (r *Registry) Create(name string, partitions int32, configs map[string]stri
 	}
 	t := ts[0]
 	r.topics[name] = t
+	r.held += len(t.parts)
 	r.log.Info("created topic", "topic", name, "partitions", partitions, "configs", configs)
 	return t, nil
+}
+
+// roomFor refuses a topic of n partitions that would take the registry
+// past MaxTotalPartitions. Internal topics (the group coordinator's) are
+// let through: the broker needs them to work at all. Caller holds mu.
+func (r *Registry) roomFor(name string, n int) error {
+	if strings.HasPrefix(name, "__") || r.held+n <= r.limits.maxPartitions {
+		return nil
+	}
+	return fmt.Errorf("%w: %s needs %d, the broker holds %d of the %d its open file limit (RLIMIT_NOFILE %d) allows; raise the limit (ulimit -n) to hold more",
+		ErrTooManyPartitions, name, n, r.held, r.limits.maxPartitions, r.limits.limit)
 }
 
 // check validates what Create is asked for and returns the partition
@@ -307,6 +392,7 @@ func (r *Registry) Delete(name string) error {
 	t, ok := r.topics[name]
 	if ok {
 		delete(r.topics, name)
+		r.held -= len(t.parts)
 	}
 	r.mu.Unlock()
 	if !ok {

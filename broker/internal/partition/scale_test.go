@@ -171,6 +171,7 @@ func TestFileBudgetAcrossPartitions(t *testing.T) {
 	cfg := testConfig(dir)
 	cfg.Fsync = commitlog.FsyncNever // no syncer holding a file: the bound is exact
 	cfg.MaxOpenSegmentFiles = 16
+	cfg.MaxTotalPartitions = 120 // more than the default of 4 per file
 	r, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)

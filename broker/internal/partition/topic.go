@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 )
@@ -39,16 +41,49 @@ func (t *Topic) Config() *TopicConfig { return &t.cfg }
 // NumPartitions is the topic's partition count.
 func (t *Topic) NumPartitions() int { return len(t.parts) }
 
-// Partitions returns the topic's partitions by index; callers must not
-// modify the slice.
-func (t *Topic) Partitions() []*Partition { return t.parts }
+// Partitions returns the topic's partitions by index, waiting for each to
+// open (opening those still waiting their turn now). A partition that
+// failed to open is left out; the registry reports it (OpenErr). Callers
+// must not modify the slice.
+func (t *Topic) Partitions() []*Partition {
+	for k, p := range t.parts {
+		if p.ensureOpen() != nil {
+			ps := slices.Clone(t.parts[:k])
+			for _, q := range t.parts[k+1:] {
+				if q.ensureOpen() == nil {
+					ps = append(ps, q)
+				}
+			}
+			return ps
+		}
+	}
+	return t.parts
+}
 
-// Partition returns partition p, or ErrUnknownTopic.
+// Partition returns partition p, opening it now if it is still waiting
+// its turn; ErrUnknownTopic if there is no such partition, or why it
+// could not be opened.
 func (t *Topic) Partition(p int32) (*Partition, error) {
 	if p < 0 || int(p) >= len(t.parts) {
 		return nil, ErrUnknownTopic
 	}
+	if err := t.parts[p].ensureOpen(); err != nil {
+		return nil, err
+	}
 	return t.parts[p], nil
+}
+
+// PartitionOpen reports whether partition p is open, without waiting or
+// opening it, and why it could not be opened if that failed.
+func (t *Topic) PartitionOpen(p int32) (bool, error) {
+	if p < 0 || int(p) >= len(t.parts) {
+		return false, ErrUnknownTopic
+	}
+	part := t.parts[p]
+	if !part.opened.Load() {
+		return false, nil
+	}
+	return part.openErr == nil, part.openErr
 }
 
 // openWorkers is how many partitions Open and Close work on at once. Opening
@@ -57,50 +92,79 @@ func (t *Topic) Partition(p int32) (*Partition, error) {
 // the disk busy: the file system commits concurrent fsyncs together.
 const openWorkers = 64
 
-// openTopics opens every partition of the topics meta describes, workers
-// at a time across all of them. On error nothing stays open.
-func (r *Registry) openTopics(metas []topicMeta, workers int) ([]*Topic, error) {
+// topicsFrom makes the topics meta describes, with their partitions not
+// yet open.
+func (r *Registry) topicsFrom(metas []topicMeta) ([]*Topic, []*Partition, error) {
 	ts := make([]*Topic, len(metas))
-	type job struct {
-		t *Topic
-		i int32
-	}
-	var jobs []job
+	var ps []*Partition
 	for k, meta := range metas {
 		t := &Topic{name: meta.Name, internal: strings.HasPrefix(meta.Name, "__"), cfg: r.cfg.resolve(meta.Configs)}
 		if _, err := hex.Decode(t.id[:], []byte(meta.ID)); err != nil {
-			return nil, fmt.Errorf("topic %s: bad id %q: %w", meta.Name, meta.ID, err)
+			return nil, nil, fmt.Errorf("topic %s: bad id %q: %w", meta.Name, meta.ID, err)
 		}
 		t.parts = make([]*Partition, meta.Partitions)
 		for i := range t.parts {
-			jobs = append(jobs, job{t, int32(i)})
+			t.parts[i] = r.newPartition(t, int32(i))
 		}
+		ps = append(ps, t.parts...)
 		ts[k] = t
 	}
-	errs := make([]error, len(jobs))
-	forEach(len(jobs), workers, func(k int) {
-		j := jobs[k]
-		p, err := r.openPartition(j.t, j.i)
-		if err != nil {
-			errs[k] = fmt.Errorf("topic %s partition %d: %w", j.t.name, j.i, err)
-			return
-		}
-		j.t.parts[j.i] = p
-	})
+	return ts, ps, nil
+}
+
+// openTopics opens every partition of the topics meta describes, workers
+// at a time across all of them. On error nothing stays open.
+func (r *Registry) openTopics(metas []topicMeta, workers int) ([]*Topic, error) {
+	ts, ps, err := r.topicsFrom(metas)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ps))
+	forEach(len(ps), workers, nil, func(k int) { errs[k] = ps[k].ensureOpen() })
 	if err := errors.Join(errs...); err != nil {
-		var opened []*Partition
-		for _, t := range ts {
-			opened = append(opened, t.parts...)
-		}
-		closePartitions(opened, workers)
+		closePartitions(ps, workers)
 		return nil, err
 	}
 	return ts, nil
 }
 
+// openInBackground opens ps, workers at a time, until stop closes; a
+// partition a request needs first is opened by that request
+// (ensureOpen). It records the failures in r.openErr and closes
+// r.opened when done.
+func (r *Registry) openInBackground(ps []*Partition, workers int, stop <-chan struct{}) {
+	defer close(r.opened)
+	start := time.Now()
+	errs := make([]error, len(ps))
+	forEach(len(ps), workers, stop, func(k int) {
+		if r.cfg.beforeBackgroundOpen != nil {
+			r.cfg.beforeBackgroundOpen(ps[k])
+		}
+		errs[k] = ps[k].ensureOpen()
+	})
+	var failed []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, commitlog.ErrClosed) {
+			failed = append(failed, err)
+		}
+	}
+	r.openErr = errors.Join(failed...)
+	select {
+	case <-stop:
+		return
+	default:
+	}
+	if r.openErr != nil {
+		r.log.Error("some partitions could not be opened", "failed", len(failed), "partitions", len(ps), "err", r.openErr)
+		return
+	}
+	r.log.Info("opened every partition", "partitions", len(ps), "workers", workers, "took", time.Since(start).Round(time.Millisecond))
+}
+
 // forEach calls f(0) ... f(n-1) on at most workers goroutines and returns
-// when every call has.
-func forEach(n, workers int, f func(int)) {
+// when every call has, or, once stop (if not nil) closes, when the calls
+// under way have.
+func forEach(n, workers int, stop <-chan struct{}, f func(int)) {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, n) {
@@ -112,8 +176,13 @@ func forEach(n, workers int, f func(int)) {
 			}
 		}()
 	}
+feed:
 	for k := range n {
-		next <- k
+		select {
+		case next <- k:
+		case <-stop:
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
@@ -122,7 +191,7 @@ func forEach(n, workers int, f func(int)) {
 // closePartitions closes ps (nil entries skipped), workers at a time.
 func closePartitions(ps []*Partition, workers int) error {
 	errs := make([]error, len(ps))
-	forEach(len(ps), workers, func(k int) {
+	forEach(len(ps), workers, nil, func(k int) {
 		if ps[k] != nil {
 			errs[k] = ps[k].close()
 		}
