@@ -42,38 +42,55 @@ const (
 	samplePit  = 2
 )
 
-// Each sample is imported and timed with the oval's track file: every
-// lap the device timed is there once, none more, the pit laps are
-// marked, and Pitwall's time is within 5 ms of the device's at 20-25 Hz,
-// within 1 s at 1 Hz.
+// Each sample is imported and timed, with the oval's track file written
+// by hand and with one derived from the 25 Hz log (track.Derive over the
+// log's fixes and the device's lap markers, as `pitwall track derive`
+// does): every lap the device timed is there once, none more, the pit
+// laps are marked, and Pitwall's time is within 5 ms of the device's at
+// 20-25 Hz, within 1 s at 1 Hz.
 func TestSamples(t *testing.T) {
 	if *update {
 		writeSamples(t)
 	}
-	timing, err := track.LoadTiming(filepath.Join("testdata", "oval.yaml"))
+	written, err := track.LoadTiming(filepath.Join("testdata", "oval.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := brokertest.Start(t).Addr
 	cfg := testConfig(b)
-	samples := []struct {
-		file   string
-		format logs.Format
-		tol    time.Duration
-	}{
+	samples := []sample{
 		{"racechrono_25hz.csv", logs.FormatRaceChrono, 5 * time.Millisecond},
 		{"aim_20hz.csv", logs.FormatAiM, 5 * time.Millisecond},
 		{"trackaddict_1hz.csv", logs.FormatTrackAddict, time.Second},
 	}
+	var derived *track.Timing
 	for i, s := range samples {
-		car := fmt.Sprintf("sample%d", i+1)
-		res := importFile(t, cfg, filepath.Join("testdata", s.file), car)
+		res := importFile(t, cfg, filepath.Join("testdata", s.file), fmt.Sprintf("sample%d", i+1))
 		if res.Log.Format != s.format || len(res.Log.Markers) != sampleLaps+1 || res.Log.BadCount() != 0 {
 			t.Fatalf("%s: format %s, %d device lap markers (want %d), bad rows: %s", s.file, res.Log.Format, len(res.Log.Markers), sampleLaps+1, res.Log.BadSummary())
 		}
+		if i == 0 {
+			fixes, markers := res.Log.Fixes(false)
+			if derived, err = track.Derive(fixes, markers, track.DeriveConfig{Name: "oval-derived"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	startProcessorTiming(t, b, "samples", timing)
-	got := waitLaps(t, b, "samples", len(samples)*sampleLaps)
+	t.Run("written", func(t *testing.T) { timeSamples(t, b, "samples-written", written, samples) })
+	t.Run("derived", func(t *testing.T) { timeSamples(t, b, "samples-derived", *derived, samples) })
+}
+
+type sample struct {
+	file   string
+	format logs.Format
+	tol    time.Duration
+}
+
+// timeSamples times the imported samples (cars sample1, ...) on timing
+// in a group of their own and checks the laps against the device's.
+func timeSamples(t *testing.T, addr, group string, timing track.Timing, samples []sample) {
+	startProcessorTiming(t, addr, group, timing)
+	got := waitLaps(t, addr, group, len(samples)*sampleLaps)
 	byCar := map[string][]telemetry.Lap{}
 	for _, l := range got {
 		byCar[l.Car] = append(byCar[l.Car], l)

@@ -61,7 +61,11 @@
 // (telemetry.ChanDeviceLap): one sample at each time the device timed a
 // start/finish crossing, valued with the number of the lap that starts
 // there. The lap processor pairs them with its own crossings (Lap.DeviceNs)
-// and `pitwall laps` prints both.
+// and `pitwall laps` prints both. A marker is a frame of its own, 1 ns
+// before any row at its very time (RaceChrono writes its crossing row at
+// the millisecond of a GPS row now and then): the lap detector handles a
+// frame's position before its other samples, and would not yet know a
+// marker that came in the frame whose fix completes the crossing.
 //
 // # Bad rows
 //

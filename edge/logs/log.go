@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // Format names a recorded-log format.
@@ -333,9 +334,21 @@ func (b *builder) finish(opts Options) (*Log, error) {
 		return nil, fmt.Errorf("%w: no data rows", ErrFormat)
 	}
 	if len(b.markers) > 0 {
+		// A marker goes in a frame of its own: 1 ns before a row at its
+		// very time, so that whoever reads a frame's position before its
+		// other samples (the lap detector does) knows the marker by the
+		// time that position completes a crossing.
+		taken := make(map[int64]bool, len(b.rows))
+		for _, r := range b.rows {
+			taken[r.ns] = true
+		}
 		id := b.channel(telemetry.ChanDeviceLap, "")
 		for _, m := range b.markers {
-			b.add(m.ns, []telemetry.Sample{{ID: id, Value: m.lap}})
+			ns := m.ns
+			if taken[ns] && !taken[ns-1] && ns > 0 {
+				ns--
+			}
+			b.add(ns, []telemetry.Sample{{ID: id, Value: m.lap}})
 			b.log.Markers = append(b.log.Markers, m.ns)
 		}
 	}
@@ -453,4 +466,34 @@ func foldSession(s string) string {
 		}
 	}
 	return sb.String()
+}
+
+// Fixes returns the log's GPS fixes (frames with gps_lat and gps_lon, or
+// pos_x and pos_z when planar) and its lap markers, in the form
+// track.Derive takes, so a track file can be derived from a device's
+// export (`pitwall track derive`).
+func (l *Log) Fixes(planar bool) (fixes []track.Fix, markers []int64) {
+	a, b := telemetry.ChanGPSLat, telemetry.ChanGPSLon
+	if planar {
+		a, b = telemetry.ChanPosX, telemetry.ChanPosZ
+	}
+	ca, okA := l.Catalog.ByName(a)
+	cb, okB := l.Catalog.ByName(b)
+	if !okA || !okB {
+		return nil, slices.Clone(l.Markers)
+	}
+	for i := range l.Frames {
+		f := &l.Frames[i]
+		va, okA := f.Value(ca.ID)
+		vb, okB := f.Value(cb.ID)
+		if !okA || !okB {
+			continue
+		}
+		fx := track.Fix{TimeNs: f.TimeNs, LatLon: track.LatLon{Lat: va, Lon: vb}}
+		if planar {
+			fx = track.Fix{TimeNs: f.TimeNs, Point: track.Point{X: va, Z: vb}}
+		}
+		fixes = append(fixes, fx)
+	}
+	return fixes, slices.Clone(l.Markers)
 }

@@ -50,8 +50,8 @@ func TestRaceChrono(t *testing.T) {
 			t.Errorf("channel %s: %+v, want unit %q (channels %v)", name, c, unit, l.Catalog.Channels)
 		}
 	}
-	if len(l.Frames) != 6 {
-		t.Fatalf("%d frames, want 6 (one per time)", len(l.Frames))
+	if len(l.Frames) != 8 {
+		t.Fatalf("%d frames, want 8 (one per row time, and one per marker)", len(l.Frames))
 	}
 	f0 := l.Frames[0]
 	if f0.TimeNs != 1751711460_000_000_000 || f0.Seq != 0 || f0.Car != "car7" {
@@ -71,8 +71,8 @@ func TestRaceChrono(t *testing.T) {
 	if len(l.Markers) != 2 || l.Markers[0] != want[0] || l.Markers[1] != want[1] {
 		t.Errorf("markers %v, want %v", l.Markers, want)
 	}
-	if v, ok := l.Frames[3].Value(ch[telemetry.ChanDeviceLap].ID); !ok || v != 1 {
-		t.Errorf("device_lap at the crossing row: %v %v, want 1", v, ok)
+	if v := markerAt(t, l, want[0]); v != 1 {
+		t.Errorf("device_lap at the crossing row: %v, want 1", v)
 	}
 	checkValid(t, l)
 }
@@ -162,18 +162,18 @@ func TestAiM(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2025, 7, 5, 10, 31, 0, 0, time.UTC).UnixNano()
-	if l.Format != FormatAiM || l.Catalog.Session != "Race_1" || len(l.Frames) != 5 || l.Frames[0].TimeNs != start {
+	if l.Format != FormatAiM || l.Catalog.Session != "Race_1" || len(l.Frames) != 7 || l.Frames[0].TimeNs != start {
 		t.Fatalf("format %s session %q frames %d first %v", l.Format, l.Catalog.Session, len(l.Frames), l.Frames[0].Time())
 	}
 	ch := channels(t, l)
-	if v, _ := l.Frames[1].Value(ch[telemetry.ChanGPSLon].ID); v != 0.26301148 {
+	if v, _ := l.Frames[2].Value(ch[telemetry.ChanGPSLon].ID); v != 0.26301148 { // after the marker 1 ns before it
 		t.Errorf("gps_lon %v", v)
 	}
 	// 0.200 is the end of the recording (Duration), not a crossing.
 	if len(l.Markers) != 2 || l.Markers[0] != start+50e6 || l.Markers[1] != start+150e6 {
 		t.Errorf("markers %v, want start+50ms and start+150ms", l.Markers)
 	}
-	if v, _ := l.Frames[3].Value(ch[telemetry.ChanDeviceLap].ID); v != 2 {
+	if v := markerAt(t, l, start+150e6); v != 2 {
 		t.Errorf("device_lap at the second beacon %v, want 2", v)
 	}
 	checkValid(t, l)
@@ -191,7 +191,7 @@ func TestGenericCSV(t *testing.T) {
 	if v, _ := l.Frames[1].Value(ch[telemetry.ChanGPSSpeed].ID); math.Abs(v-41*3.6) > 1e-9 {
 		t.Errorf("gps_speed %v, want 41 m/s in km/h", v)
 	}
-	if v, _ := l.Frames[2].Value(ch[telemetry.ChanRPM].ID); v != 6020 {
+	if v, _ := l.Frames[len(l.Frames)-1].Value(ch[telemetry.ChanRPM].ID); v != 6020 {
 		t.Errorf("rpm %v", v)
 	}
 	// The log starts mid-lap at 3: only the change to 4 is a marker.
@@ -234,7 +234,7 @@ func TestBadRows(t *testing.T) {
 	if b := l.Bad[BadValue]; b == nil || b.Line != 17 || !strings.Contains(b.Err.Error(), `column "rpm": "lots" is not a number`) {
 		t.Errorf("bad value: %+v", b)
 	}
-	if l.BadCount() != 3 || len(l.Frames) != 4 || !strings.Contains(l.BadSummary(), "bad_time, first line 15") {
+	if l.BadCount() != 3 || len(l.Frames) != 4+2 || !strings.Contains(l.BadSummary(), "bad_time, first line 15") {
 		t.Errorf("%d bad, %d frames (want the 4 good rows); %s", l.BadCount(), len(l.Frames), l.BadSummary())
 	}
 	checkValid(t, l)
@@ -288,6 +288,23 @@ func TestFoldName(t *testing.T) {
 			t.Errorf("FoldName(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// markerAt returns the device_lap value of the marker at ns: in a frame
+// of its own, at ns or, where a row has that time, 1 ns before.
+func markerAt(t *testing.T, l *Log, ns int64) float64 {
+	t.Helper()
+	id := channels(t, l)[telemetry.ChanDeviceLap].ID
+	for _, f := range l.Frames {
+		if v, ok := f.Value(id); ok && (f.TimeNs == ns || f.TimeNs == ns-1) {
+			if len(f.Samples) != 1 {
+				t.Errorf("the marker at %d shares its frame: %v", ns, f.Samples)
+			}
+			return v
+		}
+	}
+	t.Errorf("no marker at %d", ns)
+	return 0
 }
 
 func channels(t *testing.T, l *Log) map[string]telemetry.Channel {
