@@ -73,8 +73,13 @@
 //
 // At every flush, after InfluxDB accepted the points and telemetry.laps
 // acknowledged the laps, the partition marks the smallest restart offset
-// of its cars, with every car's own restart offset in the commit metadata
-// ("pw1 car01=123 car02=456"). A processor that claims the partition
+// of its cars, with the partition's position (everything before it is
+// processed and accepted) and every car's own restart offset in the commit
+// metadata ("pw1 @5000 car01=123 car02=456", telemetry.OffsetMeta). The
+// committed offset therefore trails the position by up to a lap of
+// records: `pitwall groups describe` shows that as IN-LAP and only what is
+// not processed yet as LAG; Kafka's own tools see the whole distance from
+// the committed offset as lag. A processor that claims the partition
 // (after a crash, a rebalance, or a restart) fetches that metadata, reads
 // from the committed offset, skips each car's records before the car's own
 // restart offset, and reads telemetry.laps for the cars of the partition:

@@ -60,11 +60,12 @@ func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.Con
 		nocat: map[string]int64{}, next: claim.InitialOffset(), pos: new(atomic.Int64), marked: -1}
 	p.pos.Store(p.next)
 	st := r.claimed
-	var err error
-	if p.restart, err = decodeRestarts(st.meta[p.id]); err != nil {
+	meta, err := telemetry.ParseOffsetMeta(st.meta[p.id])
+	if err != nil {
 		r.bad.report("offset metadata", err)
-		p.restart = map[string]int64{}
+		meta.Restarts = map[string]int64{}
 	}
+	p.restart = meta.Restarts
 	p.known = map[string][]telemetry.Lap{}
 	for c, ls := range st.known {
 		if st.parts == 0 || telemetry.Partition([]byte(c), st.parts) == p.id {
@@ -412,7 +413,10 @@ func (p *partition) written() {
 // mark marks the smallest restart offset of the partition's cars, with
 // every car's own restart offset in the metadata, and that of cars
 // without a catalog past it (so their frames are not sent to the
-// dead-letter topic again after a restart).
+// dead-letter topic again after a restart). The metadata also carries
+// the position (p.next: everything before it is processed and its
+// results accepted), so `pitwall groups describe` can tell the records
+// not yet processed from those held for open laps (telemetry.OffsetMeta).
 func (p *partition) mark() {
 	restarts := map[string]int64{}
 	low := p.next
@@ -442,7 +446,7 @@ func (p *partition) mark() {
 			restarts[car] = off
 		}
 	}
-	meta := encodeRestarts(restarts)
+	meta := telemetry.OffsetMeta{Position: p.next, Restarts: restarts}.Encode()
 	switch {
 	case low > p.marked:
 		p.sess.MarkOffset(p.topic, p.id, low, meta)

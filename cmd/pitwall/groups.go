@@ -102,16 +102,34 @@ func describeGroup(ac *admin.Client, name string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out)
-	rows = [][]string{{"TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER"}}
+	rows = [][]string{{"TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "IN-LAP", "MEMBER"}}
+	inLap := false
 	for _, o := range g.Offsets {
-		c, lag := "-", "-"
+		c, lag, held := "-", "-", "-"
 		if o.Committed >= 0 {
 			c, lag = strconv.FormatInt(o.Committed, 10), strconv.FormatInt(o.Lag, 10)
 		}
-		rows = append(rows, []string{o.Topic, itoa(o.Partition), c, strconv.FormatInt(o.End, 10), lag, orDash(o.Member)})
+		if o.InLap >= 0 {
+			held, inLap = strconv.FormatInt(o.InLap, 10), true
+		}
+		rows = append(rows, []string{o.Topic, itoa(o.Partition), c, strconv.FormatInt(o.End, 10), lag, held, orDash(o.Member)})
 	}
-	return writeTable(out, rows)
+	if err := writeTable(out, rows); err != nil {
+		return err
+	}
+	if inLap {
+		_, err := fmt.Fprint(out, inLapNote)
+		return err
+	}
+	return nil
 }
+
+// inLapNote explains LAG and IN-LAP under a lap processor's group.
+const inLapNote = `
+LAG: records not processed yet. IN-LAP: records processed but kept for laps
+still open: the committed offset is the start of the oldest open lap, where
+a restarted processor resumes, so Kafka's own tools show LAG + IN-LAP as lag.
+`
 
 // formatOwned prints assigned partitions as "topic:0,1;other:3".
 func formatOwned(owns map[string][]int32) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,10 +110,10 @@ func groupsListDescribe(t *testing.T, addr string) {
 	}
 	id := m[0]
 	wantLag := []string{
-		"TOPIC PARTITION COMMITTED END LAG MEMBER",
-		"laps 0 4 10 6 " + id,
-		"laps 1 10 10 0 " + id,
-		"laps 2 - 10 - " + id,
+		"TOPIC PARTITION COMMITTED END LAG IN-LAP MEMBER",
+		"laps 0 4 10 6 - " + id,
+		"laps 1 10 10 0 - " + id,
+		"laps 2 - 10 - - " + id,
 	}
 	for i, w := range wantLag {
 		if got := strings.Join(rows[8+i], " "); got != w {
@@ -123,13 +124,84 @@ func groupsListDescribe(t *testing.T, addr string) {
 	member.Close() // leaves the group
 	desc = mustGroups(t, "describe", "processors", b)
 	want := "group: processors\nstate: Empty\nprotocol: consumer\nmembers: 0\n\nMEMBER  CLIENT-ID  HOST  PARTITIONS\n\n" +
-		"TOPIC  PARTITION  COMMITTED  END  LAG  MEMBER\nlaps   0          4          10   6    -\nlaps   1          10         10   0    -\n"
+		"TOPIC  PARTITION  COMMITTED  END  LAG  IN-LAP  MEMBER\nlaps   0          4          10   6    -       -\nlaps   1          10         10   0    -       -\n"
 	if desc != want {
 		t.Errorf("describe after the member left:\n%s\nwant\n%s", desc, want)
 	}
 	if _, err := groups(t, "describe", "nope", b); err == nil || err.Error() != "group nope does not exist" {
 		t.Errorf("describe of a missing group: %v", err)
 	}
+}
+
+// TestGroupsDescribeLapProcessor runs the real lap processor over a
+// finished simulation and expects `groups describe` to show it caught up
+// (LAG 0 on every partition) while the committed offsets, at the start of
+// each partition's oldest open lap, still trail the end (IN-LAP > 0):
+// Kafka's lag would be IN-LAP, not 0.
+func TestGroupsDescribeLapProcessor(t *testing.T) {
+	addr := brokertest.Start(t).Addr
+	b := "--brokers=" + addr
+	if err := runSim(t.Context(), []string{"--track", "brands-indy", "--cars", "3", "--laps", "2", "--speed", "max",
+		"--start", "epoch", "--out", "kafka://" + addr + "/telemetry", "--log-level", "error"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- runProcess(ctx, []string{b, "--group", "timing", "--track", "brands-indy", "--log-level", "warn"})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pitwall process: %v", err)
+		}
+	})
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		desc, err := groups(t, "describe", "timing", b) // "does not exist" until the processor joins
+		rows, lagged, inLap, ok := lapRows(desc)
+		if ok && rows > 0 && lagged == 0 && inLap > 0 {
+			if !strings.Contains(desc, "IN-LAP: records processed but kept for laps") {
+				t.Errorf("no note on IN-LAP:\n%s", desc)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the processor never showed as caught up with records in open laps: %v\n%s", err, desc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lapRows reads describe's rows of the partitions of telemetry that have
+// records: how many, how many with LAG above 0, the sum of IN-LAP, and
+// whether every row has COMMITTED + LAG + IN-LAP = END (false while any
+// row is not committed).
+func lapRows(desc string) (rows, lagged int, inLap int64, ok bool) {
+	ok = true
+	for _, f := range fields(desc) {
+		if len(f) != 7 || f[0] != "telemetry" || f[3] == "0" {
+			continue // not a row of telemetry, or a partition no car writes to
+		}
+		rows++
+		n := make([]int64, 4) // committed, end, lag, in-lap
+		for i, s := range f[2:6] {
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				ok = false
+			}
+			n[i] = v
+		}
+		if n[2] > 0 {
+			lagged++
+		}
+		inLap += n[3]
+		if n[0]+n[2]+n[3] != n[1] {
+			ok = false
+		}
+	}
+	return rows, lagged, inLap, ok
 }
 
 func TestGroupsArgs(t *testing.T) {

@@ -160,8 +160,10 @@ func TestGroups(t *testing.T) {
 		}
 		defer cl.Close()
 		var recs []*kgo.Record
-		for range 5 {
-			recs = append(recs, &kgo.Record{Topic: "laps", Partition: 0, Value: []byte("lap")})
+		for p := range int32(2) {
+			for range 5 {
+				recs = append(recs, &kgo.Record{Topic: "laps", Partition: p, Value: []byte("lap")})
+			}
 		}
 		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -174,12 +176,23 @@ func TestGroups(t *testing.T) {
 		cp.Partition, cp.Offset = 0, 2
 		ct.Partitions = append(ct.Partitions, cp)
 		commit.Topics = append(commit.Topics, ct)
+		// The lap processor's metadata: processed up to 4 of 5, committed
+		// 1 (an open lap) → lag 1, 3 in the open lap.
+		pw := kmsg.NewOffsetCommitRequestTopic()
+		pw.Topic = "laps"
+		pp := kmsg.NewOffsetCommitRequestTopicPartition()
+		pp.Partition, pp.Offset = 1, 1
+		pp.Metadata = kmsg.StringPtr(telemetry.OffsetMeta{Position: 4, Restarts: map[string]int64{"car01": 1}}.Encode())
+		pw.Partitions = append(pw.Partitions, pp)
+		commit.Topics = append(commit.Topics, pw)
 		resp, err := commit.RequestWith(ctx, cl)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
-			t.Fatalf("commit: error code %d", code)
+		for _, rt := range resp.Topics {
+			if code := rt.Partitions[0].ErrorCode; code != 0 {
+				t.Fatalf("commit: error code %d", code)
+			}
 		}
 
 		groups, err := ac.ListGroups()
@@ -193,7 +206,10 @@ func TestGroups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []admin.PartitionOffsets{{Topic: "laps", Partition: 0, Committed: 2, End: 5, Lag: 3}}
+		want := []admin.PartitionOffsets{
+			{Topic: "laps", Partition: 0, Committed: 2, End: 5, Position: -1, Lag: 3, InLap: -1},
+			{Topic: "laps", Partition: 1, Committed: 1, End: 5, Position: 4, Lag: 1, InLap: 3},
+		}
 		if g.Name != "g" || g.State != "Empty" || len(g.Members) != 0 || !slices.Equal(g.Offsets, want) {
 			t.Errorf("describe: %+v, want offsets %+v", g, want)
 		}

@@ -18,6 +18,8 @@
 //	    ListGroups                      ──▶ ListGroups, DescribeGroups    ──▶ []GroupSummary, by name
 //	    DescribeGroup                   ──▶ DescribeGroups, OffsetFetch, ListOffsets
 //	                                    ──▶ Group: members, and per partition committed, end, lag
+//	                                        (and, from the lap processor's commit metadata,
+//	                                        position and records held in open laps)
 //
 // Results are plain values, sorted, with nothing formatted: printing them
 // is the command's job. Errors a user can cause read as sentences ("topic

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/telemetry"
 )
 
 // GroupSummary is one group of ListGroups.
@@ -49,9 +51,20 @@ type PartitionOffsets struct {
 	Committed int64
 	// End is the partition's end offset (high watermark).
 	End int64
-	// Lag is End - Committed, at least 0; -1 when there is no committed
-	// offset.
+	// Position is how far the group has processed, from the lap
+	// processor's commit metadata (telemetry.OffsetMeta): the offset
+	// after the last record processed. -1 for groups whose metadata is
+	// not the lap processor's, or without a committed offset.
+	Position int64
+	// Lag is the records not processed yet: End - Position where
+	// Position is known, else End - Committed (Kafka's lag), at least 0;
+	// -1 when there is no committed offset.
 	Lag int64
+	// InLap is Position - Committed: records processed but held for laps
+	// still open (the lap processor commits the start of the oldest open
+	// lap, where a restarted processor resumes). -1 where Position is
+	// unknown.
+	InLap int64
 	// Member is the ID of the member that owns the partition; empty when
 	// none does.
 	Member string
@@ -157,18 +170,24 @@ func groupMembers(d *sarama.GroupDescription) ([]Member, map[topicPartition]stri
 	return members, owner, nil
 }
 
+// committed is a committed offset and its metadata.
+type committed struct {
+	offset int64
+	meta   string
+}
+
 // committedOffsets returns the committed offsets of a fetch answer,
 // whichever version it is.
-func committedOffsets(r *sarama.OffsetFetchResponse) map[topicPartition]int64 {
+func committedOffsets(r *sarama.OffsetFetchResponse) map[topicPartition]committed {
 	blocks := r.Blocks
 	if r.Version >= 8 && len(r.Groups) > 0 {
 		blocks = r.Groups[0].Blocks
 	}
-	out := map[topicPartition]int64{}
+	out := map[topicPartition]committed{}
 	for t, ps := range blocks {
 		for p, b := range ps {
 			if b != nil && errors.Is(b.Err, sarama.ErrNoError) && b.Offset >= 0 {
-				out[topicPartition{t, p}] = b.Offset
+				out[topicPartition{t, p}] = committed{b.Offset, b.Metadata}
 			}
 		}
 	}
@@ -176,8 +195,9 @@ func committedOffsets(r *sarama.OffsetFetchResponse) map[topicPartition]int64 {
 }
 
 // lag returns a row per partition that has a committed offset or an
-// owner: committed offset, end offset (high watermark) and lag.
-func (c *Client) lag(committed map[topicPartition]int64, owner map[topicPartition]string) ([]PartitionOffsets, error) {
+// owner: committed offset, end offset (high watermark), and the lag and
+// records in open laps (see PartitionOffsets).
+func (c *Client) lag(committed map[topicPartition]committed, owner map[topicPartition]string) ([]PartitionOffsets, error) {
 	var tps []topicPartition
 	for tp := range committed {
 		tps = append(tps, tp)
@@ -196,9 +216,16 @@ func (c *Client) lag(committed map[topicPartition]int64, owner map[topicPartitio
 		if err != nil {
 			return nil, fmt.Errorf("end offset of %s/%d: %w", tp.topic, tp.partition, err)
 		}
-		row := PartitionOffsets{Topic: tp.topic, Partition: tp.partition, Committed: -1, End: end, Lag: -1, Member: owner[tp]}
-		if off, ok := committed[tp]; ok {
-			row.Committed, row.Lag = off, max(end-off, 0)
+		row := PartitionOffsets{Topic: tp.topic, Partition: tp.partition, Committed: -1, End: end,
+			Position: -1, Lag: -1, InLap: -1, Member: owner[tp]}
+		if cm, ok := committed[tp]; ok {
+			row.Committed, row.Lag = cm.offset, max(end-cm.offset, 0)
+			if m, err := telemetry.ParseOffsetMeta(cm.meta); err == nil && m.Position >= 0 {
+				// A position past the end (the log was truncated or
+				// recreated) or before the committed offset is clamped.
+				pos := min(max(m.Position, cm.offset), end)
+				row.Position, row.Lag, row.InLap = pos, max(end-pos, 0), max(pos-cm.offset, 0)
+			}
 		}
 		rows = append(rows, row)
 	}
