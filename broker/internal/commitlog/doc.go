@@ -166,9 +166,10 @@
 //
 // # Recovery (Open)
 //
-// Open lists the directory and stats the segments; it reads no closed
-// segment and no closed index, so startup time does not grow with the size
-// of the log. Closed segments were fsynced with their indexes on roll, so
+// Open lists the directory once (a file it does not name is not looked
+// for) and stats the segments; it reads no closed segment and no closed
+// index, so startup time does not grow with the size of the log. The
+// syncer goroutine starts at the first Append. Closed segments were fsynced with their indexes on roll, so
 // only the active (last) segment can be torn.
 //
 //   - With a clean-shutdown marker that matches the active segment's size,

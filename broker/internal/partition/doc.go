@@ -12,13 +12,19 @@
 // # Data flow
 //
 // Open reads every topic under the data directory and opens all their
-// partitions with one pool of workers (openWorkers at once, across topics),
-// each log and then its producer state. A partition closed cleanly and not
+// partitions' logs with one pool of workers (openWorkers at once, across
+// topics). With OpenInBackground (the broker's choice) it returns as soon
+// as the topics are read and the workers carry on behind it: the first
+// request needing a partition they have not reached opens it at once
+// (Topic.Partition), Topic.PartitionOpen tells whether one is open without
+// opening it (Metadata uses it), and Opened and OpenErr say when the
+// opening is over and what failed. A partition closed cleanly and not
 // written since is opened without a scan or a write (see the commit log's
 // clean-shutdown marker) and closed again the same way, so a restart costs
-// little per idle partition. The Registry hands out *Topic and
-// *Partition values, which never change once published, so handlers use
-// them without locks.
+// little per idle partition; its producer state is not read until an
+// idempotent producer writes to it (or it is closed after appends). The
+// Registry hands out *Topic and *Partition values, which never change
+// once published, so handlers use them without locks.
 //
 // Produce: the broker checks a batch against the protocol, then calls
 // Partition.Append. A batch with a producer id is checked against that
@@ -47,7 +53,10 @@
 // (RLIMIT_NOFILE, which Go raises to the hard limit at start) less a
 // reserve, and logs both at Open: past it, the least recently used idle
 // partitions close their file and reopen it on use, so a broker holds more
-// partitions than the limit would allow one file each.
+// partitions than the limit would allow one file each. It holds at most
+// four per budgeted file (MaxTotalPartitions): Create refuses a topic
+// past that with ErrTooManyPartitions, naming the limit, rather than let
+// a busy broker spend its time reopening files.
 //
 // # Data directory
 //
@@ -111,15 +120,15 @@
 //
 // Both JSON files are read with encoding/json, so a new field can be added
 // freely (older builds ignore it; give it a zero value that means the old
-// behaviour). producer-state.json is derived data: an unreadable one fails
-// Open today, but deleting it only costs a read of the whole log. A change
+// behaviour). producer-state.json is derived data: one that does not
+// parse is logged and the state rebuilt from the whole log. A change
 // that older builds would misread needs a new file name, read alongside the
 // old one for a release.
 //
 // # Locking
 //
-// Lock order: Registry.mu, then a partition's producerState.mu, then the
-// commit log's own locks. Registry.mu guards the topic map; Create holds
+// Lock order: Registry.mu, then a partition's openMu (held while it opens
+// or closes), then its producerState.mu, then the commit log's own locks. Registry.mu guards the topic map; Create holds
 // it while it opens the new topic's logs. producerState.mu is held across
 // the log's Append for idempotent batches, and while Append queues the
 // partition in the registry's dirty list, whose mutex is a leaf.

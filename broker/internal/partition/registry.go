@@ -86,9 +86,9 @@ const indexCacheBytes = 64 << 20
 // under mu; a *Topic never changes after it is published in topics, so
 // callers use it without a lock.
 //
-// Lock order: Registry.mu, then a partition's producerState.mu, then the
-// commit log's locks (Create opens logs under mu; Append holds
-// producerState.mu across the log's Append).
+// Lock order: Registry.mu, then a partition's openMu, then its
+// producerState.mu, then the commit log's locks (Create opens logs under
+// mu; Append holds producerState.mu across the log's Append).
 type Registry struct {
 	cfg        Config
 	log        *slog.Logger
