@@ -252,34 +252,3 @@ func (p *pointFile) point(name string) (Point, error) {
 	}
 	return Point{X: *p.X, Z: *p.Z}, nil
 }
-
-// MarshalTiming writes t as a track file (lines in the a/b form).
-func MarshalTiming(t Timing) ([]byte, error) {
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	line := func(l TimingLine) lineFile {
-		if t.Planar {
-			return lineFile{A: &pointFile{X: &l.PA.X, Z: &l.PA.Z}, B: &pointFile{X: &l.PB.X, Z: &l.PB.Z}}
-		}
-		return lineFile{A: &pointFile{Lat: &l.A.Lat, Lon: &l.A.Lon}, B: &pointFile{Lat: &l.B.Lat, Lon: &l.B.Lon}}
-	}
-	sf := line(t.StartFinish)
-	f := trackFile{Name: t.Name, Planar: t.Planar, LengthM: t.Length, StartFinish: &sf}
-	for _, s := range t.Sectors {
-		f.Sectors = append(f.Sectors, line(s))
-	}
-	if t.PitFrom != 0 || t.PitTo != 0 {
-		f.PitLane = &pitFile{From: t.PitFrom, To: t.PitTo}
-	}
-	if d := t.Detection; d != (Detection{}) {
-		f.Detection = &detectionFile{MaxGapS: d.MaxGap.Seconds(), DebounceS: d.Debounce.Seconds(), ReArmM: d.ReArm}
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&f); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
