@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/telemetry"
+	"github.com/pitwall/pitwall/track"
 )
 
 // ErrConfig reports a Config that cannot run.
@@ -22,8 +23,15 @@ var DefaultEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 // Config configures a simulation. The zero value simulates one car on
 // Monza as fast as possible, forever, to stdout in the serial line format.
 type Config struct {
-	// Track is a built-in track's name (see track.Builtin). Default "monza".
+	// Track is a built-in track's name (see track.Builtin). Default "monza",
+	// or TrackFile's track.
 	Track string
+	// TrackFile is a track file (track.LoadTiming) for the laps to be
+	// timed with: the cars drive the built-in track it names, whose road
+	// must cross its lines (track.TimingFor); Track, if set, must be that
+	// track. The truth CSV stays the track's own lines' times. Default
+	// none.
+	TrackFile string
 	// Cars is how many cars run. Default 1, at most 999.
 	Cars int
 	// Seed seeds every random choice: the same Config gives the same
@@ -92,6 +100,13 @@ type Config struct {
 // withDefaults returns c with every empty field set to its default, and
 // checks it.
 func (c Config) withDefaults() (Config, error) {
+	if c.TrackFile != "" {
+		t, err := track.TimingFor(c.Track, c.TrackFile)
+		if err != nil {
+			return c, err
+		}
+		c.Track = t.Name
+	}
 	if c.Track == "" {
 		c.Track = "monza"
 	}

@@ -295,21 +295,11 @@ func speedName(s float64) string {
 	return fmt.Sprintf("speed %gx", s)
 }
 
-// lapTiming is the timing lines the processor uses: the track file's, or
-// the built-in track's.
+// lapTiming is the timing lines the processor uses: the track file's
+// (checked against the road the simulator drives), or the built-in
+// track's.
 func lapTiming(cfg Config) (track.Timing, error) {
-	if cfg.TrackFile == "" {
-		return track.LookupTiming(cfg.Track)
-	}
-	t, err := track.LoadTiming(cfg.TrackFile)
-	if err != nil {
-		return t, err
-	}
-	if t.Name != cfg.Track {
-		return t, fmt.Errorf("%w: track file %s is for %q but the simulator drives %q (add --track %s)",
-			ErrConfig, cfg.TrackFile, t.Name, cfg.Track, t.Name)
-	}
-	return t, nil
+	return track.TimingFor(cfg.Track, cfg.TrackFile)
 }
 
 // dataDir returns dir, or a new temporary directory that remove deletes.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -16,6 +17,7 @@ func runSim(ctx context.Context, args []string) error {
 	fs := newFlagSet("sim", "[flags]")
 	cars := fs.Int("cars", 1, "number of cars (one CAN bus per car: slcan takes 1)")
 	track := fs.String("track", "monza", "track to drive (see --list-tracks)")
+	trackFile := fs.String("track-file", "", "a track file (pitwall process --print-track writes one): drive the track it names, checking its lines cross the road")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same bytes")
 	speed := fs.String("speed", "1", "times real time: 1, 10, ... or max")
 	laps := fs.Int("laps", 0, "stop after every car completed N laps (0: no limit)")
@@ -49,8 +51,11 @@ func runSim(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *trackFile != "" && !flagSet(fs, "track") {
+		*track = "" // the file's
+	}
 	cfg := simulator.Config{
-		Track: *track, Cars: *cars, Seed: *seed, Laps: *laps, Duration: *duration,
+		Track: *track, TrackFile: *trackFile, Cars: *cars, Seed: *seed, Laps: *laps, Duration: *duration,
 		Session: *session, Channels: *channels, GPSRateHz: *gpsRate, AuxRateHz: *auxRate,
 		Quiet: *quiet, PitEvery: *pitEvery, Out: *out, PTY: *pty, Truth: *truth, Logger: log,
 	}
@@ -95,4 +100,11 @@ func parseStart(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--start %q: want now, epoch or RFC 3339 (2024-05-01T14:00:00Z)", s)
 	}
 	return t, nil
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
