@@ -186,7 +186,8 @@ func TestForzaLaps(t *testing.T) {
 func gameLaps(t *testing.T, format string, cars int) {
 	b := brokertest.Start(t)
 	addr := freeUDPAddr(t)
-	in := "udp://" + addr + "?format=" + format
+	recDir := t.TempDir()
+	in := "udp://" + addr + "?format=" + format + "&record=" + recDir
 	if format == "forza" {
 		in += "&car=car01"
 	}
@@ -258,34 +259,36 @@ func gameLaps(t *testing.T, format string, cars int) {
 	if len(byCar) != cars || len(cats) != cars {
 		t.Fatalf("frames of %d cars and %d catalogs, want %d each", len(byCar), len(cats), cars)
 	}
-	// Derive a planar track from car01's recorded session and the game's
-	// lap markers: start/finish where the game's line is.
-	deriveFromSession(t, byCar["car01"], decodeCatalog(t, cats, "car01"), tm)
+	for car := range byCar {
+		c := decodeCatalog(t, cats, car)
+		for _, n := range []string{telemetry.ChanPosX, telemetry.ChanPosZ, telemetry.ChanDeviceLap, telemetry.ChanSpeed} {
+			if _, ok := c.ByName(n); !ok {
+				t.Fatalf("%s's catalog has no %s", car, n)
+			}
+		}
+	}
+	// Derive a planar track from car01's session as the edge recorded it
+	// (record=DIR), as `pitwall track derive --planar DIR/car01.csv`
+	// does: start/finish where the game's line is.
+	deriveFromRecording(t, filepath.Join(recDir, "car01.csv"), tm)
 }
 
-// deriveFromSession derives a planar track from a car's frames (pos_x,
-// pos_z and device_lap) and checks it against the track the game used.
-func deriveFromSession(t *testing.T, frames []telemetry.Frame, cat telemetry.ChannelCatalog, want track.Timing) {
+// deriveFromRecording derives a planar track from a car's recorded
+// session (positions and the game's lap markers) and checks it against
+// the track the game used.
+func deriveFromRecording(t *testing.T, path string, want track.Timing) {
 	t.Helper()
-	id := func(name string) int32 {
-		c, ok := cat.ByName(name)
-		if !ok {
-			t.Fatalf("catalog has no %s", name)
-		}
-		return c.ID
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	x, z, dl := id(telemetry.ChanPosX), id(telemetry.ChanPosZ), id(telemetry.ChanDeviceLap)
-	var fixes []track.Fix
-	var markers []int64
-	for _, f := range frames {
-		if _, ok := f.Value(dl); ok {
-			markers = append(markers, f.TimeNs)
-		}
-		px, ok1 := f.Value(x)
-		pz, ok2 := f.Value(z)
-		if ok1 && ok2 {
-			fixes = append(fixes, track.Fix{TimeNs: f.TimeNs, Point: track.Point{X: px, Z: pz}})
-		}
+	defer f.Close()
+	fixes, markers, err := track.ReadFixesCSV(f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(markers) < 4 {
+		t.Fatalf("%d lap markers recorded, want one per crossing (at least 4)", len(markers))
 	}
 	tr, err := track.Derive(fixes, markers, track.DeriveConfig{Planar: true, Name: "derived"})
 	if err != nil {
@@ -299,9 +302,10 @@ func deriveFromSession(t *testing.T, frames []telemetry.Frame, cat telemetry.Cha
 	// the game's line, and the lap length.
 	m, a, b := mid(tr.StartFinish), want.StartFinish.PA, want.StartFinish.PB
 	off := math.Abs((b.X-a.X)*(m.Z-a.Z)-(b.Z-a.Z)*(m.X-a.X)) / math.Hypot(b.X-a.X, b.Z-a.Z)
-	if off > 2 || math.Abs(tr.Length-want.Length) > want.Length/100 {
-		t.Fatalf("derived start/finish %.1f m off the game's line, lap %.0f m (track %.0f m)", off, tr.Length, want.Length)
+	if off > 1 || math.Abs(tr.Length-want.Length) > want.Length/100 {
+		t.Fatalf("derived start/finish %.2f m off the game's line, lap %.0f m (track %.0f m)", off, tr.Length, want.Length)
 	}
+	t.Logf("derived from %d fixes and %d markers: start/finish %.2f m off the game's line, lap %.0f m (track %.0f m)", len(fixes), len(markers), off, tr.Length, want.Length)
 }
 
 func decodeCatalog(t *testing.T, recs []record, car string) telemetry.ChannelCatalog {

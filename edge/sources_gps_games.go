@@ -37,12 +37,14 @@ func nmeaSource(in Input, log *slog.Logger) (runner, error) {
 	return s, nil
 }
 
-// udpSource: udp://HOST:PORT?format=f1-24[&car=PREFIX][&rate=20][&session=S]
-// or udp://HOST:PORT?format=forza&car=ID[&rate=60][&session=S]: a racing
-// game's telemetry (package edge/udp), received on exactly HOST:PORT.
+// udpSource: udp://HOST:PORT?format=f1-24[&car=PREFIX][&rate=20][&session=S][&record=DIR]
+// or udp://HOST:PORT?format=forza&car=ID[&rate=60][&session=S][&record=DIR]: a
+// racing game's telemetry (package edge/udp), received on exactly
+// HOST:PORT; record=DIR also writes each car's positions and lap markers
+// to DIR/CAR.csv for `pitwall track derive --planar`.
 func udpSource(in Input, log *slog.Logger) (runner, error) {
 	p := in.Params
-	if err := knownParams(in, "format", "car", "rate", "session"); err != nil {
+	if err := knownParams(in, "format", "car", "rate", "session", "record"); err != nil {
 		return nil, err
 	}
 	addr, ok := strings.CutPrefix(in.Path, "//")
@@ -54,7 +56,7 @@ func udpSource(in Input, log *slog.Logger) (runner, error) {
 		return nil, err
 	}
 	s, err := udp.New(udp.Config{Addr: addr, Format: p.Get("format"), Car: p.Get("car"), Session: p.Get("session"),
-		RateHz: rate, Name: in.Name, Logger: log})
+		RateHz: rate, Record: p.Get("record"), Name: in.Name, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, in.Name, err)
 	}

@@ -110,6 +110,8 @@ type f1Stream struct {
 	frameID uint32
 	timeS   float32
 
+	rec *recorder // nil: not recording
+
 	active int // cars in the session; -1 until the participants packet
 	cars   [F1Cars]f1Car
 	seq    int64
@@ -261,7 +263,10 @@ func (st *f1Stream) timeNs() int64 {
 
 // idle emits the pending frame: the game is quiet (paused, or between
 // frames).
-func (st *f1Stream) idle(recv time.Time) { st.emit(recv) }
+func (st *f1Stream) idle(recv time.Time) {
+	st.emit(recv)
+	st.rec.flush()
+}
 
 // emit hands every car's pending frame to the sink, after the car's
 // catalog the first time and after its lap marker's own frame.
@@ -307,5 +312,7 @@ func (st *f1Stream) frame(c *f1Car, ns int64, samples []telemetry.Sample, recv t
 	c.lastNs = ns
 	if err := st.sink.Frame(&fr, recv); err != nil {
 		st.sink.Bad(source.ReasonInvalid, nil, err, recv)
+		return
 	}
+	st.rec.frame(&fr)
 }

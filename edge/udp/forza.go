@@ -135,13 +135,14 @@ type forzaStream struct {
 	lastNs   int64
 	seq      int64
 	samples  []telemetry.Sample
+	rec      *recorder // nil: not recording
 }
 
 func newForzaStream(car, session string, rateHz float64, sink source.Sink) *forzaStream {
 	return &forzaStream{car: car, session: session, rateHz: rateHz, sink: sink, seq: time.Now().UnixMicro()}
 }
 
-func (st *forzaStream) idle(time.Time) {}
+func (st *forzaStream) idle(time.Time) { st.rec.flush() }
 
 // packet handles one datagram.
 func (st *forzaStream) packet(b []byte, recv time.Time) {
@@ -206,7 +207,7 @@ func (st *forzaStream) packet(b []byte, recv time.Time) {
 		if st.haveLap && p.LapNumber != st.lapNum {
 			// Forza counts laps from 0: the lap that starts is LapNumber+1.
 			mark := []telemetry.Sample{{ID: fzLastLap, Value: f(p.LastLapS)}, {ID: fzDeviceLap, Value: float64(p.LapNumber) + 1}}
-			at := ns - int64(f(p.CurrentLapS)*1e9)
+			at := ns - int64(math.Round(f(p.CurrentLapS)*1e6))*int64(time.Microsecond) // float32 seconds: good to the µs
 			if at > st.lastNs && at < ns && p.CurrentLapS >= 0 {
 				st.frame(at, mark, recv)
 			} else {
@@ -226,5 +227,7 @@ func (st *forzaStream) frame(ns int64, samples []telemetry.Sample, recv time.Tim
 	st.lastNs = ns
 	if err := st.sink.Frame(&fr, recv); err != nil {
 		st.sink.Bad(source.ReasonInvalid, nil, err, recv)
+		return
 	}
+	st.rec.frame(&fr)
 }

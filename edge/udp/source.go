@@ -41,6 +41,10 @@ type Config struct {
 	// RateHz is the game's send rate, the catalog's nominal rate.
 	// Default 20 for F1 (the game's default), 60 for Forza.
 	RateHz float64
+	// Record, when set, is a directory where every car's positions and
+	// the game's lap markers are appended to CAR.csv, for `pitwall track
+	// derive --planar` (see recorder). Default "": nothing recorded.
+	Record string
 	// ReadTimeout is how long a read waits before the pending game frame
 	// is handed on, and bounds how long Run takes to notice cancellation.
 	// Default 200ms.
@@ -86,6 +90,11 @@ func New(cfg Config) (*Source, error) {
 	default:
 		return nil, fmt.Errorf("%w: format %q: want %s or %s", ErrConfig, cfg.Format, FormatF1, FormatForza)
 	}
+	if cfg.Record != "" {
+		if st, err := os.Stat(cfg.Record); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%w: record=%q is not a directory", ErrConfig, cfg.Record)
+		}
+	}
 	if !telemetry.ValidSession(cfg.Session) {
 		return nil, fmt.Errorf("%w: session %q", ErrConfig, cfg.Session)
 	}
@@ -122,11 +131,21 @@ type stream interface {
 func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 	log := s.cfg.Logger.With("source", s.cfg.Name)
 	var st stream
+	var rec *recorder
 	if s.cfg.Format == FormatF1 {
-		st = newF1Stream(s.cfg.Car, s.cfg.Session, s.cfg.RateHz, sink, log)
+		if s.cfg.Record != "" {
+			rec = newRecorder(s.cfg.Record, f1PosX, f1PosZ, f1DeviceLap, log)
+		}
+		f1 := newF1Stream(s.cfg.Car, s.cfg.Session, s.cfg.RateHz, sink, log)
+		f1.rec, st = rec, f1
 	} else {
-		st = newForzaStream(s.cfg.Car, s.cfg.Session, s.cfg.RateHz, sink)
+		if s.cfg.Record != "" {
+			rec = newRecorder(s.cfg.Record, fzPosX, fzPosZ, fzDeviceLap, log)
+		}
+		fz := newForzaStream(s.cfg.Car, s.cfg.Session, s.cfg.RateHz, sink)
+		fz.rec, st = rec, fz
 	}
+	defer rec.close()
 	source.Reopen(ctx, sink, source.Device[*net.UDPConn]{
 		Kind: "udp", Noun: "socket", Every: s.cfg.Reopen, Log: log,
 		Open: func() (*net.UDPConn, error) {
