@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/track"
 )
@@ -81,9 +82,12 @@ type Config struct {
 	PitEvery int
 
 	// Out is where Run sends the data: serial:PATH, slcan:PATH,
-	// mqtt://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (see doc.go).
+	// mqtt[s]://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (see doc.go).
 	// Default "serial:-", stdout ("serial" with PTY). Ignored by New.
 	Out string
+	// Security is TLS and SASL for a kafka:// Out (package kafkasec);
+	// Run loads it (reads the password). Default PLAINTEXT.
+	Security kafkasec.Config
 	// PTY makes Run create a pseudo-terminal pair, write the serial or
 	// SLCAN output to it and print the path of the end the edge opens.
 	// Default false.
@@ -136,6 +140,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	var err error
+	if c.Security, err = c.Security.Load(); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	switch {
 	case c.Cars < 1 || c.Cars > 999:

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/internal/admin"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
@@ -29,8 +30,11 @@ type kafkaOutput struct {
 	failed   int
 }
 
-func newKafkaOutput(t Target, log *slog.Logger) (*kafkaOutput, error) {
+func newKafkaOutput(t Target, sec kafkasec.Config, log *slog.Logger) (*kafkaOutput, error) {
 	cfg := sarama.NewConfig()
+	if err := sec.Sarama(cfg); err != nil {
+		return nil, fmt.Errorf("simulator: kafka %s: %w", t.Addr, err)
+	}
 	cfg.ClientID = "pitwall-sim"
 	cfg.Producer.Partitioner = partitioner.New
 	cfg.Producer.RequiredAcks = sarama.WaitForAll

@@ -63,7 +63,7 @@ func openOutput(ctx context.Context, t Target, cfg Config) (output, func(), erro
 			o, err := newMQTTOutput(t)
 			return o, noop, err
 		}
-		o, err := newKafkaOutput(t, cfg.Logger)
+		o, err := newKafkaOutput(t, cfg.Security, cfg.Logger)
 		return o, noop, err
 	}
 	if t.Scheme == "slcan" && cfg.Cars != 1 {

@@ -1,5 +1,5 @@
-// Package testca makes throwaway TLS material for tests: a CA generated
-// with crypto/x509 in a temp dir, and server and client certificates it
+// Package testca makes throwaway TLS material for tests (and for `pitwall
+// bench`'s SASL_SSL broker): a CA generated with crypto/x509 in a temp dir, and server and client certificates it
 // signs (ECDSA P-256, valid for a day). Nothing it makes is ever committed.
 //
 //	ca := testca.New(t)
@@ -44,12 +44,34 @@ type Pair struct {
 // New makes a CA in a temp dir of t.
 func New(t testing.TB) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := Generate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ca
+}
+
+// Issue signs a certificate with common name cn, good for both server and
+// client use, with hosts (names or IP addresses) as its subject
+// alternative names.
+func (ca *CA) Issue(t testing.TB, cn string, hosts ...string) Pair {
+	t.Helper()
+	p, err := ca.IssueFiles(cn, hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Generate makes a CA whose files go to dir (benchmarks use it outside
+// tests).
+func Generate(dir string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
+		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: "Pitwall test CA"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -59,29 +81,28 @@ func New(t testing.TB) *CA {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	ca := &CA{dir: t.TempDir(), cert: cert, key: key}
+	ca := &CA{dir: dir, cert: cert, key: key}
 	ca.CertPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	ca.CertFile = ca.write(t, "ca.pem", ca.CertPEM)
-	return ca
+	if ca.CertFile, err = ca.write("ca.pem", ca.CertPEM); err != nil {
+		return nil, err
+	}
+	return ca, nil
 }
 
-// Issue signs a certificate with common name cn, good for both server and
-// client use, with hosts (names or IP addresses) as its subject
-// alternative names.
-func (ca *CA) Issue(t testing.TB, cn string, hosts ...string) Pair {
-	t.Helper()
+// IssueFiles is Issue outside tests.
+func (ca *CA) IssueFiles(cn string, hosts ...string) (Pair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return Pair{}, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
+		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
@@ -97,35 +118,32 @@ func (ca *CA) Issue(t testing.TB, cn string, hosts ...string) Pair {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		t.Fatal(err)
+		return Pair{}, err
 	}
 	kder, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return Pair{}, err
 	}
 	p := Pair{
 		CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		KeyPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})),
 	}
-	p.CertFile = ca.write(t, cn+".pem", p.CertPEM)
-	p.KeyFile = ca.write(t, cn+"-key.pem", p.KeyPEM)
-	return p
+	if p.CertFile, err = ca.write(cn+".pem", p.CertPEM); err != nil {
+		return Pair{}, err
+	}
+	if p.KeyFile, err = ca.write(cn+"-key.pem", p.KeyPEM); err != nil {
+		return Pair{}, err
+	}
+	return p, nil
 }
 
-func (ca *CA) write(t testing.TB, name, data string) string {
-	t.Helper()
+func (ca *CA) write(name, data string) (string, error) {
 	path := filepath.Join(ca.dir, name)
-	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return path, os.WriteFile(path, []byte(data), 0o600)
 }
 
-func serial(t testing.TB) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
+// serial is a random serial number; crypto/rand does not fail (Go 1.24+).
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	return n
 }
