@@ -144,7 +144,7 @@ func (s *Sentence) rmc(f [][]byte) error {
 		return fmt.Errorf("course: %v", err)
 	}
 	if !s.HasPos {
-		s.HasSpeed, s.HasTrack = false, false // no fix: no motion either
+		s.HasSpeed, s.HasTrack, s.SpeedKmh, s.Track = false, false, 0, 0 // no fix: no motion either
 	}
 	return nil
 }
@@ -182,7 +182,7 @@ func (s *Sentence) gga(f [][]byte) error {
 		}
 	}
 	if !s.HasPos {
-		s.HasAlt, s.HasHDOP = false, false
+		s.HasAlt, s.HasHDOP, s.Altitude, s.HDOP = false, false, 0, 0
 	}
 	return nil
 }
