@@ -30,7 +30,7 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	s := c.s
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	b := kmsg.NewMetadataResponseBroker()
-	b.NodeID, b.Host, b.Port = s.cfg.NodeID, s.host, s.port
+	b.NodeID, b.Host, b.Port = s.cfg.NodeID, c.l.host, c.l.port
 	resp.Brokers = []kmsg.MetadataResponseBroker{b}
 	resp.ClusterID = &s.clusterID
 	resp.ControllerID = s.cfg.NodeID

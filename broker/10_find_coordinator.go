@@ -22,18 +22,20 @@ func handleFindCoordinator(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	if req.Version < 4 {
-		co := c.s.coordinatorFor(req.CoordinatorKey, req.CoordinatorType)
+		co := c.coordinatorFor(req.CoordinatorKey, req.CoordinatorType)
 		resp.ErrorCode, resp.ErrorMessage = co.ErrorCode, co.ErrorMessage
 		resp.NodeID, resp.Host, resp.Port = co.NodeID, co.Host, co.Port
 		return ready(resp)
 	}
 	for _, key := range req.CoordinatorKeys {
-		resp.Coordinators = append(resp.Coordinators, c.s.coordinatorFor(key, req.CoordinatorType))
+		resp.Coordinators = append(resp.Coordinators, c.coordinatorFor(key, req.CoordinatorType))
 	}
 	return ready(resp)
 }
 
-func (s *Server) coordinatorFor(key string, keyType int8) kmsg.FindCoordinatorResponseCoordinator {
+// coordinatorFor answers for one key with the address of the listener c
+// came in on.
+func (c *conn) coordinatorFor(key string, keyType int8) kmsg.FindCoordinatorResponseCoordinator {
 	co := kmsg.NewFindCoordinatorResponseCoordinator()
 	co.Key = key
 	if keyType != coordinatorTypeGroup {
@@ -42,6 +44,6 @@ func (s *Server) coordinatorFor(key string, keyType int8) kmsg.FindCoordinatorRe
 		co.ErrorMessage = kmsg.StringPtr("this broker coordinates consumer groups only (no transactions or share groups)")
 		return co
 	}
-	co.NodeID, co.Host, co.Port = s.cfg.NodeID, s.host, s.port
+	co.NodeID, co.Host, co.Port = c.s.cfg.NodeID, c.l.host, c.l.port
 	return co
 }

@@ -43,6 +43,8 @@ func init() {
 		listGroupsAPI,
 		deleteGroupsAPI,
 		offsetDeleteAPI,
+		saslHandshakeAPI,
+		saslAuthenticateAPI,
 	)
 }
 

@@ -16,13 +16,40 @@ import (
 // defaults are the Default* constants below, which `pitwall broker` uses
 // for its flags too, so each is written once.
 type Config struct {
-	// Listen is the TCP address to listen on. Default DefaultListen; use
-	// "127.0.0.1:0" for a random port.
+	// Listen is the listeners, in Kafka's form: a comma list of
+	// [PROTOCOL://]HOST:PORT with PROTOCOL one of PLAINTEXT (a bare
+	// HOST:PORT), SSL, SASL_PLAINTEXT and SASL_SSL, each at most once.
+	// Default DefaultListen; use "127.0.0.1:0" for a random port.
 	Listen string
 	// Advertise is the host:port clients are told to connect to in
-	// Metadata. Default: the address actually bound, or the host name when
-	// bound to an unspecified address (0.0.0.0, ::).
+	// Metadata, per listener in the same form as Listen (a bare HOST:PORT
+	// is PLAINTEXT's); a client is given the address of the listener it
+	// came in on. Default: the address actually bound, or the host name
+	// when bound to an unspecified address (0.0.0.0, ::).
 	Advertise string
+	// TLSCertFile and TLSKeyFile are the PEM certificate (chain) and key
+	// of SSL and SASL_SSL listeners, required with either; Server.ReloadTLS
+	// reads them again. Default none.
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSClientCAFile holds PEM CA certificates for mutual TLS: on SSL
+	// listeners clients must then present a certificate they signed, and
+	// their principal is User:<the certificate's CN>; on SASL_SSL a client
+	// certificate is checked if given (SASL names the client). Default
+	// none: no client certificates asked for, SSL clients are
+	// User:ANONYMOUS.
+	TLSClientCAFile string
+	// SASLMechanisms are the mechanisms SASL listeners offer:
+	// SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the stored
+	// SCRAM credentials). Default DefaultSASLMechanisms.
+	SASLMechanisms []string
+	// Authorizer is "acl" to check every request against the ACLs
+	// (CreateAcls), or "" (the default) to allow everything, as Kafka
+	// without an authorizer.
+	Authorizer string
+	// SuperUsers are principals ("User:admin") the authorizer allows
+	// everything. Default none.
+	SuperUsers []string
 	// DataDir holds the topics. Required.
 	DataDir string
 	// Fsync is when appended data is fsynced: "batch" (DefaultFsync: an
@@ -182,6 +209,9 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
 	orDefault(&c.FetchMemory, DefaultFetchMemory)
 	orDefault(&c.ScrubInterval, DefaultScrubInterval)
+	if len(c.SASLMechanisms) == 0 {
+		c.SASLMechanisms = DefaultSASLMechanisms
+	}
 	if c.RetentionCheckInterval <= 0 {
 		c.RetentionCheckInterval = DefaultRetentionCheckInterval
 	}
@@ -202,13 +232,8 @@ func orDefault[T comparable](v *T, def T) {
 // validate checks c, defaults filled in, field by field in the order
 // Config declares them, and names the first invalid one.
 func (c Config) validate() error {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("%w: Listen %q: %v", ErrConfig, c.Listen, err)
-	}
-	if c.Advertise != "" {
-		if _, _, err := splitHostPort(c.Advertise); err != nil {
-			return fmt.Errorf("%w: Advertise %q: %v", ErrConfig, c.Advertise, err)
-		}
+	if err := c.validateSecurity(); err != nil {
+		return err
 	}
 	if _, err := commitlog.ParseFsyncPolicy(c.Fsync); err != nil {
 		return fmt.Errorf("%w: Fsync: %v", ErrConfig, err)
@@ -260,10 +285,11 @@ func (c Config) partitionConfig(fsync commitlog.FsyncPolicy) partition.Config {
 }
 
 // advertised returns the host and port to put in Metadata for a listener
-// bound at addr.
-func (c Config) advertised(addr net.Addr) (string, int32, error) {
-	if c.Advertise != "" {
-		return splitHostPort(c.Advertise)
+// bound at addr: adv if set, else the address bound (the host name when
+// bound to an unspecified address).
+func advertised(adv string, addr net.Addr) (string, int32, error) {
+	if adv != "" {
+		return splitHostPort(adv)
 	}
 	host, port, err := splitHostPort(addr.String())
 	if err != nil {

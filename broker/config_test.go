@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,10 +24,10 @@ func TestConfigDefaults(t *testing.T) {
 		MaxInflightRequestBytes: DefaultMaxInflightRequestBytes, RequestTimeout: DefaultRequestTimeout,
 		ConnectionsMaxIdle: DefaultConnectionsMaxIdle, MaxConnections: DefaultMaxConnections,
 		MaxConnectionsPerIP: DefaultMaxConnectionsPerIP, FetchMemory: DefaultFetchMemory,
-		ScrubInterval: DefaultScrubInterval,
-		Logger:        c.Logger,
+		ScrubInterval: DefaultScrubInterval, SASLMechanisms: DefaultSASLMechanisms,
+		Logger: c.Logger,
 	}
-	if c != want || c.Logger == nil {
+	if !reflect.DeepEqual(c, want) || c.Logger == nil {
 		t.Errorf("withDefaults:\n got %+v\nwant %+v", c, want)
 	}
 	for _, tc := range []struct {

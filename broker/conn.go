@@ -30,6 +30,7 @@ const maxInFlight = 256
 type conn struct {
 	s      *Server
 	nc     net.Conn
+	l      *listener // the listener it came in on
 	remote string
 
 	// ctx is cancelled when the connection is finished with: its pending
@@ -51,6 +52,18 @@ type conn struct {
 	clientID       string
 	clientSoftware string
 	handedOut      [][2]string // group, member id: see noteHandedOutID
+	// principal is who the client is (auth.Anonymous until TLS or SASL
+	// says otherwise); authenticated is false on a SASL listener until
+	// SaslAuthenticate succeeds (conn_auth.go).
+	principal     string
+	authenticated bool
+	sasl          saslState
+	// closeAfterReply ends the connection once the reply just queued is
+	// written (a failed SASL authentication).
+	closeAfterReply bool
+	// saslRaw is set after a v0 SaslHandshake: the next frames are bare
+	// SASL tokens, not requests (17_sasl_handshake.go).
+	saslRaw bool
 }
 
 // reply is the answer to one request. resp is final once done is closed;
@@ -60,6 +73,9 @@ type reply struct {
 	key  int16
 	resp kmsg.Response
 	done chan struct{}
+	// token is sent bare, length-prefixed, when resp is nil: a SASL
+	// token after a v0 SaslHandshake.
+	token []byte
 }
 
 // ready is a reply that is final now.
@@ -100,16 +116,19 @@ func awaitGroup[T any](c *conn, ctx context.Context, ch <-chan T, untilDrain boo
 	}
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, l *listener) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	c := &conn{
-		s:          s,
-		nc:         nc,
-		remote:     nc.RemoteAddr().String(),
-		ctx:        ctx,
-		cancel:     cancel,
-		replies:    make(chan *reply, maxInFlight),
-		fetchSlots: make(chan struct{}, fetchesPerConn),
+		s:             s,
+		nc:            nc,
+		l:             l,
+		principal:     anonymous,
+		authenticated: !l.proto.SASL(),
+		remote:        nc.RemoteAddr().String(),
+		ctx:           ctx,
+		cancel:        cancel,
+		replies:       make(chan *reply, maxInFlight),
+		fetchSlots:    make(chan struct{}, fetchesPerConn),
 	}
 	c.lastActive.Store(time.Now().UnixNano())
 	return c
@@ -119,6 +138,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 // cannot serve, or the server shuts down; then it sends every reply still
 // owed and closes the socket.
 func (c *conn) serve() {
+	if err := c.handshake(); err != nil {
+		c.cancel()
+		c.nc.Close()
+		return
+	}
 	c.wg.Add(1)
 	go c.writeLoop()
 	err := c.readLoop()
@@ -167,7 +191,13 @@ func (c *conn) readLoop() error {
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 		// Checked before allocating: a hostile or confused peer cannot
 		// make us allocate more than MaxRequestBytes.
-		if size < minRequestHeader || size > c.s.cfg.MaxRequestBytes {
+		if c.saslRaw {
+			// A bare SASL token after a v0 SaslHandshake.
+			if size < 1 || size > maxSASLToken {
+				c.s.bad.report("sasl_token_size", fmt.Errorf("SASL token length %d outside [1, %d]", size, maxSASLToken), "remote", c.remote)
+				return errCloseConn
+			}
+		} else if size < minRequestHeader || size > c.s.cfg.MaxRequestBytes {
 			c.s.bad.report("request_size", fmt.Errorf("request length %d outside [%d, %d]", size, minRequestHeader, c.s.cfg.MaxRequestBytes), "remote", c.remote)
 			return errCloseConn
 		}
@@ -177,8 +207,10 @@ func (c *conn) readLoop() error {
 		}
 		c.lastActive.Store(time.Now().UnixNano())
 		c.s.metrics.bytesIn.Add(float64(size + 4))
-		r, err := c.handleFrame(*frame)
-		if binary.BigEndian.Uint16(*frame) == uint16(produceAPI.key) {
+		var r *reply
+		if c.saslRaw {
+			r, err = c.handleSASLToken(*frame)
+		} else if r, err = c.handleFrame(*frame); binary.BigEndian.Uint16(*frame) == uint16(produceAPI.key) {
 			// A produce request is done with its frame once its
 			// handler returns: the batches were written to the log
 			// and nothing of the request is kept. Reusing the frame
@@ -200,6 +232,9 @@ func (c *conn) readLoop() error {
 		case <-c.ctx.Done():
 			discard(r)
 			return c.ctx.Err()
+		}
+		if c.closeAfterReply {
+			return errCloseConn
 		}
 	}
 }
@@ -392,6 +427,9 @@ func (c *conn) handleFrame(frame []byte) (*reply, error) {
 		c.s.bad.report("unknown_api", fmt.Errorf("api key %d is not served", key), "remote", c.remote)
 		return nil, errCloseConn
 	}
+	if !c.authenticated && !c.mayBeforeAuth(key) {
+		return nil, errCloseConn
+	}
 	if version < a.minVersion || version > a.maxVersion {
 		if key == apiVersionsAPI.key {
 			return &reply{corr: corr, key: key, resp: unsupportedAPIVersions()}, nil
@@ -561,6 +599,12 @@ func writeFetch(bw *bufio.Writer, nc net.Conn, enc []byte, pieces net.Buffers, c
 // the body.
 func appendReply(dst []byte, r *reply) []byte {
 	dst = append(dst, 0, 0, 0, 0)
+	if r.resp == nil {
+		// A bare SASL token (after a v0 SaslHandshake): no header.
+		dst = append(dst, r.token...)
+		binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+		return dst
+	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(r.corr))
 	if r.resp.IsFlexible() && r.key != apiVersionsAPI.key {
 		dst = append(dst, 0)

@@ -61,7 +61,7 @@ func FuzzRequestFrame(f *testing.F) {
 		a, b := net.Pipe()
 		defer a.Close()
 		defer b.Close()
-		c := newConn(s, a)
+		c := newConn(s, a, s.listeners[0])
 		defer c.cancel()
 		r, err := c.handleFrame(frame)
 		if err == nil && r != nil {

@@ -32,12 +32,17 @@ import (
 // (lock order in their docs); the broker holds none of its own across calls
 // into them.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	fsync     commitlog.FsyncPolicy
+	cfg   Config
+	log   *slog.Logger
+	fsync commitlog.FsyncPolicy
+	// listeners are the sockets served (listeners.go), one per security
+	// protocol; ln, host and port are the first one's, as before there
+	// were several.
+	listeners []*listener
 	ln        net.Listener
 	host      string
 	port      int32
+	sec       *security // TLS, SASL and the authorizer (security.go)
 	clusterID string
 	lock      *os.File // flock on DataDir, held for the server's life
 	metrics   *metrics
@@ -119,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 		s.cancel()
 		return nil, err
 	}
-	s.log.Info("broker ready", "listen", s.ln.Addr().String(), "advertise", net.JoinHostPort(s.host, fmt.Sprint(s.port)),
+	s.log.Info("broker ready", "listen", s.listenersString(), "advertise", s.advertisedString(),
 		"data_dir", cfg.DataDir, "fsync", cfg.Fsync, "topics", s.topics.Len(), "open_time", time.Since(start).Round(time.Millisecond))
 	return s, nil
 }
@@ -141,21 +146,6 @@ func (s *Server) openState() (err error) {
 		s.topics.Close()
 	}
 	return err
-}
-
-// listen binds the listener and works out the address to advertise.
-func (s *Server) listen() error {
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err == nil {
-		if s.host, s.port, err = s.cfg.advertised(ln.Addr()); err != nil {
-			ln.Close()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("broker: listen %s: %w", s.cfg.Listen, err)
-	}
-	s.ln = ln
-	return nil
 }
 
 // openDataDir creates DataDir, takes an exclusive lock on it so two brokers
@@ -204,9 +194,6 @@ func (s *Server) openDataDir() error {
 	return nil
 }
 
-// Addr is the address the listener is bound to, e.g. "127.0.0.1:40123".
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
 // Serve accepts connections until ctx is done or Close is called, then
 // shuts down gracefully: it stops accepting and reading, sends every reply
 // already owed, fsyncs and closes the logs (writing their clean-shutdown
@@ -229,7 +216,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.drain()
 	}()
-	err := s.acceptLoop()
+	err := s.acceptLoops()
 	s.drain()
 	wg.Wait()
 	s.shutdown()
@@ -239,10 +226,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) acceptLoop() error {
+func (s *Server) acceptLoop(l *listener) error {
 	var delay time.Duration
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := l.ln.Accept()
 		if err != nil {
 			select {
 			case <-s.draining:
@@ -272,7 +259,7 @@ func (s *Server) acceptLoop() error {
 			s.slow.report(refused.kind, refused, "remote", nc.RemoteAddr().String())
 			continue
 		}
-		c := newConn(s, nc)
+		c := newConn(s, l.wrap(nc), l)
 		s.conns[c] = struct{}{}
 		s.perIP[ip]++
 		select {
@@ -382,7 +369,7 @@ func isTemporary(err error) bool {
 func (s *Server) drain() {
 	s.drainOnce.Do(func() {
 		close(s.draining)
-		s.ln.Close()
+		s.closeListeners()
 		s.connMu.Lock()
 		for c := range s.conns {
 			// Wakes the read loop at once; the writer carries on.

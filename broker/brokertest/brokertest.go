@@ -4,12 +4,26 @@
 //
 //	b := brokertest.Start(t)
 //	client, _ := sarama.NewClient([]string{b.Addr}, cfg)
+//
+// StartSecure starts one with TLS, SASL users and (optionally) the ACL
+// authorizer, its TLS material made by a throwaway CA in the test's temp
+// directory:
+//
+//	b := brokertest.StartSecure(t, brokertest.Secure{
+//		Users:      map[string]string{"admin": "admin-secret", "edge": "edge-secret"},
+//		ClientCA:   true, // mutual TLS on the SSL listener
+//		Authorizer: true, SuperUsers: []string{"User:admin"},
+//	})
+//	b.Addrs["SASL_SSL"]          // "127.0.0.1:port"; also PLAINTEXT, SSL, SASL_PLAINTEXT
+//	b.CA.File, b.CA.Pool         // what clients trust
+//	b.CA.ClientTLS(t, "edge")    // a client tls.Config with a certificate for CN=edge
 package brokertest
 
 import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,8 +32,13 @@ import (
 
 // Broker is a running test broker.
 type Broker struct {
-	// Addr is the broker's "127.0.0.1:port".
+	// Addr is the broker's "127.0.0.1:port" (its first listener's).
 	Addr string
+	// Addrs are its listeners' addresses by protocol ("PLAINTEXT",
+	// "SSL", "SASL_PLAINTEXT", "SASL_SSL").
+	Addrs map[string]string
+	// CA signed the broker's certificate (StartSecure only).
+	CA *CA
 	// Dir is its data directory; it survives Restart.
 	Dir string
 	// Server is the running server (replaced by Restart).
@@ -64,9 +83,19 @@ func (b *Broker) start(t testing.TB) {
 		t.Fatalf("brokertest: start: %v", err)
 	}
 	b.Server, b.Addr = srv, srv.Addr()
+	b.Addrs = map[string]string{}
+	for _, p := range []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"} {
+		if a := srv.ListenerAddr(p); a != "" {
+			b.Addrs[p] = a
+		}
+	}
 	b.done, b.once = make(chan error, 1), &sync.Once{}
 	go func() { b.done <- srv.Serve(context.Background()) }()
 }
+
+// Config is the configuration the broker runs with (Listen as given, so
+// ports may be 0; Addrs has the bound addresses).
+func (b *Broker) Config() broker.Config { return b.cfg }
 
 // Stop shuts the broker down gracefully (fsync, clean-shutdown markers) and
 // waits for it. Stopping twice is harmless.
@@ -88,6 +117,13 @@ func (b *Broker) Restart(t testing.TB) {
 	t.Helper()
 	b.Stop(t)
 	b.cfg.Listen = b.Addr
+	if len(b.Addrs) > 1 {
+		var l []string
+		for p, a := range b.Addrs {
+			l = append(l, p+"://"+a)
+		}
+		b.cfg.Listen = strings.Join(l, ",")
+	}
 	b.start(t)
 }
 

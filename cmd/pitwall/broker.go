@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pitwall/pitwall/broker"
@@ -12,8 +16,14 @@ import (
 
 func runBroker(ctx context.Context, args []string) error {
 	fs := newFlagSet("broker", "[flags]")
-	listen := fs.String("listen", broker.DefaultListen, "TCP address to serve the Kafka protocol on")
-	advertise := fs.String("advertise", "", "host:port clients are told to connect to (default: the listen address)")
+	listen := fs.String("listen", broker.DefaultListen, "listeners, Kafka's form: comma list of [PROTOCOL://]HOST:PORT, PROTOCOL one of PLAINTEXT (the default), SSL, SASL_PLAINTEXT, SASL_SSL")
+	advertise := fs.String("advertise", "", "addresses clients are told to connect to, per listener as in --listen (default: the listen addresses)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) of SSL and SASL_SSL listeners; reloaded with --tls-key on SIGHUP")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	tlsClientCA := fs.String("tls-client-ca", "", "PEM CA certificates for mutual TLS: SSL clients must present a certificate they signed (principal User:<CN>)")
+	saslMechs := fs.String("sasl-mechanisms", strings.Join(broker.DefaultSASLMechanisms, ","), "SASL mechanisms SASL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN")
+	authorizer := fs.String("authorizer", "", "acl: check every request against the ACLs (pitwall acls); empty: allow everything")
+	superUsers := fs.String("super-users", "", "principals the authorizer allows everything, e.g. User:admin[,User:ops]")
 	dataDir := fs.String("data-dir", "pitwall-data", "directory holding the topics")
 	fsync := fs.String("fsync", broker.DefaultFsync, "when data is fsynced: batch (acks=all answered after fsync, group commit), interval or never")
 	fsyncInterval := fs.Duration("fsync-interval", broker.DefaultFsyncInterval, "fsync period for --fsync interval")
@@ -52,6 +62,12 @@ func runBroker(ctx context.Context, args []string) error {
 	srv, err := broker.New(broker.Config{
 		Listen:            *listen,
 		Advertise:         *advertise,
+		TLSCertFile:       *tlsCert,
+		TLSKeyFile:        *tlsKey,
+		TLSClientCAFile:   *tlsClientCA,
+		SASLMechanisms:    splitList(*saslMechs),
+		Authorizer:        *authorizer,
+		SuperUsers:        splitList(*superUsers),
 		DataDir:           *dataDir,
 		Fsync:             *fsync,
 		FsyncInterval:     *fsyncInterval,
@@ -87,7 +103,41 @@ func runBroker(ctx context.Context, args []string) error {
 		}
 		defer stop()
 	}
+	stopHUP := reloadOnHUP(srv)
+	defer stopHUP()
 	return srv.Serve(ctx)
+}
+
+// reloadOnHUP reloads the broker's TLS certificate and key on each SIGHUP
+// (main leaves SIGHUP to the broker) until stop is called.
+func reloadOnHUP(srv *broker.Server) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-hup:
+				srv.ReloadTLS() // logs the outcome
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done); <-exited }
+}
+
+// splitList splits a comma list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // serveMetrics serves h on http://addr/metrics until stop is called.

@@ -1,0 +1,370 @@
+package broker_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+	xscram "github.com/xdg-go/scram"
+
+	"github.com/pitwall/pitwall/broker"
+	"github.com/pitwall/pitwall/broker/brokertest"
+)
+
+// secret is the password planted in these tests; TestNoSecretInLogs looks
+// for it in everything the broker logged.
+const secret = "s3cret-Planted-9f2c"
+
+// startSecure is a broker with every listener, users admin and edge, and
+// its log (at debug) kept for inspection.
+func startSecure(t *testing.T, sec brokertest.Secure) (*brokertest.Broker, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	if sec.Users == nil {
+		sec.Users = map[string]string{"admin": secret, "edge": "edge-" + secret}
+	}
+	sec.Config.Logger = newTestLogger(t, logs)
+	return brokertest.StartSecure(t, sec), logs
+}
+
+// roundTrip produces n records to topic through cl and reads them back
+// through a second client made with the same options.
+func roundTrip(t *testing.T, addr, topic string, opts ...kgo.Opt) {
+	t.Helper()
+	ctx := testCtx(t)
+	cl := newKgo(t, addr, opts...)
+	for i := range 10 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("car1"), Value: fmt.Appendf(nil, "v%d", i)}).FirstErr(); err != nil {
+			t.Fatalf("produce to %s: %v", addr, err)
+		}
+	}
+	cons := newKgo(t, addr, append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	var got []string
+	for len(got) < 10 {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			t.Fatalf("consume from %s: %v", addr, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	if got[0] != "v0" || got[9] != "v9" {
+		t.Fatalf("read back %v", got)
+	}
+}
+
+func scram256(user, pass string) kgo.Opt {
+	return kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism())
+}
+
+func scram512(user, pass string) kgo.Opt {
+	return kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism())
+}
+
+// TestSecureListenersKgo: franz-go on each listener with what it needs —
+// nothing on PLAINTEXT, TLS on SSL, SCRAM-SHA-512 on SASL_PLAINTEXT,
+// TLS and SCRAM-SHA-256 on SASL_SSL — produces and consumes, and Metadata
+// sends each client back to the listener it came in on.
+func TestSecureListenersKgo(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{})
+	tlsCfg := b.CA.ClientTLS(t, "")
+	for _, tc := range []struct {
+		proto string
+		opts  []kgo.Opt
+	}{
+		{"PLAINTEXT", nil},
+		{"SSL", []kgo.Opt{kgo.DialTLSConfig(tlsCfg)}},
+		{"SASL_PLAINTEXT", []kgo.Opt{scram512("edge", "edge-"+secret)}},
+		{"SASL_SSL", []kgo.Opt{kgo.DialTLSConfig(tlsCfg), scram256("edge", "edge-"+secret)}},
+	} {
+		t.Run(tc.proto, func(t *testing.T) {
+			addr := b.Addrs[tc.proto]
+			roundTrip(t, addr, "t-"+strings.ToLower(tc.proto), tc.opts...)
+			cl := newKgo(t, addr, tc.opts...)
+			resp, err := kmsg.NewPtrMetadataRequest().RequestWith(testCtx(t), cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := net.JoinHostPort(resp.Brokers[0].Host, fmt.Sprint(resp.Brokers[0].Port)); got != addr {
+				t.Errorf("Metadata on %s advertises %s, want %s", tc.proto, got, addr)
+			}
+		})
+	}
+}
+
+// TestSecurePlain: SASL/PLAIN is offered when configured, and checks the
+// password against the stored SCRAM credential.
+func TestSecurePlain(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{Mechanisms: []string{"PLAIN", "SCRAM-SHA-256"}})
+	tlsCfg := b.CA.ClientTLS(t, "")
+	roundTrip(t, b.Addrs["SASL_SSL"], "plain", kgo.DialTLSConfig(tlsCfg), kgo.SASL(plain.Auth{User: "edge", Pass: "edge-" + secret}.AsMechanism()))
+	err := pingErr(t, b.Addrs["SASL_SSL"], kgo.DialTLSConfig(tlsCfg), kgo.SASL(plain.Auth{User: "edge", Pass: "wrong"}.AsMechanism()))
+	if !errors.Is(err, kerr.SaslAuthenticationFailed) {
+		t.Fatalf("PLAIN with a wrong password: %v, want SASL_AUTHENTICATION_FAILED", err)
+	}
+}
+
+// pingErr is the error of one Metadata request through a new client.
+func pingErr(t *testing.T, addr string, opts ...kgo.Opt) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
+	defer cancel()
+	cl := newKgo(t, addr, append(opts, kgo.RequestRetries(0), kgo.RetryTimeout(time.Second))...)
+	_, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	return err
+}
+
+// TestSecureWrongPassword: a wrong password and an unknown user both get
+// SASL_AUTHENTICATION_FAILED, on SCRAM-SHA-256 and -512, and are counted.
+func TestSecureWrongPassword(t *testing.T) {
+	b, logs := startSecure(t, brokertest.Secure{})
+	tlsCfg := b.CA.ClientTLS(t, "")
+	for _, opt := range []kgo.Opt{scram256("edge", "wrong"), scram512("edge", secret), scram256("nobody", secret)} {
+		err := pingErr(t, b.Addrs["SASL_SSL"], kgo.DialTLSConfig(tlsCfg), opt)
+		if !errors.Is(err, kerr.SaslAuthenticationFailed) {
+			t.Fatalf("got %v, want SASL_AUTHENTICATION_FAILED", err)
+		}
+	}
+	if n := metric(t, b, "pitwall_broker_sasl_failed_total"); n < 3 {
+		t.Errorf("pitwall_broker_sasl_failed_total = %v, want ≥ 3", n)
+	}
+	if c := strings.Count(logs.String(), "SASL authentication failed"); c != 1 {
+		t.Errorf("failed logins from one address logged %d times, want once a minute:\n%s", c, logs)
+	}
+}
+
+// TestSecureRefusesPlaintextOnTLS: a plaintext Kafka client on the SSL or
+// SASL_SSL listener, and an unauthenticated request on SASL_PLAINTEXT,
+// are refused cleanly: the connection is closed, nothing is answered, the
+// broker goes on serving.
+func TestSecureRefusesPlaintextOnTLS(t *testing.T) {
+	b, logs := startSecure(t, brokertest.Secure{})
+	var rf kmsg.RequestFormatter
+	req := kmsg.NewPtrMetadataRequest()
+	req.SetVersion(4)
+	frame := rf.AppendRequest(nil, req, 7)
+	for _, proto := range []string{"SSL", "SASL_SSL", "SASL_PLAINTEXT"} {
+		nc, err := net.Dial("tcp", b.Addrs[proto])
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(time.Minute))
+		if _, err := nc.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(nc)
+		nc.Close()
+		if err != nil || proto == "SASL_PLAINTEXT" && len(got) != 0 {
+			t.Errorf("%s: read %d bytes, %v; want the connection closed with nothing sent", proto, len(got), err)
+		}
+		if len(got) > 0 && got[0] != 0x15 { // a TLS alert record, at most
+			t.Errorf("%s: answered % x, want at most a TLS alert", proto, got[:min(len(got), 8)])
+		}
+	}
+	if !strings.Contains(logs.String(), "tls_not_tls") || !strings.Contains(logs.String(), "kind=unauthenticated") {
+		t.Errorf("refusals not logged:\n%s", logs)
+	}
+	waitFor(t, "connections to close", func() bool { return metric(t, b, "pitwall_broker_connections") == 0 })
+	roundTrip(t, b.Addrs["SASL_SSL"], "after", kgo.DialTLSConfig(b.CA.ClientTLS(t, "")), scram256("admin", secret))
+}
+
+// TestSecureMutualTLS: with a client CA, the SSL listener serves clients
+// presenting a certificate the CA signed and refuses others.
+func TestSecureMutualTLS(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{ClientCA: true})
+	roundTrip(t, b.Addrs["SSL"], "mtls", kgo.DialTLSConfig(b.CA.ClientTLS(t, "edge")))
+	if err := pingErr(t, b.Addrs["SSL"], kgo.DialTLSConfig(b.CA.ClientTLS(t, ""))); err == nil {
+		t.Fatal("a client without a certificate was served")
+	}
+	other := brokertest.NewCA(t).ClientTLS(t, "edge")
+	other.RootCAs = b.CA.Pool
+	if err := pingErr(t, b.Addrs["SSL"], kgo.DialTLSConfig(other)); err == nil {
+		t.Fatal("a client with a certificate from another CA was served")
+	}
+}
+
+// TestSecureSarama: sarama over SASL_SSL with SCRAM-SHA-256, and over
+// SSL with a client certificate.
+func TestSecureSarama(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{ClientCA: true})
+	cfg := saramaConfig()
+	cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, b.CA.ClientTLS(t, "")
+	cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism = true, sarama.SASLTypeSCRAMSHA256
+	cfg.Net.SASL.User, cfg.Net.SASL.Password = "edge", "edge-"+secret
+	cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &saramaSCRAM{hash: xscram.SHA256} }
+	saramaRoundTrip(t, b.Addrs["SASL_SSL"], cfg)
+
+	mtls := saramaConfig()
+	mtls.Net.TLS.Enable, mtls.Net.TLS.Config = true, b.CA.ClientTLS(t, "processor")
+	saramaRoundTrip(t, b.Addrs["SSL"], mtls)
+}
+
+func saramaRoundTrip(t *testing.T, addr string, cfg *sarama.Config) {
+	t.Helper()
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatalf("sarama producer on %s: %v", addr, err)
+	}
+	defer p.Close()
+	part, off, err := p.SendMessage(&sarama.ProducerMessage{Topic: "sarama-sec", Key: sarama.StringEncoder("car1"), Value: sarama.StringEncoder("hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sarama.NewConsumer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition("sarama-sec", part, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	select {
+	case m := <-pc.Messages():
+		if string(m.Value) != "hello" {
+			t.Fatalf("read %q", m.Value)
+		}
+	case err := <-pc.Errors():
+		t.Fatal(err)
+	case <-testCtx(t).Done():
+		t.Fatal("no message")
+	}
+}
+
+// saramaSCRAM is sarama's SCRAMClient over xdg-go/scram, as sarama's
+// examples write it.
+type saramaSCRAM struct {
+	hash xscram.HashGeneratorFcn
+	conv *xscram.ClientConversation
+}
+
+func (s *saramaSCRAM) Begin(user, pass, authz string) error {
+	c, err := s.hash.NewClient(user, pass, authz)
+	if err != nil {
+		return err
+	}
+	s.conv = c.NewConversation()
+	return nil
+}
+func (s *saramaSCRAM) Step(challenge string) (string, error) { return s.conv.Step(challenge) }
+func (s *saramaSCRAM) Done() bool                             { return s.conv.Done() }
+
+// TestSecureKcat: librdkafka (kcat) over SASL_SSL with SCRAM-SHA-512,
+// checking the broker's certificate against the CA; and with a wrong
+// password it fails to authenticate.
+func TestSecureKcat(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Fatal("kcat is not installed: run scripts/install-test-deps.sh (make test does)")
+	}
+	b, logs := startSecure(t, brokertest.Secure{})
+	defer func() {
+		if t.Failed() {
+			t.Logf("broker log:\n%s", logs)
+		}
+	}()
+	args := func(pass string, more ...string) []string {
+		return append([]string{"-b", b.Addrs["SASL_SSL"], "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512",
+			"-X", "sasl.username=edge", "-X", "sasl.password=" + pass, "-X", "ssl.ca.location=" + b.CA.File}, more...)
+	}
+	prod := exec.CommandContext(testCtx(t), kcat, args("edge-"+secret, "-P", "-t", "kcat-sec", "-K:", "-X", "acks=all")...)
+	prod.Stdin = strings.NewReader("car1:one\ncar2:two\n")
+	if out, err := prod.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(testCtx(t), kcat, args("edge-"+secret, "-C", "-t", "kcat-sec", "-o", "beginning", "-e", "-q", "-f", "%k:%s\n")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat -C: %v\n%s", err, out)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 2 || !strings.Contains(string(out), "car1:one") || !strings.Contains(string(out), "car2:two") {
+		t.Fatalf("kcat read %q", out)
+	}
+	bad := exec.CommandContext(testCtx(t), kcat, args("wrong", "-L", "-m", "10")...)
+	out, err = bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "SASL authentication error") {
+		t.Fatalf("kcat with a wrong password: %v\n%s", err, out)
+	}
+}
+
+// TestSecureReloadTLS: after the certificate files change, ReloadTLS
+// makes new connections see the new certificate while a connection made
+// before keeps working.
+func TestSecureReloadTLS(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{Protocols: []string{"SSL"}})
+	tlsCfg := b.CA.ClientTLS(t, "")
+	serial := func() string {
+		c, err := tls.Dial("tcp", b.Addrs["SSL"], tlsCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	before := serial()
+	old := newKgo(t, b.Addrs["SSL"], kgo.DialTLSConfig(tlsCfg))
+	if err := old.ProduceSync(testCtx(t), &kgo.Record{Topic: "reload", Value: []byte("a")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := b.CA.Issue(t, "localhost")
+	copyFile(t, cert, b.Config().TLSCertFile)
+	copyFile(t, key, b.Config().TLSKeyFile)
+	if err := b.Server.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	if after := serial(); after == before {
+		t.Fatalf("certificate serial %s unchanged after reload", after)
+	}
+	if err := old.ProduceSync(testCtx(t), &kgo.Record{Topic: "reload", Value: []byte("b")}).FirstErr(); err != nil {
+		t.Fatalf("the connection made before the reload: %v", err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecureConfigErrors: listener and TLS mistakes are one-line
+// configuration errors.
+func TestSecureConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  broker.Config
+		want string
+	}{
+		{broker.Config{Listen: "FTP://127.0.0.1:0"}, "not PLAINTEXT, SSL"},
+		{broker.Config{Listen: "SSL://127.0.0.1:0"}, "need TLSCertFile"},
+		{broker.Config{Listen: "127.0.0.1:0,PLAINTEXT://127.0.0.1:0"}, "PLAINTEXT given twice"},
+		{broker.Config{Listen: "127.0.0.1:0", Advertise: "SSL://h:1"}, "no SSL listener"},
+		{broker.Config{SASLMechanisms: []string{"GSSAPI"}}, "GSSAPI"},
+		{broker.Config{Authorizer: "opa"}, "Authorizer"},
+		{broker.Config{SuperUsers: []string{"admin"}}, "User:NAME"},
+	} {
+		tc.cfg.DataDir = t.TempDir()
+		_, err := broker.New(tc.cfg)
+		if !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an ErrConfig with %q", tc.cfg.Listen, err, tc.want)
+		}
+	}
+}
+
