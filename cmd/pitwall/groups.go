@@ -13,6 +13,7 @@ import (
 
 	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/internal/cli"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 )
 
 // runGroups is `pitwall groups list|describe GROUP`: consumer groups as
@@ -24,11 +25,15 @@ func runGroups(ctx context.Context, args []string) error {
 }
 
 func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	action, name, brokers, err := parseGroups(args, stderr)
+	var sec kafkasec.Config
+	action, name, brokers, err := parseGroups(args, stderr, &sec)
 	if err != nil {
 		return err
 	}
-	return withAdmin(ctx, brokers, "pitwall-groups", stdout, func(ac *admin.Client, out io.Writer) error {
+	if sec, err = sec.Load(); err != nil {
+		return err
+	}
+	return withAdminSec(ctx, brokers, "pitwall-groups", sec, stdout, func(ac *admin.Client, out io.Writer) error {
 		if action == "list" {
 			return printGroups(ac, out)
 		}
@@ -36,10 +41,12 @@ func groupsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	})
 }
 
-func parseGroups(args []string, stderr io.Writer) (action, name, brokers string, err error) {
+// parseGroups parses the command line; the TLS and SASL flags go to sec.
+func parseGroups(args []string, stderr io.Writer, sec *kafkasec.Config) (action, name, brokers string, err error) {
 	fs := newFlagSet("groups", "list|describe GROUP [flags]")
 	fs.SetOutput(stderr)
 	fs.StringVar(&brokers, "brokers", "127.0.0.1:9092", "bootstrap brokers, host:port[,host:port]")
+	sec.AddFlags(fs)
 	pos, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
 		return "", "", "", err
