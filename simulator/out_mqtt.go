@@ -1,13 +1,19 @@
 package simulator
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -32,9 +38,70 @@ const mqttTimeout = 10 * time.Second
 
 var mqttClients atomic.Int64
 
+// MQTTPasswordEnv holds the MQTT password when the output URL has none.
+const MQTTPasswordEnv = "PITWALL_MQTT_PASSWORD"
+
+// mqttParams reads an mqtt[s]:// output's query: qos, and for mqtts ca,
+// cert and key.
+func (t *Target) mqttParams(query string) error {
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		return err
+	}
+	for k := range v {
+		switch k {
+		case "qos":
+		case "ca", "cert", "key":
+			if !t.TLS {
+				return fmt.Errorf("%s= needs mqtts://", k)
+			}
+		default:
+			return fmt.Errorf("unknown parameter %q (want qos, or ca, cert and key with mqtts://)", k)
+		}
+	}
+	if q := v.Get("qos"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 || n > 2 {
+			return fmt.Errorf("qos %q: want 0, 1 or 2", q)
+		}
+		t.QoS = byte(n)
+	}
+	t.CAFile, t.CertFile, t.KeyFile = v.Get("ca"), v.Get("cert"), v.Get("key")
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("cert= and key= go together")
+	}
+	return nil
+}
+
+// mqttTLS is the TLS configuration of an mqtts:// output: the CA and
+// client certificate through kafkasec, which the Kafka clients use too.
+func mqttTLS(t Target) (*tls.Config, error) {
+	tc, err := kafkasec.Config{TLS: true, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	if host, _, err := net.SplitHostPort(t.Addr); err == nil {
+		tc.ServerName = host
+	}
+	return tc, nil
+}
+
 func newMQTTOutput(t Target) (*mqttOutput, error) {
+	scheme := "tcp://"
+	var tc *tls.Config
+	if t.TLS {
+		var err error
+		if tc, err = mqttTLS(t); err != nil {
+			return nil, fmt.Errorf("simulator: mqtts %s: %w", t.Addr, err)
+		}
+		scheme = "ssl://"
+	}
+	if t.Password == "" {
+		t.Password = kafkasec.Secret(os.Getenv(MQTTPasswordEnv))
+	}
 	opts := mqtt.NewClientOptions().
-		AddBroker("tcp://" + t.Addr).
+		AddBroker(scheme + t.Addr).SetTLSConfig(tc).
+		SetUsername(t.User).SetPassword(string(t.Password)).
 		SetClientID(fmt.Sprintf("pitwall-sim-%d-%d", os.Getpid(), mqttClients.Add(1))).
 		SetCleanSession(true).
 		SetAutoReconnect(false).

@@ -315,13 +315,17 @@ func TestParseTarget(t *testing.T) {
 		"mqtt://127.0.0.1:1883":         {Scheme: "mqtt", Addr: "127.0.0.1:1883", Name: "pitwall"},
 		"mqtt://127.0.0.1:1883/c?qos=1": {Scheme: "mqtt", Addr: "127.0.0.1:1883", Name: "c", QoS: 1},
 		"kafka://127.0.0.1:9092/":       {Scheme: "kafka", Addr: "127.0.0.1:9092", Name: telemetry.TopicFrames},
+		"mqtts://sim:pw@127.0.0.1:8883/c?ca=/ca.pem&qos=1": {Scheme: "mqtt", TLS: true, Addr: "127.0.0.1:8883", Name: "c", QoS: 1,
+			CAFile: "/ca.pem", User: "sim", Password: "pw"},
+		"mqtts://127.0.0.1:8883?cert=c.pem&key=k.pem": {Scheme: "mqtt", TLS: true, Addr: "127.0.0.1:8883", Name: "pitwall", CertFile: "c.pem", KeyFile: "k.pem"},
 	} {
 		got, err := ParseTarget(in)
 		if err != nil || got != want {
 			t.Errorf("%q: %+v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", "tcp://x:1", "kafka://nohost", "serial:x?baud=fast", "mqtt://h/", "mqtt://h:1/c?qos=3", "mqtt://h:1/c?qos=one", "mqtt://h:1/c?retain=1"} {
+	for _, bad := range []string{"", "tcp://x:1", "kafka://nohost", "serial:x?baud=fast", "mqtt://h/", "mqtt://h:1/c?qos=3", "mqtt://h:1/c?qos=one", "mqtt://h:1/c?retain=1",
+		"mqtt://h:1/c?ca=ca.pem", "mqtts://h:1/c?cert=c.pem"} {
 		if _, err := ParseTarget(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -40,6 +41,15 @@ type Target struct {
 	// Format is the packet format of a udp output: "f1-24" or "forza"
 	// (?format=, required).
 	Format string
+	// TLS is MQTT over TLS (mqtts://), with CAFile (?ca=, default the
+	// system's CAs) and a client certificate CertFile and KeyFile (?cert=,
+	// ?key=, default none).
+	TLS                       bool
+	CAFile, CertFile, KeyFile string
+	// User and Password log in to the MQTT broker (the URL's user info;
+	// the password, when the URL has none, from $PITWALL_MQTT_PASSWORD).
+	User     string
+	Password kafkasec.Secret
 	// QoS is the MQTT quality of service of the frames (?qos=N, 0-2).
 	// Default 0: a frame lost on the way is not resent, and the broker
 	// does not queue frames for a subscriber that is away. With 1 the
@@ -52,7 +62,8 @@ type Target struct {
 //
 //	serial:PATH[?baud=N]   the serial line format (telemetry/doc.go); PATH "-" is stdout
 //	slcan:PATH[?baud=N]    SLCAN (Lawicel) frames per the DBC, one car
-//	mqtt://HOST:PORT/PREFIX[?qos=N]
+//	mqtt://[USER[:PASS]@]HOST:PORT/PREFIX[?qos=N]
+//	mqtts://[USER[:PASS]@]HOST:PORT/PREFIX[?qos=N][&ca=FILE][&cert=FILE&key=FILE]   MQTT over TLS
 //	kafka://HOST:PORT/TOPIC
 //	nmea:PATH[?baud=N]     an NMEA 0183 GPS receiver in one car (out_nmea.go)
 //	udp://HOST:PORT?format=f1-24|forza   a racing game's UDP telemetry (out_udp.go)
@@ -84,30 +95,28 @@ func ParseTarget(s string) (Target, error) {
 			}
 		}
 		return t, nil
-	case "mqtt", "kafka":
+	case "mqtt", "mqtts", "kafka":
+		shown := kafkasec.Redact(s) // errors never repeat a password
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" || u.Port() == "" {
-			return Target{}, fmt.Errorf("%w: output %q: want %s://HOST:PORT/NAME", ErrConfig, s, scheme)
+			return Target{}, fmt.Errorf("%w: output %q: want %s://HOST:PORT/NAME", ErrConfig, shown, scheme)
 		}
-		t := Target{Scheme: scheme, Addr: u.Host, Name: strings.Trim(u.Path, "/")}
+		t := Target{Scheme: strings.TrimSuffix(scheme, "s"), TLS: scheme == "mqtts", Addr: u.Host, Name: strings.Trim(u.Path, "/")}
 		if t.Name == "" {
-			t.Name = map[string]string{"mqtt": "pitwall", "kafka": telemetry.TopicFrames}[scheme]
+			t.Name = map[string]string{"mqtt": "pitwall", "kafka": telemetry.TopicFrames}[t.Scheme]
 		}
-		if scheme == "mqtt" && u.RawQuery != "" {
-			v, err := url.ParseQuery(u.RawQuery)
-			if err != nil {
-				return Target{}, fmt.Errorf("%w: output %q: %v", ErrConfig, s, err)
+		if t.Scheme == "kafka" {
+			return t, nil
+		}
+		if u.User != nil {
+			t.User = u.User.Username()
+			pw, _ := u.User.Password()
+			t.Password = kafkasec.Secret(pw)
+		}
+		if u.RawQuery != "" {
+			if err := t.mqttParams(u.RawQuery); err != nil {
+				return Target{}, fmt.Errorf("%w: output %q: %w", ErrConfig, shown, err)
 			}
-			for k := range v {
-				if k != "qos" {
-					return Target{}, fmt.Errorf("%w: output %q: unknown parameter %q (want qos)", ErrConfig, s, k)
-				}
-			}
-			q, err := strconv.Atoi(v.Get("qos"))
-			if err != nil || q < 0 || q > 2 {
-				return Target{}, fmt.Errorf("%w: output %q: qos %q: want 0, 1 or 2", ErrConfig, s, v.Get("qos"))
-			}
-			t.QoS = byte(q)
 		}
 		return t, nil
 	}
