@@ -40,7 +40,7 @@ func (l *inputList) Set(v string) error {
 func edgeConfig(args []string) (edge.Config, string, error) {
 	fs := newFlagSet("edge", "--brokers HOST:PORT --in URL [--in URL]... [--spool DIR] [flags]\n       pitwall edge --config edge.yaml [flags]")
 	var inputs inputList
-	fs.Var(&inputs, "in", "input, repeatable: serial:PATH?baud=115200&car=ID | slcan:PATH?bitrate=500000&dbc=FILE&car=ID | mqtt[s]://[USER@]HOST:PORT/FILTER[?ca=FILE] (car id = the level of the first +; password from $PITWALL_MQTT_PASSWORD) | socketcan:IFACE?dbc=FILE&car=ID; quote it in a shell (&)")
+	fs.Var(&inputs, "in", "input, repeatable: serial:PATH?baud=115200&car=ID | slcan:PATH?bitrate=500000&dbc=FILE&car=ID | mqtt[s]://[USER@]HOST:PORT/FILTER[?ca=FILE] (car id = the level of the first +; password from $PITWALL_MQTT_PASSWORD) | socketcan:IFACE?dbc=FILE&car=ID | nmea:PATH?car=ID[&baud=9600] (a GPS receiver) | udp://HOST:PORT?format=f1-24|forza[&car=ID][&record=DIR] (a racing game); quote it in a shell (&)")
 	brokers := fs.String("brokers", "", "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT]")
 	config := fs.String("config", "", "YAML config file (see edge.Config); flags override it")
 	spoolDir := fs.String("spool", "", "spool directory (default pitwall-spool)")

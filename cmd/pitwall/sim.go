@@ -26,7 +26,7 @@ func runSim(ctx context.Context, args []string) error {
 	truth := fs.String("truth", "", "write every car's exact lap and sector times to this CSV file")
 	channels := fs.Int("channels", 0, fmt.Sprintf("channels per car (0: the %d standard ones; more adds aux channels for load tests)", simulator.StandardChannelCount))
 	pty := fs.Bool("pty", false, "create a pseudo-terminal, write the serial or slcan output to it and print the path the edge opens")
-	out := fs.String("out", "", "output: serial:PATH (- is stdout), slcan:PATH, mqtt[s]://[USER@]HOST:PORT/PREFIX[?qos=1][&ca=FILE] (password: $PITWALL_MQTT_PASSWORD) or kafka://HOST:PORT/TOPIC (TLS/SASL: the --tls and --sasl-* flags) (default serial:-, or serial with --pty)")
+	out := fs.String("out", "", "output: serial:PATH (- is stdout), slcan:PATH, mqtt[s]://[USER@]HOST:PORT/PREFIX[?qos=1][&ca=FILE] (password: $PITWALL_MQTT_PASSWORD) or kafka://HOST:PORT/TOPIC (TLS/SASL: the --tls and --sasl-* flags); with --cars 1, nmea:PATH (a GPS receiver at --gps-rate); udp://HOST:PORT?format=f1-24|forza (a racing game) (default serial:-, or serial with --pty)")
 	listTracks := fs.Bool("list-tracks", false, "list the built-in tracks and exit")
 	start := fs.String("start", "now", "sensor time of the start: now (dashboards show it at once), RFC 3339, or epoch (2024-01-01T00:00:00Z: the same seed gives the same bytes)")
 	session := fs.String("session", "", "session id (default TRACK-SEED)")
