@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"math"
 	"net"
@@ -440,4 +441,46 @@ func compareLaps(t *testing.T, got, truth []telemetry.Lap, tol time.Duration) ti
 		}
 	}
 	return worst
+}
+
+// The nmea: and udp:// inputs parse and build without opening anything;
+// bad parameters are config errors that say what is wrong.
+func TestGPSGameInputs(t *testing.T) {
+	dir := t.TempDir()
+	for _, good := range []string{
+		"nmea:/dev/ttyACM0?baud=9600&car=car07",
+		"nmea:/dev/ttyACM0?car=car07&rate=25&session=s1",
+		"udp://127.0.0.1:20777?format=f1-24",
+		"udp://127.0.0.1:20777?format=f1-24&car=f1_&rate=60&record=" + dir,
+		"udp://[::1]:5300?format=forza&car=car01",
+	} {
+		in, err := ParseInput(good)
+		if err != nil {
+			t.Fatalf("ParseInput(%q): %v", good, err)
+		}
+		if _, err := newSource(in, quietLogger()); err != nil {
+			t.Fatalf("%q: %v", good, err)
+		}
+	}
+	for _, bad := range []string{
+		"nmea:/dev/ttyACM0",                      // no car
+		"nmea:/dev/ttyACM0?car=car07&rate=fast",  // rate
+		"nmea:/dev/ttyACM0?car=car07&baud=-1",    // baud
+		"nmea:/dev/ttyACM0?car=car07&speed=9600", // unknown parameter
+		"udp://127.0.0.1:20777",                  // no format
+		"udp://127.0.0.1:20777?format=gt7",       // unknown format
+		"udp://127.0.0.1:20777?fromat=f1-24",     // typo
+		"udp://127.0.0.1:5300?format=forza",      // forza names no car
+		"udp://127.0.0.1?format=f1-24",           // no port
+		"udp://127.0.0.1:20777/x?format=f1-24",   // a path
+		"udp://127.0.0.1:20777?format=f1-24&record=" + filepath.Join(dir, "missing"),
+	} {
+		in, err := ParseInput(bad)
+		if err == nil {
+			_, err = newSource(in, quietLogger())
+		}
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%q: %v, want ErrConfig", bad, err)
+		}
+	}
 }
