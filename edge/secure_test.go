@@ -3,6 +3,7 @@ package edge
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pitwall/pitwall/broker/brokertest"
 	"github.com/pitwall/pitwall/edge/mqtt"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/internal/mqtttest"
 	"github.com/pitwall/pitwall/internal/testca"
 	"github.com/pitwall/pitwall/simulator"
@@ -162,5 +164,46 @@ func TestMQTTSRefusesUnknownCertificate(t *testing.T) {
 	waitFor(t, "the refusal logged", func() bool { return strings.Contains(logs.String(), "certificate") })
 	if e.sources[0].stats.up.Load() {
 		t.Fatal("connected to a broker whose certificate no trusted CA signed")
+	}
+}
+
+// The edge produces to Pitwall's broker over SASL_SSL (SCRAM-SHA-512) and
+// over SSL with a client certificate (mutual TLS): every frame arrives.
+func TestEdgeProducesOverSASLSSLAndMutualTLS(t *testing.T) {
+	t.Parallel()
+	b := brokertest.StartSecure(t, brokertest.Secure{Users: map[string]string{"edge": planted}, ClientCA: true})
+	cert, key := b.CA.Issue(t, "edge")
+	mq := mqtttest.Start(t, mqtttest.Options{})
+	for i, tc := range []struct {
+		listener string
+		sec      kafkasec.Config
+	}{
+		{"SASL_SSL", kafkasec.Config{CAFile: b.CA.File, Mechanism: kafkasec.ScramSHA512, User: "edge", Password: planted}},
+		{"SSL", kafkasec.Config{CAFile: b.CA.File, CertFile: cert, KeyFile: key}},
+	} {
+		topic := fmt.Sprintf("sec%d", i)
+		cfg := testConfig(t, b.Addrs[tc.listener], "mqtt://"+mq.Addr+"/"+topic+"/+/data")
+		cfg.Security, cfg.Topic = tc.sec, "frames-"+topic
+		e, stop := startEdge(t, cfg)
+		waitFor(t, "the MQTT source subscribed", func() bool { return e.sources[0].stats.up.Load() })
+		want, cats := simFrames(t, simulator.Config{Cars: 1, Duration: 200 * time.Millisecond, Seed: 5})
+		car := cats[0].Car
+		codec := telemetry.MustNewCodec()
+		pub := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + mq.Addr).SetClientID("sasl-pub").SetOrderMatters(true))
+		if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		catRec, _ := codec.AppendCatalog(nil, cats[0])
+		publish(t, pub, topic+"/"+car+"/data", catRec)
+		for j := range want[car] {
+			v, _ := codec.AppendFrame(nil, &want[car][j])
+			publish(t, pub, topic+"/"+car+"/data", v)
+		}
+		pub.Disconnect(100)
+		waitFor(t, "frames acknowledged over "+tc.listener, func() bool { return e.ackedFrames.Load() >= int64(countFrames(want)) })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		sameFrames(t, framesByCar(t, readTopic(t, b.Addrs["PLAINTEXT"], cfg.Topic), telemetry.DefaultPartitions), want, true)
 	}
 }
