@@ -173,9 +173,13 @@
 // only the active (last) segment can be torn.
 //
 //   - With a clean-shutdown marker that matches the active segment's size,
-//     Open trusts the active indexes, walks batch headers from the last
-//     offset index entry to the end of the file, and checks the result
-//     against the marker's LEO.
+//     Open takes the marker's LEO and does not open the active segment.
+//     Its first use (Append, Read, OffsetForTime: loadActive) opens it,
+//     trusts its indexes, walks batch headers from the last offset index
+//     entry to the end of the file, and checks the result against the
+//     marker's LEO; if they disagree (damage after the shutdown), the
+//     segment is recovered then as after a crash (below), the marker
+//     removed, and an end that moved back is logged.
 //   - Otherwise (crash, or anything disagreeing), Open checks the batches of
 //     the active segment — length, magic, CRC, contiguous offsets. At a bad
 //     one it looks for a good batch after it (scrub.go, resync): if one

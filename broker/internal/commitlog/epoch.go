@@ -54,8 +54,15 @@ func (l *Log) loadEpochs(exists bool) error {
 		l.epochs = nil
 		return writeFileAtomic(l.cfg.Dir, epochFile, encodeEpochs(nil))
 	}
+	return l.dropEpochsFrom(l.leo)
+}
+
+// dropEpochsFrom forgets epochs starting at or after end (their batches
+// are gone) and rewrites the checkpoint if any was. Caller holds mu (or
+// is Open).
+func (l *Log) dropEpochsFrom(end int64) error {
 	keep := len(l.epochs)
-	for keep > 0 && l.epochs[keep-1].StartOffset >= l.leo {
+	for keep > 0 && l.epochs[keep-1].StartOffset >= end {
 		keep--
 	}
 	if keep == len(l.epochs) {

@@ -234,12 +234,15 @@ type Log struct {
 	indexRebuilds atomic.Int64
 	wakeups       atomic.Int64 // times the syncer woke up
 	lastUse       atomic.Int64 // Files' epoch of the last append or read
-	recovery      Recovery     // written by Open only
+	recovery      Recovery     // written by Open, and by loadActive under mu
 	undoneWrites  bool         // guarded by mu: a failed write was undone since the last good one
 	// markerOnDisk (guarded by mu): the clean-shutdown marker Open found
 	// still describes the log, for nothing was written since. The first
 	// Append removes it; Close with it still there has nothing to write.
 	markerOnDisk bool
+	// pendingLEO (guarded by mu) is the LEO the marker gave while the
+	// active segment is not loaded yet (loadActive).
+	pendingLEO int64
 
 	// The last recovery point written. Only the syncer, Open and Close
 	// touch these, and never at the same time (Close stops the syncer first).
@@ -271,8 +274,8 @@ func Open(cfg Config) (*Log, error) {
 		l.releaseAll()
 		return nil, err
 	}
-	if cfg.Files != nil {
-		cfg.Files.opened(l)
+	if cfg.Files != nil && !l.active().pending {
+		cfg.Files.opened(l) // a pending segment's file opens in loadActive
 	}
 	return l, nil
 }
@@ -303,6 +306,9 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err err
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.writable(); err != nil {
+		return -1, -1, err
+	}
+	if err := l.loadActive(); err != nil {
 		return -1, -1, err
 	}
 	l.used()
@@ -500,12 +506,15 @@ func (l *Log) LeaderEpochs() []EpochEntry {
 
 // Stats returns the log's counters.
 func (l *Log) Stats() Stats {
+	l.mu.Lock()
+	r := l.recovery // loadActive may still change it
+	l.mu.Unlock()
 	return Stats{
 		Fsyncs:          l.fsyncs.Load(),
 		SyncerWakeups:   l.wakeups.Load(),
 		RejectedBatches: l.rejected.Load(),
 		IndexRebuilds:   l.indexRebuilds.Load(),
-		Recovery:        l.recovery,
+		Recovery:        r,
 	}
 }
 

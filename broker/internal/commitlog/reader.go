@@ -120,6 +120,12 @@ func (l *Log) locate(offset int64) (s *segment, size, end, hw int64, closed bool
 	if offset >= l.hw {
 		return nil, 0, 0, 0, false, nil
 	}
+	if err := l.loadActive(); err != nil {
+		return nil, 0, 0, 0, false, err
+	}
+	if offset >= l.hw { // loadActive found less than the marker said
+		return nil, 0, 0, 0, false, nil
+	}
 	i := l.segmentIndex(offset)
 	s = l.segments[i]
 	end, closed = l.leo, i+1 < len(l.segments)
@@ -213,6 +219,12 @@ func wholeBatches(b []byte, hw int64) int {
 // the high watermark) has one. It consults each segment's largest
 // timestamp, then that segment's time index, then walks batch headers.
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
+	l.mu.Lock()
+	err := l.loadActive()
+	l.mu.Unlock()
+	if err != nil {
+		return -1, err
+	}
 	segs, sizes, ends, hw, err := l.snapshot()
 	if err != nil {
 		return -1, err

@@ -187,24 +187,27 @@ func parseSegmentName(name string) (base int64, suffix string, ok bool) {
 	return base, suffix, err == nil && base >= 0
 }
 
-// recoverActive opens the active segment for writing and finds the LEO:
-// after a clean shutdown by scanning only past the last index entry, after
-// a crash by checking every batch and cutting the torn tail.
+// recoverActive finds the LEO. After a clean shutdown it takes the
+// marker's word and leaves the active segment unopened: its indexes are
+// read and the batches after the last index entry walked at first use
+// (loadActive), so an idle partition costs no more than the directory
+// listing and the marker. After a crash it opens the segment and checks
+// every batch, cutting the torn tail.
 func (l *Log) recoverActive(s *segment, m marker, hasMarker bool) error {
+	if hasMarker && m.activeBase == s.base && m.activeSize == s.size {
+		l.recovery.Clean = true
+		l.leo, l.pendingLEO, s.pending = m.leo, m.leo, true
+		if s.size > 0 {
+			s.rollBase = time.UnixMilli(m.rollBase)
+		}
+		return nil
+	}
 	f, err := durable.Open(s.path(logSuffix), os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	s.file, s.loaded = f, true
-	if hasMarker && m.activeBase == s.base && m.activeSize == s.size {
-		if l.resumeClean(s, m.leo) {
-			l.recovery.Clean = true
-			if s.size > 0 {
-				s.rollBase = time.UnixMilli(m.rollBase)
-			}
-			return nil
-		}
-	} else if hasMarker {
+	if hasMarker {
 		l.log.Warn("commitlog: clean-shutdown marker does not match the active segment; checking it",
 			"marker_segment", m.activeBase, "marker_size", m.activeSize, "size", s.size)
 	}
@@ -217,6 +220,57 @@ func (l *Log) recoverActive(s *segment, m marker, hasMarker bool) error {
 		return err
 	}
 	return l.startRollClock(s)
+}
+
+// loadActive loads the active segment left unopened by a clean Open:
+// its file, its indexes, and a walk of the batch headers after the last
+// index entry, which must end where the marker said. If anything disagrees
+// (an index lost or damaged after the shutdown, a tail that does not
+// check), the segment is recovered as after a crash — every batch
+// checked, a torn tail cut, the indexes rebuilt — and the marker that
+// vouched for it removed; the LEO may move back, which is logged. Appends,
+// reads and OffsetForTime call it first. Caller holds mu.
+func (l *Log) loadActive() error {
+	s := l.active()
+	if !s.pending {
+		return nil
+	}
+	s.mu.Lock()
+	_, err := l.file(s)
+	s.mu.Unlock()
+	if err != nil {
+		return err // a full file table: the next use tries again
+	}
+	if l.resumeClean(s, l.pendingLEO) {
+		s.mu.Lock()
+		s.loaded, s.pending = true, false
+		s.mu.Unlock()
+		return nil
+	}
+	l.recovery.Clean = false
+	oldLEO, oldSize := l.leo, s.size
+	if err := l.recoverCrashed(s); err != nil {
+		return l.fail(err)
+	}
+	if err := l.writeRecoveryPoint(s, s.size, l.leo, true); err != nil {
+		return l.fail(err)
+	}
+	if err := l.dropMarker(); err != nil {
+		return l.fail(err)
+	}
+	s.mu.Lock()
+	s.loaded, s.pending = true, false
+	s.mu.Unlock()
+	l.size -= oldSize - s.size
+	if l.leo != oldLEO {
+		l.log.Warn("commitlog: the log ends before where its clean-shutdown marker said; damage after the shutdown",
+			"marker_end", oldLEO, "end", l.leo)
+		l.hw, l.durable = l.leo, l.leo
+		if err := l.dropEpochsFrom(l.leo); err != nil {
+			l.log.Warn("commitlog: cannot rewrite the leader epoch checkpoint", "err", err)
+		}
+	}
+	return nil
 }
 
 // resumeClean trusts the indexes written at Close and walks the headers

@@ -56,11 +56,14 @@ type segment struct {
 	savedTimes   int // time entries already in the .timeindex file
 
 	// mu guards the fields below. Lock order: Log.mu before segment.mu.
-	mu             sync.Mutex
-	file           *os.File // nil until loaded; the active segment's is read-write
-	loaded         bool     // idx holds this segment's indexes
-	idx            indexer  // entries below len are never modified: idx is replaced whole
-	retired        bool     // no longer in the log's list (retention, compaction)
+	mu      sync.Mutex
+	file    *os.File // nil until loaded; the active segment's is read-write
+	loaded  bool     // idx holds this segment's indexes
+	idx     indexer  // entries below len are never modified: idx is replaced whole
+	retired bool     // no longer in the log's list (retention, compaction)
+	// pending: the active segment of a log opened clean, not loaded yet
+	// (loadActive, under Log.mu, before any use of its file or indexes).
+	pending        bool
 	sealedMaxTs    int64
 	sealedMaxKnown bool // sealedMaxTs was read from the time index without loading it
 }
@@ -229,6 +232,9 @@ func (l *Log) view(s *segment, size, end int64) (segView, error) {
 func (l *Log) load(s *segment, size, end int64) error {
 	if s.loaded {
 		return nil
+	}
+	if s.pending {
+		return errors.New("commitlog: active segment used before loadActive") // a bug, not bad input
 	}
 	if s.file == nil {
 		f, err := durable.Open(s.path(logSuffix), os.O_RDONLY, 0)
