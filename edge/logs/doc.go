@@ -53,7 +53,10 @@
 // folded to Pitwall's rules (lower case, [a-z0-9_.]); well-known columns
 // get Pitwall's standard names and units (gps_lat, gps_lon, gps_speed in
 // km/h, gps_heading, speed, rpm, throttle, g_lat, g_long, ...), so the lap
-// processor and the dashboards find them.
+// processor and the dashboards find them. A channel's id is a hash of its
+// name (below 2^20), the same in every log: the lap processor decodes a
+// car's frames with the car's latest catalog, which after importing
+// several files may be another file's.
 //
 // # Lap markers
 //

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"slices"
@@ -214,7 +215,8 @@ func Read(r io.Reader, opts Options) (*Log, error) {
 // reader goes through the file.
 type builder struct {
 	log     Log
-	ids     map[string]int32
+	ids     map[string]int32 // channel name → id
+	idx     map[int32]int    // channel id → index in chans + 1
 	chans   []chanStats
 	rows    []row
 	markers []marker
@@ -239,7 +241,22 @@ type marker struct {
 }
 
 func newBuilder(f Format) *builder {
-	return &builder{log: Log{Format: f, Bad: map[string]*BadRows{}}, ids: map[string]int32{}}
+	return &builder{log: Log{Format: f, Bad: map[string]*BadRows{}}, ids: map[string]int32{}, idx: map[int32]int{}}
+}
+
+// idSpace bounds channel ids: below 2^20 they take at most 3 bytes in a
+// frame (Avro's zigzag varint).
+const idSpace = 1 << 20
+
+// stableID is a channel's id from its name (FNV-1a, in idSpace), so every
+// log of a car gives a channel the same id whatever other columns it has:
+// the lap processor decodes a car's frames with the car's latest catalog,
+// and frames imported from an earlier file with other columns must still
+// mean the same with it.
+func stableID(name string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int32(h.Sum32() % idSpace)
 }
 
 // channel returns the id of the channel name (folded to a valid name),
@@ -248,9 +265,13 @@ func (b *builder) channel(name, unit string) int32 {
 	if id, ok := b.ids[name]; ok {
 		return id
 	}
-	id := int32(len(b.chans))
+	id := stableID(name)
+	for b.idx[id] != 0 { // taken by another name: the next free id
+		id = (id + 1) % idSpace
+	}
 	b.ids[name] = id
 	b.chans = append(b.chans, chanStats{Channel: telemetry.Channel{ID: id, Name: name, Unit: foldUnit(unit)}})
+	b.idx[id] = len(b.chans) // index + 1, so 0 means free
 	return id
 }
 
@@ -293,7 +314,7 @@ func (b *builder) full() bool {
 // add records one row's samples at ns.
 func (b *builder) add(ns int64, samples []telemetry.Sample) {
 	for _, s := range samples {
-		c := &b.chans[s.ID]
+		c := &b.chans[b.idx[s.ID]-1]
 		if c.n == 0 || s.Value < c.minV {
 			c.minV = s.Value
 		}
@@ -372,6 +393,7 @@ func (b *builder) finish(opts Options) (*Log, error) {
 	first, last := l.Frames[0].TimeNs, l.Frames[len(l.Frames)-1].TimeNs
 	span := float64(last-first) / 1e9
 	cat := telemetry.ChannelCatalog{Car: opts.Car, Session: session, TimeNs: first}
+	slices.SortFunc(b.chans, func(x, y chanStats) int { return int(x.ID) - int(y.ID) })
 	for _, c := range b.chans {
 		if c.n == 0 {
 			continue // a column never filled

@@ -281,6 +281,33 @@ func TestSniff(t *testing.T) {
 	}
 }
 
+// A channel has the same id in every log, whatever other columns the log
+// has: the lap processor reads a car's frames with its latest catalog,
+// which may come from another file.
+func TestStableIDs(t *testing.T) {
+	rc, err := Read(strings.NewReader(raceChronoSample), Options{Car: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aim, err := Read(strings.NewReader(aimSample), Options{Car: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := channels(t, rc), channels(t, aim)
+	common := 0
+	for name, c := range a {
+		if d, ok := b[name]; ok {
+			common++
+			if c.ID != d.ID {
+				t.Errorf("%s: id %d in one log, %d in the other", name, c.ID, d.ID)
+			}
+		}
+	}
+	if common < 5 {
+		t.Errorf("only %d channels in common", common)
+	}
+}
+
 func TestFoldName(t *testing.T) {
 	for in, want := range map[string]string{"Engine Coolant Temp (C)": "engine_coolant_temp_c", "GPS Speed": "gps_speed",
 		"  ": "col", "x_acc": "x_acc", "Öl-Temp": "l_temp", strings.Repeat("a", 80): strings.Repeat("a", 64)} {

@@ -91,8 +91,8 @@ func readTrackAddict(r *bufio.Reader, b *builder) error {
 func trackAddictComment(b *builder, line int, c string) {
 	c = strings.TrimSpace(strings.TrimPrefix(c, "#"))
 	k, v, _ := strings.Cut(c, ":")
-	switch strings.TrimSpace(k) {
-	case "RaceRender Data":
+	switch strings.TrimSpace(k) { // the banner ("RaceRender Data: TrackAddict 4.8 on ...") names the app, not the session
+	case "Session", "Session Name":
 		b.log.Title = strings.TrimSpace(v)
 	case "Track", "Track Name":
 		b.log.Track = strings.TrimSpace(v)
