@@ -26,9 +26,11 @@ import (
 //   - consumer_lag: records of telemetry on the partitions the processor
 //     holds that it has not handled yet (log end offset minus its
 //     position). The group's lag is the sum over its members. This is the
-//     lag of lap timing; the committed offsets trail further by design
-//     (each car's restart offset, the start of its open lap, see
-//     partition.mark), so `pitwall groups describe` shows more.
+//     lag of lap timing, the LAG `pitwall groups describe` shows (there
+//     from the position committed with the offsets, at most a flush
+//     behind); the committed offsets trail further by design (each car's
+//     restart offset, the start of its open lap, see partition.mark):
+//     describe shows that distance as IN-LAP, Kafka's tools as lag.
 //   - when Config.EdgeMetrics names the edges and all of them answer,
 //     spool_records and spool_bytes (the edges' spool depth) and
 //     frames_per_s and samples_per_s (their ingest rate), summed over the

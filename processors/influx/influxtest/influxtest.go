@@ -39,6 +39,10 @@ type Options struct {
 	// Users turns authentication on and creates these users; the first
 	// must be an admin (Query runs as it).
 	Users []User
+	// HTTPPort is the port of the HTTP API on 127.0.0.1. Default 0: a
+	// free port. A fixed port (8086, as a user's InfluxDB has) is for
+	// tests in a network namespace of their own.
+	HTTPPort int
 }
 
 // User is an InfluxDB 1.8 user.
@@ -62,7 +66,10 @@ func StartWith(t testing.TB, opts Options) *Server {
 		t.Fatalf("influxtest: %v (run scripts/install-test-deps.sh)", err)
 	}
 	dir := t.TempDir()
-	httpPort, rpcPort := freePort(t), freePort(t)
+	httpPort, rpcPort := opts.HTTPPort, freePort(t)
+	if httpPort == 0 {
+		httpPort = freePort(t)
+	}
 	conf := fmt.Sprintf(`reporting-disabled = true
 bind-address = "127.0.0.1:%d"
 [meta]
