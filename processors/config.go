@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
 )
@@ -17,6 +18,9 @@ var ErrConfig = errors.New("processors: bad config")
 type Config struct {
 	// Brokers are the Kafka bootstrap addresses. Required.
 	Brokers []string
+	// Security is TLS and SASL to the brokers (package kafkasec); New
+	// loads it (reads the password). Default PLAINTEXT.
+	Security kafkasec.Config
 	// Group is the consumer group id. Default "pitwall-laps".
 	Group string
 	// Lap configures lap detection; Lap.Track is required.
@@ -58,6 +62,10 @@ type Config struct {
 	// waits for a silent (crashed) member before giving its partitions to
 	// the others. Default 10s.
 	SessionTimeout time.Duration
+	// LiveEvery is the sensor time between two telemetry.live records of
+	// a car (its lap in progress: live delta, sector, position). Default
+	// DefaultLiveEvery (10 a second); negative: no live records.
+	LiveEvery time.Duration
 	// Logger logs. Default slog.Default().
 	Logger *slog.Logger
 	// Written, if set, is called after every batch InfluxDB accepted,
@@ -94,6 +102,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.InfluxHoldBytes == 0 {
 		c.InfluxHoldBytes = 16 << 20
 	}
+	if c.LiveEvery == 0 {
+		c.LiveEvery = DefaultLiveEvery
+	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 10 * time.Minute
 	}
@@ -105,6 +116,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	var err error
+	if c.Security, err = c.Security.Load(); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if _, err := lap.NewDetector(c.Lap, lap.Channels{}, "check", ""); err != nil {
 		return c, fmt.Errorf("%w: %w", ErrConfig, err)

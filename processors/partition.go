@@ -53,6 +53,7 @@ type car struct {
 	seqSeen   bool  // seq is set
 	seq       int64 // the last frame's sequence number: one not after it, and not newer, is a duplicate
 	dups      int64 // duplicates skipped
+	live      *liveCar
 }
 
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
@@ -157,6 +158,7 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	before := c.det.Crossings()
 	p.out = c.det.Frame(f, p.out[:0])
 	p.report(c, f.Car)
+	p.live(c, f)
 	switch {
 	case c.det.Crossings() != before && fix:
 		c.restart = c.fixWindow // re-read from the fix before the crossing
@@ -210,7 +212,7 @@ func (p *partition) car(ctx context.Context, m *sarama.ConsumerMessage, f *telem
 	}
 	det.Restore(known)
 	nc := &car{session: f.Session, det: det, ch: ch, ds: influx.NewDownsampler(cat, f.Session, p.r.cfg.Window),
-		restart: -1, published: published}
+		restart: -1, published: published, live: newLiveCar(cat, p.r.cfg.Lap.Track.Planar)}
 	if c == nil { // first frame since the claim: skip what was handled before a restart
 		nc.skip = p.restart[f.Car]
 		delete(p.restart, f.Car)

@@ -60,6 +60,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("processors: laps producer: %w", err)
 	}
 	defer r.producer.Close()
+	if r.live, err = newLiveOut(ctx, cfg, r.bad); err != nil {
+		return stopped(ctx, fmt.Errorf("processors: live producer: %w", err))
+	}
+	if r.live != nil {
+		defer r.live.close()
+	}
 	group, err := sarama.NewConsumerGroupFromClient(cfg.Group, client)
 	if err != nil {
 		return fmt.Errorf("processors: group %s: %w", cfg.Group, err)
@@ -154,8 +160,14 @@ func newClient(ctx context.Context, cfg Config, producer bool) (sarama.Client, e
 	}
 }
 
+// saramaConfig is the consumer's or the producer's configuration, with
+// TLS and SASL as cfg.Security says. Security was checked by withDefaults;
+// a file that has gone since is logged, and the connection then fails.
 func saramaConfig(cfg Config, producer bool) *sarama.Config {
 	sc := sarama.NewConfig()
+	if err := cfg.Security.Sarama(sc); err != nil {
+		cfg.Logger.Error("processors: TLS/SASL settings", "err", err)
+	}
 	sc.ClientID = "pitwall-process"
 	sc.Version = sarama.V2_8_0_0
 	sc.Metadata.AllowAutoTopicCreation = false
@@ -187,7 +199,8 @@ func saramaConfig(cfg Config, producer bool) *sarama.Config {
 func ensureTopics(client sarama.Client, cfg Config) {
 	laps, _ := telemetry.Topic(telemetry.TopicLaps)
 	dead, _ := telemetry.Topic(telemetry.TopicDeadLetter)
-	if err := admin.EnsureTopics(client, laps, dead); err != nil {
+	live, _ := telemetry.Topic(telemetry.TopicLive)
+	if err := admin.EnsureTopics(client, laps, dead, live); err != nil {
 		cfg.Logger.Warn("processors: cannot create topics", "err", err)
 	}
 }
@@ -203,6 +216,7 @@ type runner struct {
 	influx   *influx.Writer
 	health   *influxHealth // nil without InfluxDB
 	producer sarama.SyncProducer
+	live     *liveOut    // nil: no telemetry.live records
 	fail     func(error) // ends Run with the error (a failure, not a stop)
 	ignored  *tally      // line crossings the detectors ignored, by reason
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/processors/influx"
 )
 
@@ -67,6 +68,20 @@ type Config struct {
 	Refresh time.Duration
 	// Stdout receives the board or the lap lines. Default os.Stdout.
 	Stdout io.Writer
+	// PitEvery is how many laps each simulated car runs between pit
+	// stops. Default 0: the simulator's (10).
+	PitEvery int
+	// Rates overrides the simulated channels' rates by name, Hz
+	// (simulator.Config.Rates). Default none.
+	Rates map[string]int
+	// Web is where to serve the pit wall page (dashboards/web: timing
+	// tower, track map), e.g. 127.0.0.1:8080. Default "": no page
+	// (`pitwall up` serves it on 127.0.0.1:8080 unless --web off).
+	Web string
+	// Drivers name the cars on the page. Default none: car ids.
+	Drivers web.Drivers
+	// OnWeb, if set, is called with the page's URL once it listens.
+	OnWeb func(url string)
 	// Logger receives every component's logs. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -36,6 +36,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	webLn, err := listenWeb(cfg)
+	if err != nil {
+		return err
+	}
+	if webLn != nil {
+		defer webLn.Close() // the page's server closes it too; this covers an early return
+	}
 	dir, removeDir, err := dataDir(cfg.DataDir)
 	if err != nil {
 		return err
@@ -59,6 +66,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	a.cancel = cancel
 	defer a.wg.Wait() // runs after cancel below
 	defer cancel(nil)
+	if err := a.startWeb(ctx, webLn, timing); err != nil {
+		return err
+	}
 	if err := a.startPipeline(ctx, timing); err != nil || ctx.Err() != nil {
 		return a.result(ctx, err)
 	}
@@ -118,7 +128,8 @@ func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error
 	}
 	sim := simulator.Config{
 		Track: cfg.Track, Cars: cfg.Cars, Seed: cfg.Seed, Speed: speed, Start: a.start, Session: a.session,
-		PTY: true, Out: "serial", Truth: cfg.Truth, Stdout: ann, Logger: cfg.Logger,
+		PTY: true, Out: "serial", Truth: cfg.Truth, Stdout: ann, Logger: cfg.Logger, PitEvery: cfg.PitEvery,
+		Rates: cfg.Rates,
 	}
 	a.goRun(ctx, "simulator", func() error { return simulator.Run(ctx, sim) })
 	var path string

@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"laps":    {"print the laps on telemetry.laps (one group's timing with --group): sectors, validity, the device's own time", runLaps},
 		"edge":    {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
 		"up":      {"run everything on one laptop: broker, simulator, edge over a pty, lap processor, live timing board", runUp},
+		"web":     {"serve the pit wall page: live timing tower and track map from the log", runWeb},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/up"
 )
 
@@ -40,6 +41,8 @@ func upConfig(args []string) (up.Config, string, error) {
 	truth := fs.String("truth", "", "write the simulator's exact lap times to this CSV file")
 	board := fs.String("board", "auto", "auto (a live board when stdout is a terminal), on, or lines (one line per lap)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
+	webAddr := fs.String("web", "127.0.0.1:8080", "serve the pit wall page (live timing tower, track map) on HOST:PORT, or off")
+	drivers := fs.String("drivers", "", "YAML file naming the cars on the page: car01: {number: \"44\", name: ..., team: ..., colour: \"#rrggbb\"}")
 	if err := parseFlags(fs, args); err != nil {
 		return up.Config{}, "", err
 	}
@@ -52,6 +55,17 @@ func upConfig(args []string) (up.Config, string, error) {
 	cfg := up.Config{
 		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, TrackFile: *trackFile, Seed: *seed, Laps: *laps, Group: *group,
 		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: *token, InfluxOrg: *org, Truth: *truth,
+	}
+	if *webAddr != "off" {
+		cfg.Web = *webAddr
+		cfg.OnWeb = func(url string) { fmt.Fprintf(os.Stderr, "pitwall up: pit wall page on %s\n", url) }
+	}
+	if *drivers != "" {
+		d, err := web.LoadDrivers(*drivers)
+		if err != nil {
+			return up.Config{}, "", err
+		}
+		cfg.Drivers = d
 	}
 	sp, err := parseSpeed(*speed)
 	if err != nil {

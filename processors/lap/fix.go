@@ -145,10 +145,10 @@ func (d *Detector) updateLive(ns int64) {
 	}
 	f := d.cur.dist / d.cfg.DeltaStep
 	k := int(f)
-	if k+1 >= len(d.best) {
-		return
+	ref := float64(d.bestNs) / 1e9 // past the best lap's distance (a pit lane, a wide line): its finish
+	if k+1 < len(d.best) {
+		ref = min(ref, d.best[k]+(d.best[k+1]-d.best[k])*(f-float64(k)))
 	}
-	ref := d.best[k] + (d.best[k+1]-d.best[k])*(f-float64(k))
 	d.live, d.liveOK = float64(ns-d.cur.startNs)/1e9-ref, true
 }
 

@@ -1,0 +1,193 @@
+package processors_test
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/processors/lap"
+	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// readLive reads every record on telemetry.live, by car, in time order.
+func readLive(t *testing.T, addr string) map[string][]telemetry.Live {
+	t.Helper()
+	codec := telemetry.MustNewCodec()
+	client, err := sarama.NewClient([]string{addr}, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	cons, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	parts, err := cons.Partitions(telemetry.TopicLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]telemetry.Live{}
+	for _, p := range parts {
+		hw, err := client.GetOffset(telemetry.TopicLive, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hw == 0 {
+			continue
+		}
+		pc, err := cons.ConsumePartition(telemetry.TopicLive, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range pc.Messages() {
+			var l telemetry.Live
+			if err := codec.DecodeLive(m.Value, &l); err != nil {
+				t.Fatalf("live record %d/%d: %v", p, m.Offset, err)
+			}
+			if string(m.Key) != l.Car {
+				t.Fatalf("live record keyed %q for car %s", m.Key, l.Car)
+			}
+			out[l.Car] = append(out[l.Car], l)
+			if m.Offset+1 >= hw {
+				break
+			}
+		}
+		pc.Close()
+	}
+	for _, ls := range out {
+		sort.SliceStable(ls, func(i, j int) bool { return ls[i].TimeNs < ls[j].TimeNs })
+	}
+	return out
+}
+
+// The processor's telemetry.live records, held to the simulator's truth:
+// at least 10 a second of sensor time per car, the lap in progress and
+// its start as the truth has them, sectors in order, and the live delta
+// at the end of each lap equal to the lap's time minus the car's best
+// valid lap before it (±0.1 s: the last record is up to a tenth of a
+// second before the line).
+func TestLiveRecords(t *testing.T) {
+	t.Parallel() // own broker
+	b := brokertest.Start(t)
+	// No pit stops: every lap after the first is compared with a best.
+	truthPath := filepath.Join(t.TempDir(), "truth.csv")
+	err := simulator.Run(context.Background(), simulator.Config{
+		Track: testTrack, Cars: testCars, Laps: testLaps, PitEvery: -1, Seed: 8, GPSRateHz: 10, Rates: testRates,
+		DropoutsPerHour: -1, GPSNoise: -1, Out: "kafka://" + b.Addr + "/" + telemetry.TopicFrames, Truth: truthPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := readTruth(t, truthPath)
+	cfg := config(t, b.Addr, "live", nil)
+	startProcessor(t, cfg)
+	laps := waitLaps(t, b.Addr, "live", len(truth))
+	checkTruth(t, laps, truth)
+	valid := map[string]map[int32]bool{}
+	for _, l := range laps {
+		if valid[l.Car] == nil {
+			valid[l.Car] = map[int32]bool{}
+		}
+		for _, m := range l.Metrics {
+			if m.Name == lap.MValid {
+				valid[l.Car][l.Lap] = m.Value == 1
+			}
+		}
+	}
+	// The processor publishes live records as it goes: once every lap is
+	// out, the records up to the last crossing are too (acks=1, flushed
+	// within milliseconds); wait for the last lap's end to be covered.
+	var live map[string][]telemetry.Live
+	deadline := time.Now().Add(time.Minute)
+	for {
+		live = readLive(t, b.Addr)
+		covered := len(live) == testCars
+		for _, w := range truth {
+			ls := live[w.Car]
+			covered = covered && len(ls) > 0 && ls[len(ls)-1].TimeNs >= w.EndNs
+		}
+		if covered || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	byCar := map[string][]telemetry.Lap{}
+	for _, w := range truth {
+		byCar[w.Car] = append(byCar[w.Car], w)
+	}
+	const margin = int64(5 * time.Millisecond)
+	for car, tl := range byCar {
+		ls := live[car]
+		if len(ls) == 0 {
+			t.Fatalf("%s: no live records", car)
+		}
+		for i := 1; i < len(ls); i++ {
+			if gap := time.Duration(ls[i].TimeNs - ls[i-1].TimeNs); gap > 150*time.Millisecond {
+				t.Errorf("%s: %v of sensor time between live records at %d", car, gap, ls[i].TimeNs)
+			}
+		}
+		best := time.Duration(0)
+		checked := 0
+		for _, w := range tl {
+			var last *telemetry.Live
+			sector := int32(1)
+			for i := range ls {
+				l := &ls[i]
+				if l.TimeNs < w.StartNs+margin || l.TimeNs >= w.EndNs-margin {
+					continue
+				}
+				if l.Lap != w.Lap || abs(l.LapStartNs-w.StartNs) > margin {
+					t.Fatalf("%s at %d: live lap %d from %d, truth lap %d from %d", car, l.TimeNs, l.Lap, l.LapStartNs, w.Lap, w.StartNs)
+				}
+				if l.Sector < sector || l.Sector > 3 {
+					t.Fatalf("%s lap %d at %d: sector %d after %d", car, w.Lap, l.TimeNs, l.Sector, sector)
+				}
+				sector = l.Sector
+				if l.X == 0 || l.Y == 0 {
+					t.Fatalf("%s lap %d at %d: no position", car, w.Lap, l.TimeNs)
+				}
+				last = l
+			}
+			if last == nil {
+				t.Fatalf("%s lap %d: no live record", car, w.Lap)
+			}
+			if sector != 3 {
+				t.Errorf("%s lap %d: ended in sector %d", car, w.Lap, sector)
+			}
+			switch {
+			case best == 0 && last.DeltaBestS != nil:
+				t.Errorf("%s lap %d: live delta %v before any best lap", car, w.Lap, *last.DeltaBestS)
+			case best > 0 && last.DeltaBestS == nil:
+				t.Errorf("%s lap %d: no live delta, best lap %v", car, w.Lap, best)
+			case best > 0:
+				want := (w.LapTime() - best).Seconds()
+				got := *last.DeltaBestS
+				t.Logf("%s lap %d: live delta %.3f s %v before the line, final %.3f s", car, w.Lap, got, time.Duration(w.EndNs-last.TimeNs), want)
+				if d := got - want; d > 0.1 || d < -0.1 {
+					t.Errorf("%s lap %d: live delta %.3f s just before the line, lap minus best is %.3f s", car, w.Lap, got, want)
+				}
+				checked++
+			}
+			if valid[car][w.Lap] && (best == 0 || w.LapTime() < best) {
+				best = w.LapTime()
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no lap had a live delta to check", car)
+		}
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
