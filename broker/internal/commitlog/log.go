@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pitwall/pitwall/broker/internal/durable"
 )
 
 // Sentinel errors. Callers test them with errors.Is; the returned errors wrap
@@ -574,18 +576,24 @@ func (l *Log) dropMarker() error {
 	return nil
 }
 
-// shutdownClean makes the active segment durable and writes the marker.
-// Caller holds mu.
+// shutdownClean makes the active segment durable and writes the recovery
+// point and the marker. seal saved every index entry, so the recovery
+// point needs no index write of its own; the two files share one
+// directory fsync (either may survive a crash without the other: an older
+// recovery point still points at an fsynced prefix, and a missing marker
+// only costs a check). Caller holds mu.
 func (l *Log) shutdownClean() error {
 	s := l.active()
 	if err := l.seal(s); err != nil {
 		return err
 	}
-	if err := l.writeRecoveryPoint(s, s.size, l.leo, false); err != nil {
-		return err
-	}
+	rp := recoveryPoint{segment: s.base, position: s.size, next: l.leo}
 	m := marker{activeBase: s.base, activeSize: s.size, leo: l.leo, rollBase: s.rollBase.UnixMilli()}
-	return writeFileAtomic(l.cfg.Dir, markerFile, m.encode())
+	if err := durable.WriteFiles(l.cfg.Dir, []string{recoveryPointFile, markerFile}, [][]byte{rp.encode(), m.encode()}); err != nil {
+		return fmt.Errorf("commitlog: %w", err)
+	}
+	l.noteRecoveryPoint(rp)
+	return nil
 }
 
 // releaseAll drops the log's reference on every segment and takes them out

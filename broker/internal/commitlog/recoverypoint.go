@@ -109,11 +109,16 @@ func (l *Log) writeRecoveryPoint(s *segment, pos, next int64, rewrite bool) erro
 	if err := writeFileAtomic(l.cfg.Dir, recoveryPointFile, rp.encode()); err != nil {
 		return err
 	}
+	l.noteRecoveryPoint(rp)
+	return nil
+}
+
+// noteRecoveryPoint records that rp is on disk.
+func (l *Log) noteRecoveryPoint(rp recoveryPoint) {
 	l.rpLast, l.rpWritten = rp, time.Now()
 	if l.cfg.afterRecoveryPoint != nil {
 		l.cfg.afterRecoveryPoint(rp)
 	}
-	return nil
 }
 
 // maybeRecoveryPoint is the syncer's step after an fsync of s that covered

@@ -157,3 +157,23 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("O_EXCL on an existing file: %v", err)
 	}
 }
+
+// TestWriteFiles replaces two files of a directory and leaves no temp file.
+func TestWriteFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a"), []byte("old a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFiles(dir, []string{"a", "b"}, [][]byte{[]byte("new a"), []byte("new b")}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"a": "new a", "b": "new b"} {
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(got) != want {
+			t.Fatalf("%s: %q, %v", name, got, err)
+		}
+	}
+	names, err := ReadDirNames(dir)
+	if err != nil || len(names) != 2 {
+		t.Fatalf("directory holds %v, %v; want a and b only", names, err)
+	}
+}
