@@ -134,7 +134,11 @@ func waitLaps(t *testing.T, addr, group string, n int) []telemetry.Lap {
 }
 
 func readAllLaps(t *testing.T, addr string, codec *telemetry.Codec, group string) []telemetry.Lap {
-	cfg := sarama.NewConfig()
+	return readAllLapsWith(t, addr, sarama.NewConfig(), codec, group)
+}
+
+// readAllLapsWith is readAllLaps with a client configuration (TLS, SASL).
+func readAllLapsWith(t *testing.T, addr string, cfg *sarama.Config, codec *telemetry.Codec, group string) []telemetry.Lap {
 	client, err := sarama.NewClient([]string{addr}, cfg)
 	if err != nil {
 		t.Fatal(err)

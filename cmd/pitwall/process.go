@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
@@ -37,6 +38,8 @@ func runProcess(ctx context.Context, args []string) error {
 	rearm := fs.Float64("rearm", 0, "metres a car must get from a line before it counts again (default: the track file's, else 25)")
 	catalogWait := fs.Duration("catalog-wait", 10*time.Second, "how long a car's first frame waits for its channel catalog before its frames go to telemetry.deadletter")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var sec kafkasec.Config
+	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +66,7 @@ func runProcess(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := processors.Config{
-		Brokers: strings.Split(*brokers, ","), Group: *group, Window: *window, Logger: log, CatalogWait: *catalogWait,
+		Brokers: strings.Split(*brokers, ","), Security: sec, Group: *group, Window: *window, Logger: log, CatalogWait: *catalogWait,
 		Lap: lap.Config{Track: tr, Beacon: *beacon, MaxGap: *maxGap, Debounce: *debounce, ReArm: *rearm},
 	}
 	if *influxURL != "" {
