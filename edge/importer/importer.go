@@ -95,13 +95,19 @@ func Import(ctx context.Context, cfg Config, name string, content []byte, opts l
 	if opts.Format == "" {
 		opts.Format = logs.FormatAuto
 	}
-	id, fileHash := ImportID(content, opts)
-	res := Result{ID: id}
 	log, err := logs.Read(bytes.NewReader(content), opts)
 	if err != nil {
-		return res, fmt.Errorf("%s: %w", name, err)
+		return Result{}, fmt.Errorf("%s: %w", name, err)
 	}
-	res.Log = log
+	// The id names what the frames are, not how the options were spelt:
+	// --format auto and the format it found, no --session and the
+	// session the file names, are the same import.
+	resolved := logs.Options{Car: opts.Car, Session: log.Catalog.Session, Format: log.Format}
+	if log.Format == logs.FormatCSV {
+		resolved.Map = opts.Map
+	}
+	id, fileHash := ImportID(content, resolved)
+	res := Result{ID: id, Log: log}
 	reportLog(cfg.Logger, name, log)
 
 	client, err := admin.Connect(ctx, cfg.Brokers, saramaConfig(cfg))

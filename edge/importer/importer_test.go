@@ -162,6 +162,12 @@ func TestInterruptedImportResumes(t *testing.T) {
 	if res := importFile(t, cfg, path, car); !res.Already || res.Sent != 0 {
 		t.Errorf("third import: already %v, sent %d", res.Already, res.Sent)
 	}
+	// The same import spelt otherwise (the format and session it found
+	// given explicitly) is the same import.
+	res, err = Import(context.Background(), cfg, path, content, logs.Options{Car: car, Format: logs.FormatRaceChrono, Session: l.Catalog.Session})
+	if err != nil || !res.Already {
+		t.Errorf("with --format racechrono --session %s: %v, already %v", l.Catalog.Session, err, res.Already)
+	}
 	// Another car is another import of the same file.
 	if res := importFile(t, cfg, path, "resume2"); res.Already || res.Sent != total {
 		t.Errorf("same file, other car: already %v, sent %d of %d", res.Already, res.Sent, total)

@@ -47,7 +47,8 @@ type Record struct {
 }
 
 // ImportID is the id of importing content with opts: a hash of the
-// file's bytes and of every option that shapes the frames.
+// file's bytes and of every option that shapes the frames. Import calls
+// it with the options resolved (the format found, the session used).
 func ImportID(content []byte, opts logs.Options) (id, fileHash string) {
 	sum := sha256.Sum256(content)
 	h := sha256.New()
