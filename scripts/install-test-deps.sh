@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Pitwall's tests need when it is missing, and nothing else:
-#   kcat (librdkafka), socat (pty pairs), mosquitto (MQTT)  - Debian packages
+#   kcat (librdkafka), socat (pty pairs), mosquitto (MQTT),
+#   chromium (the pit wall page's browser tests)            - Debian packages
 #   influxd 1.8.10 (pure Go)                                - go install
 #   staticcheck                                             - go install
 # Safe to run again: each step checks first. Needs root or sudo for apt-get.
@@ -18,6 +19,7 @@ missing=()
 have kcat || missing+=(kcat)
 have socat || missing+=(socat)
 have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 if [ ${#missing[@]} -gt 0 ]; then
 	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then

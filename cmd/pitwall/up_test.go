@@ -22,12 +22,15 @@ import (
 func TestUpLapLines(t *testing.T) {
 	bin := buildPitwall(t)
 	truth := filepath.Join(t.TempDir(), "truth.csv")
-	cmd := exec.Command(bin, "up", "--laps", "1", "--speed", "max", "--cars", "2", "--track", "brands-indy", "--truth", truth)
+	cmd := exec.Command(bin, "up", "--laps", "1", "--speed", "max", "--cars", "2", "--track", "brands-indy", "--truth", truth, "--web", "127.0.0.1:0")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("pitwall up: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if !regexp.MustCompile(`(?m)^pitwall up: pit wall page on http://127\.0\.0\.1:\d+/$`).MatchString(stderr.String()) {
+		t.Errorf("no pit wall page announced on stderr:\n%s", stderr.String())
 	}
 	line := regexp.MustCompile(`^(car\d\d) lap (\d+) (\d+):(\d\d\.\d{3}) s1 (\d+\.\d{3}) s2 (\d+\.\d{3}) s3 (\d+\.\d{3})$`)
 	want := readTruthCSV(t, truth)
@@ -116,7 +119,7 @@ func TestUpFlags(t *testing.T) {
 func TestUpSIGHUP(t *testing.T) {
 	bin := buildPitwall(t)
 	tmp := t.TempDir()
-	cmd := exec.Command(bin, "up", "--speed", "20", "--cars", "1", "--track", "brands-indy", "--board", "lines")
+	cmd := exec.Command(bin, "up", "--speed", "20", "--cars", "1", "--track", "brands-indy", "--board", "lines", "--web", "off")
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
