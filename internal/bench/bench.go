@@ -20,8 +20,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := newReport(cfg)
 	starters := []func() (*target, error){func() (*target, error) { return startUnderTest(ctx, cfg) }}
-	if cfg.Peer == PeerKfake {
+	switch cfg.Peer {
+	case PeerKfake:
 		starters = append(starters, startKfake)
+	case PeerPlaintext: // the same embedded broker, on PLAINTEXT, in a fresh dir
+		plain := cfg
+		plain.Security, plain.DataDir = SecurityPlaintext, ""
+		starters = append(starters, func() (*target, error) { return startEmbedded(ctx, plain) })
 	}
 	for _, start := range starters {
 		res, err := measure(ctx, cfg, start)
@@ -36,7 +41,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 func startUnderTest(ctx context.Context, cfg Config) (*target, error) {
 	if cfg.Brokers != "" {
-		return external(cfg), nil
+		return external(cfg)
 	}
 	return startEmbedded(ctx, cfg)
 }
@@ -53,7 +58,7 @@ func measure(ctx context.Context, cfg Config, start func() (*target, error)) (re
 		}
 	}()
 	cfg.Logger.Info("bench: running", "target", t.name, "brokers", t.seeds, "workload", cfg.Workload)
-	res, err = runWorkload(ctx, cfg, t.seeds)
+	res, err = runWorkload(ctx, cfg, t.seeds, t.opts)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s at %s: %w", t.name, t.seeds[0], err)
 	}
@@ -64,11 +69,13 @@ func measure(ctx context.Context, cfg Config, start func() (*target, error)) (re
 
 // runWorkload creates the topic and runs the produce pass, and for Consume
 // the read-back pass over exactly what the produce pass wrote.
-func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error) {
+// Every client connects with conn: the seeds, then security's options.
+func runWorkload(ctx context.Context, cfg Config, seeds []string, security []kgo.Opt) (Result, error) {
 	if len(seeds) == 0 {
 		return Result{}, errors.New("bench: no broker address")
 	}
-	admin, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ClientID("pitwall-bench-admin"))
+	conn := append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, security...)
+	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.ClientID("pitwall-bench-admin")}, conn...)...)
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: admin client: %w", err)
 	}
@@ -87,7 +94,7 @@ func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error
 	if cfg.Client == ClientRaw {
 		prod, err = runProduceRaw(ctx, cfg, admin)
 	} else {
-		prod, err = runProduce(ctx, cfg, seeds)
+		prod, err = runProduce(ctx, cfg, conn)
 	}
 	if err != nil {
 		return Result{}, err
@@ -105,7 +112,7 @@ func runWorkload(ctx context.Context, cfg Config, seeds []string) (Result, error
 	for p, to := range after {
 		spans[p] = span{from: before[p], to: to}
 	}
-	cons, err := runConsume(ctx, cfg, seeds, spans)
+	cons, err := runConsume(ctx, cfg, conn, spans)
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pitwall/pitwall/internal/kafkasec"
 )
 
 // Workload names what a run measures.
@@ -30,8 +32,9 @@ const (
 
 // Peer names the second target run beside the broker under test.
 const (
-	PeerKfake = "kfake" // franz-go's in-process fake cluster
-	PeerNone  = "none"  // no comparison
+	PeerKfake     = "kfake"     // franz-go's in-process fake cluster
+	PeerNone      = "none"      // no comparison
+	PeerPlaintext = "plaintext" // the embedded broker again, on PLAINTEXT (with --security)
 )
 
 // Defaults, as documented on Config.
@@ -96,8 +99,20 @@ type Config struct {
 	// temporary directory, removed after the run. Only valid without
 	// Brokers.
 	DataDir string
-	// Peer is "kfake" or "none". Default "kfake".
+	// Peer is "kfake", "none" or "plaintext" (another embedded broker on
+	// PLAINTEXT, to measure what Security costs). Default "kfake".
 	Peer string
+	// Security is the protocol of the embedded broker's listener the
+	// workload runs on: PLAINTEXT, SSL or SASL_SSL (TLS from a throwaway
+	// CA, a SCRAM user with Mechanism). Default PLAINTEXT. Only valid
+	// without Brokers.
+	Security string
+	// Mechanism is the SASL mechanism of Security SASL_SSL: SCRAM-SHA-256
+	// or SCRAM-SHA-512. Default SCRAM-SHA-512.
+	Mechanism string
+	// ClientSecurity is TLS and SASL to Brokers (kafkasec, loaded).
+	// Default PLAINTEXT.
+	ClientSecurity kafkasec.Config
 	// Logger receives progress and the embedded broker's warnings. Default
 	// discards everything.
 	Logger *slog.Logger
@@ -143,6 +158,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Client == "" {
 		c.Client = ClientKgo
 	}
+	c.Security = strings.ToUpper(c.Security)
+	if c.Security == "" {
+		c.Security = SecurityPlaintext
+	}
+	if c.Mechanism == "" {
+		c.Mechanism = kafkasec.ScramSHA512
+	}
 	if c.Brokers == "" && c.Fsync == "" {
 		c.Fsync = "batch"
 	}
@@ -179,9 +201,10 @@ func (c Config) validate() error {
 	if _, ok := codec(c.Compression); !ok {
 		bad("--compression %q: want none, gzip, snappy, lz4 or zstd", c.Compression)
 	}
-	if c.Peer != PeerKfake && c.Peer != PeerNone {
-		bad("--peer %q: want kfake or none", c.Peer)
+	if c.Peer != PeerKfake && c.Peer != PeerNone && c.Peer != PeerPlaintext {
+		bad("--peer %q: want kfake, none or plaintext", c.Peer)
 	}
+	c.validateSecurity(bad)
 	switch c.Client {
 	case ClientKgo:
 	case ClientRaw:
@@ -220,6 +243,24 @@ func (c Config) validateEmbedded(bad func(string, ...any)) {
 	case "batch", "interval", "never":
 	default:
 		bad("--fsync %q: want batch, interval or never", c.Fsync)
+	}
+}
+
+func (c Config) validateSecurity(bad func(string, ...any)) {
+	switch c.Security {
+	case SecurityPlaintext, SecuritySSL, SecuritySASLSSL:
+	default:
+		bad("--security %q: want PLAINTEXT, SSL or SASL_SSL", c.Security)
+	}
+	if c.Mechanism != kafkasec.ScramSHA256 && c.Mechanism != kafkasec.ScramSHA512 {
+		bad("--sasl-mechanism %q: the embedded broker's user is SCRAM-SHA-256 or SCRAM-SHA-512", c.Mechanism)
+	}
+	if c.Brokers != "" && (c.Security != SecurityPlaintext || c.Peer == PeerPlaintext) {
+		bad("--security and --peer plaintext apply to the embedded broker (for --brokers use --tls, --sasl-mechanism and the other client flags)")
+	}
+	secured := c.Security != SecurityPlaintext || c.ClientSecurity.Protocol() != SecurityPlaintext
+	if secured && c.Client == ClientRaw {
+		bad("--client raw speaks PLAINTEXT only: use --client kgo with --security or TLS/SASL")
 	}
 }
 

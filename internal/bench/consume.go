@@ -28,7 +28,7 @@ type span struct{ from, to int64 }
 
 // runConsume reads every record in spans (partition → range) of cfg.Topic
 // with up to cfg.Clients clients and returns the count, value bytes and time.
-func runConsume(ctx context.Context, cfg Config, seeds []string, spans map[int32]span) (phase, error) {
+func runConsume(ctx context.Context, cfg Config, conn []kgo.Opt, spans map[int32]span) (phase, error) {
 	groups := splitSpans(spans, cfg.Clients)
 	clients := make([]*kgo.Client, 0, len(groups))
 	defer func() {
@@ -37,7 +37,7 @@ func runConsume(ctx context.Context, cfg Config, seeds []string, spans map[int32
 		}
 	}()
 	for _, g := range groups {
-		cl, err := kgo.NewClient(consumerOpts(cfg, seeds, g)...)
+		cl, err := kgo.NewClient(consumerOpts(cfg, conn, g)...)
 		if err != nil {
 			return phase{}, fmt.Errorf("bench: consumer client: %w", err)
 		}
@@ -81,20 +81,19 @@ func splitSpans(spans map[int32]span, n int) []map[int32]span {
 	return groups
 }
 
-func consumerOpts(cfg Config, seeds []string, group map[int32]span) []kgo.Opt {
+func consumerOpts(cfg Config, conn []kgo.Opt, group map[int32]span) []kgo.Opt {
 	offsets := make(map[int32]kgo.Offset, len(group))
 	for p, s := range group {
 		offsets[p] = kgo.NewOffset().At(s.from)
 	}
-	return []kgo.Opt{
-		kgo.SeedBrokers(seeds...),
+	return append([]kgo.Opt{
 		kgo.ClientID("pitwall-bench"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: offsets}),
 		kgo.FetchMaxBytes(fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		kgo.BrokerMaxReadBytes(brokerMaxReadBytes),
 		kgo.FetchMaxWait(500 * time.Millisecond),
-	}
+	}, conn...)
 }
 
 // drain polls cl until every partition of group has been read to its end.

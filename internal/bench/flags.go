@@ -45,7 +45,9 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 	fs.StringVar(&c.Compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
 	fs.StringVar(&c.Fsync, "fsync", "", "embedded broker's fsync mode: batch, interval or never (default batch)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "embedded broker's data directory (default: a temp dir, removed afterwards)")
-	fs.StringVar(&c.Peer, "peer", PeerKfake, "comparison target: kfake or none")
+	fs.StringVar(&c.Peer, "peer", PeerKfake, "comparison target: kfake, none, or plaintext (the embedded broker again on PLAINTEXT, beside --security)")
+	fs.StringVar(&c.Security, "security", SecurityPlaintext, "embedded broker's listener the workload runs on: PLAINTEXT, SSL or SASL_SSL (throwaway CA; a SCRAM user of --sasl-mechanism, default SCRAM-SHA-512)")
+	c.ClientSecurity.AddFlags(fs)
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress to stderr")
 	pos, err := cli.ParseInterleaved(fs, args)
@@ -57,6 +59,17 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 		return o, fmt.Errorf("%w: want exactly one workload (produce or consume), got %q", ErrConfig, pos)
 	}
 	c.Workload = Workload(pos[0])
+	if c.Brokers == "" {
+		// --sasl-mechanism names the embedded broker's user; the other
+		// client flags have nothing to reach.
+		c.Mechanism, c.ClientSecurity.Mechanism = c.ClientSecurity.Mechanism, ""
+		if c.ClientSecurity.Protocol() != SecurityPlaintext || c.ClientSecurity.User != "" {
+			return o, fmt.Errorf("%w: --tls, --tls-ca, --tls-cert, --sasl-user apply to --brokers (the embedded broker takes --security)", ErrConfig)
+		}
+	}
+	if c.ClientSecurity, err = c.ClientSecurity.Load(); err != nil {
+		return o, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	if o.Config, err = o.Config.withDefaults(); err != nil {
 		return o, err
 	}

@@ -45,7 +45,8 @@ func TestParseArgsFlagsAroundWorkload(t *testing.T) {
 	}
 	c := o.Config
 	want := Config{Workload: Produce, Acks: "1", RecordSize: 512, Records: 10, Partitions: 3, Clients: 7,
-		Compression: "zstd", Fsync: "never", DataDir: "/tmp/x", Peer: PeerNone, Topic: "t1", Client: ClientKgo}
+		Compression: "zstd", Fsync: "never", DataDir: "/tmp/x", Peer: PeerNone, Topic: "t1", Client: ClientKgo,
+		Security: SecurityPlaintext, Mechanism: "SCRAM-SHA-512"}
 	c.Logger = nil
 	if c != want || !o.JSON || !o.Verbose {
 		t.Errorf("got %+v json=%v v=%v\nwant %+v", c, o.JSON, o.Verbose, want)
@@ -73,7 +74,14 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"produce", "--partitions", "-3"}, "--partitions -3"},
 		{[]string{"produce", "--clients", "1000"}, "--clients 1000"},
 		{[]string{"produce", "--compression", "brotli"}, `--compression "brotli"`},
-		{[]string{"produce", "--peer", "redpanda"}, `--peer "redpanda": want kfake or none`},
+		{[]string{"produce", "--peer", "redpanda"}, `--peer "redpanda": want kfake, none or plaintext`},
+		{[]string{"produce", "--security", "SASL_PLAINTEXT"}, `--security "SASL_PLAINTEXT": want PLAINTEXT, SSL or SASL_SSL`},
+		{[]string{"produce", "--security", "SASL_SSL", "--sasl-mechanism", "PLAIN"}, `--sasl-mechanism "PLAIN": the embedded broker's user is SCRAM`},
+		{[]string{"produce", "--security", "ssl", "--client", "raw"}, "--client raw speaks PLAINTEXT only"},
+		{[]string{"produce", "--brokers", "127.0.0.1:9092", "--security", "SSL"}, "--security and --peer plaintext apply to the embedded broker"},
+		{[]string{"produce", "--tls"}, "--tls, --tls-ca, --tls-cert, --sasl-user apply to --brokers"},
+		{[]string{"produce", "--brokers", "127.0.0.1:9092", "--sasl-mechanism", "SCRAM-SHA-256"}, "needs --sasl-user"},
+		{[]string{"produce", "--brokers", "127.0.0.1:9092", "--tls", "--client", "raw"}, "--client raw speaks PLAINTEXT only"},
 		{[]string{"produce", "--fsync", "always"}, `--fsync "always": want batch, interval or never`},
 		{[]string{"produce", "--brokers", "127.0.0.1:9092", "--fsync", "never"}, "--fsync applies only to the embedded broker"},
 		{[]string{"produce", "--brokers", "127.0.0.1:9092", "--data-dir", "/tmp"}, "--data-dir applies only to the embedded broker"},

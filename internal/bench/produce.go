@@ -63,10 +63,9 @@ func (r *produceRun) fail(err error) {
 }
 
 // producerOpts returns the kgo options of one load-generating client.
-func producerOpts(cfg Config, seeds []string) []kgo.Opt {
+func producerOpts(cfg Config, conn []kgo.Opt) []kgo.Opt {
 	c, _ := codec(cfg.Compression) // validated
 	opts := []kgo.Opt{
-		kgo.SeedBrokers(seeds...),
 		kgo.ClientID("pitwall-bench"),
 		kgo.DefaultProduceTopic(cfg.Topic),
 		kgo.RequiredAcks(cfg.acks()),
@@ -87,12 +86,12 @@ func producerOpts(cfg Config, seeds []string) []kgo.Opt {
 		// every acks level pipelines alike.
 		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(5))
 	}
-	return opts
+	return append(opts, conn...)
 }
 
-// runProduce produces cfg's workload to seeds with cfg.Clients clients and
+// runProduce produces cfg's workload (to conn's brokers) with cfg.Clients clients and
 // returns what was acknowledged, how long it took and the latencies.
-func runProduce(ctx context.Context, cfg Config, seeds []string) (phase, error) {
+func runProduce(ctx context.Context, cfg Config, conn []kgo.Opt) (phase, error) {
 	run := &produceRun{limit: cfg.Records}
 	payload := make([]byte, cfg.RecordSize)
 	for i := range payload {
@@ -112,7 +111,7 @@ func runProduce(ctx context.Context, cfg Config, seeds []string) (phase, error) 
 		}
 	}()
 	for i := range producers {
-		cl, err := kgo.NewClient(producerOpts(cfg, seeds)...)
+		cl, err := kgo.NewClient(producerOpts(cfg, conn)...)
 		if err != nil {
 			return phase{}, fmt.Errorf("bench: producer client: %w", err)
 		}

@@ -27,6 +27,7 @@ const topicReadyTimeout = 30 * time.Second
 type target struct {
 	name  string
 	seeds []string
+	opts  []kgo.Opt    // the clients' TLS and SASL options; none for PLAINTEXT
 	stop  func() error // releases what start acquired; never nil
 }
 
@@ -43,9 +44,14 @@ func startKfake() (*target, error) {
 	}, nil
 }
 
-// external is the broker at cfg.Brokers; nothing to start or stop.
-func external(cfg Config) *target {
-	return &target{name: TargetBroker, seeds: cfg.seeds(), stop: func() error { return nil }}
+// external is the broker at cfg.Brokers, reached with cfg.ClientSecurity;
+// nothing to start or stop.
+func external(cfg Config) (*target, error) {
+	opts, err := cfg.ClientSecurity.KgoOpts()
+	if err != nil {
+		return nil, err
+	}
+	return &target{name: TargetBroker, seeds: cfg.seeds(), opts: opts, stop: func() error { return nil }}, nil
 }
 
 // ensureTopic creates topic with the given partition count unless it exists,
