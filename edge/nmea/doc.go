@@ -12,6 +12,10 @@
 //	   other sentence types (GSV, GSA, GLL, TXT, proprietary $P...) ──▶ ignored
 //	   a bad checksum, a broken sentence, a line over 256 bytes ──▶ Sink.Bad
 //
+// An epoch of RMC, VTG and GGA is about 220 bytes: 9600 baud (a receiver's
+// usual default) carries only 4 a second, so a 10-25 Hz receiver must be
+// set to 115200 baud or send fewer sentences.
+//
 // An epoch is emitted when a sentence with another UTC time arrives, or
 // when a read brings nothing (the receiver is quiet between epochs), so a
 // fix reaches the sink within one read timeout of its last sentence.
