@@ -19,6 +19,7 @@ var aimTimes = []string{"3:04 PM", "3:04:05 PM", "15:04:05", "15:04", "3:04PM"}
 // readAiM reads AiM Race Studio's CSV export (see doc.go).
 func readAiM(r *bufio.Reader, b *builder) error {
 	cr := csv.NewReader(r)
+	cr.Comma = separator(r)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	meta := map[string][]string{}

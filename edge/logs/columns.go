@@ -1,6 +1,8 @@
 package logs
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -140,11 +142,29 @@ func parseValue(s string) (float64, error) {
 	return v, nil
 }
 
+// separator is the field separator of a CSV whose first lines r holds:
+// ';' or a tab where they outnumber commas (exports made with a decimal
+// comma, as AiM's are in much of Europe), else ','.
+func separator(r *bufio.Reader) rune {
+	head, _ := r.Peek(2048)
+	comma, semi, tab := bytes.Count(head, []byte(",")), bytes.Count(head, []byte(";")), bytes.Count(head, []byte("\t"))
+	switch {
+	case semi > comma && semi >= tab:
+		return ';'
+	case tab > comma && tab > semi:
+		return '\t'
+	}
+	return ','
+}
+
 // parseSeconds reads seconds as nanoseconds: digits[.digits] exactly,
 // anything else through a float; negative or beyond the year 2286 is an
 // error.
 func parseSeconds(s string) (int64, error) {
 	s = strings.TrimSpace(s)
+	if strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
+		s = strings.Replace(s, ",", ".", 1) // a decimal comma
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	if whole != "" && len(whole) <= 10 && len(frac) <= 9 && strings.Trim(whole+frac, "0123456789") == "" {
 		w, _ := strconv.ParseInt(whole, 10, 64)

@@ -38,6 +38,7 @@ var roles = []role{
 func readGeneric(r *bufio.Reader, b *builder, m map[string]string) error {
 	lines := &commentFilter{r: r, onComment: func(int, string) {}}
 	cr := csv.NewReader(lines)
+	cr.Comma = separator(r)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	names, err := cr.Read()

@@ -179,6 +179,24 @@ func TestAiM(t *testing.T) {
 	checkValid(t, l)
 }
 
+// An AiM export made with a decimal comma uses ';' between fields.
+func TestAiMSemicolons(t *testing.T) {
+	euro := strings.NewReplacer(`","`, `";"`, ".", ",").Replace(aimSample)
+	l, err := Read(strings.NewReader(euro), Options{Car: "car7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2025, 7, 5, 10, 31, 0, 0, time.UTC).UnixNano()
+	ch := channels(t, l)
+	if l.Format != FormatAiM || len(l.Frames) != 7 || len(l.Markers) != 2 || l.Markers[1] != start+150e6 {
+		t.Fatalf("format %s, %d frames, markers %v", l.Format, len(l.Frames), l.Markers)
+	}
+	if v, _ := l.Frames[2].Value(ch[telemetry.ChanGPSLon].ID); v != 0.26301148 {
+		t.Errorf("gps_lon %v", v)
+	}
+	checkValid(t, l)
+}
+
 func TestGenericCSV(t *testing.T) {
 	const csv = "# exported by a home-made logger\nT (s),Lat,Long,Vel (m/s),Engine RPM,LapNo\n" +
 		"100.0,51.356,0.2630,40,6000,3\n100.1,51.356,0.2631,41,6010,3\n100.2,51.356,0.2632,42,6020,4\n"
