@@ -18,18 +18,15 @@ func TimingFor(name, path string) (Timing, error) {
 	if err != nil {
 		return Timing{}, err
 	}
-	if name == "" {
-		name = t.Name
-	}
-	if t.Name != name {
-		return Timing{}, fmt.Errorf("%w: track file %s is for %q but the cars drive %q (give --track %s)",
-			ErrInvalid, path, t.Name, name, t.Name)
-	}
-	road, err := Lookup(name)
+	road, err := Lookup(t.Name)
 	if err != nil {
 		return Timing{}, fmt.Errorf("%w: track file %s is for %q, which is not a built-in track: "+
 			"simulated cars drive only those (pitwall sim --list-tracks); a track file holds timing lines, not a road",
 			ErrInvalid, path, t.Name)
+	}
+	if name != "" && t.Name != name {
+		return Timing{}, fmt.Errorf("%w: track file %s is for %q but the cars drive %q (give --track %s)",
+			ErrInvalid, path, t.Name, name, t.Name)
 	}
 	if t.Planar {
 		return Timing{}, fmt.Errorf("%w: track file %s is planar (game-world x, z) but %q is a GPS track", ErrInvalid, path, name)
@@ -37,7 +34,7 @@ func TimingFor(name, path string) (Timing, error) {
 	for _, l := range append([]TimingLine{t.StartFinish}, t.Sectors...) {
 		if !road.crossedForwards(l) {
 			return Timing{}, fmt.Errorf("%w: track file %s: the road of %q does not cross its %s line from right to left "+
-				"(end a on the driver's left): moved off the road, or its ends swapped?", ErrInvalid, path, name, l.Name)
+				"(end a on the driver's left): moved off the road, or its ends swapped?", ErrInvalid, path, t.Name, l.Name)
 		}
 	}
 	return t, nil

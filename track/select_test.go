@@ -61,6 +61,7 @@ func TestTimingFor(t *testing.T) {
 	}{
 		{"monza", movedPath, `is for "brands-indy" but the cars drive "monza" (give --track brands-indy)`},
 		{"", write("other", other), `"my-club-circuit", which is not a built-in track`},
+		{"brands-indy", write("other", other), `"my-club-circuit", which is not a built-in track`},
 		{"", write("swapped", swapped), `does not cross its sector2 line from right to left`},
 		{"", write("off", off), `does not cross its start_finish line`},
 		{"", filepath.Join(dir, "missing.yaml"), "no such file"},
