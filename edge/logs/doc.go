@@ -72,9 +72,12 @@
 //
 // # Bad rows
 //
-// A row that cannot be read (a time that is not a number, a time before
-// the previous row's, a cell that is not a number, a row with too few
-// cells) is skipped and counted in Log.Bad under its kind, with the first
-// such row's line number and error kept; the rest of the file is read. A
-// file whose header cannot be understood is an error (ErrFormat).
+// A row that cannot be read (BadTime: a time that is not a time;
+// BadValue: a cell that is not a finite number; BadRow: broken CSV) and
+// an AiM beacon that is not a time (BadMarker) are skipped and counted in
+// Log.Bad under their kind, with the first one's line number and error
+// kept; the rest of the file is read. Rows are put in time order (sources
+// interleave), rows at one time become one frame, and at most MaxRows are
+// read. A file whose header cannot be understood, or with no readable
+// row, is an error (ErrFormat).
 package logs
