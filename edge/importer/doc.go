@@ -17,6 +17,7 @@
 //	                      ──none──▶ record started {partition, start offset}
 //	catalog ──▶ telemetry.channels (acks=all, waited for)
 //	frames  ──▶ telemetry (header "import" = id), paced to --speed, progress on stderr
+//	rows the reader skipped ──▶ telemetry.deadletter (key import:FILE, headers reason, source, line, error)
 //	all acknowledged ──▶ telemetry.imports[id] = done
 //
 // # Importing twice doubles nothing

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -158,6 +159,9 @@ func Import(ctx context.Context, cfg Config, name string, content []byte, opts l
 	if err != nil {
 		return res, err
 	}
+	if err := sendRejected(ctx, p, name, id, log.Rejected); err != nil {
+		return res, err
+	}
 	rec.State, rec.Time = StateDone, time.Now().UTC().Format(time.RFC3339)
 	if err := p.sendWait(ctx, telemetry.TopicImports, id, mustJSON(rec)); err != nil {
 		return res, fmt.Errorf("importer: recording the import as done: %w", err)
@@ -255,6 +259,38 @@ func sendFrames(ctx context.Context, cfg Config, p *producer, codec *telemetry.C
 	return acked, nil
 }
 
+// sendRejected puts the rows the reader skipped on telemetry.deadletter,
+// as the edge does with bad input: key "import:FILE", the raw row, and
+// the headers reason, source, error, line and import.
+func sendRejected(ctx context.Context, p *producer, name, id string, rejected []logs.Rejected) error {
+	if len(rejected) == 0 {
+		return nil
+	}
+	src := "import:" + filepath.Base(name)
+	acked := 0
+	for _, r := range rejected {
+		headers := []sarama.RecordHeader{
+			{Key: []byte(telemetry.HeaderReason), Value: []byte(r.Kind)},
+			{Key: []byte("source"), Value: []byte(src)},
+			{Key: []byte("line"), Value: []byte(strconv.Itoa(r.Line))},
+			{Key: []byte(HeaderImport), Value: []byte(id)},
+		}
+		if r.Err != nil {
+			headers = append(headers, sarama.RecordHeader{Key: []byte("error"), Value: []byte(r.Err.Error())})
+		}
+		if !p.send(ctx, telemetry.TopicDeadLetter, src, []byte(r.Raw), headers, func() { acked++ }) {
+			break
+		}
+	}
+	if err := p.wait(ctx, len(rejected), &acked, func() { acked++ }); err != nil {
+		return fmt.Errorf("importer: dead letters: %w", err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w while sending the skipped rows to %s; import the file again to finish", ErrInterrupted, telemetry.TopicDeadLetter)
+	}
+	return nil
+}
+
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -291,7 +327,7 @@ func saramaConfig(cfg Config) *sarama.Config {
 // says, unless they exist.
 func ensureTopics(client sarama.Client, cfg Config) {
 	var specs []telemetry.TopicSpec
-	for _, name := range []string{telemetry.TopicFrames, telemetry.TopicChannels, telemetry.TopicImports} {
+	for _, name := range []string{telemetry.TopicFrames, telemetry.TopicChannels, telemetry.TopicImports, telemetry.TopicDeadLetter} {
 		s, _ := telemetry.Topic(name)
 		specs = append(specs, s)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -213,6 +214,28 @@ func TestImportBadRows(t *testing.T) {
 	}
 	if res.Log.Rows != data || res.Sent != len(clean.Frames)-2 || len(frameSeqs(t, b.Addr, "bad1")) != res.Sent {
 		t.Errorf("%d rows read of %d; sent %d frames, the clean file has %d", res.Log.Rows, data, res.Sent, len(clean.Frames))
+	}
+	// The two rows are on the dead-letter topic, as the edge's bad input.
+	client := newClient(t, b.Addr)
+	defer client.Close()
+	reasons := map[string]string{}
+	var mu sync.Mutex
+	err = topicread.ReadToEnd(context.Background(), client, telemetry.TopicDeadLetter, topicread.Config{}, func(m *sarama.ConsumerMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		h := map[string]string{}
+		for _, x := range m.Headers {
+			h[string(x.Key)] = string(x.Value)
+		}
+		if string(m.Key) == "import:spoiled.csv" && h["source"] == "import:spoiled.csv" && h[HeaderImport] == res.ID && h["line"] != "0" && h["error"] != "" {
+			reasons[h[telemetry.HeaderReason]] = string(m.Value)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reasons) != 2 || !strings.HasPrefix(reasons[logs.BadTime], `1x.`) || !strings.Contains(reasons[logs.BadValue], "abc") {
+		t.Errorf("dead letters by reason: %q", reasons)
 	}
 }
 

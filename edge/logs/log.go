@@ -99,6 +99,20 @@ type Log struct {
 	Bad map[string]*BadRows
 	// Notes are things about the file worth a warning (one line each).
 	Notes []string
+	// Rejected are the skipped rows themselves, the first MaxRejected,
+	// for the dead-letter topic.
+	Rejected []Rejected
+}
+
+// MaxRejected bounds the skipped rows a Log keeps (Log.Rejected).
+const MaxRejected = 10000
+
+// Rejected is one skipped row.
+type Rejected struct {
+	Kind string // BadTime, ...
+	Line int    // 1-based; 0 where unknown
+	Raw  string // the row's cells joined by ','; "" for broken CSV
+	Err  error
 }
 
 // BadCount returns the number of rows skipped.
@@ -289,6 +303,9 @@ func (b *builder) uniqueName(s string, taken map[string]bool) string {
 
 // bad counts a skipped row of kind.
 func (b *builder) bad(kind string, line int, raw string, err error) {
+	if len(b.log.Rejected) < MaxRejected {
+		b.log.Rejected = append(b.log.Rejected, Rejected{Kind: kind, Line: line, Raw: raw, Err: err})
+	}
 	br := b.log.Bad[kind]
 	if br == nil {
 		if len(raw) > 200 {
