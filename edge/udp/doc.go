@@ -28,10 +28,11 @@
 // from a session the source recorded (Config.Record, `record=DIR`: each
 // car's positions and lap markers in DIR/CAR.csv, record.go). The game's
 // own lap counter is the device's lap marker: when a car's lap number
-// changes, a frame at the crossing time (the packet's time less the game's
-// current lap time) carries device_lap (the lap that starts) and
-// last_lap_time (the game's time of the lap that ended), so `pitwall laps`
-// shows the game's lap time beside Pitwall's.
+// goes up (not back: a restarted race or a flashback crosses no line), a
+// frame at the crossing time (the packet's time less the game's current
+// lap time) carries device_lap (the lap that starts) and last_lap_time
+// (the game's time of the lap that ended), so `pitwall laps` shows the
+// game's lap time beside Pitwall's.
 //
 // # Time
 //

@@ -235,7 +235,7 @@ func (st *f1Stream) values(id uint8, b []byte, i int, c *f1Car, vs []float64) ([
 		return f1MotionIDs, append(vs, f(m.X), f(m.Y), f(m.Z), f(m.GLat), f(m.GLong), f(m.GVert))
 	case F1PacketLapData:
 		l := F1CarLapAt(b, i)
-		if c.haveLap && l.LapNum != c.lapNum {
+		if c.haveLap && l.LapNum > c.lapNum { // not back: a flashback or a restart crosses no line
 			// The game's lap counter moved on: the car crossed its line
 			// CurrentLapMs ago, ending a lap of LastLapMs.
 			c.markNs = st.timeNs() - int64(l.CurrentLapMs)*int64(time.Millisecond)

@@ -204,7 +204,7 @@ func (st *forzaStream) packet(b []byte, recv time.Time) {
 		}
 	}
 	if p.Dash {
-		if st.haveLap && p.LapNumber != st.lapNum {
+		if st.haveLap && p.LapNumber > st.lapNum { // not back: a restarted race crosses no line
 			// Forza counts laps from 0: the lap that starts is LapNumber+1.
 			mark := []telemetry.Sample{{ID: fzLastLap, Value: f(p.LastLapS)}, {ID: fzDeviceLap, Value: float64(p.LapNumber) + 1}}
 			at := ns - int64(math.Round(f(p.CurrentLapS)*1e6))*int64(time.Microsecond) // float32 seconds: good to the µs

@@ -152,3 +152,40 @@ func TestRecord(t *testing.T) {
 		t.Fatalf("read back %d fixes, markers %v, %v", len(fixes), markers, err)
 	}
 }
+
+// A lap counter that goes back (a restarted race, an F1 flashback) is no
+// crossing: no lap marker.
+func TestLapCounterBackIsNoMarker(t *testing.T) {
+	count := func(sk *sourcetest.Sink, id int32) (n int) {
+		for _, f := range sk.Frames {
+			if _, ok := f.Value(id); ok {
+				n++
+			}
+		}
+		return n
+	}
+	recv := time.Unix(1_800_000_000, 0)
+	sk := sourcetest.New()
+	fz := newForzaStream("car01", "", 60, sk)
+	fz.packet(forzaPacket(ForzaDashLen, 1000, 3, 50, 80), recv)
+	fz.packet(forzaPacket(ForzaDashLen, 1016, 0, 0.016, 0), recv)
+	fz.packet(forzaPacket(ForzaDashLen, 1033, 1, 0.010, 80), recv)
+	if n := count(sk, fzDeviceLap); n != 1 {
+		t.Fatalf("forza: %d lap markers, want 1 (0 → 1, not 3 → 0)", n)
+	}
+
+	sk = sourcetest.New()
+	f1 := newF1Stream("car", "", 20, sk, quiet())
+	p := f1Packet(F1PacketParticipants, 10, 1)
+	p[29] = 1
+	f1.packet(p, recv)
+	for i, lap := range []uint8{5, 4, 5} {
+		b := f1Packet(F1PacketLapData, 10+float32(i)/20, 2+uint32(i))
+		b[29+33] = lap
+		f1.packet(b, recv)
+	}
+	f1.idle(recv)
+	if n := count(sk, f1DeviceLap); n != 1 {
+		t.Fatalf("f1: %d lap markers, want 1 (4 → 5, not 5 → 4)", n)
+	}
+}
