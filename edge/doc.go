@@ -1,7 +1,7 @@
 // Package edge is Pitwall's edge agent, the program on the trackside laptop
 // between the cars and the broker: it reads telemetry from serial ports,
-// SLCAN adapters, MQTT and SocketCAN, turns it into telemetry.Frame records
-// keyed by car, keeps them in an on-disk spool and produces them into the
+// SLCAN adapters, MQTT, SocketCAN, NMEA GPS receivers and racing games'
+// UDP streams, turns it into telemetry.Frame records keyed by car, keeps them in an on-disk spool and produces them into the
 // broker over the Kafka protocol with sarama. `pitwall edge` runs it.
 //
 // # Data flow
@@ -44,6 +44,8 @@
 //	edge/socketcan/  Linux SocketCAN: struct can_frame over a CAN_RAW socket
 //	edge/can/        the CAN Frame and the DBC Decoder slcan and socketcan share
 //	edge/mqtt/       MQTT subscriptions: Avro or JSON payloads
+//	edge/nmea/       NMEA 0183 GPS receivers on a serial.Port (nmea:PATH)
+//	edge/udp/        racing games' UDP telemetry: F1 24 and Forza Data Out (udp://HOST:PORT?format=)
 //	edge/spool/      the on-disk store-and-forward queue
 //	edge/internal/durable/  atomic, fsynced file writes for the spool and its state files
 //

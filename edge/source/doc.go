@@ -1,7 +1,8 @@
 // Package source is what the edge's sources share: the Sink they hand
 // their input to, the names of the reasons and events they count, and the
 // loop that keeps a device open. The sources themselves are its siblings:
-// edge/serial, edge/slcan, edge/socketcan and edge/mqtt; package edge
+// edge/serial, edge/slcan, edge/socketcan, edge/mqtt, edge/nmea and
+// edge/udp; package edge
 // builds one per --in URL (edge/sources.go) and gives each its own Sink,
 // the emitter that spools what it is handed.
 //
