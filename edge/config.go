@@ -192,9 +192,11 @@ func LoadConfig(path string) (Config, error) {
 
 // Input is one parsed --in URL.
 type Input struct {
-	// Kind is the URL's scheme: serial, slcan, mqtt or socketcan.
+	// Kind is the URL's scheme: serial, slcan, mqtt, socketcan, nmea or
+	// udp.
 	Kind string
-	// Path is the device for serial and slcan, the interface for socketcan.
+	// Path is the device for serial, slcan and nmea, the interface for
+	// socketcan, "//HOST:PORT" for udp.
 	Path string
 	// Addr is the MQTT broker's [USER[:PASS]@]HOST:PORT.
 	Addr string
@@ -219,6 +221,8 @@ type Input struct {
 //	mqtt://[USER[:PASS]@]HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID]
 //	mqtts://[USER[:PASS]@]HOST:PORT/FILTER[?ca=FILE][&cert=FILE&key=FILE][&qos=1]...  (MQTT over TLS)
 //	socketcan:IFACE?dbc=FILE&car=ID[&session=S]
+//	nmea:PATH?car=ID[&baud=9600][&rate=10][&session=S]   (sources_gps_games.go)
+//	udp://HOST:PORT?format=f1-24|forza[&car=ID][&rate=HZ][&session=S][&record=DIR]
 //
 // The MQTT filter is everything after HOST:PORT/ up to "?", so "+" and "#"
 // need no escaping; the car id is the topic level matched by its first
@@ -245,7 +249,7 @@ func ParseInput(s string) (Input, error) {
 	}
 	kind, path, ok := strings.Cut(rest, ":")
 	if !ok || path == "" {
-		return Input{}, fmt.Errorf("%w: input %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/FILTER, mqtts://HOST:PORT/FILTER or socketcan:IFACE", ErrConfig, shown)
+		return Input{}, fmt.Errorf("%w: input %q: want serial:PATH, slcan:PATH, mqtt://HOST:PORT/FILTER, mqtts://HOST:PORT/FILTER, socketcan:IFACE, nmea:PATH or udp://HOST:PORT?format=", ErrConfig, shown)
 	}
 	if kind == "mqtt" || kind == "mqtts" || builderFor(kind) == nil { // mqtt takes the URL form above
 		return Input{}, fmt.Errorf("%w: input %q: unknown kind %q", ErrConfig, shown, kind)
