@@ -12,6 +12,7 @@ import (
 	"github.com/pitwall/pitwall/edge/importer"
 	"github.com/pitwall/pitwall/edge/logs"
 	"github.com/pitwall/pitwall/internal/cli"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 )
 
 // runImport is `pitwall import FILE...`: recorded logs into the broker
@@ -30,8 +31,13 @@ func importMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	mapping := fs.String("map", "", "generic CSV columns, ROLE=COLUMN,... with roles time, lat, lon, x, z, speed, gps_speed, heading, lap, or a channel name (e.g. time=Time,lat=Latitude,lon=Longitude,rpm=Engine RPM)")
 	topic := fs.String("topic", "", "the frames topic (default telemetry)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var sec kafkasec.Config
+	sec.AddFlags(fs)
 	files, err := cli.ParseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if sec, err = sec.Load(); err != nil {
 		return err
 	}
 	if len(files) == 0 {
@@ -60,7 +66,7 @@ func importMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cfg := importer.Config{Brokers: seeds, Topic: *topic, Speed: pace, Progress: stderr, Terminal: isTerminal(stderr), Logger: logger}
+	cfg := importer.Config{Brokers: seeds, Security: sec, Topic: *topic, Speed: pace, Progress: stderr, Terminal: isTerminal(stderr), Logger: logger}
 	for _, file := range files {
 		content, err := os.ReadFile(file)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pitwall/pitwall/broker/brokertest"
 	"github.com/pitwall/pitwall/internal/kafkasec"
+	"github.com/pitwall/pitwall/simulator"
 )
 
 // pitwall topics, groups and laps speak SASL_SSL (the password from
@@ -51,5 +52,25 @@ func TestAdminCommandsOverSASLSSL(t *testing.T) {
 	t.Setenv(kafkasec.PasswordEnv, "")
 	if _, err := topics(t, append([]string{"list"}, sasl...)...); err == nil || !strings.Contains(err.Error(), "PITWALL_SASL_PASSWORD") {
 		t.Errorf("no password: %v, want one naming $PITWALL_SASL_PASSWORD", err)
+	}
+}
+
+// pitwall import sends a log over SASL_SSL with the client flags.
+func TestImportOverSASLSSL(t *testing.T) {
+	const pw = "import-s3cret"
+	b := brokertest.StartSecure(t, brokertest.Secure{Users: map[string]string{"importer": pw}})
+	path := filepath.Join(t.TempDir(), "session.csv")
+	var buf bytes.Buffer
+	if _, err := simulator.WriteLog(context.Background(), simulator.Config{Track: "brands-indy", Laps: 1, GPSRateHz: 10, Quiet: true},
+		simulator.LogTrackAddict, &buf); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	t.Setenv(kafkasec.PasswordEnv, pw)
+	var out, errOut bytes.Buffer
+	err := importMain(context.Background(), []string{path, "--car", "ta1", "--log-level", "warn", "--brokers", b.Addrs["SASL_SSL"],
+		"--tls-ca", b.CA.File, "--sasl-mechanism", "SCRAM-SHA-512", "--sasl-user", "importer"}, &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "sent now") {
+		t.Fatalf("import over SASL_SSL: %v\n%s", err, out.String())
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pitwall/pitwall/edge/logs"
 	"github.com/pitwall/pitwall/internal/admin"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	Logger *slog.Logger
 	// ClientID is the Kafka client id. Default "pitwall-import".
 	ClientID string
+	// Security is TLS and SASL to the brokers (package kafkasec, loaded by
+	// the caller). Default PLAINTEXT.
+	Security kafkasec.Config
 
 	// onAck, in tests, is called after each acknowledged frame with the
 	// number acknowledged in this run.
@@ -111,7 +115,11 @@ func Import(ctx context.Context, cfg Config, name string, content []byte, opts l
 	res := Result{ID: id, Log: log}
 	reportLog(cfg.Logger, name, log)
 
-	client, err := admin.Connect(ctx, cfg.Brokers, saramaConfig(cfg))
+	sc := saramaConfig(cfg)
+	if err := cfg.Security.Sarama(sc); err != nil {
+		return res, fmt.Errorf("importer: %w", err)
+	}
+	client, err := admin.Connect(ctx, cfg.Brokers, sc)
 	if err != nil {
 		return res, fmt.Errorf("importer: connect to %v: %w", cfg.Brokers, err)
 	}
