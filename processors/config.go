@@ -66,6 +66,11 @@ type Config struct {
 	// a car (its lap in progress: live delta, sector, position). Default
 	// DefaultLiveEvery (10 a second); negative: no live records.
 	LiveEvery time.Duration
+	// LiveWait is how long a partition waits for room in the live
+	// producer (a processor catching up outruns it) before it drops live
+	// records, without waiting, until the producer takes one again.
+	// Default DefaultLiveWait.
+	LiveWait time.Duration
 	// Logger logs. Default slog.Default().
 	Logger *slog.Logger
 	// Written, if set, is called after every batch InfluxDB accepted,
@@ -104,6 +109,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LiveEvery == 0 {
 		c.LiveEvery = DefaultLiveEvery
+	}
+	if c.LiveWait <= 0 {
+		c.LiveWait = DefaultLiveWait
 	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 10 * time.Minute

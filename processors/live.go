@@ -2,6 +2,7 @@ package processors
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,10 @@ const (
 	liveSpeed
 	liveGPSSpeed
 	livePit
+	liveThrottle
+	liveBrake
+	liveGear
+	liveRPM
 )
 
 // liveCar is what one car's live records need beyond its detector: the
@@ -36,13 +41,18 @@ type liveCar struct {
 	gpsSpeed float64
 	hasSpeed bool // the car has a speed channel: gps_speed is the fallback
 	pit      bool
+	throttle float64
+	brake    float64
+	gear     float64
+	rpm      float64
 	lastNs   int64
 }
 
 func newLiveCar(cat *telemetry.ChannelCatalog, planar bool) *liveCar {
 	lc := &liveCar{roles: map[int32]liveRole{}, lastNs: -1 << 62}
 	names := map[string]liveRole{telemetry.ChanGPSLon: liveX, telemetry.ChanGPSLat: liveY,
-		telemetry.ChanSpeed: liveSpeed, telemetry.ChanGPSSpeed: liveGPSSpeed, telemetry.ChanPitLimiter: livePit}
+		telemetry.ChanSpeed: liveSpeed, telemetry.ChanGPSSpeed: liveGPSSpeed, telemetry.ChanPitLimiter: livePit,
+		telemetry.ChanThrottle: liveThrottle, telemetry.ChanBrakeFront: liveBrake, telemetry.ChanGear: liveGear, telemetry.ChanRPM: liveRPM}
 	if planar {
 		delete(names, telemetry.ChanGPSLon)
 		delete(names, telemetry.ChanGPSLat)
@@ -70,22 +80,31 @@ func (lc *liveCar) frame(f *telemetry.Frame) {
 			lc.gpsSpeed = s.Value
 		case livePit:
 			lc.pit = s.Value > 0.5
+		case liveThrottle:
+			lc.throttle = s.Value
+		case liveBrake:
+			lc.brake = s.Value
+		case liveGear:
+			lc.gear = s.Value
+		case liveRPM:
+			lc.rpm = s.Value
 		}
 	}
 }
 
-// liveWait is how long a partition waits for room in the live
+// DefaultLiveWait is how long a partition waits for room in the live
 // producer before it drops the record and stops waiting (see send).
-const liveWait = 100 * time.Millisecond
+const DefaultLiveWait = 100 * time.Millisecond
 
 // liveOut produces telemetry.live records: best effort, acks=1. In real
 // time the producer always has room; a processor catching up (a replay, a
 // restart) may outrun it, and then waits for room, so every record gets
-// out. A producer that stays full for liveWait (the broker is away) has
+// out. A producer that stays full for Config.LiveWait (the broker is away) has
 // its records dropped and counted, without waiting, until it takes one
 // again: the live view never holds the laps back for long.
 type liveOut struct {
 	every    time.Duration
+	wait     time.Duration
 	client   sarama.Client
 	producer sarama.AsyncProducer
 	stalled  atomic.Bool
@@ -118,7 +137,7 @@ func newLiveOut(ctx context.Context, cfg Config, bad *badInput) (*liveOut, error
 		client.Close()
 		return nil, err
 	}
-	lo := &liveOut{every: cfg.LiveEvery, client: client, producer: prod, done: make(chan struct{})}
+	lo := &liveOut{every: cfg.LiveEvery, wait: cfg.LiveWait, client: client, producer: prod, done: make(chan struct{})}
 	go func() {
 		defer close(lo.done)
 		for perr := range prod.Errors() {
@@ -129,7 +148,7 @@ func newLiveOut(ctx context.Context, cfg Config, bad *badInput) (*liveOut, error
 	return lo, nil
 }
 
-// send queues m, waiting up to liveWait for room unless the producer
+// send queues m, waiting up to LiveWait for room unless the producer
 // is stalled.
 func (lo *liveOut) send(m *sarama.ProducerMessage) {
 	select {
@@ -142,7 +161,7 @@ func (lo *liveOut) send(m *sarama.ProducerMessage) {
 		lo.dropped.Add(1)
 		return
 	}
-	t := time.NewTimer(liveWait)
+	t := time.NewTimer(lo.wait)
 	defer t.Stop()
 	select {
 	case lo.producer.Input() <- m:
@@ -171,7 +190,8 @@ func (p *partition) live(c *car, f *telemetry.Frame) {
 	}
 	c.live.lastNs = f.TimeNs
 	l := telemetry.Live{Car: f.Car, Session: f.Session, TimeNs: f.TimeNs, Speed: c.live.speed,
-		X: c.live.x, Y: c.live.y, Planar: p.r.cfg.Lap.Track.Planar, InPit: c.live.pit}
+		X: c.live.x, Y: c.live.y, Planar: p.r.cfg.Lap.Track.Planar, InPit: c.live.pit,
+		Throttle: c.live.throttle, Brake: c.live.brake, Gear: int32(math.Round(c.live.gear)), RPM: c.live.rpm}
 	if !c.live.hasSpeed {
 		l.Speed = c.live.gpsSpeed
 	}

@@ -11,7 +11,7 @@ func testLive() *Live {
 	d := -0.312
 	return &Live{Car: "car07", Session: "monza-fp1", TimeNs: 1_700_000_000_123_000_000, Lap: 4,
 		LapStartNs: 1_700_000_000_000_000_000, Sector: 2, DistanceM: 2412.5, DeltaBestS: &d,
-		Speed: 287.4, X: 9.2811, Y: 45.6186, InPit: false}
+		Speed: 287.4, Throttle: 100, Brake: 0.5, Gear: 7, RPM: 11850, X: 9.2811, Y: 45.6186, InPit: false}
 }
 
 func TestLiveRoundTrip(t *testing.T) {

@@ -352,6 +352,12 @@ type Live struct {
 	DeltaBestS *float64 `avro:"delta_best_s"`
 	// Speed is km/h; 0 when unknown.
 	Speed float64 `avro:"speed"`
+	// Throttle (%), Brake (front line pressure, bar), Gear and RPM are
+	// the newest values of those channels; 0 when unknown.
+	Throttle float64 `avro:"throttle"`
+	Brake    float64 `avro:"brake"`
+	Gear     int32   `avro:"gear"`
+	RPM      float64 `avro:"rpm"`
 	// X and Y are longitude and latitude (degrees), or pos_x and pos_z
 	// (metres) when Planar.
 	X      float64 `avro:"x"`
@@ -369,7 +375,8 @@ func (l *Live) Validate() error {
 	if l.TimeNs < 0 || l.Lap < 0 || l.LapStartNs < 0 || l.Sector < 0 || l.Sector > MaxSectors {
 		return fmt.Errorf("%w: live record time %d lap %d start %d sector %d", ErrInvalid, l.TimeNs, l.Lap, l.LapStartNs, l.Sector)
 	}
-	if !finite(l.DistanceM) || !finite(l.Speed) || !finite(l.X) || !finite(l.Y) || (l.DeltaBestS != nil && !finite(*l.DeltaBestS)) {
+	if !finite(l.DistanceM) || !finite(l.Speed) || !finite(l.X) || !finite(l.Y) || (l.DeltaBestS != nil && !finite(*l.DeltaBestS)) ||
+		!finite(l.Throttle) || !finite(l.Brake) || !finite(l.RPM) {
 		return fmt.Errorf("%w: live record of %s has a value that is not finite", ErrInvalid, l.Car)
 	}
 	return nil
