@@ -65,7 +65,7 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 		*st = kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
 		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
-		t, terr := c.s.autoTopic(rt.Topic, true)
+		t, terr := c.authTopic(rt.Topic, kmsg.ACLOperationWrite, true)
 		for j := range rt.Partitions {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewProduceResponseTopicPartition()

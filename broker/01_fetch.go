@@ -41,6 +41,11 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 	case <-c.ctx.Done():
 		return nil
 	}
+	if c.s.sec.authz != nil {
+		if r := c.fetchDenied(req); r != nil {
+			return r
+		}
+	}
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	resp, enough, wake := c.s.fetchOnce(req)
 	if enough || req.MaxWaitMillis <= 0 {

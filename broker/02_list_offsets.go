@@ -10,6 +10,7 @@ package broker
 // v0 answers in the old style (a list of offsets) that kmsg still encodes.
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
@@ -34,11 +35,16 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *reply {
 		*st = kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
 		st.Partitions = make([]kmsg.ListOffsetsResponseTopicPartition, len(rt.Partitions))
+		denied := !c.mayTopic(kmsg.ACLOperationDescribe, rt.Topic)
 		for j, rp := range rt.Partitions {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch = 0
+			if denied {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				continue
+			}
 			p, err := c.s.topics.Partition(rt.Topic, rp.Partition)
 			if err != nil {
 				sp.ErrorCode = errorCode(err)

@@ -39,6 +39,9 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		for _, t := range s.topics.All() {
+			if !c.visible(t.Name()) {
+				continue // hidden from who may not describe it
+			}
 			resp.Topics = append(resp.Topics, s.metadataTopic(t.Name(), t, nil))
 		}
 		return ready(resp)
@@ -47,7 +50,7 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 		if rt.Topic == nil {
 			// v10+ lookup by id only.
 			t := s.topics.ByID(rt.TopicID)
-			if t == nil {
+			if t == nil || !c.visible(t.Name()) {
 				mt := kmsg.NewMetadataResponseTopic()
 				mt.TopicID, mt.ErrorCode = rt.TopicID, errorCode(partition.ErrUnknownTopic)
 				resp.Topics = append(resp.Topics, mt)
@@ -57,7 +60,7 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 			resp.Topics = append(resp.Topics, s.metadataTopic(t.Name(), t, nil))
 			continue
 		}
-		t, err := s.autoTopic(*rt.Topic, allowCreate)
+		t, err := c.authTopic(*rt.Topic, kmsg.ACLOperationDescribe, allowCreate)
 		if t != nil {
 			t.Partitions()
 		}

@@ -30,15 +30,27 @@ func handleOffsetCommit(c *conn, kreq kmsg.Request) *reply {
 	cr := group.CommitRequest{Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: deref(req.InstanceID)}
 	var sent []*kmsg.OffsetCommitResponseTopicPartition // answers of cr.Offsets, in order
 	resp.Topics = make([]kmsg.OffsetCommitResponseTopic, len(req.Topics))
+	groupDenied := !c.mayGroup(kmsg.ACLOperationRead, req.Group)
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
 		*st = kmsg.NewOffsetCommitResponseTopic()
 		st.Topic = rt.Topic
 		st.Partitions = make([]kmsg.OffsetCommitResponseTopicPartition, len(rt.Partitions))
+		var denied error
+		switch {
+		case groupDenied:
+			denied = errGroupAuthorization
+		case !c.mayTopic(kmsg.ACLOperationRead, rt.Topic):
+			denied = errTopicAuthorization
+		}
 		for j, rp := range rt.Partitions {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewOffsetCommitResponseTopicPartition()
 			sp.Partition = rp.Partition
+			if denied != nil {
+				sp.ErrorCode = groupErrorCode(denied)
+				continue
+			}
 			if _, err := c.s.topics.Partition(rt.Topic, rp.Partition); err != nil {
 				sp.ErrorCode = groupErrorCode(err)
 				continue

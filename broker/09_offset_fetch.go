@@ -31,7 +31,7 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *reply {
 					want = append(want, group.TopicPartition{Topic: rt.Topic, Partition: p})
 				}
 			}
-			offs, err := c.s.fetchOffsets(rg.Group, want, rg.Topics == nil)
+			offs, err := c.fetchOffsets(rg.Group, want, rg.Topics == nil)
 			sg.ErrorCode = groupErrorCode(err)
 			for _, t := range byTopic(offs) {
 				st := kmsg.NewOffsetFetchResponseGroupTopic()
@@ -53,7 +53,7 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *reply {
 			want = append(want, group.TopicPartition{Topic: rt.Topic, Partition: p})
 		}
 	}
-	offs, err := c.s.fetchOffsets(req.Group, want, req.Topics == nil && req.Version >= 2)
+	offs, err := c.fetchOffsets(req.Group, want, req.Topics == nil && req.Version >= 2)
 	code := groupErrorCode(err)
 	resp.ErrorCode = code
 	for _, t := range byTopic(offs) {
@@ -72,14 +72,30 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *reply {
 	return ready(resp)
 }
 
-// fetchOffsets returns a group's committed offsets of want, or all of them.
-func (s *Server) fetchOffsets(groupID string, want []group.TopicPartition, all bool) ([]group.PartitionOffset, error) {
+// fetchOffsets returns a group's committed offsets of want, or all of
+// them. With the authorizer on, the group needs DESCRIBE
+// (GROUP_AUTHORIZATION_FAILED) and offsets of topics the principal may not
+// describe are left out.
+func (c *conn) fetchOffsets(groupID string, want []group.TopicPartition, all bool) ([]group.PartitionOffset, error) {
 	if all {
 		want = nil
 	} else if want == nil {
 		want = []group.TopicPartition{}
 	}
-	return s.groups.FetchOffsets(groupID, want)
+	if !c.mayGroup(kmsg.ACLOperationDescribe, groupID) {
+		return nil, errGroupAuthorization
+	}
+	offs, err := c.s.groups.FetchOffsets(groupID, want)
+	if c.s.sec.authz == nil || err != nil {
+		return offs, err
+	}
+	var shown []group.PartitionOffset
+	for _, o := range offs {
+		if c.visible(o.Topic) {
+			shown = append(shown, o)
+		}
+	}
+	return shown, nil
 }
 
 // byTopic splits offsets into runs of one topic, keeping their order.

@@ -44,6 +44,11 @@ func (c *conn) coordinatorFor(key string, keyType int8) kmsg.FindCoordinatorResp
 		co.ErrorMessage = kmsg.StringPtr("this broker coordinates consumer groups only (no transactions or share groups)")
 		return co
 	}
+	if !c.mayGroup(kmsg.ACLOperationDescribe, key) {
+		co.NodeID, co.Port = -1, -1
+		co.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return co
+	}
 	co.NodeID, co.Host, co.Port = c.s.cfg.NodeID, c.l.host, c.l.port
 	return co
 }

@@ -30,6 +30,9 @@ var joinGroupAPI = api{key: 11, name: "JoinGroup", minVersion: 0, maxVersion: 9,
 
 func handleJoinGroup(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.JoinGroupRequest)
+	if !c.mayGroup(kmsg.ACLOperationRead, req.Group) {
+		return ready(joinResponse(req, group.JoinResult{}, errGroupAuthorization))
+	}
 	jr := group.JoinRequest{
 		Group:                  req.Group,
 		MemberID:               req.MemberID,

@@ -17,6 +17,10 @@ var heartbeatAPI = api{key: 12, name: "Heartbeat", minVersion: 0, maxVersion: 4,
 func handleHeartbeat(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.HeartbeatRequest)
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	if !c.mayGroup(kmsg.ACLOperationRead, req.Group) {
+		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
+		return ready(resp)
+	}
 	err := c.s.groups.Heartbeat(group.HeartbeatRequest{
 		Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: deref(req.InstanceID),
 	})

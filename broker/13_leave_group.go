@@ -18,6 +18,10 @@ var leaveGroupAPI = api{key: 13, name: "LeaveGroup", minVersion: 0, maxVersion: 
 func handleLeaveGroup(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.LeaveGroupRequest)
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if !c.mayGroup(kmsg.ACLOperationRead, req.Group) {
+		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
+		return ready(resp)
+	}
 	ids := []group.MemberIdentity{{MemberID: req.MemberID}}
 	if req.Version >= 3 {
 		ids = ids[:0]

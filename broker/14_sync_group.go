@@ -22,6 +22,9 @@ var syncGroupAPI = api{key: 14, name: "SyncGroup", minVersion: 0, maxVersion: 5,
 
 func handleSyncGroup(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.SyncGroupRequest)
+	if !c.mayGroup(kmsg.ACLOperationRead, req.Group) {
+		return ready(syncResponse(req, group.SyncResult{}, errGroupAuthorization))
+	}
 	sr := group.SyncRequest{
 		Group:        req.Group,
 		Generation:   req.Generation,

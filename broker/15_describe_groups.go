@@ -35,6 +35,11 @@ func handleDescribeGroups(c *conn, kreq kmsg.Request) *reply {
 		if req.IncludeAuthorizedOperations {
 			sg.AuthorizedOperations = groupOperations
 		}
+		if !c.mayGroup(kmsg.ACLOperationDescribe, id) {
+			sg.ErrorCode = groupErrorCode(errGroupAuthorization)
+			resp.Groups = append(resp.Groups, sg)
+			continue
+		}
 		d, err := c.s.groups.Describe(id)
 		sg.State = d.State.String()
 		if err != nil {

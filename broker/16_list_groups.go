@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/auth"
 )
 
 var listGroupsAPI = api{key: 16, name: "ListGroups", minVersion: 0, maxVersion: 5, handle: handleListGroups}
@@ -22,8 +24,14 @@ func handleListGroups(c *conn, kreq kmsg.Request) *reply {
 	match := func(filter []string, v string) bool {
 		return len(filter) == 0 || slices.ContainsFunc(filter, func(f string) bool { return strings.EqualFold(f, v) })
 	}
+	// Kafka lists every group to DESCRIBE on the cluster, else those
+	// the principal may describe.
+	all := c.s.sec.authz == nil || c.allows(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeCluster, auth.ClusterName)
 	for _, l := range c.s.groups.List() {
 		if !match(req.StatesFilter, l.State.String()) || !match(req.TypesFilter, "classic") {
+			continue
+		}
+		if !all && !c.allows(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeGroup, l.Group) {
 			continue
 		}
 		sg := kmsg.NewListGroupsResponseGroup()

@@ -37,8 +37,16 @@ func handleCreateTopics(c *conn, kreq kmsg.Request) *reply {
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}
+		if !c.mayCreateTopic(rt.Topic) {
+			st.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		t, code, msg := c.s.createFromRequest(&rt, req.ValidateOnly)
 		st.ErrorCode, st.ErrorMessage = code, msg
+		if code == 0 && !req.ValidateOnly {
+			c.adminLog("topic created by request", "topic", rt.Topic)
+		}
 		if t != nil {
 			st.TopicID = t.ID()
 			st.NumPartitions, st.ReplicationFactor = int32(t.NumPartitions()), 1

@@ -43,10 +43,15 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *reply {
 			st.Topic = &name
 		}
 		var err error
-		if name == "" {
+		switch {
+		case name == "":
 			err = partition.ErrUnknownTopic
-		} else {
-			err = c.s.deleteTopic(name)
+		case !c.mayTopic(kmsg.ACLOperationDelete, name):
+			err = errTopicAuthorization
+		default:
+			if err = c.s.deleteTopic(name); err == nil {
+				c.adminLog("topic deleted", "topic", name)
+			}
 		}
 		st.ErrorCode, st.ErrorMessage = errorCode(err), errorMessage(err)
 		resp.Topics = append(resp.Topics, st)

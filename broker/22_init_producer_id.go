@@ -26,6 +26,10 @@ func handleInitProducerID(c *conn, kreq kmsg.Request) *reply {
 		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 		return ready(resp)
 	}
+	if !c.mayIdempotentWrite() {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return ready(resp)
+	}
 	if req.ProducerID >= 0 && req.ProducerEpoch >= 0 && req.ProducerEpoch < math.MaxInt16-1 {
 		resp.ProducerID, resp.ProducerEpoch = req.ProducerID, req.ProducerEpoch+1
 		return ready(resp)

@@ -39,6 +39,10 @@ func handleDescribeConfigs(c *conn, kreq kmsg.Request) *reply {
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
 		switch rr.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
+			if !c.mayTopic(kmsg.ACLOperationDescribeConfigs, rr.ResourceName) {
+				sr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				break
+			}
 			t := c.s.topics.Lookup(rr.ResourceName)
 			if t == nil {
 				sr.ErrorCode, sr.ErrorMessage = errorCode(partition.ErrUnknownTopic), errorMessage(partition.ErrUnknownTopic)
@@ -46,6 +50,10 @@ func handleDescribeConfigs(c *conn, kreq kmsg.Request) *reply {
 			}
 			sr.Configs = c.s.describeTopic(t, wanted(rr.ConfigNames), req.IncludeSynonyms)
 		case kmsg.ConfigResourceTypeBroker:
+			if !c.mayCluster(kmsg.ACLOperationDescribeConfigs) {
+				sr.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+				break
+			}
 			if rr.ResourceName != "" && rr.ResourceName != strconv.Itoa(int(c.s.cfg.NodeID)) {
 				sr.ErrorCode = kerr.InvalidRequest.Code
 				sr.ErrorMessage = kmsg.StringPtr("unknown broker " + rr.ResourceName)

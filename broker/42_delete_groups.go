@@ -19,15 +19,25 @@ var deleteGroupsAPI = api{key: 42, name: "DeleteGroups", minVersion: 0, maxVersi
 func handleDeleteGroups(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.DeleteGroupsRequest)
 	chans := make([]<-chan error, len(req.Groups))
+	denied := make([]bool, len(req.Groups))
 	for i, id := range req.Groups {
-		chans[i] = c.s.groups.Delete(id)
+		if denied[i] = !c.mayGroup(kmsg.ACLOperationDelete, id); !denied[i] {
+			chans[i] = c.s.groups.Delete(id)
+		}
 	}
 	return c.pending(func(ctx context.Context) kmsg.Response {
 		resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
 		for i, id := range req.Groups {
-			res, err := awaitGroup(c, ctx, chans[i], false)
-			if err == nil {
+			var err error
+			if denied[i] {
+				err = errGroupAuthorization
+			} else if res, aerr := awaitGroup(c, ctx, chans[i], false); aerr != nil {
+				err = aerr
+			} else {
 				err = res
+			}
+			if err == nil {
+				c.adminLog("deleted group", "group", id)
 			}
 			sg := kmsg.NewDeleteGroupsResponseGroup()
 			sg.Group, sg.ErrorCode, sg.ErrorMessage = id, groupErrorCode(err), errorMessage(err)

@@ -24,16 +24,25 @@ func handleOffsetDelete(c *conn, kreq kmsg.Request) *reply {
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	var parts []group.TopicPartition
 	var sent []*kmsg.OffsetDeleteResponseTopicPartition
+	if !c.mayGroup(kmsg.ACLOperationDelete, req.Group) {
+		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
+		return ready(resp)
+	}
 	resp.Topics = make([]kmsg.OffsetDeleteResponseTopic, len(req.Topics))
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
 		*st = kmsg.NewOffsetDeleteResponseTopic()
 		st.Topic = rt.Topic
 		st.Partitions = make([]kmsg.OffsetDeleteResponseTopicPartition, len(rt.Partitions))
+		readable := c.mayTopic(kmsg.ACLOperationRead, rt.Topic)
 		for j, rp := range rt.Partitions {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewOffsetDeleteResponseTopicPartition()
 			sp.Partition = rp.Partition
+			if !readable {
+				sp.ErrorCode = groupErrorCode(errTopicAuthorization)
+				continue
+			}
 			if _, err := c.s.topics.Partition(rt.Topic, rp.Partition); err != nil {
 				sp.ErrorCode = groupErrorCode(err)
 				continue

@@ -45,6 +45,11 @@ func init() {
 		offsetDeleteAPI,
 		saslHandshakeAPI,
 		saslAuthenticateAPI,
+		describeACLsAPI,
+		createACLsAPI,
+		deleteACLsAPI,
+		describeUserScramCredentialsAPI,
+		alterUserScramCredentialsAPI,
 	)
 }
 

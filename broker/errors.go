@@ -69,6 +69,7 @@ var dataCodes = codeTable{
 	{commitlog.ErrBatchTooLarge, kerr.MessageTooLarge.Code},
 	{errMessageTooLarge, kerr.MessageTooLarge.Code},
 	{commitlog.ErrOffsetOutOfRange, kerr.OffsetOutOfRange.Code},
+	{errTopicAuthorization, kerr.TopicAuthorizationFailed.Code},
 }
 
 // errorCode maps an error from the topic registry, a partition or a log to
@@ -96,6 +97,8 @@ var groupCodes = codeTable{
 	{group.ErrNotAvailable, kerr.CoordinatorNotAvailable.Code},
 	{partition.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
 	{errNotCoordinator, kerr.NotCoordinator.Code},
+	{errGroupAuthorization, kerr.GroupAuthorizationFailed.Code},
+	{errTopicAuthorization, kerr.TopicAuthorizationFailed.Code},
 }
 
 // groupErrorCode maps the coordinator's errors to Kafka's codes.

@@ -9,16 +9,18 @@ package broker
 
 import (
 	"crypto/tls"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/broker/internal/auth"
+	"github.com/pitwall/pitwall/broker/internal/partition"
 )
 
 // DefaultSASLMechanisms are the mechanisms SASL listeners offer unless
@@ -159,11 +161,7 @@ func (s *Server) ReloadTLS() error {
 // always, when the authorizer is off. A denial is counted and logged
 // (once a minute per principal, operation and resource).
 func (c *conn) authorized(op kmsg.ACLOperation, rt kmsg.ACLResourceType, name string) bool {
-	z := c.s.sec.authz
-	if z == nil {
-		return true
-	}
-	if z.Authorize(auth.Request{Principal: c.principal, Host: clientIP(c.nc), Operation: op, ResourceType: rt, ResourceName: name}) {
+	if c.s.sec.authz == nil || c.allows(op, rt, name) {
 		return true
 	}
 	sec := c.s.sec
@@ -173,16 +171,20 @@ func (c *conn) authorized(op kmsg.ACLOperation, rt kmsg.ACLResourceType, name st
 	return false
 }
 
-// visible says whether c's principal may describe the topic, for
-// listings that leave out what it may not see (Metadata for all topics):
-// not logged as a denial.
-func (c *conn) visible(topic string) bool {
-	z := c.s.sec.authz
-	return z == nil || z.Authorize(auth.Request{Principal: c.principal, Host: clientIP(c.nc), Operation: kmsg.ACLOperationDescribe, ResourceType: kmsg.ACLResourceTypeTopic, ResourceName: topic})
+// allows asks the authorizer (which must be on), logging nothing: for
+// checks whose denial is not an error (one of two ways to be allowed, a
+// listing that leaves out what may not be seen).
+func (c *conn) allows(op kmsg.ACLOperation, rt kmsg.ACLResourceType, name string) bool {
+	return c.s.sec.authz.Authorize(auth.Request{Principal: c.principal, Host: clientIP(c.nc), Operation: op, ResourceType: rt, ResourceName: name})
 }
 
-// mayTopic and mayGroup are authorized for the two common resources;
-// mayCluster for the cluster.
+// visible says whether c's principal may describe the topic, for
+// listings that leave out what it may not see (Metadata for all topics).
+func (c *conn) visible(topic string) bool {
+	return c.s.sec.authz == nil || c.allows(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, topic)
+}
+
+// mayTopic, mayGroup and mayCluster are authorized for one resource.
 func (c *conn) mayTopic(op kmsg.ACLOperation, topic string) bool {
 	return c.authorized(op, kmsg.ACLResourceTypeTopic, topic)
 }
@@ -195,10 +197,83 @@ func (c *conn) mayCluster(op kmsg.ACLOperation) bool {
 	return c.authorized(op, kmsg.ACLResourceTypeCluster, auth.ClusterName)
 }
 
-var errDenied = errors.New("not allowed by the ACLs")
+// mayCreateTopic is Kafka's rule for creating a topic: CREATE on the
+// cluster or on the topic.
+func (c *conn) mayCreateTopic(topic string) bool {
+	return c.s.sec.authz == nil || c.allows(kmsg.ACLOperationCreate, kmsg.ACLResourceTypeCluster, auth.ClusterName) ||
+		c.authorized(kmsg.ACLOperationCreate, kmsg.ACLResourceTypeTopic, topic)
+}
+
+// mayIdempotentWrite is Kafka's rule for an idempotent producer's id
+// (KIP-679): IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+func (c *conn) mayIdempotentWrite() bool {
+	z := c.s.sec.authz
+	if z == nil || c.allows(kmsg.ACLOperationIdempotentWrite, kmsg.ACLResourceTypeCluster, auth.ClusterName) ||
+		z.AllowsAny(auth.Request{Principal: c.principal, Host: clientIP(c.nc), Operation: kmsg.ACLOperationWrite, ResourceType: kmsg.ACLResourceTypeTopic}) {
+		return true
+	}
+	return c.mayCluster(kmsg.ACLOperationIdempotentWrite) // logs the denial
+}
+
+// authTopic returns the topic a request needs op on: TOPIC_AUTHORIZATION_
+// FAILED without op, and auto-created (if allowCreate and the broker
+// allows it) only for a principal that may create it, as Kafka does.
+func (c *conn) authTopic(name string, op kmsg.ACLOperation, allowCreate bool) (*partition.Topic, error) {
+	if c.s.sec.authz == nil {
+		return c.s.autoTopic(name, allowCreate)
+	}
+	if !c.mayTopic(op, name) {
+		return nil, errTopicAuthorization
+	}
+	if allowCreate && c.s.topics.Lookup(name) == nil && !c.mayCreateTopic(name) {
+		allowCreate = false
+	}
+	return c.s.autoTopic(name, allowCreate)
+}
+
+// Authorization failures, mapped to Kafka's codes in errors.go.
+var (
+	errTopicAuthorization = errors.New("broker: not authorized to access the topic")
+	errGroupAuthorization = errors.New("broker: not authorized to access the group")
+	errDenied             = errors.New("not allowed by the ACLs")
+)
 
 // adminLog records an administrative change (topics, ACLs, users) with
 // who made it.
 func (c *conn) adminLog(msg string, attrs ...any) {
 	c.s.log.Info(msg, append(attrs, "principal", c.principal, "remote", c.remote)...)
+}
+
+// fetchDenied answers a fetch naming a topic the principal may not READ:
+// at once, with what the other topics hold and TOPIC_AUTHORIZATION_FAILED
+// for the denied ones' partitions. nil when every topic may be read.
+func (c *conn) fetchDenied(req *kmsg.FetchRequest) *reply {
+	var allowed, denied []kmsg.FetchRequestTopic
+	for _, rt := range req.Topics {
+		if c.mayTopic(kmsg.ACLOperationRead, rt.Topic) {
+			allowed = append(allowed, rt)
+		} else {
+			denied = append(denied, rt)
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	sub := *req
+	sub.Topics = allowed
+	resp, _, _ := c.s.fetchOnce(&sub)
+	for _, rt := range denied {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			sp.PreferredReadReplica = -1
+			sp.RecordBatches = []byte{}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return ready(resp)
 }

@@ -261,7 +261,7 @@ func (s *saramaSCRAM) Begin(user, pass, authz string) error {
 	return nil
 }
 func (s *saramaSCRAM) Step(challenge string) (string, error) { return s.conv.Step(challenge) }
-func (s *saramaSCRAM) Done() bool                             { return s.conv.Done() }
+func (s *saramaSCRAM) Done() bool                            { return s.conv.Done() }
 
 // TestSecureKcat: librdkafka (kcat) over SASL_SSL with SCRAM-SHA-512,
 // checking the broker's certificate against the CA; and with a wrong
@@ -367,4 +367,3 @@ func TestSecureConfigErrors(t *testing.T) {
 		}
 	}
 }
-

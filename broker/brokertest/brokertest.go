@@ -116,14 +116,11 @@ func (b *Broker) Stop(t testing.TB) {
 func (b *Broker) Restart(t testing.TB) {
 	t.Helper()
 	b.Stop(t)
-	b.cfg.Listen = b.Addr
-	if len(b.Addrs) > 1 {
-		var l []string
-		for p, a := range b.Addrs {
-			l = append(l, p+"://"+a)
-		}
-		b.cfg.Listen = strings.Join(l, ",")
+	var l []string
+	for p, a := range b.Addrs {
+		l = append(l, p+"://"+a)
 	}
+	b.cfg.Listen = strings.Join(l, ",")
 	b.start(t)
 }
 

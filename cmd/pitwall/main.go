@@ -30,6 +30,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"broker":  {"run the Kafka-compatible commit-log broker", runBroker},
 		"topics":  {"list, create, describe or delete topics (works against any Kafka)", runTopics},
+		"users":   {"add, delete or list SCRAM users (offline with --data-dir, to create the first admin; works against any Kafka)", runUsers},
+		"acls":    {"add, list or delete ACLs, as kafka-acls.sh names them (works against any Kafka)", runAcls},
 		"groups":  {"list or describe consumer groups: members, offsets, lag (works against any Kafka)", runGroups},
 		"bench":   {"measure produce/consume throughput beside franz-go's kfake", runBench},
 		"sim":     {"simulate cars on a track and emit their sensor data", runSim},

@@ -267,3 +267,31 @@ func (s *ACLs) saveLocked(next []ACL) error {
 	s.list.Store(&next)
 	return nil
 }
+
+// AllowsAny says whether req's principal is allowed req's operation on
+// some resource of req's type (req.ResourceName is ignored): Kafka's
+// test for an idempotent producer without IDEMPOTENT_WRITE on the cluster,
+// which may still produce if it may WRITE some topic. A super user may.
+// An ALLOW counts unless a DENY of the operation (or ALL) covers the very
+// same pattern.
+func (s *ACLs) AllowsAny(req Request) bool {
+	for _, su := range s.superUsers {
+		if su == req.Principal {
+			return true
+		}
+	}
+	acls := *s.list.Load()
+	for _, a := range acls {
+		if a.Permission != kmsg.ACLPermissionTypeAllow || a.ResourceType != req.ResourceType ||
+			a.Principal != req.Principal && a.Principal != WildcardPrincipal ||
+			a.Host != Wildcard && a.Host != req.Host || !implies(a.Operation, req.Operation) {
+			continue
+		}
+		r := req
+		r.ResourceName = a.ResourceName
+		if a.PatternType == kmsg.ACLResourcePatternTypeLiteral && a.ResourceName == Wildcard || Authorize(acls, nil, r) {
+			return true
+		}
+	}
+	return false
+}
