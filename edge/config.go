@@ -29,6 +29,11 @@ type Config struct {
 	// MQTTUser is the user name of MQTT inputs whose URL names none.
 	// Their password is the URL's, else $PITWALL_MQTT_PASSWORD.
 	MQTTUser string `yaml:"mqtt_user"`
+	// MQTTPasswordFile holds the password (first line) of MQTT inputs
+	// whose URL has none; before $PITWALL_MQTT_PASSWORD. Default none.
+	MQTTPasswordFile string `yaml:"mqtt_password_file"`
+	// mqttPassword is what withDefaults read from MQTTPasswordFile.
+	mqttPassword string
 	// Security is TLS and SASL to the brokers (see package kafkasec).
 	// Default PLAINTEXT. The SASL password is never in the file: it comes
 	// from sasl_password_file or $PITWALL_SASL_PASSWORD.
@@ -159,6 +164,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Security, err = c.Security.Load(); err != nil {
 		return c, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	if c.MQTTPasswordFile != "" {
+		b, err := os.ReadFile(c.MQTTPasswordFile)
+		if err != nil {
+			return c, fmt.Errorf("%w: --mqtt-password-file: %w", ErrConfig, err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if c.mqttPassword = strings.TrimSuffix(line, "\r"); c.mqttPassword == "" {
+			return c, fmt.Errorf("%w: --mqtt-password-file %s: the first line is empty", ErrConfig, c.MQTTPasswordFile)
+		}
+	}
 	if c.Partitions < 1 || p.Linger < 0 || p.BatchBytes < 0 || p.MaxInFlightBytes < 0 {
 		return c, fmt.Errorf("%w: partitions, linger, batch bytes and in-flight bytes must be positive", ErrConfig)
 	}
@@ -204,6 +219,9 @@ type Input struct {
 	TLS bool
 	// MQTTUser is the MQTT user name when the URL names none (--mqtt-user).
 	MQTTUser string
+	// MQTTPassword is the MQTT password when the URL has none
+	// (--mqtt-password-file); else $PITWALL_MQTT_PASSWORD.
+	MQTTPassword kafkasec.Secret
 	// Filter is the MQTT topic filter.
 	Filter string
 	// Params are the query parameters.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pitwall/pitwall/edge/spool"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -66,7 +67,7 @@ func New(cfg Config) (*Edge, error) {
 			return nil, fmt.Errorf("%w: input %s given twice", ErrConfig, in.Name)
 		}
 		names[in.Name] = true
-		in.MQTTUser = cfg.MQTTUser
+		in.MQTTUser, in.MQTTPassword = cfg.MQTTUser, kafkasec.Secret(cfg.mqttPassword)
 		src, err := newSource(in, e.log)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,8 +118,8 @@ func TestMQTTSPasswordNeverLeaves(t *testing.T) {
 	}
 }
 
-// The user from --mqtt-user and the password from $PITWALL_MQTT_PASSWORD
-// log in; a wrong password is refused by Mosquitto, the source stays down
+// The user from --mqtt-user and the password from $PITWALL_MQTT_PASSWORD,
+// or from --mqtt-password-file, log in; a wrong password is refused by Mosquitto, the source stays down
 // and says why, without the password.
 func TestMQTTSUserFlagPasswordEnvAndWrongPassword(t *testing.T) {
 	ca := testca.New(t)
@@ -133,6 +135,16 @@ func TestMQTTSUserFlagPasswordEnvAndWrongPassword(t *testing.T) {
 	}
 
 	t.Setenv(mqtt.PasswordEnv, "wrong-"+planted)
+	pwFile := filepath.Join(t.TempDir(), "mqtt.pw")
+	os.WriteFile(pwFile, []byte(planted+"\n"), 0o600)
+	cfg = testConfig(t, b.Addr, "mqtts://"+mq.Addr+"/sec/+/data?ca="+ca.CertFile)
+	cfg.MQTTUser, cfg.MQTTPasswordFile = "edge", pwFile
+	e, stop = startEdge(t, cfg)
+	waitFor(t, "the source logged in with --mqtt-password-file's password (before the env's)", func() bool { return e.sources[0].stats.up.Load() })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
 	cfg = testConfig(t, b.Addr, "mqtts://"+mq.Addr+"/sec/+/data?ca="+ca.CertFile)
 	cfg.MQTTUser = "edge"
 	logs := &lockedBuffer{}

@@ -111,7 +111,7 @@ func socketcanSource(in Input, log *slog.Logger) (runner, error) {
 
 // mqttSource: mqtt[s]://[USER[:PASS]@]HOST:PORT/FILTER[?qos=1][&client=ID][&car=ID][&ca=FILE][&cert=FILE&key=FILE].
 // The user is the URL's, else --mqtt-user; the password the URL's, else
-// $PITWALL_MQTT_PASSWORD.
+// --mqtt-password-file's, else $PITWALL_MQTT_PASSWORD.
 func mqttSource(in Input, log *slog.Logger) (runner, error) {
 	p := in.Params
 	cfg := mqtt.Config{Broker: in.Addr, Filter: in.Filter, Car: p.Get("car"), ClientID: p.Get("client"), Name: in.Name, Logger: log,
@@ -121,6 +121,9 @@ func mqttSource(in Input, log *slog.Logger) (runner, error) {
 		u, pass, _ := strings.Cut(user, ":")
 		cfg.Username, _ = url.PathUnescape(u)
 		cfg.Password, _ = url.PathUnescape(pass)
+	}
+	if cfg.Password == "" {
+		cfg.Password = string(in.MQTTPassword)
 	}
 	if cfg.Password == "" {
 		cfg.Password = os.Getenv(mqtt.PasswordEnv)

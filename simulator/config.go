@@ -85,6 +85,9 @@ type Config struct {
 	// mqtt[s]://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (see doc.go).
 	// Default "serial:-", stdout ("serial" with PTY). Ignored by New.
 	Out string
+	// MQTTPassword is the password of an mqtt[s]:// Out whose URL has
+	// none; else $PITWALL_MQTT_PASSWORD. Default none.
+	MQTTPassword kafkasec.Secret
 	// Security is TLS and SASL for a kafka:// Out (package kafkasec);
 	// Run loads it (reads the password). Default PLAINTEXT.
 	Security kafkasec.Config

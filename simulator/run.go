@@ -60,6 +60,9 @@ func openOutput(ctx context.Context, t Target, cfg Config) (output, func(), erro
 			return o, noop, err
 		}
 		if t.Scheme == "mqtt" {
+			if t.Password == "" {
+				t.Password = cfg.MQTTPassword
+			}
 			o, err := newMQTTOutput(t)
 			return o, noop, err
 		}

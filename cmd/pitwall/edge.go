@@ -55,7 +55,8 @@ func edgeConfig(args []string) (edge.Config, string, error) {
 	flushTimeout := fs.Duration("flush-timeout", 0, "on SIGTERM, how long to wait for the broker to take what is spooled (default 10s)")
 	clientID := fs.String("client-id", "", "Kafka client id (default pitwall-edge)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	mqttUser := fs.String("mqtt-user", "", "MQTT user name for --in mqtt[s]:// URLs that name none (password: $PITWALL_MQTT_PASSWORD)")
+	mqttUser := fs.String("mqtt-user", "", "MQTT user name for --in mqtt[s]:// URLs that name none (password: --mqtt-password-file or $PITWALL_MQTT_PASSWORD)")
+	mqttPWFile := fs.String("mqtt-password-file", "", "`FILE` holding the MQTT password (first line) for --in URLs that have none (default: $PITWALL_MQTT_PASSWORD)")
 	var sec kafkasec.Config
 	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -77,6 +78,7 @@ func edgeConfig(args []string) (edge.Config, string, error) {
 	cfg.Security = cfg.Security.Merge(sec)
 	cfg.Inputs = append(cfg.Inputs, inputs...)
 	setString(&cfg.MQTTUser, *mqttUser)
+	setString(&cfg.MQTTPasswordFile, *mqttPWFile)
 	setString(&cfg.Spool.Dir, *spoolDir)
 	setString(&cfg.Spool.Policy, *policy)
 	setString(&cfg.Metrics, *metrics)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pitwall/pitwall/internal/kafkasec"
@@ -36,6 +37,7 @@ func runSim(ctx context.Context, args []string) error {
 	quiet := fs.Bool("quiet", false, "no sensor noise, dropouts or glitches")
 	pitEvery := fs.Int("pit-every", 10, "laps between pit stops (0: never)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	mqttPWFile := fs.String("mqtt-password-file", "", "`FILE` holding the password (first line) of an mqtt[s]:// --out whose URL has none (default: $PITWALL_MQTT_PASSWORD)")
 	var sec kafkasec.Config
 	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -64,6 +66,14 @@ func runSim(ctx context.Context, args []string) error {
 	}
 	if *pitEvery == 0 {
 		cfg.PitEvery = -1
+	}
+	if *mqttPWFile != "" {
+		b, err := os.ReadFile(*mqttPWFile)
+		if err != nil {
+			return fmt.Errorf("--mqtt-password-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		cfg.MQTTPassword = kafkasec.Secret(strings.TrimSuffix(line, "\r"))
 	}
 	if cfg.Speed, err = parseSpeed(*speed); err != nil {
 		return err
