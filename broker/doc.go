@@ -9,11 +9,15 @@
 // that know nothing of it:
 //
 //	server.go            Server: New, Serve, shutdown; the data directory's lock and cluster id
+//	listeners.go         the listeners (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) and what each advertises
+//	security.go          TLS, SASL and the authorizer as the server keeps them; the checks handlers call
+//	conn_auth.go         a connection's TLS handshake, principal, and the gate before SASL authentication
+//	offline.go           users of a stopped broker's data directory (pitwall users --data-dir)
 //	config.go            Config, its Default* constants (pitwall broker's flags use them) and checks
 //	conn.go              a connection: request frames, handlers in order, replies in order; deadlines
 //	budget.go            broker-wide byte budgets: request bodies being read, fetch replies held
 //	apis.go              the registry of APIs served, which ApiVersions answers from
-//	NN_<api>.go          one handler per Kafka API key (00_produce.go ... 47_offset_delete.go)
+//	NN_<api>.go          one handler per Kafka API key (00_produce.go ... 51_alter_user_scram_credentials.go)
 //	errors.go            the handlers' own errors, and every error's Kafka code
 //	groups.go            the group coordinator's store: __consumer_offsets
 //	producer_ids.go      producer ids, never reused across restarts (producer-ids.json)
@@ -23,6 +27,7 @@
 //	internal/commitlog   the storage engine: one partition's log (format in its doc)
 //	internal/group       the group coordinator: membership, rebalances, offsets
 //	internal/durable     atomic file writes and directory fsyncs, for all of the above
+//	internal/auth        listener protocols, TLS certificates, SASL (SCRAM, PLAIN), users and ACLs (DataDir/security)
 //	brokertest           real brokers for other packages' tests
 //
 // Imports point one way: broker uses partition, group and commitlog (to
@@ -31,6 +36,16 @@
 // The broker imports no project package outside broker/.
 //
 // # Data flow
+//
+// Each listener accepts connections of one security protocol. On SSL and
+// SASL_SSL the TLS handshake runs first on the connection's goroutine
+// (within RequestTimeout; a client that does not speak TLS is closed,
+// counted and logged once a minute). On SASL listeners a connection may
+// send only ApiVersions, SaslHandshake and SaslAuthenticate until it has
+// authenticated; anything else closes it, as Kafka does. The principal
+// (User:ANONYMOUS, the client certificate's CN, or the SASL user) is what
+// the authorizer checks every request against when Config.Authorizer is
+// "acl"; when it is off the checks cost one nil test.
 //
 // A connection (conn.go) reads length-prefixed request frames, refusing any
 // whose length exceeds Config.MaxRequestBytes before allocating for it. A

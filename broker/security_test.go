@@ -3,12 +3,15 @@ package broker_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -365,5 +368,48 @@ func TestSecureConfigErrors(t *testing.T) {
 		if !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want an ErrConfig with %q", tc.cfg.Listen, err, tc.want)
 		}
+	}
+}
+
+// TestSecureNoSecretInLogs: logins that succeed and fail, with SCRAM and
+// PLAIN, and users changed through the API, leave no password in the
+// broker's log (at debug), its metrics or its files.
+func TestSecureNoSecretInLogs(t *testing.T) {
+	b, logs := startSecure(t, brokertest.Secure{Mechanisms: []string{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"}})
+	tlsCfg := b.CA.ClientTLS(t, "")
+	wrong := "Wrong-" + secret
+	for _, opt := range []kgo.Opt{
+		scram256("admin", secret), scram512("admin", secret), kgo.SASL(plain.Auth{User: "admin", Pass: secret}.AsMechanism()),
+		scram256("admin", wrong), scram512("nobody", wrong), kgo.SASL(plain.Auth{User: "admin", Pass: wrong}.AsMechanism()),
+		kgo.SASL(plain.Auth{User: "nobody", Pass: wrong}.AsMechanism()),
+	} {
+		pingErr(t, b.Addrs["SASL_SSL"], kgo.DialTLSConfig(tlsCfg), opt)
+	}
+	// A user set through the API (the client salts the password).
+	admin := newKgo(t, b.Addrs["SASL_SSL"], kgo.DialTLSConfig(tlsCfg), scram256("admin", secret))
+	req := kmsg.NewPtrAlterUserSCRAMCredentialsRequest()
+	up := kmsg.NewAlterUserSCRAMCredentialsRequestUpsertion()
+	up.Name, up.Mechanism, up.Iterations, up.Salt = "edge2", 2, 4096, []byte("0123456789abcdef")
+	up.SaltedPassword = []byte(wrong) // stands in for Hi(password): what the broker stores must not contain it either
+	req.Upsertions = append(req.Upsertions, up)
+	resp, err := req.RequestWith(testCtx(t), admin)
+	if err != nil || resp.Results[0].ErrorCode != 0 {
+		t.Fatalf("AlterUserScramCredentials: %v %+v", err, resp)
+	}
+	rec := httptest.NewRecorder()
+	b.Server.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	users, err := os.ReadFile(filepath.Join(b.Dir, "security", "users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, text := range map[string]string{"log": logs.String(), "metrics": rec.Body.String(), "users.json": string(users)} {
+		for _, pw := range []string{secret, wrong, base64.StdEncoding.EncodeToString([]byte(wrong))} {
+			if strings.Contains(text, pw) {
+				t.Errorf("the %s holds a password (%q)", what, pw)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "SASL authentication failed") || !strings.Contains(logs.String(), `msg="set SCRAM credential" user=edge2`) {
+		t.Errorf("the log lacks the failed login or the user change:\n%s", logs)
 	}
 }
