@@ -194,6 +194,36 @@ func TestPageInBrowser(t *testing.T) {
 	if len(cols) < 6 || greenOrYellow == 0 {
 		t.Errorf("sectors of cars on their second lap: %q; want at least two cars' and a green or yellow one", cols)
 	}
+	// Lap analysis: the page offers the laps it has traces of and compares
+	// the session's best with another lap by distance: four channels of
+	// both laps and the delta, and lap A's line painted on the map.
+	waitJS(t, ctx, "two laps compared", `window.pitwall.analysis > 0 && document.querySelectorAll("#charts polyline").length === 9`, time.Minute)
+	if n := eval[float64](t, ctx, `document.querySelectorAll("#analysis-map line").length`); n < 10 {
+		t.Errorf("%v segments of the compared lap painted on the map", n)
+	}
+	picked := eval[[]string](t, ctx, `[$("lapA"), $("lapB")].map(s => s.selectedOptions[0].textContent)`)
+	sum := eval[string](t, ctx, `$("analysis-sum").textContent`)
+	var la, lb time.Duration
+	for i, p := range picked {
+		f := strings.Fields(p)
+		if len(f) < 4 {
+			t.Fatalf("lap option %q", p)
+		}
+		if i == 0 {
+			la = parseLap(t, f[3])
+		} else {
+			lb = parseLap(t, f[3])
+		}
+	}
+	if !strings.Contains(picked[0], "★") {
+		t.Errorf("lap A %q is not the session's best", picked[0])
+	}
+	if want := fmt.Sprintf("B − A: %+.3f s", (lb - la).Seconds()); sum != want {
+		t.Errorf("analysis says %q for %q against %q, want %q", sum, picked[1], picked[0], want)
+	}
+	if n := eval[float64](t, ctx, `[...document.querySelectorAll("td.delta.session")].filter(e => /^[+-]\d+\.\d\d$/.test(e.innerText)).length`); n == 0 {
+		t.Error("no live delta to the session's best on the tower")
+	}
 	waitJS(t, ctx, "a car in the pit lane", `document.querySelector("tr.inpit td.pit .inpit") !== null`, 3*time.Minute)
 	screenshot(t, ctx, "pitwall-web")
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -58,6 +59,10 @@ type Config struct {
 	// PushEvery is the shortest time between two pushes. Default
 	// DefaultPushEvery.
 	PushEvery time.Duration
+	// LiveHistory is how far back (record time) the server reads
+	// telemetry.live when it starts, for the lap analysis of laps driven
+	// before it. Default 2h.
+	LiveHistory time.Duration
 	// Logger logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -82,6 +87,9 @@ func (c Config) withDefaults() (Config, error) {
 		// The line sits on the main straight on most circuits: the trap
 		// goes just before it, where the cars are fastest.
 		c.SpeedTrapM = c.Timing.Length - 100
+	}
+	if c.LiveHistory <= 0 {
+		c.LiveHistory = 2 * time.Hour
 	}
 	if c.PushEvery <= 0 {
 		c.PushEvery = DefaultPushEvery
@@ -201,6 +209,33 @@ func (s *Server) Handler() http.Handler {
 		b, _ := s.mapJSON()
 		_, _ = w.Write(b)
 	})
+	mux.HandleFunc("GET /api/laps", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		laps := s.tower.Laps()
+		s.mu.Unlock()
+		writeJSON(w, laps)
+	})
+	mux.HandleFunc("GET /api/lap", func(w http.ResponseWriter, r *http.Request) {
+		car := r.URL.Query().Get("car")
+		n, err := strconv.ParseInt(r.URL.Query().Get("lap"), 10, 32)
+		if !telemetry.ValidCar(car) || err != nil {
+			http.Error(w, "want ?car=ID&lap=N", http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		tr := s.tower.Trace(car, int32(n))
+		var body []byte
+		if tr != nil {
+			body, err = json.Marshal(tr)
+		}
+		s.mu.Unlock()
+		if tr == nil || err != nil {
+			http.Error(w, fmt.Sprintf("no trace of %s lap %d (the server did not see it driven)", car, n), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	})
 	mux.HandleFunc("GET /events", s.events)
 	return mux
 }
@@ -227,6 +262,16 @@ func (s *Server) state() []byte {
 		panic(err)
 	}
 	return b
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 // mapJSON returns the map and its version.
@@ -391,7 +436,7 @@ func (s *Server) read(ctx context.Context) error {
 	return nil
 }
 
-// readLive follows telemetry.live from its end.
+// readLive follows telemetry.live from LiveHistory ago.
 func (s *Server) readLive(ctx context.Context, client sarama.Client) {
 	codec := telemetry.MustNewCodec()
 	for ctx.Err() == nil {
@@ -402,10 +447,13 @@ func (s *Server) readLive(ctx context.Context, client sarama.Client) {
 			continue
 		}
 		var wg sync.WaitGroup
+		since := time.Now().Add(-s.cfg.LiveHistory).UnixMilli()
 		for _, p := range parts {
-			from, err := client.GetOffset(telemetry.TopicLive, p, sarama.OffsetNewest)
-			if err != nil {
-				from = sarama.OffsetNewest
+			from, err := client.GetOffset(telemetry.TopicLive, p, since)
+			if err != nil || from < 0 { // nothing that recent: from the end
+				if from, err = client.GetOffset(telemetry.TopicLive, p, sarama.OffsetNewest); err != nil {
+					from = 0
+				}
 			}
 			wg.Add(1)
 			go func() {

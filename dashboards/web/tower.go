@@ -36,6 +36,7 @@ type Tower struct {
 	drivers Drivers
 	trapM   float64 // speed trap: metres after the line; 0: none
 	cars    map[string]*towerCar
+	traces  *lapStore
 	// session bests
 	bestLap    time.Duration
 	bestSector []time.Duration
@@ -65,7 +66,7 @@ func NewTower(order string, drivers Drivers, trapM float64) *Tower {
 	if order != OrderBest {
 		order = OrderRace
 	}
-	return &Tower{order: order, drivers: drivers, trapM: trapM, cars: map[string]*towerCar{}}
+	return &Tower{order: order, drivers: drivers, trapM: trapM, cars: map[string]*towerCar{}, traces: newLapStore()}
 }
 
 func (t *Tower) car(id string) *towerCar {
@@ -138,6 +139,7 @@ func lapValid(l *telemetry.Lap) bool {
 // AddLive records a car's lap in progress; an older record than the one
 // held is ignored (a processor replaying after a restart).
 func (t *Tower) AddLive(l *telemetry.Live) {
+	t.traces.add(l)
 	c := t.car(l.Car)
 	if c.hasLive && l.TimeNs <= c.live.TimeNs {
 		return
@@ -193,21 +195,24 @@ type Row struct {
 	Interval string `json:"interval"`
 	// Live: the lap in progress. LapStartNs and TimeNs are sensor times;
 	// the page runs the lap clock from TimeNs-LapStartNs.
-	LiveLap     int32    `json:"live_lap"`
-	LapStartNs  int64    `json:"lap_start_ns"`
-	TimeNs      int64    `json:"time_ns"`
-	Sector      int32    `json:"sector"`
-	DistanceM   float64  `json:"distance_m"`
-	DeltaBestS  *float64 `json:"delta_best_s"`
-	Speed       float64  `json:"speed"`
-	InPit       bool     `json:"in_pit"`
-	PitStops    int      `json:"pit_stops"`
-	PitTimeMs   int64    `json:"pit_time_ms"` // in the pit lane now, or the last visit
-	TrapKmh     float64  `json:"trap_kmh"`
-	TopSpeedKmh float64  `json:"top_speed_kmh"`
-	X           float64  `json:"x"`
-	Y           float64  `json:"y"`
-	HasPos      bool     `json:"has_pos"`
+	LiveLap    int32    `json:"live_lap"`
+	LapStartNs int64    `json:"lap_start_ns"`
+	TimeNs     int64    `json:"time_ns"`
+	Sector     int32    `json:"sector"`
+	DistanceM  float64  `json:"distance_m"`
+	DeltaBestS *float64 `json:"delta_best_s"`
+	// DeltaSessionS is the live delta to the session's best lap (its
+	// trace at the same distance); nil before one.
+	DeltaSessionS *float64 `json:"delta_session_s"`
+	Speed         float64  `json:"speed"`
+	InPit         bool     `json:"in_pit"`
+	PitStops      int      `json:"pit_stops"`
+	PitTimeMs     int64    `json:"pit_time_ms"` // in the pit lane now, or the last visit
+	TrapKmh       float64  `json:"trap_kmh"`
+	TopSpeedKmh   float64  `json:"top_speed_kmh"`
+	X             float64  `json:"x"`
+	Y             float64  `json:"y"`
+	HasPos        bool     `json:"has_pos"`
 }
 
 // Rows returns the tower in order.
@@ -217,10 +222,17 @@ func (t *Tower) Rows() []Row {
 		cs = append(cs, c)
 	}
 	slices.SortFunc(cs, t.compare)
+	sb := t.sessionBest()
 	rows := make([]Row, len(cs))
 	for i, c := range cs {
 		r := t.row(c)
 		r.Pos = i + 1
+		if sb != nil && c.hasLive && c.live.Lap > 0 {
+			if ref, ok := sb.at(c.live.DistanceM); ok {
+				d := math.Round((float64(c.live.TimeNs-c.live.LapStartNs)/1e9-ref)*1000) / 1000
+				r.DeltaSessionS = &d
+			}
+		}
 		if i > 0 {
 			if t.order == OrderBest {
 				r.Gap, r.Interval = bestGap(cs[0], c), bestGap(cs[i-1], c)

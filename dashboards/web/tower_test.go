@@ -161,3 +161,40 @@ func TestTowerPitStopOnce(t *testing.T) {
 		t.Errorf("stops %d in pit %v; want 2, true", r.PitStops, r.InPit)
 	}
 }
+
+// Lap traces from live records, the lap list and the live delta to the
+// session's best lap.
+func TestLapTraces(t *testing.T) {
+	tw := NewTower(OrderRace, nil, 0)
+	// car01 lap 1: 1000 m at 20 m/s (50 s); car02 lap 1 at 25 m/s (40 s).
+	for car, v := range map[string]float64{"car01": 20, "car02": 25} {
+		for i := 0; i <= 10; i++ {
+			d := float64(i) * 100
+			tw.AddLive(&telemetry.Live{Car: car, Lap: 1, LapStartNs: sec, TimeNs: sec + int64(d/v*float64(sec)),
+				DistanceM: d, Speed: v * 3.6, Gear: 3, X: 1, Y: 1})
+		}
+		lt := 1000 / v
+		tw.AddLap(mkLap(car, 1, 1+lt, false, lt/2, lt/2))
+	}
+	// A record sent again changes nothing.
+	tw.AddLive(&telemetry.Live{Car: "car01", Lap: 1, LapStartNs: sec, TimeNs: 6 * sec, DistanceM: 100})
+	tr := tw.Trace("car01", 1)
+	if tr == nil || len(tr.D) != 11 || tr.T[10] != 50 || tr.Gear[3] != 3 {
+		t.Fatalf("trace %+v", tr)
+	}
+	if at, ok := tr.at(250); !ok || at != 12.5 {
+		t.Errorf("at 250 m: %v %v, want 12.5 s", at, ok)
+	}
+	laps := tw.Laps()
+	if len(laps) != 2 || !laps[1].Best || laps[0].Best || !laps[0].Trace || laps[1].TimeMs != 40000 {
+		t.Errorf("laps %+v", laps)
+	}
+	// car01 on lap 2, 500 m in after 24 s: the session best (car02, 40 s)
+	// was there at 20 s: +4 s; its own best (50 s) at 25 s.
+	d := -1.0
+	tw.AddLive(&telemetry.Live{Car: "car01", Lap: 2, LapStartNs: 100 * sec, TimeNs: 124 * sec, DistanceM: 500, DeltaBestS: &d})
+	r := rowOf(t, tw.Rows(), "car01")
+	if r.DeltaSessionS == nil || *r.DeltaSessionS != 4 || *r.DeltaBestS != -1 {
+		t.Errorf("delta to the session best %v, to the car's best %v", r.DeltaSessionS, r.DeltaBestS)
+	}
+}

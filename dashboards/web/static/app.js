@@ -81,8 +81,9 @@ function renderTower() {
       pips.appendChild(p);
     }
     live.appendChild(pips);
-    const d = r.delta_best_s;
-    cell(tr, "delta" + (d == null ? "" : d < 0 ? " ahead" : " behind"), d == null ? "–" : (d > 0 ? "+" : "") + d.toFixed(2));
+    for (const [d, cls] of [[r.delta_best_s, "best"], [r.delta_session_s, "session"]]) {
+      cell(tr, `delta ${cls}` + (d == null ? "" : d < 0 ? " ahead" : " behind"), d == null ? "–" : (d > 0 ? "+" : "") + d.toFixed(2));
+    }
     const pit = cell(tr, "pit", "");
     if (r.in_pit) {
       const b = document.createElement("span");
@@ -161,6 +162,7 @@ function renderMap() {
     g.appendChild(t);
   }
   renderCars();
+  drawAnalysisMap();
 }
 
 function renderCars() {
@@ -208,6 +210,7 @@ function connect() {
     $("order").textContent = st.order === "best" ? "order: best lap" : "order: race";
     renderTower();
     renderCars();
+    refreshLaps();
     const now = Date.now();
     pitwall.states++;
     pitwall.last = st;
@@ -220,6 +223,141 @@ function connect() {
     $("latency").textContent = `update ${now - st.sent_ms} ms`;
   });
 }
+
+// ---- lap analysis: two laps (any cars) by distance ----
+
+const analysis = { laps: [], total: -1, a: null, b: null, picked: false };
+
+function lapKey(l) { return `${l.car}/${l.lap}`; }
+function lapLabel(l) {
+  return `#${l.number} ${l.car} L${l.lap} ${fmtLap(l.time_ms)}${l.pit ? " pit" : ""}${l.best ? " ★" : ""}`;
+}
+
+// refreshLaps fetches the lap list when the tower's lap count changed
+// (pushed), so a new lap becomes selectable at once.
+async function refreshLaps() {
+  const total = rows.reduce((n, r) => n + r.laps, 0);
+  if (total === analysis.total) return;
+  analysis.total = total;
+  const res = await fetch("api/laps");
+  if (!res.ok) return;
+  analysis.laps = (await res.json()).filter((l) => l.trace);
+  for (const id of ["lapA", "lapB"]) {
+    const sel = $(id), keep = sel.value;
+    sel.replaceChildren(...analysis.laps.map((l) => {
+      const o = document.createElement("option");
+      o.value = lapKey(l);
+      o.textContent = lapLabel(l);
+      return o;
+    }));
+    if (keep) sel.value = keep;
+  }
+  if (!analysis.picked && analysis.laps.length >= 2) {
+    // Default: the session's best lap against the newest lap of another.
+    const best = analysis.laps.find((l) => l.best) || analysis.laps[0];
+    const other = [...analysis.laps].reverse().find((l) => lapKey(l) !== lapKey(best));
+    $("lapA").value = lapKey(best);
+    $("lapB").value = lapKey(other);
+    compare();
+  }
+}
+
+async function trace(key) {
+  const [car, lap] = key.split("/");
+  const res = await fetch(`api/lap?car=${encodeURIComponent(car)}&lap=${encodeURIComponent(lap)}`);
+  return res.ok ? res.json() : null;
+}
+
+// timeAt interpolates a trace's elapsed time at distance d.
+function timeAt(tr, d) {
+  const D = tr.d;
+  if (d < D[0] || d > D[D.length - 1]) return null;
+  let lo = 0, hi = D.length - 1;
+  while (hi - lo > 1) { const m = (lo + hi) >> 1; if (D[m] <= d) lo = m; else hi = m; }
+  const f = D[hi] === D[lo] ? 0 : (d - D[lo]) / (D[hi] - D[lo]);
+  return tr.t[lo] + f * (tr.t[hi] - tr.t[lo]);
+}
+
+async function compare() {
+  const ka = $("lapA").value, kb = $("lapB").value;
+  if (!ka || !kb) return;
+  const [a, b] = await Promise.all([trace(ka), trace(kb)]);
+  if (!a || !b) return;
+  analysis.a = a; analysis.b = b;
+  drawCharts();
+  drawAnalysisMap();
+  pitwall.analysis = (pitwall.analysis || 0) + 1;
+}
+
+function svgEl(name, attrs) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+// deltas is lap B's time minus lap A's at each of A's points.
+function deltas(a, b) {
+  return a.d.map((d, i) => { const tb = timeAt(b, d); return tb == null ? null : tb - a.t[i]; });
+}
+
+function drawCharts() {
+  const { a, b } = analysis, g = $("charts");
+  g.replaceChildren();
+  const W = 1000, left = 70, right = 10, panelH = 120, gap = 12;
+  const maxD = Math.max(a.d[a.d.length - 1], b.d[b.d.length - 1]);
+  const x = (d) => left + ((W - left - right) * d) / maxD;
+  const dl = deltas(a, b);
+  const absMax = Math.max(0.05, ...dl.filter((v) => v != null).map(Math.abs));
+  const panels = [
+    { name: "Speed km/h", key: "speed", min: 0, max: Math.max(...a.speed, ...b.speed, 1) },
+    { name: "Throttle %", key: "throttle", min: 0, max: 100 },
+    { name: "Brake bar", key: "brake", min: 0, max: Math.max(...a.brake, ...b.brake, 1) },
+    { name: "Gear", key: "gear", min: 0, max: Math.max(...a.gear, ...b.gear, 1) },
+    { name: "Δ B−A s", key: "delta", min: -absMax, max: absMax },
+  ];
+  panels.forEach((p, i) => {
+    const top = i * (panelH + gap), y = (v) => top + panelH - ((v - p.min) / (p.max - p.min || 1)) * panelH;
+    g.appendChild(svgEl("line", { class: "axis", x1: left, x2: W - right, y1: top + panelH, y2: top + panelH }));
+    const label = svgEl("text", { x: 4, y: top + 16 });
+    label.textContent = p.name;
+    g.appendChild(label);
+    if (p.key === "delta") {
+      g.appendChild(svgEl("line", { class: "axis", x1: left, x2: W - right, y1: y(0), y2: y(0) }));
+      const pts = a.d.map((d, j) => (dl[j] == null ? null : `${x(d).toFixed(1)},${y(dl[j]).toFixed(1)}`)).filter(Boolean);
+      g.appendChild(svgEl("polyline", { class: "delta", points: pts.join(" ") }));
+      return;
+    }
+    for (const [tr, cls] of [[a, "a"], [b, "b"]]) {
+      const pts = tr.d.map((d, j) => `${x(d).toFixed(1)},${y(tr[p.key][j]).toFixed(1)}`);
+      g.appendChild(svgEl("polyline", { class: cls, points: pts.join(" ") }));
+    }
+  });
+  const total = timeAt(b, a.d[a.d.length - 1]) - a.t[a.t.length - 1];
+  const la = analysis.laps.find((l) => lapKey(l) === `${a.car}/${a.lap}`);
+  const lb = analysis.laps.find((l) => lapKey(l) === `${b.car}/${b.lap}`);
+  const diff = la && lb ? (lb.time_ms - la.time_ms) / 1000 : total;
+  $("analysis-sum").textContent = `B − A: ${diff >= 0 ? "+" : ""}${diff.toFixed(3)} s`;
+}
+
+// drawAnalysisMap paints lap A's line on the map by where B loses (red)
+// or gains (green) time against it.
+function drawAnalysisMap() {
+  const g = $("analysis-map");
+  g.replaceChildren();
+  const { a, b } = analysis;
+  if (!proj || !a || !b) return;
+  const dl = deltas(a, b);
+  for (let i = 1; i < a.d.length; i++) {
+    if (dl[i] == null || dl[i - 1] == null) continue;
+    const slope = dl[i] - dl[i - 1];
+    if (Math.abs(slope) < 0.002) continue;
+    const [x1, y1] = proj(a.x[i - 1], a.y[i - 1]), [x2, y2] = proj(a.x[i], a.y[i]);
+    g.appendChild(svgEl("line", { class: slope > 0 ? "lose" : "gain", x1, y1, x2, y2 }));
+  }
+}
+
+$("lapA").addEventListener("change", () => { analysis.picked = true; compare(); });
+$("lapB").addEventListener("change", () => { analysis.picked = true; compare(); });
 
 setInterval(tickClocks, 100);
 connect();
