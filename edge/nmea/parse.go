@@ -117,8 +117,8 @@ func ParseSentence(line []byte) (Sentence, error) {
 
 // rmc: time, status, lat, N/S, lon, E/W, speed kn, course, date, magvar, E/W[, mode[, nav status]].
 func (s *Sentence) rmc(f [][]byte) error {
-	if len(f) < 11 {
-		return fmt.Errorf("%d fields, want at least 11", len(f))
+	if len(f) < 9 { // up to the date; magnetic variation and mode are often left out
+		return fmt.Errorf("%d fields, want at least 9", len(f))
 	}
 	var err error
 	if s.TimeMs, err = timeOfDay(f[0]); err != nil {
@@ -151,8 +151,8 @@ func (s *Sentence) rmc(f [][]byte) error {
 
 // gga: time, lat, N/S, lon, E/W, quality, sats, hdop, alt, M, geoid sep, M, dgps age, dgps station.
 func (s *Sentence) gga(f [][]byte) error {
-	if len(f) < 14 {
-		return fmt.Errorf("%d fields, want at least 14", len(f))
+	if len(f) < 9 { // up to the altitude; the geoid and DGPS fields are often left out
+		return fmt.Errorf("%d fields, want at least 9", len(f))
 	}
 	var err error
 	if s.TimeMs, err = timeOfDay(f[0]); err != nil {

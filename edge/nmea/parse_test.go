@@ -33,6 +33,13 @@ func TestParseSentence(t *testing.T) {
 		{"$GPRMC,235947.000,V,,,,,,,,,,N*43", Sentence{Kind: RMC, Talker: "GP", TimeMs: (23*3600 + 59*60 + 47) * 1000, Date: -1}},
 		{"$GNGGA,235947.000,,,,,0,00,99.99,,,,,,*46", Sentence{Kind: GGA, Talker: "GN", TimeMs: (23*3600 + 59*60 + 47) * 1000, Date: -1,
 			HasFix: true}},
+		// Trailing fields left out, as some receivers do.
+		{string(AppendChecksum([]byte("$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394"))), Sentence{Kind: RMC, Talker: "GP",
+			TimeMs: (12*3600 + 35*60 + 19) * 1000, Date: day(1994, 3, 23), HasPos: true, Lat: 48 + 7.038/60, Lon: 11 + 31.0/60,
+			HasSpeed: true, SpeedKmh: 22.4 * 1.852, HasTrack: true, Track: 84.4}},
+		{string(AppendChecksum([]byte("$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4"))), Sentence{Kind: GGA, Talker: "GP",
+			TimeMs: (12*3600 + 35*60 + 19) * 1000, Date: -1, HasPos: true, Lat: 48 + 7.038/60, Lon: 11 + 31.0/60,
+			HasFix: true, Quality: 1, Sats: 8, HasHDOP: true, HDOP: 0.9, HasAlt: true, Altitude: 545.4}},
 		// South and west, milliseconds.
 		{"$GPRMC,235959.960,A,3352.12800,S,15112.55800,W,10.000,180.00,311226,,,A*60", Sentence{Kind: RMC, Talker: "GP",
 			TimeMs: (23*3600+59*60+59)*1000 + 960, Date: day(2026, 12, 31), HasPos: true, Lat: -(33 + 52.128/60), Lon: -(151 + 12.558/60),
@@ -73,6 +80,7 @@ func TestParseSentenceErrors(t *testing.T) {
 		{string(AppendChecksum([]byte("$GPGGA,123521,4807.038,X,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"))), ErrMalformed}, // hemisphere
 		{string(AppendChecksum([]byte("$GPGGA,126021,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"))), ErrMalformed}, // minute 60
 		{string(AppendChecksum([]byte("$GPGGA,123521,4807.038,N,01131.000,E,1,08"))), ErrMalformed},                      // fields missing
+		{string(AppendChecksum([]byte("$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4"))), ErrMalformed},             // no date field
 		{string(AppendChecksum([]byte("$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,320394,,,A"))), ErrMalformed},  // day 32
 		{string(AppendChecksum([]byte("$GPRMC,123519,A,4807.038,N,01131.000,E,fast,084.4,230394,,,A"))), ErrMalformed},
 		{string(AppendChecksum([]byte("$GPRMC,123519,Q,4807.038,N,01131.000,E,022.4,084.4,230394,,,A"))), ErrMalformed}, // status
