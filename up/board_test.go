@@ -1,10 +1,12 @@
 package up
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -86,5 +88,56 @@ func TestLapLine(t *testing.T) {
 	l.PitLane = true
 	if got := LapLine(l); !strings.HasSuffix(got, " pit") {
 		t.Errorf("pit lap line %q lacks the pit mark", got)
+	}
+}
+
+// The terminal tower fits 80 columns, paints the timing colours and
+// marks a car in the pit lane.
+func TestRenderTower(t *testing.T) {
+	tw := web.NewTower(web.OrderRace, web.Drivers{"car01": {Number: "44", Name: "Lewis Hamilton"}}, 0)
+	for _, l := range []telemetry.Lap{
+		{Car: "car01", Lap: 1, StartNs: 0, EndNs: 95_123_000_000, SectorsNs: []int64{30_000_000_000, 35_000_000_000, 30_123_000_000}},
+		{Car: "car02", Lap: 1, StartNs: 0, EndNs: 96_000_000_000, SectorsNs: []int64{29_000_000_000, 37_000_000_000, 30_000_000_000}},
+		{Car: "car123456789", Lap: 1, StartNs: 0, EndNs: 99_000_000_000, SectorsNs: []int64{33_000_000_000, 33_000_000_000, 33_000_000_000}},
+	} {
+		tw.AddLap(&l)
+	}
+	tw.AddLive(&telemetry.Live{Car: "car02", Lap: 2, TimeNs: 97e9, InPit: true})
+	var plain, coloured strings.Builder
+	if err := RenderTower(&plain, tw.Rows(), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenderTower(&coloured, tw.Rows(), true); err != nil {
+		t.Fatal(err)
+	}
+	ansi := regexp.MustCompile("\x1b\\[[0-9;]*m")
+	if got := ansi.ReplaceAllString(coloured.String(), ""); got != plain.String() {
+		t.Errorf("coloured tower without its colours:\n%s\nplain:\n%s", got, plain.String())
+	}
+	lines := strings.Split(strings.TrimRight(plain.String(), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines:\n%s", len(lines), plain.String())
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("%d columns: %q", n, l)
+		}
+	}
+	want := []string{
+		`^ P CAR +LAP +LAST +BEST +S1 +S2 +S3 +INT +GAP +PIT$`,
+		`^ 1 44 Hamil +1 1:35\.123 1:35\.123 30\.000 35\.000 30\.123 +leader$`,
+		`^ 2 car02 +1 1:36\.000 1:36\.000 29\.000 37\.000 30\.000 +\+0\.877 +\+0\.877 IN PIT$`,
+		`^ 3 car12345 +1 1:39\.000 1:39\.000 33\.000 33\.000 33\.000 +\+3\.000 +\+3\.877$`,
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], re)
+		}
+	}
+	c := coloured.String()
+	for _, code := range []string{"\x1b[1;35m1:35.123", "\x1b[1;35m29.000", "\x1b[1;35m33.000", "\x1b[1;32m37.000", "\x1b[1;32m1:36.000", "\x1b[30;43mIN PIT"} {
+		if !strings.Contains(c, code) {
+			t.Errorf("coloured tower lacks %q:\n%q", code, c)
+		}
 	}
 }

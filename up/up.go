@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/broker"
+	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/edge"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
@@ -233,23 +234,30 @@ func (a *assembly) board(ctx context.Context) error {
 	tail := &lapTail{brokers: a.brokers, group: cfg.Group, session: a.session, log: cfg.Logger, bad: map[string]int64{}}
 	a.goRun(ctx, "board", func() error { return tail.run(ctx, laps) })
 	b := NewBoard(a.cars)
+	tower := web.NewTower(web.OrderRace, cfg.Drivers, 0)
 	var refresh <-chan time.Time
+	var lives chan telemetry.Live
 	if cfg.Terminal {
 		t := time.NewTicker(cfg.Refresh)
 		defer t.Stop()
 		refresh = t.C
-		a.draw(b, true)
+		lives = make(chan telemetry.Live, 256)
+		a.goRun(ctx, "board", func() error { return a.liveTail(ctx, lives) })
+		a.draw(b, tower, true)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			if cfg.Terminal {
-				a.draw(b, false)
+				a.draw(b, tower, false)
 			}
 			return nil
 		case <-refresh:
-			a.draw(b, false)
+			a.draw(b, tower, false)
+		case l := <-lives:
+			tower.AddLive(&l)
 		case l := <-laps:
+			tower.AddLap(&l)
 			if !b.Add(&l) {
 				continue
 			}
@@ -260,7 +268,7 @@ func (a *assembly) board(ctx context.Context) error {
 			}
 			if a.done(b) {
 				if cfg.Terminal {
-					a.draw(b, false)
+					a.draw(b, tower, false)
 				}
 				return nil
 			}
@@ -282,16 +290,20 @@ func (a *assembly) done(b *Board) bool {
 }
 
 // draw redraws the board in place: cursor home, each line cleared to its
-// end, the rest of the screen cleared.
-func (a *assembly) draw(b *Board, first bool) {
+// end, the rest of the screen cleared. The table is the timing tower
+// (RenderTower, in colour), with every car known from the start.
+func (a *assembly) draw(b *Board, tower *web.Tower, first bool) {
 	var buf bytes.Buffer
 	if first {
 		buf.WriteString("\x1b[2J")
 	}
 	buf.WriteString("\x1b[H")
-	fmt.Fprintf(&buf, "Pitwall  %s  %d cars  %s  session %s  broker %s  (Ctrl-C to stop)\n\n",
-		a.cfg.Track, a.cfg.Cars, speedName(a.cfg.Speed), a.session, a.brokers[0])
-	b.Render(&buf)
+	fmt.Fprintf(&buf, "Pitwall  %s  %d cars  %s  broker %s  (Ctrl-C to stop)\n\n",
+		a.cfg.Track, a.cfg.Cars, speedName(a.cfg.Speed), a.brokers[0])
+	for _, c := range a.cars {
+		tower.Expect(c) // listed before its first lap
+	}
+	_ = RenderTower(&buf, tower.Rows(), true)
 	if len(b.Rows()) > 0 && b.Rows()[0].Laps == 0 {
 		buf.WriteString("\nwaiting for the first laps to complete...\n")
 	}

@@ -78,6 +78,9 @@ func (t *Tower) car(id string) *towerCar {
 	return c
 }
 
+// Expect lists car on the tower before its first lap or live record.
+func (t *Tower) Expect(car string) { t.car(car) }
+
 // AddLap records a completed lap and reports whether it was new.
 func (t *Tower) AddLap(l *telemetry.Lap) bool {
 	c := t.car(l.Car)
