@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,17 +36,22 @@ import (
 // use the README's fixed ports (127.0.0.1:9092, 9464, 8086), so the test
 // runs them in a network namespace of its own (unshare -rn, where only its
 // loopback exists) and cannot collide with anything else on the machine.
-// InfluxDB on 127.0.0.1:8086 stands for the user's own. Long-running
+// InfluxDB on 127.0.0.1:8086 stands for the user's own. Where the machine
+// refuses a namespace, the ports are moved instead, and only they: every
+// "127.0.0.1:9092" and "127.0.0.1:8086" in a line becomes a free port,
+// and the two fixed ports no line names, the broker's --listen and the
+// edge's --metrics, come from PITWALL_LISTEN and PITWALL_METRICS (port 0),
+// as every flag can. Long-running
 // commands run in the background and get Ctrl-C (SIGINT) at the end, and
 // must then exit cleanly. A README edit that changes the commands fails
 // the test until the steps below are updated to match.
 func TestREADME(t *testing.T) {
 	if dir := os.Getenv("PITWALL_README_DIR"); dir != "" {
-		followREADME(t, dir)
+		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set lo up: %v %s", err, out)
+		}
+		followREADME(t, dir, readmePorts{broker: "127.0.0.1:9092", influx: 8086})
 		return
-	}
-	if out, err := exec.Command("unshare", "-rn", "true").CombinedOutput(); err != nil {
-		t.Fatalf("the README's fixed ports need a private network namespace (unshare -rn, util-linux) and this machine refused one: %v %s", err, out)
 	}
 	for _, tool := range []string{"kcat", "ip"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -55,6 +61,12 @@ func TestREADME(t *testing.T) {
 	dir := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "pitwall"), ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("unshare", "-rn", "true").CombinedOutput(); err != nil || os.Getenv("PITWALL_README_NO_NETNS") != "" {
+		t.Logf("no private network namespace (unshare -rn: %v %s): moving the README's ports instead", err, bytes.TrimSpace(out))
+		followREADME(t, dir, readmePorts{broker: fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t)), influx: freeTCPPort(t),
+			env: []string{"PITWALL_METRICS=127.0.0.1:0"}})
+		return
 	}
 	cmd := exec.Command("unshare", "-rn", os.Args[0], "-test.run=^TestREADME$", "-test.v", "-test.timeout=10m")
 	cmd.Env = append(os.Environ(), "PITWALL_README_DIR="+dir)
@@ -77,15 +89,31 @@ type readmeStep struct {
 	then func(t *testing.T, out string)
 }
 
-func followREADME(t *testing.T, dir string) {
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set lo up: %v %s", err, out)
+// readmePorts are where the README's fixed ports are: themselves in a
+// namespace of the test's own, free ports otherwise.
+type readmePorts struct {
+	broker string // 127.0.0.1:9092
+	influx int    // 8086
+	env    []string
+}
+
+func freeTCPPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func followREADME(t *testing.T, dir string, ports readmePorts) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := &readmeShell{t: t, dir: dir}
+	moved := strings.NewReplacer("127.0.0.1:9092", ports.broker, "127.0.0.1:8086", fmt.Sprintf("127.0.0.1:%d", ports.influx))
+	sh := &readmeShell{t: t, dir: dir, move: moved.Replace,
+		env: append(os.Environ(), append(ports.env, "PITWALL_LISTEN="+ports.broker)...)}
 	defer sh.stop()
 	has := func(subs ...string) func(string) bool {
 		return func(out string) bool {
@@ -101,7 +129,7 @@ func followREADME(t *testing.T, dir string) {
 	var pty string
 
 	sh.follow(sectionBlock(t, readme, "### The whole pipeline by hand", 0), []readmeStep{
-		{prefix: "bin/pitwall broker ", bg: true, ready: has(`msg="broker ready"`)},
+		{prefix: "bin/pitwall broker ", bg: true, ready: has(`msg="broker ready" listen=` + ports.broker)},
 		{prefix: "bin/pitwall sim --pty ", bg: true, ready: ptyRE.MatchString,
 			then: func(t *testing.T, out string) { pty = ptyRE.FindString(out) }},
 		{prefix: "bin/pitwall edge ", bg: true, ready: has("edge: connected to the brokers")},
@@ -127,7 +155,7 @@ func followREADME(t *testing.T, dir string) {
 		{prefix: "bin/pitwall groups describe pitwall-laps ", ready: has("LAG", "IN-LAP")},
 	}, nil)
 
-	influx := influxtest.StartWith(t, influxtest.Options{NoDatabase: true, HTTPPort: 8086})
+	influx := influxtest.StartWith(t, influxtest.Options{NoDatabase: true, HTTPPort: ports.influx})
 	sh.follow(sectionBlock(t, readme, "### The whole pipeline by hand", 1), []readmeStep{
 		{prefix: "bin/pitwall process --track monza --print-track > monza.yaml", ready: func(string) bool {
 			b, err := os.ReadFile(filepath.Join(dir, "monza.yaml"))
@@ -180,9 +208,11 @@ func sectionBlock(t *testing.T, readme []byte, heading string, n int) []string {
 
 // readmeShell runs README lines in dir.
 type readmeShell struct {
-	t   *testing.T
-	dir string
-	bg  []*bgLine
+	t    *testing.T
+	dir  string
+	move func(string) string // the ports' move (identity in a namespace)
+	env  []string
+	bg   []*bgLine
 }
 
 type bgLine struct {
@@ -228,6 +258,7 @@ func (sh *readmeShell) follow(lines []string, steps []readmeStep, edit func(stri
 		if edit != nil {
 			line = edit(line)
 		}
+		line = sh.move(line)
 		var out string
 		if st.bg {
 			b := sh.start(line)
@@ -243,7 +274,7 @@ func (sh *readmeShell) follow(lines []string, steps []readmeStep, edit func(stri
 		} else {
 			waitUntil(t, line, func() (bool, string) {
 				cmd := exec.Command("bash", "-c", line)
-				cmd.Dir = sh.dir
+				cmd.Dir, cmd.Env = sh.dir, sh.env
 				b, err := cmd.CombinedOutput()
 				out = string(b)
 				return err == nil && st.ready(out), fmt.Sprintf("%v\n%s", err, out)
@@ -262,7 +293,7 @@ func (sh *readmeShell) follow(lines []string, steps []readmeStep, edit func(stri
 func (sh *readmeShell) start(line string) *bgLine {
 	b := &bgLine{line: line, done: make(chan struct{})}
 	b.cmd = exec.Command("bash", "-c", "exec "+line)
-	b.cmd.Dir = sh.dir
+	b.cmd.Dir, b.cmd.Env = sh.dir, sh.env
 	tty, err := pty.StartWithSize(b.cmd, &pty.Winsize{Rows: 50, Cols: 200})
 	if err != nil {
 		sh.t.Fatalf("%s: %v", line, err)
