@@ -288,6 +288,11 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// metadataPoll is how often waitMetadata asks. The broker answers while
+// it opens its partitions, and a Metadata answer listing 20,000 of them
+// costs it CPU, so asking much more often would slow what is measured.
+const metadataPoll = 25 * time.Millisecond
+
 // waitMetadata polls Metadata for every topic until the broker answers
 // with at least want partitions open (no error: after a restart the
 // broker reports those still opening with LEADER_NOT_AVAILABLE), and
@@ -319,7 +324,7 @@ func waitMetadata(ctx context.Context, cl *kgo.Client, c *child, want int) (time
 			return 0, fmt.Errorf("bench: broker exited: %v", err)
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(metadataPoll):
 		}
 		if time.Now().After(deadline) {
 			return 0, errors.New("bench: broker did not answer Metadata in 5 minutes")

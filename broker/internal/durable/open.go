@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -33,10 +34,11 @@ func Open(path string, flag int, perm os.FileMode) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// smallFile is the read size ReadFile starts with: every file the broker
-// reads whole at start (markers, checkpoints, an active segment's indexes)
-// fits, so one read suffices.
-const smallFile = 4096
+// smallFile is the read size ReadFile starts with: the files the broker
+// reads whole at start for every partition (its clean-shutdown marker and
+// leader epoch checkpoint, ~80 bytes each) fit, so one read suffices;
+// bigger ones (indexes) grow the buffer to their size.
+const smallFile = 512
 
 // ReadFile reads the whole of path, like os.ReadFile, with as few system
 // calls as a small file allows (open, read, close). A missing file gives
@@ -82,6 +84,10 @@ func ReadFile(path string) ([]byte, error) {
 	}
 }
 
+// direntBufs holds ReadDirNames' buffers: a broker lists thousands of
+// partition directories at start.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 8192); return &b }}
+
 // ReadDirNames returns the names in directory dir, unsorted, with one
 // open, the getdents calls the directory needs, and a close (os.ReadDir
 // also registers the directory with the poller and sorts).
@@ -99,7 +105,9 @@ func ReadDirNames(dir string) ([]string, error) {
 	}
 	defer syscall.Close(fd)
 	var names []string
-	buf := make([]byte, 8192)
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := syscall.ReadDirent(fd, buf)
 		if errors.Is(err, syscall.EINTR) {
