@@ -9,7 +9,8 @@
 //
 //	Def ──Build──▶ Track (centreline every ~1 m, curvature, bumps, pit lane, lat/lon)
 //	Lookup(name) ──▶ built-in Track ──Timing──▶ Timing (start/finish, sector lines, pit part)
-//	track file ──LoadTiming / ParseTiming──▶ Timing ──MarshalTiming──▶ track file
+//	track file ──LoadTiming / ParseTiming──▶ Timing ──MarshalTiming──▶ track file (commented)
+//	built-in name + track file ──TimingFor──▶ Timing checked against that road (up, sim --track-file)
 //	recorded session ([]Fix + device lap markers; ReadFixesCSV for a CSV) ──Derive──▶ Timing
 //
 // # Built-in tracks
@@ -56,8 +57,8 @@
 // # Track files
 //
 // A track file is a Timing in YAML, read by LoadTiming and ParseTiming and
-// written by MarshalTiming; the format is documented beside them, in
-// file.go: lines as two ends or as point + heading + width, WGS84 or
+// written by MarshalTiming with a comment on every field (marshal.go);
+// the format is documented beside them, in file.go: lines as two ends or as point + heading + width, WGS84 or
 // planar, and optional lap-detection settings (Timing.Detection). `pitwall process --track NAME --print-track` writes a built-in
 // track's as a starting point and `--track-file` reads one. Track files
 // are outside input: every error wraps ErrInvalid and nothing panics
