@@ -19,6 +19,8 @@ missing=()
 have kcat || missing+=(kcat)
 have socat || missing+=(socat)
 have mosquitto || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+have mosquitto_passwd || missing+=(mosquitto) # the TLS tests' password files
+have openssl || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 if [ ${#missing[@]} -gt 0 ]; then
 	sudo=""
