@@ -413,3 +413,25 @@ func TestSecureNoSecretInLogs(t *testing.T) {
 		t.Errorf("the log lacks the failed login or the user change:\n%s", logs)
 	}
 }
+
+// TestSecureSaramaHandshakeV0: sarama with SaslHandshake v0, after which
+// the SASL tokens travel bare, outside Kafka's framing (PLAIN and
+// SCRAM-SHA-512), and a wrong password closes the connection.
+func TestSecureSaramaHandshakeV0(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{Mechanisms: []string{"PLAIN", "SCRAM-SHA-512"}, Protocols: []string{"SASL_PLAINTEXT"}})
+	for _, mech := range []sarama.SASLMechanism{sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA512} {
+		cfg := saramaConfig()
+		cfg.ApiVersionsRequest = false // sarama refuses SASL v0 otherwise
+		cfg.Net.SASL.Enable, cfg.Net.SASL.Mechanism, cfg.Net.SASL.Version = true, mech, sarama.SASLHandshakeV0
+		cfg.Net.SASL.User, cfg.Net.SASL.Password = "edge", "edge-"+secret
+		cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &saramaSCRAM{hash: xscram.SHA512} }
+		saramaRoundTrip(t, b.Addrs["SASL_PLAINTEXT"], cfg)
+
+		cfg.Net.SASL.Password = "wrong"
+		cfg.Metadata.Retry.Max = 0
+		if c, err := sarama.NewClient([]string{b.Addrs["SASL_PLAINTEXT"]}, cfg); err == nil {
+			c.Close()
+			t.Fatalf("%s v0 with a wrong password: connected", mech)
+		}
+	}
+}
