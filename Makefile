@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 FUZZTIME ?= 30s
 
-.PHONY: all build install run run-broker test lint vet bench fuzz deps clean
+.PHONY: all build install run run-broker test lint vet bench fuzz deps clean screenshots
 
 all: build
 
@@ -33,6 +33,11 @@ run-broker: build
 
 deps:
 	./scripts/install-test-deps.sh
+
+# The README's picture of the pit wall page, rendered in headless Chromium
+# by the page's browser test.
+screenshots: deps
+	PITWALL_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -run TestPageInBrowser -count 1 ./dashboards/web/
 
 vet:
 	$(GO) vet ./...

@@ -346,11 +346,12 @@ function drawAnalysisMap() {
   g.replaceChildren();
   const { a, b } = analysis;
   if (!proj || !a || !b) return;
-  const dl = deltas(a, b);
+  const dl = deltas(a, b), w = 4; // the delta's change over ±w points: 10 Hz noise averages out
   for (let i = 1; i < a.d.length; i++) {
-    if (dl[i] == null || dl[i - 1] == null) continue;
-    const slope = dl[i] - dl[i - 1];
-    if (Math.abs(slope) < 0.002) continue;
+    const lo = Math.max(0, i - 1 - w), hi = Math.min(a.d.length - 1, i + w);
+    if (dl[lo] == null || dl[hi] == null) continue;
+    const slope = (dl[hi] - dl[lo]) / (hi - lo);
+    if (Math.abs(slope) < 0.004) continue;
     const [x1, y1] = proj(a.x[i - 1], a.y[i - 1]), [x2, y2] = proj(a.x[i], a.y[i]);
     g.appendChild(svgEl("line", { class: slope > 0 ? "lose" : "gain", x1, y1, x2, y2 }));
   }
