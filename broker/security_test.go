@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -432,6 +433,48 @@ func TestSecureSaramaHandshakeV0(t *testing.T) {
 		if c, err := sarama.NewClient([]string{b.Addrs["SASL_PLAINTEXT"]}, cfg); err == nil {
 			c.Close()
 			t.Fatalf("%s v0 with a wrong password: connected", mech)
+		}
+	}
+}
+
+// TestSecureAdvertisePerListener: --advertise names each listener's
+// address in Kafka's form (a bare HOST:PORT is PLAINTEXT's), and Metadata
+// and FindCoordinator give a client the one of the listener it came in on.
+func TestSecureAdvertisePerListener(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{Protocols: []string{"PLAINTEXT", "SASL_PLAINTEXT"},
+		Config: broker.Config{Advertise: "SASL_PLAINTEXT://car-park.example:19093,pit.example:19092"}})
+	for proto, want := range map[string]string{"PLAINTEXT": "pit.example:19092", "SASL_PLAINTEXT": "car-park.example:19093"} {
+		opts := []kgo.Opt{kgo.SeedBrokers(b.Addrs[proto])}
+		if proto == "SASL_PLAINTEXT" {
+			opts = append(opts, scram256("edge", "edge-"+secret))
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		// The seed connection, not the advertised address (which does
+		// not resolve): the first request a client sends.
+		resp, err := cl.Broker(math.MinInt32).Request(testCtx(t), kmsg.NewPtrMetadataRequest())
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		mb := resp.(*kmsg.MetadataResponse).Brokers[0]
+		if got := net.JoinHostPort(mb.Host, fmt.Sprint(mb.Port)); got != want {
+			t.Errorf("%s listener advertises %s, want %s", proto, got, want)
+		}
+		fc := kmsg.NewPtrFindCoordinatorRequest()
+		fc.CoordinatorKey = "laps"
+		fresp, err := cl.Broker(math.MinInt32).Request(testCtx(t), fc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		co := fresp.(*kmsg.FindCoordinatorResponse)
+		if len(co.Coordinators) != 1 { // v4+, which kgo sends
+			t.Fatalf("FindCoordinator: %+v", co)
+		}
+		if got := net.JoinHostPort(co.Coordinators[0].Host, fmt.Sprint(co.Coordinators[0].Port)); got != want {
+			t.Errorf("%s listener's coordinator is %s, want %s", proto, got, want)
 		}
 	}
 }
