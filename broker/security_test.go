@@ -464,7 +464,7 @@ func TestSecureAdvertisePerListener(t *testing.T) {
 			t.Errorf("%s listener advertises %s, want %s", proto, got, want)
 		}
 		fc := kmsg.NewPtrFindCoordinatorRequest()
-		fc.CoordinatorKey = "laps"
+		fc.CoordinatorKey, fc.CoordinatorKeys = "laps", []string{"laps"}
 		fresp, err := cl.Broker(math.MinInt32).Request(testCtx(t), fc)
 		if err != nil {
 			t.Fatal(err)
