@@ -66,3 +66,37 @@ func TestTrackDerive(t *testing.T) {
 		}
 	}
 }
+
+// pitwall track derive reads a device's own export (found by its first
+// lines) with the device's lap markers: a RaceChrono log at 25 Hz, an AiM
+// log at 20 Hz and a TrackAddict phone log at 1 Hz, the sample logs
+// pitwall import is tested with. The lap length matches the hand-written
+// track file of that oval within a lap's worth of GPS noise.
+func TestTrackDeriveDeviceLogs(t *testing.T) {
+	want, err := track.LoadTiming("../../edge/importer/testdata/oval.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, summary string }{
+		{"racechrono_25hz.csv", "lap markers"},
+		{"aim_20hz.csv", "lap markers"},
+		{"trackaddict_1hz.csv", "lap markers"},
+	} {
+		var out, errOut bytes.Buffer
+		err := trackMain(context.Background(), []string{"derive", "../../edge/importer/testdata/" + tc.file, "--name", "oval"}, &out, &errOut)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		tr, err := track.ParseTiming(out.Bytes())
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.file, err, out.String())
+		}
+		if d := math.Abs(tr.Length - want.Length); d > 0.03*want.Length || !strings.Contains(errOut.String(), tc.summary) {
+			t.Errorf("%s: lap %.0f m (the track file says %.0f); %s", tc.file, tr.Length, want.Length, errOut.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := trackMain(context.Background(), []string{"derive", "--format", "motec", "../../edge/importer/testdata/aim_20hz.csv"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--format") {
+		t.Errorf("--format motec: %v", err)
+	}
+}
