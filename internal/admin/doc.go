@@ -5,8 +5,9 @@
 //   - the producers of Pitwall's topics (the edge, the simulator's Kafka
 //     output, the lap processor), which create the topics they write with
 //     the settings in telemetry.Topics before writing (EnsureTopics);
-//   - `pitwall topics` and `pitwall groups` (cmd/pitwall), which parse
-//     flags and print what a Client returns.
+//   - `pitwall topics`, `pitwall groups`, `pitwall users` and `pitwall
+//     acls` (cmd/pitwall), which parse flags and print what a Client or a
+//     SecurityClient returns.
 //
 // # Data flow
 //
@@ -20,6 +21,9 @@
 //	                                    ──▶ Group: members, and per partition committed, end, lag
 //	                                        (and, from the lap processor's commit metadata,
 //	                                        position and records held in open laps)
+//	DialSecurity(brokers, sec) ──▶ SecurityClient (franz-go: sarama's admin drops CreateAcls' errors)
+//	    SetUser, DeleteUser, ListUsers  ──▶ AlterUserScramCredentials (the password salted here), DescribeUserScramCredentials
+//	    CreateACLs, ListACLs, DeleteACLs ──▶ CreateAcls, DescribeAcls, DeleteAcls ──▶ []ACL, sorted
 //
 // Results are plain values, sorted, with nothing formatted: printing them
 // is the command's job. Errors a user can cause read as sentences ("topic
