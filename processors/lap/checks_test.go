@@ -230,3 +230,41 @@ func TestDeviceLapTime(t *testing.T) {
 		}
 	}
 }
+
+// A device lap marker in the very frame whose fix completes the crossing
+// (a logger that writes its lap column on the first row past the line)
+// gives the lap its device time: the detector takes the marker before
+// the fix.
+func TestDeviceMarkerInCrossingFrame(t *testing.T) {
+	d, err := lap.NewDetector(lap.Config{Track: circleTiming()}, lap.NewChannels(gameCatalog(), ""), "game01", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hz, t0 = 10.0, int64(1e18)
+	lapS := circleLength / circleSpeed
+	var laps []telemetry.Lap
+	var marks []int64
+	n := 0
+	for i := 0; float64(i)/hz <= circleFirst+3.1*lapS; i++ {
+		s := float64(i) / hz
+		ns := t0 + int64(math.Round(s*1e9))
+		x, z := circle(s)
+		f := telemetry.Frame{Car: "game01", Session: "s", TimeNs: ns,
+			Samples: []telemetry.Sample{{ID: idPosX, Value: x}, {ID: idPosZ, Value: z}, {ID: idSpeed, Value: circleSpeed * 3.6}}}
+		if s >= circleFirst+float64(n)*lapS { // the first row past the line
+			n++
+			f.Samples = append(f.Samples, telemetry.Sample{ID: idDeviceLap, Value: float64(n)})
+			f.SortSamples()
+			marks = append(marks, ns)
+		}
+		laps = d.Frame(&f, laps)
+	}
+	if len(laps) != 3 {
+		t.Fatalf("%d laps", len(laps))
+	}
+	for i, l := range laps {
+		if l.DeviceNs == nil || *l.DeviceNs != marks[i+1]-marks[i] {
+			t.Errorf("lap %d: device time %v, want %v (the markers' difference)", l.Lap, l.DeviceNs, time.Duration(marks[i+1]-marks[i]))
+		}
+	}
+}

@@ -236,16 +236,21 @@ func (d *Detector) Progress() (p Progress, ok bool) {
 // out. Ignored and Problems then say what else it found.
 func (d *Detector) Frame(f *telemetry.Frame, out []telemetry.Lap) []telemetry.Lap {
 	d.ignored, d.problems = d.ignored[:0], d.problems[:0]
+	for _, s := range f.Samples {
+		// The device's lap marker first: a crossing this frame's fix
+		// completes takes the device's time of a marker in the same frame.
+		if d.ch.role(s.ID) == rDeviceLap {
+			d.markers[d.nMarker%len(d.markers)] = f.TimeNs
+			d.nMarker++
+		}
+	}
 	if p, ok := d.position(f); ok {
 		out = d.fix(f.TimeNs, p, out)
 	}
 	for _, s := range f.Samples {
 		r := d.ch.role(s.ID)
 		switch r {
-		case rNone, rLat, rLon, rPosX, rPosZ:
-		case rDeviceLap:
-			d.markers[d.nMarker%len(d.markers)] = f.TimeNs
-			d.nMarker++
+		case rNone, rLat, rLon, rPosX, rPosZ, rDeviceLap:
 		case rBeacon:
 			out = d.beaconSample(f.TimeNs, s.Value, out)
 		case rSpeed:
