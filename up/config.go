@@ -36,7 +36,8 @@ type Config struct {
 	// TrackFile times the laps with the lines of this track file (see
 	// track.LoadTiming; `pitwall process --track T --print-track` writes
 	// one) instead of Track's own, e.g. with a moved sector line. Its
-	// name must be Track's. Default none.
+	// name must be Track's; with Track empty, the cars drive the file's
+	// track (track.TimingFor). Default none.
 	TrackFile string
 	// Speed is how many times faster than real time the simulator runs;
 	// 0 is the default 1, negative is as fast as possible (--speed max).
@@ -93,8 +94,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Cars == 0 {
 		c.Cars = 4
 	}
-	if c.Track == "" {
-		c.Track = DefaultTrack
+	if c.Track == "" && c.TrackFile == "" {
+		c.Track = DefaultTrack // with a TrackFile, Run drives its track
 	}
 	if c.Speed == 0 {
 		c.Speed = 1

@@ -37,6 +37,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	cfg.Track = timing.Name // TrackFile's, when Track was not given
 	webLn, err := listenWeb(cfg)
 	if err != nil {
 		return err

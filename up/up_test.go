@@ -136,7 +136,26 @@ func TestRunTrackFile(t *testing.T) {
 	var out syncBuffer
 	err = Run(context.Background(), Config{DataDir: t.TempDir(), Cars: 1, TrackFile: path, Speed: -1, Laps: 1,
 		Stdout: &out, Logger: quietLogger(t)})
-	if err != nil || !strings.Contains(out.String(), "car01 lap 1 ") {
+	if err != nil || !strings.Contains(out.String(), "car01 lap 1 0:4") {
 		t.Fatalf("Run with the default track and its file: %v\n%s", err, out.String())
+	}
+
+	// No Track: the cars drive the file's (Monza's laps take over a minute).
+	monza, err := track.LookupTiming("monza")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = track.MarshalTiming(monza); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "monza.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = syncBuffer{}
+	err = Run(context.Background(), Config{DataDir: t.TempDir(), Cars: 1, TrackFile: path, Speed: -1, Laps: 1,
+		Stdout: &out, Logger: quietLogger(t)})
+	if err != nil || !strings.Contains(out.String(), "car01 lap 1 1:") {
+		t.Fatalf("Run with only a Monza file: %v\n%s", err, out.String())
 	}
 }

@@ -29,7 +29,7 @@ func upConfig(args []string) (up.Config, string, error) {
 	listen := fs.String("listen", "127.0.0.1:0", "the embedded broker's address (Kafka tools can connect to it)")
 	cars := fs.Int("cars", 4, "number of simulated cars")
 	track := fs.String("track", up.DefaultTrack, "track to drive (pitwall sim --list-tracks)")
-	trackFile := fs.String("track-file", "", "time laps with this track file's lines (pitwall process --track T --print-track writes one)")
+	trackFile := fs.String("track-file", "", "drive the track this track file names and time laps with its lines (pitwall process --track T --print-track writes one)")
 	speed := fs.String("speed", "1", "times real time: 1, 10, ... or max")
 	seed := fs.Uint64("seed", 1, "simulator random seed")
 	laps := fs.Int("laps", 0, "exit once every car completed N laps (0: run until Ctrl-C)")
@@ -51,6 +51,9 @@ func upConfig(args []string) (up.Config, string, error) {
 	}
 	if err := atLeast1("cars", *cars); err != nil {
 		return up.Config{}, "", err
+	}
+	if *trackFile != "" && !flagSet(fs, "track") {
+		*track = "" // the file's
 	}
 	cfg := up.Config{
 		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, TrackFile: *trackFile, Seed: *seed, Laps: *laps, Group: *group,

@@ -103,6 +103,14 @@ func TestUpFlags(t *testing.T) {
 	if cfg, _, _ := upConfig([]string{"--speed", "10", "--board", "on"}); cfg.Speed != 10 || !cfg.Terminal || cfg.Cars != 4 {
 		t.Errorf("--speed 10 --board on: %+v", cfg)
 	}
+	// --track-file alone drives the file's track (up.Run reads it);
+	// with --track, that one, which the file must be for.
+	if cfg, _, _ := upConfig([]string{"--track-file", "monza.yaml"}); cfg.Track != "" || cfg.TrackFile != "monza.yaml" {
+		t.Errorf("--track-file alone: track %q, file %q", cfg.Track, cfg.TrackFile)
+	}
+	if cfg, _, _ := upConfig([]string{"--track-file", "m.yaml", "--track", "monza"}); cfg.Track != "monza" {
+		t.Errorf("--track-file --track monza: track %q", cfg.Track)
+	}
 	t.Setenv("PITWALL_CARS", "7")
 	if cfg, _, _ := upConfig(nil); cfg.Cars != 7 {
 		t.Errorf("PITWALL_CARS=7: cars %d", cfg.Cars)
