@@ -109,6 +109,7 @@ type Registry struct {
 	opened   chan struct{}
 	openErr  error
 	stopOpen chan struct{}
+	stopOnce sync.Once
 }
 
 // Errors of topic management, mapped to Kafka codes by the broker.
@@ -234,9 +235,8 @@ func (r *Registry) readMeta(name string) (meta topicMeta, ok bool, err error) {
 // Close closes every partition, openWorkers at a time: its log is fsynced
 // and gets its clean-shutdown marker, its producer state a last snapshot.
 // Partitions the background opening had not come to stay as they are.
-// Call it once.
 func (r *Registry) Close() error {
-	close(r.stopOpen)
+	r.stopOnce.Do(func() { close(r.stopOpen) })
 	<-r.opened // the background opening stops at its next partition
 	r.mu.Lock()
 	defer r.mu.Unlock()
