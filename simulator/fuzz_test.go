@@ -23,7 +23,7 @@ func FuzzSLCANCommand(f *testing.F) {
 
 // Output URLs and --rate come from users.
 func FuzzParseTargetAndRates(f *testing.F) {
-	for _, seed := range []string{"serial:-", "slcan:/dev/ttyACM0?baud=921600", "mqtt://127.0.0.1:1883/x", "kafka://h:1/t", "rpm=100,speed=50", "a=", "=1"} {
+	for _, seed := range []string{"serial:-", "slcan:/dev/ttyACM0?baud=921600", "mqtt://127.0.0.1:1883/x", "kafka://h:1/t", "mqtts://u:p@h:1/x?ca=c.pem&qos=1", "mqtts://h:1?cert=c&key=k", "rpm=100,speed=50", "a=", "=1"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

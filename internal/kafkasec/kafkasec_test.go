@@ -181,6 +181,7 @@ func TestRedact(t *testing.T) {
 		"kafka://127.0.0.1:9092/telemetry":                            "kafka://127.0.0.1:9092/telemetry",
 		"serial:/dev/ttyUSB0?baud=115200&car=7":                       "serial:/dev/ttyUSB0?baud=115200&car=7",
 		"slcan:/dev/pts/3?bitrate=500000&dbc=a.dbc":                   "slcan:/dev/pts/3?bitrate=500000&dbc=a.dbc",
+		"mqtt://://edge:pl4nted@127.0.0.1:1/x":                        "mqtt://://edge@127.0.0.1:1/x",
 		"socketcan:can0":                                              "socketcan:can0",
 		"mqtt://edge:pl%zz@host/x":                                    "mqtt://edge@host/x",
 	} {

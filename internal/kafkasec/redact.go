@@ -10,8 +10,13 @@ import "strings"
 // still says which source it is. Source names in status lines, logs,
 // metric labels and dead-letter records go through it.
 func Redact(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		start := i + 3
+	// Every "://" starts an authority (a malformed name may hold several).
+	for from := 0; ; {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			break
+		}
+		start := from + i + 3
 		end := len(s)
 		if j := strings.IndexAny(s[start:], "/?"); j >= 0 {
 			end = start + j
@@ -21,6 +26,7 @@ func Redact(s string) string {
 				s = s[:start+colon] + s[start+at:]
 			}
 		}
+		from = start
 	}
 	base, query, ok := strings.Cut(s, "?")
 	if !ok {
