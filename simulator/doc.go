@@ -64,8 +64,10 @@
 //     (QoS 0, or N), the catalog retained on PREFIX/CAR/channels (QoS 1).
 //     Prefix default "pitwall". With qos=1 the broker queues frames for an
 //     edge whose persistent session is away (restarting) instead of
-//     dropping them.
-//   - kafka://HOST:PORT/TOPIC: sarama, acks=all, key = car id, partitioned
+//     dropping them. mqtts:// is the same over TLS (?ca=FILE, ?cert= and
+//     ?key=), logging in with the URL's user and its password or
+//     Config.MQTTPassword or $PITWALL_MQTT_PASSWORD.
+//   - kafka://HOST:PORT/TOPIC: sarama (TLS and SASL as Config.Security says), acks=all, key = car id, partitioned
 //     by telemetry/partitioner; catalogs on telemetry.channels (created
 //     compacted if missing). Topic default "telemetry". Record timestamps
 //     are the producer's wall clock, as the edge's would be.

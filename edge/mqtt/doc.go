@@ -17,6 +17,13 @@
 // own; the source subscribes again on every connection and logs each outage
 // once when it starts and once when it ends.
 //
+// Config.TLS connects with MQTT over TLS (mqtts:// in the edge's --in):
+// the broker's certificate is checked against CAFile (or the system's
+// CAs) and its host name, with a client certificate if CertFile is set.
+// Username and Password log in; the password never leaves the process —
+// the source's Name is the URL without it (kafkasec.Redact), and that is
+// all logs, metrics and dead letters see.
+//
 // The car id is the topic level matched by the filter's first "+": with
 // cars/+/telemetry, cars/44/telemetry is car 44. A filter without "+"
 // needs a configured car. The simulator publishes Avro frames on

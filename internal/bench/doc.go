@@ -29,6 +29,14 @@
 // Targets run one after the other, never at once, so they never compete for
 // the machine's cores.
 //
+// Security (security.go): with Security SSL or SASL_SSL the embedded broker
+// also listens with that protocol (TLS from a throwaway CA in a temp dir;
+// for SASL_SSL a SCRAM user created through its PLAINTEXT listener) and
+// every client of the workload connects there with kgo.DialTLSConfig and
+// franz-go's SCRAM; Peer "plaintext" then runs the identical workload on a
+// PLAINTEXT embedded broker, so the ratio is what TLS and SASL cost.
+// Against --brokers the kafkasec client flags apply instead.
+//
 // `pitwall bench partitions` (partitions.go) measures something else: what
 // an idle broker costs as its partition count grows. It runs `pitwall
 // broker` as a child process, creates the partitions with one record each,
