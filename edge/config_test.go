@@ -122,3 +122,32 @@ func TestLoadConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// edge.yaml takes the security settings under security: (the password
+// only as a file: a password key is refused), and the MQTT user and
+// password file; withDefaults reads both passwords and checks the rest.
+func TestLoadConfigSecurity(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "kafka.pw")
+	os.WriteFile(pw, []byte("k-secret\n"), 0o600)
+	mq := filepath.Join(dir, "mqtt.pw")
+	os.WriteFile(mq, []byte("m-secret\n"), 0o600)
+	path := filepath.Join(dir, "edge.yaml")
+	os.WriteFile(path, []byte("brokers: [127.0.0.1:9093]\ninputs: [\"mqtts://127.0.0.1:8883/p/+/#\"]\nmqtt_user: edge\nmqtt_password_file: "+mq+
+		"\nsecurity:\n  tls: true\n  sasl_mechanism: SCRAM-SHA-512\n  sasl_user: edge\n  sasl_password_file: "+pw+"\n"), 0o600)
+	c, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = c.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Security; s.Protocol() != "SASL_SSL" || s.User != "edge" || string(s.Password) != "k-secret" || c.MQTTUser != "edge" || c.mqttPassword != "m-secret" {
+		t.Fatalf("security %+v, mqtt user %q", s, c.MQTTUser)
+	}
+	os.WriteFile(path, []byte("brokers: [h:1]\ninputs: [serial:/dev/null]\nsecurity:\n  sasl_password: inline\n"), 0o600)
+	if _, err := LoadConfig(path); err == nil {
+		t.Error("a password in edge.yaml accepted")
+	}
+}
