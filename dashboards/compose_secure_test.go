@@ -54,7 +54,9 @@ func TestComposeSecureProfile(t *testing.T) {
 			t.Errorf("%s: profiles %v, want only secure (opt-in)", n, s.Profiles)
 		}
 	}
-	args := func(n string) string { return strings.Join(append(append([]string{}, p.Services[n].Entrypoint...), p.Services[n].Command...), " ") }
+	args := func(n string) string {
+		return strings.Join(append(append([]string{}, p.Services[n].Entrypoint...), p.Services[n].Command...), " ")
+	}
 	for n, wants := range map[string][]string{
 		"broker-secure": {"--listen SASL_SSL://0.0.0.0:9093", "--advertise SASL_SSL://broker-secure:9093", "--tls-cert /secrets/",
 			"--tls-key /secrets/", "--authorizer acl", "--super-users User:admin"},

@@ -58,14 +58,9 @@ func topicsMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	})
 }
 
-// withAdmin connects to brokers for the length of one admin command, and
-// prints what run wrote only if it succeeds: nothing of a command that
-// fails half way.
-func withAdmin(ctx context.Context, brokers, clientID string, stdout io.Writer, run func(*admin.Client, io.Writer) error) error {
-	return withAdminSec(ctx, brokers, clientID, kafkasec.Config{}, stdout, run)
-}
-
-// withAdminSec is withAdmin with TLS and SASL as sec says (loaded).
+// withAdminSec connects to brokers, with TLS and SASL as sec (loaded)
+// says, for the length of one admin command, and prints what run wrote
+// only if it succeeds: nothing of a command that fails half way.
 func withAdminSec(ctx context.Context, brokers, clientID string, sec kafkasec.Config, stdout io.Writer, run func(*admin.Client, io.Writer) error) error {
 	ac, err := admin.DialSecure(ctx, brokers, clientID, sec)
 	if err != nil {
