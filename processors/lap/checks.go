@@ -33,6 +33,10 @@ const (
 	// IgnoredBeforeStart: a sector line before the car's first
 	// start/finish crossing.
 	IgnoredBeforeStart = "before_first_lap"
+	// IgnoredGPSJump: a position fix further from the last one than any
+	// car can go in the time between them (a receiver's glitch, a
+	// corrupt value); no line is searched on the way to it.
+	IgnoredGPSJump = "gps_jump"
 )
 
 // Ignored returns the crossings the last Frame call ignored. The slice

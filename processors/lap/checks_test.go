@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -265,6 +266,48 @@ func TestDeviceMarkerInCrossingFrame(t *testing.T) {
 	for i, l := range laps {
 		if l.DeviceNs == nil || *l.DeviceNs != marks[i+1]-marks[i] {
 			t.Errorf("lap %d: device time %v, want %v (the markers' difference)", l.Lap, l.DeviceNs, time.Duration(marks[i+1]-marks[i]))
+		}
+	}
+}
+
+// A fix no car could have driven to (a receiver's glitch: longitude
+// railed at 180°) is skipped and reported, and times nothing: the laps
+// are those of the clean run. A first fix that was the glitch is given
+// up after a few good fixes disagree with it.
+func TestGPSJumpIgnored(t *testing.T) {
+	const maxJumpsBefore = 2
+	end := circleFirst + 3.1*circleLength/circleSpeed
+	clean := drive(t, circleTiming(), 10, end, circle, nil)
+	glitchAt := func(at float64) func(s float64) (x, z float64) {
+		return func(s float64) (x, z float64) {
+			if math.Abs(s-at) < 1e-9 {
+				return 1e7, -3e6 // thousands of km away
+			}
+			return circle(s)
+		}
+	}
+	for _, at := range []float64{0, circleFirst + 0.4*circleLength/circleSpeed, circleFirst + 1.95*circleLength/circleSpeed} {
+		r := drive(t, circleTiming(), 10, end, glitchAt(math.Round(at*10)/10), nil)
+		if len(r.laps) != len(clean.laps) {
+			t.Fatalf("glitch at %.1f s: %d laps, clean run %d", at, len(r.laps), len(clean.laps))
+		}
+		for i, l := range r.laps {
+			if l.StartNs != clean.laps[i].StartNs || l.EndNs != clean.laps[i].EndNs || !slices.Equal(l.SectorsNs, clean.laps[i].SectorsNs) {
+				t.Errorf("glitch at %.1f s: lap %d %v, clean %v", at, l.Lap, l.LapTime(), clean.laps[i].LapTime())
+			}
+		}
+		jumps := 0
+		for _, ig := range r.ignored {
+			if ig.Reason == lap.IgnoredGPSJump {
+				jumps++
+			}
+		}
+		want := 1
+		if at == 0 {
+			want = maxJumpsBefore // the good fixes that disagree with it, before the detector gives it up
+		}
+		if jumps != want {
+			t.Errorf("glitch at %.1f s: %d fixes ignored as jumps, want %d", at, jumps, want)
 		}
 	}
 }

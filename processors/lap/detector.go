@@ -130,6 +130,7 @@ type Detector struct {
 	problems []*LineError // in the last Frame call
 
 	havePrev bool
+	jumps    int // fixes skipped in a row as impossible jumps (IgnoredGPSJump)
 	prev     vec
 	prevNs   int64
 	beaconHi bool

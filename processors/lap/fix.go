@@ -13,6 +13,17 @@ import (
 // never crossed, so their segment is not searched for crossings.
 const maxBridge = 10 * time.Second
 
+// A fix that would have the car faster than maxFixSpeed (plus
+// fixJumpSlack metres of receiver error) since the last one is no
+// position: it is skipped. After maxJumps such fixes in a row the last
+// good one was the odd one out (a receiver that came back somewhere else
+// after a long loss): the detector starts again from the new fix.
+const (
+	maxFixSpeed  = 150.0 // m/s: 540 km/h
+	fixJumpSlack = 50.0  // m
+	maxJumps     = 3
+)
+
 // hit is a line crossed between two fixes.
 type hit struct {
 	t, u float64
@@ -31,8 +42,23 @@ func (d *Detector) fix(ns int64, p vec, out []telemetry.Lap) []telemetry.Lap {
 		return out // a duplicate or out-of-order fix carries no new motion
 	}
 	gap := ns - d.prevNs
-	d.interval(gap)
 	segLen := p.sub(d.prev).len()
+	if segLen > maxFixSpeed*float64(gap)/1e9+fixJumpSlack {
+		if d.jumps++; d.jumps < maxJumps {
+			d.ignored = append(d.ignored, Ignored{Line: "gps", AtNs: ns, Reason: IgnoredGPSJump})
+			return out
+		}
+		d.jumps = 0
+		d.prev, d.prevNs = p, ns // the position before was the odd one: go on from here
+		d.odo.reset(ns)
+		d.coarse.have = false
+		if d.started {
+			d.cur.maxGap = max(d.cur.maxGap, gap)
+		}
+		return out
+	}
+	d.jumps = 0
+	d.interval(gap)
 	var hits [4]hit
 	found := hits[:0]
 	if gap <= int64(maxBridge) {
