@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"edge":    {"run the edge agent: serial, SLCAN and MQTT in, Kafka out", runEdge},
 		"up":      {"run everything on one laptop: broker, simulator, edge over a pty, lap processor, live timing board", runUp},
 		"web":     {"serve the pit wall page: live timing tower and track map from the log", runWeb},
+		"export":  {"write a car's lap or session as a CSV file MoTeC i2 or RaceChrono imports", runExport},
 	}
 }
 

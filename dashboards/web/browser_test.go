@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -220,6 +221,19 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	if want := fmt.Sprintf("B − A: %+.3f s", (lb - la).Seconds()); sum != want {
 		t.Errorf("analysis says %q for %q against %q, want %q", sum, picked[1], picked[0], want)
+	}
+	// One click exports lap A for MoTeC i2 (and RaceChrono).
+	for _, f := range []struct{ id, head string }{{"export-motec", `"Format","MoTeC CSV File"`}, {"export-racechrono", "This file is created using Pitwall"}} {
+		href := eval[string](t, ctx, `$("`+f.id+`").href`)
+		resp, err := http.Get(href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(body, []byte(f.head)) || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("%s (%s): %s %q...", f.id, href, resp.Status, body[:min(len(body), 200)])
+		}
 	}
 	if n := eval[float64](t, ctx, `[...document.querySelectorAll("td.delta.session")].filter(e => /^[+-]\d+\.\d\d$/.test(e.innerText)).length`); n == 0 {
 		t.Error("no live delta to the session's best on the tower")

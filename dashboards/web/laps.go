@@ -149,6 +149,20 @@ func (t *Tower) Laps() []LapInfo {
 	return out
 }
 
+// Lap returns car's completed lap n.
+func (t *Tower) Lap(car string, n int32) (telemetry.Lap, bool) {
+	c := t.cars[car]
+	if c == nil {
+		return telemetry.Lap{}, false
+	}
+	for _, l := range c.laps {
+		if l.Lap == n {
+			return l, true
+		}
+	}
+	return telemetry.Lap{}, false
+}
+
 // Trace returns car's trace of lap n, or nil.
 func (t *Tower) Trace(car string, n int32) *LapTrace { return t.traces.get(car, n) }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/export"
 	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors/timing"
 	"github.com/pitwall/pitwall/telemetry"
@@ -112,6 +113,8 @@ type Server struct {
 	trace *traces
 	ver   uint64 // bumped on every change
 	stats Stats
+
+	client sarama.Client // set once connected, for exports
 
 	subsMu sync.Mutex
 	subs   map[chan []byte]struct{}
@@ -236,6 +239,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	})
+	mux.HandleFunc("GET /api/export", s.export)
 	mux.HandleFunc("GET /events", s.events)
 	return mux
 }
@@ -272,6 +276,38 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+}
+
+// export sends a lap as a CSV file MoTeC i2 or RaceChrono imports
+// (?car=ID&lap=N&format=motec|racechrono), read from the log's frames.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	car, format := q.Get("car"), q.Get("format")
+	n, err := strconv.ParseInt(q.Get("lap"), 10, 32)
+	if !telemetry.ValidCar(car) || err != nil || (format != export.FormatMoTeC && format != export.FormatRaceChrono) {
+		http.Error(w, "want ?car=ID&lap=N&format=motec|racechrono", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	l, ok := s.tower.Lap(car, int32(n))
+	d := s.cfg.Drivers.Of(car)
+	client := s.client
+	s.mu.Unlock()
+	if !ok || client == nil {
+		http.Error(w, fmt.Sprintf("no lap %d of %s", n, car), http.StatusNotFound)
+		return
+	}
+	sess, err := export.Read(r.Context(), client, car, l.Session, l.StartNs, l.EndNs)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	sess.Crossings, sess.FirstLap, sess.Venue, sess.Driver = []int64{l.StartNs, l.EndNs}, l.Lap, s.cfg.Timing.Name, d.Name
+	w.Header().Set("Content-Type", "text/csv")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-lap%d-%s.csv"`, car, n, format))
+	if err := export.Write(w, sess, format, 0); err != nil {
+		s.cfg.Logger.Warn("web: export", "car", car, "lap", n, "err", err)
+	}
 }
 
 // mapJSON returns the map and its version.
@@ -410,6 +446,14 @@ func (s *Server) read(ctx context.Context) error {
 		}
 	}
 	defer client.Close()
+	s.mu.Lock()
+	s.client = client
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.client = nil
+		s.mu.Unlock()
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Add(1)

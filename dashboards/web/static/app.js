@@ -284,6 +284,9 @@ async function compare() {
   const [a, b] = await Promise.all([trace(ka), trace(kb)]);
   if (!a || !b) return;
   analysis.a = a; analysis.b = b;
+  for (const f of ["motec", "racechrono"]) {
+    $("export-" + f).href = `api/export?car=${encodeURIComponent(a.car)}&lap=${a.lap}&format=${f}`;
+  }
   drawCharts();
   drawAnalysisMap();
   pitwall.analysis = (pitwall.analysis || 0) + 1;
