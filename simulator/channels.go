@@ -67,13 +67,16 @@ func standardChannels(gpsHz int) []chanDef {
 		})
 		return &out[len(out)-1]
 	}
-	for _, c := range []*chanDef{
-		add(telemetry.ChanGPSLat, "deg", gpsHz, -90, 90, kGPSLat, 7, 0),
-		add(telemetry.ChanGPSLon, "deg", gpsHz, -180, 180, kGPSLon, 7, 0),
-		add(telemetry.ChanGPSSpeed, "km/h", gpsHz, 0, 400, kGPSSpeed, 2, 0.3),
-		add(telemetry.ChanGPSHeading, "deg", gpsHz, 0, 360, kGPSHeading, 1, 0),
-	} {
-		c.gps, c.glitch = true, false
+	add(telemetry.ChanGPSLat, "deg", gpsHz, -90, 90, kGPSLat, 7, 0)
+	add(telemetry.ChanGPSLon, "deg", gpsHz, -180, 180, kGPSLon, 7, 0)
+	add(telemetry.ChanGPSSpeed, "km/h", gpsHz, 0, 400, kGPSSpeed, 2, 0.3)
+	add(telemetry.ChanGPSHeading, "deg", gpsHz, 0, 360, kGPSHeading, 1, 0)
+	// The receiver's channels, by index: a pointer add returned before
+	// the slice grew points into the old array (where the flags were once
+	// set, so latitude and longitude glitched to ±90/±180 and kept coming
+	// through the receiver's dropouts).
+	for i := range out {
+		out[i].gps, out[i].glitch = true, false
 	}
 	add(telemetry.ChanSpeed, "km/h", 50, 0, 400, kSpeed, 1, 0.2)
 	add(telemetry.ChanRPM, "rpm", 50, 0, 10000, kRPM, 0, 15)
