@@ -128,7 +128,9 @@ func readYAML(t *testing.T, name string, v any) {
 // Grafana would, and expects each to return at least one row with a value.
 func TestQueriesReturnRows(t *testing.T) {
 	srv := influxtest.Start(t)
-	err := up.Run(context.Background(), up.Config{Cars: 2, Track: "brands-indy", Speed: -1, Laps: 1,
+	// Two laps a car: up stops once every car's laps are on telemetry.laps,
+	// and a car's live delta (to its best lap) exists only in its second.
+	err := up.Run(context.Background(), up.Config{Cars: 2, Track: "brands-indy", Speed: -1, Laps: 2,
 		InfluxURL: srv.URL, InfluxBucket: srv.Database, Stdout: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
