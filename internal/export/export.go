@@ -12,6 +12,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,27 +93,13 @@ func Read(ctx context.Context, client sarama.Client, car, session string, fromNs
 	}
 	// A frame sent twice (an edge replaying its spool) once, in time order.
 	slices.SortStableFunc(s.Frames, func(a, b telemetry.Frame) int {
-		switch {
-		case a.TimeNs != b.TimeNs:
-			return cmpInt(a.TimeNs, b.TimeNs)
-		}
-		return cmpInt(a.Seq, b.Seq)
+		return cmp.Or(cmp.Compare(a.TimeNs, b.TimeNs), cmp.Compare(a.Seq, b.Seq))
 	})
 	s.Frames = slices.CompactFunc(s.Frames, func(a, b telemetry.Frame) bool { return a.TimeNs == b.TimeNs && a.Seq == b.Seq })
 	if s.Session == "" {
 		s.Session = s.Frames[0].Session
 	}
 	return s, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // catalog reads car's newest catalog from telemetry.channels.

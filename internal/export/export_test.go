@@ -60,7 +60,7 @@ func session(t *testing.T) (*export.Session, telemetry.Lap) {
 
 func readTruth(t *testing.T, path string) []telemetry.Lap {
 	t.Helper()
-	b, err := readFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,5 +195,3 @@ func abs(v int64) int64 {
 	}
 	return v
 }
-
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
