@@ -20,6 +20,8 @@ var (
 	LapSchema string
 	//go:embed live.avsc
 	LiveSchema string
+	//go:embed alarm.avsc
+	AlarmSchema string
 )
 
 // older holds the schemas this package wrote before the current ones
@@ -36,6 +38,7 @@ const (
 	NameCatalog = "pitwall.telemetry.ChannelCatalog"
 	NameLap     = "pitwall.telemetry.Lap"
 	NameLive    = "pitwall.telemetry.Live"
+	NameAlarm   = "pitwall.telemetry.Alarm"
 )
 
 // HeaderLen is the length of the single-object encoding header: the magic
@@ -56,7 +59,7 @@ var (
 	ErrCorrupt = errors.New("telemetry: corrupt Avro record")
 )
 
-// Codec encodes Frames, ChannelCatalogs, Laps and Live records as Avro single-object
+// Codec encodes Frames, ChannelCatalogs, Laps, Live and Alarm records as Avro single-object
 // records, and decodes records written with any registered writer schema,
 // older or newer, by Avro schema resolution. The current schemas are always
 // registered. A Codec is safe for concurrent use.
@@ -87,7 +90,7 @@ func NewCodec() (*Codec, error) {
 		current: make(map[string]uint64),
 		writers: make(map[uint64]writerSchema),
 	}
-	for _, src := range []string{FrameSchema, CatalogSchema, LapSchema, LiveSchema} {
+	for _, src := range []string{FrameSchema, CatalogSchema, LapSchema, LiveSchema, AlarmSchema} {
 		s, err := parseSchema(src)
 		if err != nil {
 			return nil, err
@@ -246,6 +249,23 @@ func (c *Codec) DecodeLive(data []byte, l *Live) error {
 		return err
 	}
 	return l.Validate()
+}
+
+// AppendAlarm appends a, validated, as a single-object record.
+func (c *Codec) AppendAlarm(dst []byte, a *Alarm) ([]byte, error) {
+	if err := a.Validate(); err != nil {
+		return dst, err
+	}
+	return c.appendGeneric(dst, NameAlarm, a)
+}
+
+// DecodeAlarm decodes a single-object Alarm record and validates it.
+func (c *Codec) DecodeAlarm(data []byte, a *Alarm) error {
+	*a = Alarm{}
+	if err := c.decodeGeneric(data, NameAlarm, a); err != nil {
+		return err
+	}
+	return a.Validate()
 }
 
 func (c *Codec) appendGeneric(dst []byte, name string, v any) ([]byte, error) {

@@ -381,3 +381,58 @@ func (l *Live) Validate() error {
 	}
 	return nil
 }
+
+// Alarm severities.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// MaxAlarmText is the longest message or condition an Alarm carries.
+const MaxAlarmText = 256
+
+// Alarm is an alarm rule raised or cleared for one car (TopicAlarms). Car,
+// Rule, Channel and SinceNs name one alarm.
+type Alarm struct {
+	Car     string `avro:"car"`
+	Session string `avro:"session"`
+	// Rule is the rule's name; Channel the channel it matched.
+	Rule    string `avro:"rule"`
+	Channel string `avro:"channel"`
+	// Severity is SeverityInfo, SeverityWarning or SeverityCritical.
+	Severity string `avro:"severity"`
+	// Message is the rule's message; Condition the rule in words.
+	Message   string `avro:"message"`
+	Condition string `avro:"condition"`
+	// Active is true when raised, false when cleared.
+	Active bool `avro:"active"`
+	// TimeNs is the sensor time it was raised or cleared at; SinceNs
+	// when its condition began (raised) or when it was raised (cleared).
+	TimeNs  int64 `avro:"time_ns"`
+	SinceNs int64 `avro:"since_ns"`
+	// Value is the channel's value at TimeNs (fuel rules: laps left).
+	Value float64 `avro:"value"`
+}
+
+// Validate reports whether a keeps the model's rules.
+func (a *Alarm) Validate() error {
+	if err := validIDs(a.Car, a.Session); err != nil {
+		return err
+	}
+	if !ValidName(a.Rule) || !ValidName(a.Channel) {
+		return fmt.Errorf("%w: alarm rule %q channel %q", ErrInvalid, a.Rule, a.Channel)
+	}
+	switch a.Severity {
+	case SeverityInfo, SeverityWarning, SeverityCritical:
+	default:
+		return fmt.Errorf("%w: alarm severity %q", ErrInvalid, a.Severity)
+	}
+	if len(a.Message) > MaxAlarmText || len(a.Condition) > MaxAlarmText {
+		return fmt.Errorf("%w: alarm message or condition longer than %d bytes", ErrInvalid, MaxAlarmText)
+	}
+	if a.TimeNs < 0 || a.SinceNs < 0 || a.SinceNs > a.TimeNs || !finite(a.Value) {
+		return fmt.Errorf("%w: alarm of %s at %d since %d value %v", ErrInvalid, a.Car, a.TimeNs, a.SinceNs, a.Value)
+	}
+	return nil
+}

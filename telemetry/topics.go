@@ -15,6 +15,9 @@ const (
 	// (live delta, sector, position) as the lap processor sees it, at
 	// least 10 a second per car. Kept for a day: live views read its end.
 	TopicLive = "telemetry.live"
+	// TopicAlarms carries Avro Alarm records: alarm rules raised and
+	// cleared per car by the lap processor (pitwall --alarms FILE).
+	TopicAlarms = "telemetry.alarms"
 	// TopicDeadLetter carries input that could not be decoded, raw, with
 	// the reason in the HeaderReason header.
 	TopicDeadLetter = "telemetry.deadletter"
@@ -61,6 +64,7 @@ func Topics() []TopicSpec {
 		{Name: TopicLaps, Partitions: DefaultPartitions},
 		{Name: TopicLive, Partitions: DefaultPartitions, Configs: map[string]string{"retention.ms": "86400000"}},
 		{Name: TopicDeadLetter, Partitions: DefaultPartitions},
+		{Name: TopicAlarms, Partitions: DefaultPartitions},
 		{Name: TopicImports, Partitions: DefaultPartitions, Configs: map[string]string{"cleanup.policy": "compact"}},
 	}
 }

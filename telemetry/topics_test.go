@@ -16,7 +16,7 @@ func TestTopics(t *testing.T) {
 			t.Errorf("Topic(%q) = %+v, %v", s.Name, got, ok)
 		}
 	}
-	for _, name := range []string{TopicFrames, TopicChannels, TopicLaps, TopicLive, TopicDeadLetter} {
+	for _, name := range []string{TopicFrames, TopicChannels, TopicLaps, TopicLive, TopicDeadLetter, TopicAlarms} {
 		if !seen[name] {
 			t.Errorf("%s missing from Topics", name)
 		}
