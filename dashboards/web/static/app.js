@@ -226,7 +226,7 @@ function connect() {
 
 // ---- lap analysis: two laps (any cars) by distance ----
 
-const analysis = { laps: [], total: -1, a: null, b: null, picked: false };
+const analysis = { laps: [], total: -1, a: null, b: null, la: null, lb: null, picked: false, lapsSeq: 0, compareSeq: 0 };
 
 function lapKey(l) { return `${l.car}/${l.lap}`; }
 function lapLabel(l) {
@@ -235,13 +235,18 @@ function lapLabel(l) {
 
 // refreshLaps fetches the lap list when the tower's lap count changed
 // (pushed), so a new lap becomes selectable at once.
+// Responses can arrive out of order; only the newest request's list is
+// applied, so an older list never replaces a newer one.
 async function refreshLaps() {
   const total = rows.reduce((n, r) => n + r.laps, 0);
   if (total === analysis.total) return;
   analysis.total = total;
+  const seq = ++analysis.lapsSeq;
   const res = await fetch("api/laps");
-  if (!res.ok) return;
-  analysis.laps = (await res.json()).filter((l) => l.trace);
+  if (!res.ok || seq !== analysis.lapsSeq) return;
+  const laps = (await res.json()).filter((l) => l.trace);
+  if (seq !== analysis.lapsSeq) return;
+  analysis.laps = laps;
   for (const id of ["lapA", "lapB"]) {
     const sel = $(id), keep = sel.value;
     sel.replaceChildren(...analysis.laps.map((l) => {
@@ -278,17 +283,24 @@ function timeAt(tr, d) {
   return tr.t[lo] + f * (tr.t[hi] - tr.t[lo]);
 }
 
+// compare draws the two picked laps. The lap records (their timed lap
+// times) are taken when the pick is made and only the newest compare
+// draws, so a lap list or a compare still in flight cannot mix laps.
 async function compare() {
   const ka = $("lapA").value, kb = $("lapB").value;
   if (!ka || !kb) return;
+  const seq = ++analysis.compareSeq;
+  const la = analysis.laps.find((l) => lapKey(l) === ka), lb = analysis.laps.find((l) => lapKey(l) === kb);
   const [a, b] = await Promise.all([trace(ka), trace(kb)]);
-  if (!a || !b) return;
-  analysis.a = a; analysis.b = b;
+  if (!a || !b || seq !== analysis.compareSeq) return;
+  analysis.a = a; analysis.b = b; analysis.la = la; analysis.lb = lb;
   for (const f of ["motec", "racechrono"]) {
     $("export-" + f).href = `api/export?car=${encodeURIComponent(a.car)}&lap=${a.lap}&format=${f}`;
   }
   drawCharts();
   drawAnalysisMap();
+  // What was drawn, in one place: the labels of the two laps and the sum.
+  pitwall.compared = { a: la && lapLabel(la), b: lb && lapLabel(lb), sum: $("analysis-sum").textContent };
   pitwall.analysis = (pitwall.analysis || 0) + 1;
 }
 
@@ -336,8 +348,7 @@ function drawCharts() {
     }
   });
   const total = timeAt(b, a.d[a.d.length - 1]) - a.t[a.t.length - 1];
-  const la = analysis.laps.find((l) => lapKey(l) === `${a.car}/${a.lap}`);
-  const lb = analysis.laps.find((l) => lapKey(l) === `${b.car}/${b.lap}`);
+  const { la, lb } = analysis;
   const diff = la && lb ? (lb.time_ms - la.time_ms) / 1000 : total;
   $("analysis-sum").textContent = `B − A: ${diff >= 0 ? "+" : ""}${diff.toFixed(3)} s`;
 }
