@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -104,7 +107,7 @@ type partitionRead struct {
 // run hands the partition's records to fn until its range is read or ctx
 // ends (both nil), or the partition consumer fails.
 func (r *partitionRead) run(ctx context.Context, fn func(*sarama.ConsumerMessage)) error {
-	start, end, err := r.bounds()
+	start, end, err := r.bounds(ctx)
 	if err != nil || !r.follow && start >= end {
 		return err
 	}
@@ -148,19 +151,52 @@ func (r *partitionRead) run(ctx context.Context, fn func(*sarama.ConsumerMessage
 
 // bounds returns the offset to start at and, for ReadToEnd, the end
 // offset. Following from the oldest record needs no request.
-func (r *partitionRead) bounds() (start, end int64, err error) {
+func (r *partitionRead) bounds(ctx context.Context) (start, end int64, err error) {
 	start = r.cfg.From
 	if r.follow && start <= 0 {
 		return sarama.OffsetOldest, 0, nil
 	}
 	if !r.follow {
-		if end, err = r.client.GetOffset(r.topic, r.part, sarama.OffsetNewest); err != nil {
+		if end, err = r.offset(ctx, sarama.OffsetNewest); err != nil {
 			return 0, 0, fmt.Errorf("topicread: %s/%d: end offset: %w", r.topic, r.part, err)
 		}
 	}
-	oldest, err := r.client.GetOffset(r.topic, r.part, sarama.OffsetOldest)
+	oldest, err := r.offset(ctx, sarama.OffsetOldest)
 	if err != nil {
 		return 0, 0, fmt.Errorf("topicread: %s/%d: start offset: %w", r.topic, r.part, err)
 	}
 	return max(start, oldest), end, nil
+}
+
+// offsetAttempts bounds offset's retries of a transient failure.
+const offsetAttempts = 5
+
+// offset asks for the partition's newest or oldest offset. A transient
+// failure is retried with a growing pause: sarama's client shares one
+// connection per broker among the partitions read at once, and a request
+// that fails on it closes it under the others ("broker not connected"),
+// and a partition the broker is still opening has no leader yet.
+func (r *partitionRead) offset(ctx context.Context, which int64) (int64, error) {
+	pause := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		off, err := r.client.GetOffset(r.topic, r.part, which)
+		if err == nil || attempt == offsetAttempts || !transient(err) {
+			return off, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
+// transient reports errors that a retry of the same request can clear.
+func transient(err error) bool {
+	var kerr sarama.KError
+	if errors.As(err, &kerr) {
+		return kerr == sarama.ErrLeaderNotAvailable || kerr == sarama.ErrNotLeaderForPartition || kerr == sarama.ErrRequestTimedOut || kerr == sarama.ErrNotEnoughReplicas
+	}
+	return errors.Is(err, sarama.ErrNotConnected) || errors.Is(err, sarama.ErrOutOfBrokers) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
