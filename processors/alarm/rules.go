@@ -188,7 +188,7 @@ func knownKeys(n *yaml.Node) error {
 func (ry *ruleYAML) compile() (Rule, error) {
 	r := Rule{Name: ry.Name, Channel: ry.Channel, Deadband: ry.Deadband, Severity: ry.Severity, Message: ry.Message}
 	if !telemetry.ValidName(r.Name) {
-		return r, errors.New("name must be 1-64 characters of A-Z, a-z, 0-9, _ and .")
+		return r, errors.New("name must be 1-64 characters of A-Z, a-z, 0-9, _ or dot")
 	}
 	ops := 0
 	for _, set := range []bool{ry.Above != nil, ry.Below != nil, ry.Outside != nil, ry.FuelLaps != nil} {
