@@ -35,9 +35,9 @@ type Config struct {
 	// TLSClientCAFile holds PEM CA certificates for mutual TLS: on SSL
 	// listeners clients must then present a certificate they signed, and
 	// their principal is User:<the certificate's CN>; on SASL_SSL a client
-	// certificate is checked if given (SASL names the client). Default
-	// none: no client certificates asked for, SSL clients are
-	// User:ANONYMOUS.
+	// certificate is checked if given (SASL names the client).
+	// Server.ReloadTLS reads it again. Default none: no client
+	// certificates asked for, SSL clients are User:ANONYMOUS.
 	TLSClientCAFile string
 	// SASLMechanisms are the mechanisms SASL listeners offer:
 	// SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the stored

@@ -9,7 +9,6 @@ package broker
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,9 +66,10 @@ func (c Config) validateSecurity() error {
 type security struct {
 	log *slog.Logger
 	// certs is the TLS certificate (nil without TLS listeners);
-	// clientCAs verify client certificates (nil: none asked for).
+	// clientCAs verify client certificates (nil: none asked for). Both
+	// are reloaded by ReloadTLS.
 	certs     *auth.Certs
-	clientCAs *x509.CertPool
+	clientCAs *auth.ClientCAs
 	// mechanisms are those SASL listeners offer; authn checks logins
 	// against users, the SCRAM credential store.
 	mechanisms []string
@@ -119,7 +119,7 @@ func (s *Server) openSecurity() (*security, error) {
 		}
 	}
 	if s.cfg.TLSClientCAFile != "" {
-		if sec.clientCAs, err = auth.LoadCAPool(s.cfg.TLSClientCAFile); err != nil {
+		if sec.clientCAs, err = auth.LoadClientCAs(s.cfg.TLSClientCAFile); err != nil {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
 	}
@@ -141,20 +141,34 @@ func (sec *security) tlsConfig(proto auth.Protocol) *tls.Config {
 	return sec.certs.ServerConfig(sec.clientCAs, proto == auth.SSL)
 }
 
-// ReloadTLS reads the TLS certificate and key files again (`pitwall
-// broker` calls it on SIGHUP). Connections already open keep theirs; new
-// handshakes use the new one. On error the old certificate stays.
+// ReloadTLS reads the TLS certificate and key files again, and the client
+// CA bundle of mutual TLS (`pitwall broker` calls it on SIGHUP).
+// Connections already open keep what they were verified with; new
+// handshakes use the new files. On error what failed to load stays as it
+// was (the other file is still reloaded).
 func (s *Server) ReloadTLS() error {
-	if s.sec == nil || s.sec.certs == nil {
+	if s.sec == nil {
 		return nil
 	}
-	if err := s.sec.certs.Reload(); err != nil {
-		s.log.Error("tls reload failed; keeping the certificate in use", "err", err)
-		return err
+	var errs []error
+	if certs := s.sec.certs; certs != nil {
+		if err := certs.Reload(); err != nil {
+			s.log.Error("tls reload failed; keeping the certificate in use", "err", err)
+			errs = append(errs, err)
+		} else {
+			leaf := certs.Leaf()
+			s.log.Info("tls certificate reloaded", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter)
+		}
 	}
-	leaf := s.sec.certs.Leaf()
-	s.log.Info("tls certificate reloaded", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter)
-	return nil
+	if cas := s.sec.clientCAs; cas != nil {
+		if err := cas.Reload(); err != nil {
+			s.log.Error("tls client CA reload failed; keeping the CAs in use", "err", err)
+			errs = append(errs, err)
+		} else {
+			s.log.Info("tls client CAs reloaded", "file", s.cfg.TLSClientCAFile)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // authorized says whether c's principal may perform op on the resource:

@@ -338,6 +338,45 @@ func TestSecureReloadTLS(t *testing.T) {
 	}
 }
 
+// TestSecureReloadClientCA: a client certificate signed by a CA the broker
+// does not trust yet is refused; once the --tls-client-ca file also holds
+// that CA and ReloadTLS runs (SIGHUP), it is served, and so are the first
+// CA's clients. A file that no longer parses keeps the bundle in use.
+func TestSecureReloadClientCA(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{ClientCA: true, Protocols: []string{"SSL"}})
+	addr, caFile := b.Addrs["SSL"], b.Config().TLSClientCAFile
+	newCA := brokertest.NewCA(t)
+	newClient := newCA.ClientTLS(t, "edge")
+	newClient.RootCAs = b.CA.Pool
+	if err := pingErr(t, addr, kgo.DialTLSConfig(newClient)); err == nil {
+		t.Fatal("a certificate from the new CA was served before the reload")
+	}
+	first, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(newCA.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(caFile, append(first, second...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Server.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, addr, "reload-ca-new", kgo.DialTLSConfig(newClient))
+	roundTrip(t, addr, "reload-ca-old", kgo.DialTLSConfig(b.CA.ClientTLS(t, "processor")))
+
+	if err := os.WriteFile(caFile, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Server.ReloadTLS(); err == nil {
+		t.Fatal("ReloadTLS accepted a client CA file without a certificate")
+	}
+	roundTrip(t, addr, "reload-ca-kept", kgo.DialTLSConfig(newClient))
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)

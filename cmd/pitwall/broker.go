@@ -20,7 +20,7 @@ func runBroker(ctx context.Context, args []string) error {
 	advertise := fs.String("advertise", "", "addresses clients are told to connect to, per listener as in --listen (default: the listen addresses)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) of SSL and SASL_SSL listeners; reloaded with --tls-key on SIGHUP")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
-	tlsClientCA := fs.String("tls-client-ca", "", "PEM CA certificates for mutual TLS: SSL clients must present a certificate they signed (principal User:<CN>)")
+	tlsClientCA := fs.String("tls-client-ca", "", "PEM CA certificates for mutual TLS: SSL clients must present a certificate they signed (principal User:<CN>); reloaded on SIGHUP")
 	saslMechs := fs.String("sasl-mechanisms", strings.Join(broker.DefaultSASLMechanisms, ","), "SASL mechanisms SASL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN")
 	authorizer := fs.String("authorizer", "", "acl: check every request against the ACLs (pitwall acls); empty: allow everything")
 	superUsers := fs.String("super-users", "", "principals the authorizer allows everything, e.g. User:admin[,User:ops]")
@@ -108,7 +108,7 @@ func runBroker(ctx context.Context, args []string) error {
 	return srv.Serve(ctx)
 }
 
-// reloadOnHUP reloads the broker's TLS certificate and key on each SIGHUP
+// reloadOnHUP reloads the broker's TLS certificate, key and client CAs on each SIGHUP
 // (main leaves SIGHUP to the broker) until stop is called.
 func reloadOnHUP(srv *broker.Server) (stop func()) {
 	hup := make(chan os.Signal, 1)
