@@ -81,6 +81,13 @@ type Config struct {
 	// never.
 	PitEvery int
 
+	// Faults are faults to inject (see FaultOverheat, FaultPuncture).
+	// Default none.
+	Faults []Fault
+	// FaultTruth is a file Run writes the faults' begin and fix times to,
+	// as CSV (see WriteFaultTruthHeader). Default none.
+	FaultTruth string
+
 	// Out is where Run sends the data: serial:PATH, slcan:PATH,
 	// mqtt[s]://HOST:PORT/PREFIX or kafka://HOST:PORT/TOPIC (see doc.go).
 	// Default "serial:-", stdout ("serial" with PTY). Ignored by New.

@@ -48,6 +48,16 @@
 // fuel has no noise (a logger's fuel level is filtered), so fuel never rises
 // except during a pit stop.
 //
+// # Faults (Config.Faults, pitwall sim --fault)
+//
+// A car can be given a fault from the start of a lap, for alarm rules to
+// be tested on: FaultOverheat (water climbing 2 degC/s to 135, oil
+// pressure sagging to 30% over 40 s) or FaultPuncture (one tyre losing
+// 0.015 bar/s to 0.6 bar, running hotter, 4% less grip). The car's next
+// pit stop fixes it. Config.FaultTruth records when each fault began
+// and was fixed (WriteFaultTruthHeader). Faults draw no random numbers,
+// so the other cars' bytes do not change.
+//
 // # Outputs (Config.Out, pitwall sim --out)
 //
 //   - serial:PATH[?baud=N]: the serial line format of telemetry/doc.go,

@@ -111,6 +111,7 @@ func (c *car) crossStartFinish(s *Sim, ns int64) {
 		c.pit = pitExiting
 	}
 	c.lap = telemetry.Lap{Car: c.id, Session: s.cfg.Session, Lap: int32(c.crossings), StartNs: ns, PitLane: c.pit != pitNone}
+	c.faultsAt(s, c.crossings, ns)
 	c.sectorNs = c.sectorNs[:0]
 	if s.cfg.PitEvery > 0 && c.crossings%s.cfg.PitEvery == 0 && c.pit == pitNone {
 		c.pit = pitPlanned
@@ -127,6 +128,7 @@ func (c *car) startService(s *Sim) {
 	}
 	c.pitUntil = s.tick + int64(secs*TickHz)
 	c.tyreT = [4]float64{60, 60, 60, 60}
+	c.fixFaults(s)
 }
 
 const refuelRate = 3.0 // l/s
@@ -203,4 +205,5 @@ func (c *car) heat(s *Sim, h float64) {
 	}
 	c.oilT += (90 + 25*c.load - c.oilT) * h / 40
 	c.waterT += (82 + 10*c.load - c.waterT) * h / 60
+	c.faultHeat(s, h)
 }

@@ -126,6 +126,16 @@ func drive(ctx context.Context, sim *Sim, out output) (err error) {
 			err = fmt.Errorf("simulator: truth: %w", cerr)
 		}
 	}()
+	faultTruth, closeFaults, err := openFaultTruth(cfg.FaultTruth)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeFaults(); err == nil && cerr != nil {
+			err = fmt.Errorf("simulator: fault truth: %w", cerr)
+		}
+	}()
+	var faults []FaultEvent
 	for i := range sim.Cars() {
 		if err := out.Catalog(sim.Catalog(i)); err != nil {
 			return err
@@ -138,6 +148,13 @@ func drive(ctx context.Context, sim *Sim, out output) (err error) {
 		for i := 0; i < batchTicks && more; i++ {
 			if more, err = sim.Step(out.Frame); err != nil {
 				return fmt.Errorf("simulator: output: %w", err)
+			}
+		}
+		faults = sim.DrainFaults(faults[:0])
+		for i := range faults {
+			cfg.Logger.Info("sim: fault "+faults[i].Event, "fault", faults[i].Fault.String(), "at", time.Unix(0, faults[i].TimeNs).UTC())
+			if err := WriteFaultTruthRow(faultTruth, &faults[i]); err != nil {
+				return fmt.Errorf("simulator: fault truth: %w", err)
 			}
 		}
 		laps = sim.DrainLaps(laps[:0])
@@ -188,6 +205,23 @@ func openTruth(path string, sectors int) (io.Writer, func() error, error) {
 	}
 	w := bufio.NewWriter(f)
 	if err := WriteTruthHeader(w, sectors); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return w, func() error { return errors.Join(w.Flush(), f.Close()) }, nil
+}
+
+// openFaultTruth creates the fault truth CSV, or a writer that discards.
+func openFaultTruth(path string) (io.Writer, func() error, error) {
+	if path == "" {
+		return io.Discard, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulator: fault truth: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	if err := WriteFaultTruthHeader(w); err != nil {
 		f.Close()
 		return nil, nil, err
 	}

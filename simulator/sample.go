@@ -103,13 +103,13 @@ func (c *car) value(s *Sim, cd *chanDef) float64 {
 	case kTyreTemp:
 		return c.tyreZone(cd.wheel, cd.zone)
 	case kTyrePress:
-		return 1.45 * (c.tyreT[cd.wheel] + 273.15) / (25 + 273.15)
+		return c.tyrePress(cd.wheel)
 	case kBrakeTemp:
 		return c.brakeT[cd.wheel]
 	case kOilTemp:
 		return c.oilT
 	case kOilPress:
-		return 0.8 + 4.2*c.rpm/m.Redline
+		return (0.8 + 4.2*c.rpm/m.Redline) * c.oilFactor
 	case kWaterTemp:
 		return c.waterT
 	case kFuel:

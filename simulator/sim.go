@@ -23,7 +23,10 @@ type Sim struct {
 	startNs int64
 	endTick int64 // the tick Duration ends at; -1: none
 	laps    []telemetry.Lap
-	samples int64
+	// faultEvents are the faults begun or fixed since the last
+	// DrainFaults.
+	faultEvents []FaultEvent
+	samples     int64
 	done    bool
 }
 
@@ -54,6 +57,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Duration > 0 {
 		s.endTick = int64(cfg.Duration / (time.Second / TickHz))
+	}
+	if err := checkFaults(cfg.Faults, cfg.Cars); err != nil {
+		return nil, err
 	}
 	for i := range cfg.Cars {
 		s.cars = append(s.cars, newCar(s, i))
@@ -93,6 +99,14 @@ func (s *Sim) Samples() int64 { return s.samples }
 
 // Done reports whether the simulation has ended (Laps or Duration).
 func (s *Sim) Done() bool { return s.done }
+
+// DrainFaults appends the fault events (Config.Faults) since the last
+// call, in the order they happened, and forgets them.
+func (s *Sim) DrainFaults(dst []FaultEvent) []FaultEvent {
+	dst = append(dst, s.faultEvents...)
+	s.faultEvents = s.faultEvents[:0]
+	return dst
+}
 
 // DrainLaps appends the laps completed since the last call, in the order
 // they ended, and forgets them.
@@ -175,6 +189,10 @@ type car struct {
 	gpsTick      int64 // tick gpsLat/gpsLon were computed for
 	gpsLat       float64
 	gpsLon       float64
+
+	faults    []*carFault // Config.Faults of this car
+	oilFactor float64     // of healthy oil pressure (1: healthy)
+	pressLoss [4]float64  // bar lost by a punctured tyre
 }
 
 type pitState uint8
@@ -203,6 +221,12 @@ func newCar(s *Sim, i int) *car {
 		brakeT: [4]float64{ambient + 80, ambient + 80, ambient + 60, ambient + 60},
 	}
 	c.s = math.Mod(c.s+s.track.Length*10, s.track.Length)
+	c.oilFactor = 1
+	for _, f := range s.cfg.Faults {
+		if f.Car == c.id {
+			c.faults = append(c.faults, &carFault{Fault: f})
+		}
+	}
 	c.drv = newDriver(c.rng)
 	c.newLapFactors(s)
 	c.frame = telemetry.Frame{Car: c.id, Session: s.cfg.Session, Samples: make([]telemetry.Sample, 0, len(s.chans))}
@@ -214,6 +238,9 @@ func newCar(s *Sim, i int) *car {
 
 func (c *car) newLapFactors(s *Sim) {
 	c.grip, c.power = c.drv.lapFactors(c.rng)
+	if on, _ := c.faulty(FaultPuncture); on {
+		c.grip *= punctureGrip
+	}
 	speedProfile(c.prof, s.track, &gtCar, c.grip, c.power)
 }
 
