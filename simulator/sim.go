@@ -27,7 +27,7 @@ type Sim struct {
 	// DrainFaults.
 	faultEvents []FaultEvent
 	samples     int64
-	done    bool
+	done        bool
 }
 
 // parkAfter is how long a car keeps running after its last lap, so the
