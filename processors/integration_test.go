@@ -2,16 +2,13 @@ package processors_test
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -60,24 +57,13 @@ func simulate(t *testing.T, addr string) []telemetry.Lap {
 }
 
 func readTruth(t *testing.T, path string) []telemetry.Lap {
-	f, err := os.Open(path)
+	t.Helper()
+	laps, err := simulator.ReadTruthFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []telemetry.Lap
-	for _, r := range rows[1:] {
-		n, _ := strconv.Atoi(r[1])
-		start, _ := strconv.ParseInt(r[2], 10, 64)
-		end, _ := strconv.ParseInt(r[3], 10, 64)
-		out = append(out, telemetry.Lap{Car: r[0], Lap: int32(n), StartNs: start, EndNs: end, PitLane: r[len(r)-1] == "true"})
-	}
-	sortLaps(out)
-	return out
+	sortLaps(laps)
+	return laps
 }
 
 func sortLaps(ls []telemetry.Lap) {

@@ -30,7 +30,10 @@ func TestExportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	truth := readTruthLaps(t, truthPath)
+	truth, err := simulator.ReadTruthFile(truthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range truth {
 		truth[i].Session = "s1"
 		truth[i].SectorsNs = nil
@@ -90,24 +93,4 @@ func TestExportCommand(t *testing.T) {
 			t.Errorf("%v: %v, want an error with %q", tc.args, err, tc.want)
 		}
 	}
-}
-
-func readTruthLaps(t *testing.T, path string) []telemetry.Lap {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []telemetry.Lap
-	for _, r := range rows[1:] {
-		n, _ := strconv.Atoi(r[1])
-		start, _ := strconv.ParseInt(r[2], 10, 64)
-		end, _ := strconv.ParseInt(r[3], 10, 64)
-		out = append(out, telemetry.Lap{Car: r[0], Lap: int32(n), StartNs: start, EndNs: end})
-	}
-	return out
 }

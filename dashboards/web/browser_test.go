@@ -3,14 +3,12 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image/png"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pitwall/pitwall/dashboards/web"
+	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/up"
 )
@@ -250,13 +249,16 @@ func TestPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopUp() // the simulator has written its truth file once it stopped
-	truth := readTruth(t, truthPath)
+	truth, err := simulator.ReadTruthFile(truthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range raw {
 		car, laps := r["car"].(string), int32(r["laps"].(float64))
 		var best time.Duration
-		for _, l := range truth[car] {
-			if l.lap <= laps && !l.pit && (best == 0 || l.time < best) {
-				best = l.time
+		for _, l := range truth {
+			if l.Car == car && l.Lap <= laps && !l.PitLane && (best == 0 || l.LapTime() < best) {
+				best = l.LapTime()
 			}
 		}
 		got := parseLap(t, r["best"].(string))
@@ -272,33 +274,6 @@ func TestPageInBrowser(t *testing.T) {
 // samples for a race-detector build on a busy machine to carry at 8×.
 var lowRates = map[string]int{telemetry.ChanGVert: 50, telemetry.ChanDamper + "_fl": 50, telemetry.ChanDamper + "_fr": 50,
 	telemetry.ChanDamper + "_rl": 50, telemetry.ChanDamper + "_rr": 50}
-
-type truthLap struct {
-	lap  int32
-	time time.Duration
-	pit  bool
-}
-
-func readTruth(t *testing.T, path string) map[string][]truthLap {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]truthLap{}
-	for _, r := range rows[1:] {
-		n, _ := strconv.Atoi(r[1])
-		start, _ := strconv.ParseInt(r[2], 10, 64)
-		end, _ := strconv.ParseInt(r[3], 10, 64)
-		out[r[0]] = append(out[r[0]], truthLap{lap: int32(n), time: time.Duration(end - start), pit: r[len(r)-1] == "true"})
-	}
-	return out
-}
 
 // parseLap reads m:ss.mmm.
 func parseLap(t *testing.T, s string) time.Duration {

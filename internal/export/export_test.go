@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,7 +34,11 @@ func session(t *testing.T) (*export.Session, telemetry.Lap) {
 		t.Fatal(err)
 	}
 	var lap telemetry.Lap
-	for _, l := range readTruth(t, truthPath) {
+	truth, err := simulator.ReadTruthFile(truthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range truth {
 		if l.Car == "car02" && l.Lap == 2 {
 			lap = l
 		}
@@ -56,26 +59,6 @@ func session(t *testing.T) (*export.Session, telemetry.Lap) {
 		}
 	}
 	return s, lap
-}
-
-func readTruth(t *testing.T, path string) []telemetry.Lap {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []telemetry.Lap
-	for _, r := range rows[1:] {
-		n, _ := strconv.Atoi(r[1])
-		start, _ := strconv.ParseInt(r[2], 10, 64)
-		end, _ := strconv.ParseInt(r[3], 10, 64)
-		out = append(out, telemetry.Lap{Car: r[0], Lap: int32(n), StartNs: start, EndNs: end})
-	}
-	return out
 }
 
 // A lap exported in RaceChrono's format reads back, through the same
