@@ -15,6 +15,9 @@ package broker
 // reports each partition not open yet with LEADER_NOT_AVAILABLE and no
 // leader, which sarama, franz-go and librdkafka retry after refreshing
 // metadata, rather than claim a leader that cannot serve yet.
+//
+// v8+ may ask for the topics' (and, v8-v10, the cluster's) authorized
+// operations: the principal's, as the authorizer decides (security.go).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -29,6 +32,8 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.MetadataRequest)
 	s := c.s
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	// Filled in as the answer is complete: the writer encodes resp later.
+	defer c.metadataAuthorizedOperations(req, resp)
 	b := kmsg.NewMetadataResponseBroker()
 	b.NodeID, b.Host, b.Port = s.cfg.NodeID, c.l.host, c.l.port
 	resp.Brokers = []kmsg.MetadataResponseBroker{b}

@@ -9,8 +9,15 @@ package broker
 // transactions); v8+ asks for several groups at once; v9's member id and
 // epoch concern KIP-848 groups and are ignored. v10 names topics by id and
 // is not served. A group with nothing committed answers offset -1.
+//
+// With the authorizer on, as in Kafka: the group needs DESCRIBE
+// (GROUP_AUTHORIZATION_FAILED); a partition of a named topic the principal
+// may not DESCRIBE answers TOPIC_AUTHORIZATION_FAILED with offset -1 (after
+// the allowed ones); asking for every offset (null topics) leaves such
+// topics out.
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/broker/internal/group"
@@ -39,6 +46,9 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *reply {
 				for _, o := range t {
 					sp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 					sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata = o.Partition, o.Offset.Offset, o.LeaderEpoch, kmsg.StringPtr(o.Metadata)
+					if o.denied {
+						sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+					}
 					st.Partitions = append(st.Partitions, sp)
 				}
 				sg.Topics = append(sg.Topics, st)
@@ -62,7 +72,10 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *reply {
 		for _, o := range t {
 			sp := kmsg.NewOffsetFetchResponseTopicPartition()
 			sp.Partition, sp.Offset, sp.LeaderEpoch, sp.Metadata = o.Partition, o.Offset.Offset, o.LeaderEpoch, kmsg.StringPtr(o.Metadata)
-			if req.Version < 2 {
+			switch {
+			case o.denied:
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			case req.Version < 2:
 				sp.ErrorCode = code // v0-v1 have no top-level error
 			}
 			st.Partitions = append(st.Partitions, sp)
@@ -72,11 +85,19 @@ func handleOffsetFetch(c *conn, kreq kmsg.Request) *reply {
 	return ready(resp)
 }
 
+// offsetOf is a committed offset as OffsetFetch answers it; denied marks
+// a partition of a topic the principal may not describe (offset -1).
+type offsetOf struct {
+	group.PartitionOffset
+	denied bool
+}
+
 // fetchOffsets returns a group's committed offsets of want, or all of
 // them. With the authorizer on, the group needs DESCRIBE
-// (GROUP_AUTHORIZATION_FAILED) and offsets of topics the principal may not
-// describe are left out.
-func (c *conn) fetchOffsets(groupID string, want []group.TopicPartition, all bool) ([]group.PartitionOffset, error) {
+// (GROUP_AUTHORIZATION_FAILED); the partitions of wanted topics the
+// principal may not describe come last, denied, and with all such topics
+// are left out.
+func (c *conn) fetchOffsets(groupID string, want []group.TopicPartition, all bool) ([]offsetOf, error) {
 	if all {
 		want = nil
 	} else if want == nil {
@@ -85,22 +106,44 @@ func (c *conn) fetchOffsets(groupID string, want []group.TopicPartition, all boo
 	if !c.mayGroup(kmsg.ACLOperationDescribe, groupID) {
 		return nil, errGroupAuthorization
 	}
-	offs, err := c.s.groups.FetchOffsets(groupID, want)
-	if c.s.sec.authz == nil || err != nil {
-		return offs, err
+	var denied []group.TopicPartition
+	if c.s.sec.authz != nil && !all {
+		allowed, may := []group.TopicPartition{}, map[string]bool{}
+		for _, tp := range want {
+			ok, seen := may[tp.Topic]
+			if !seen {
+				ok = c.mayTopic(kmsg.ACLOperationDescribe, tp.Topic) // a denial logged once per topic
+				may[tp.Topic] = ok
+			}
+			if ok {
+				allowed = append(allowed, tp)
+			} else {
+				denied = append(denied, tp)
+			}
+		}
+		want = allowed
 	}
-	var shown []group.PartitionOffset
+	offs, err := c.s.groups.FetchOffsets(groupID, want)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]offsetOf, 0, len(offs)+len(denied))
 	for _, o := range offs {
-		if c.visible(o.Topic) {
-			shown = append(shown, o)
+		if !all || c.visible(o.Topic) {
+			out = append(out, offsetOf{PartitionOffset: o})
 		}
 	}
-	return shown, nil
+	for _, tp := range denied {
+		o := offsetOf{denied: true}
+		o.Topic, o.Partition, o.Offset.Offset, o.LeaderEpoch = tp.Topic, tp.Partition, -1, -1
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // byTopic splits offsets into runs of one topic, keeping their order.
-func byTopic(offs []group.PartitionOffset) [][]group.PartitionOffset {
-	var out [][]group.PartitionOffset
+func byTopic(offs []offsetOf) [][]offsetOf {
+	var out [][]offsetOf
 	for i := 0; i < len(offs); {
 		j := i + 1
 		for j < len(offs) && offs[j].Topic == offs[i].Topic {

@@ -4,8 +4,8 @@ package broker
 //
 // Admin tools send it: sarama's ClusterAdmin (`pitwall groups describe`)
 // and franz-go's kadm at their highest versions. v3+ may ask for the
-// authorized operations (no ACLs here: every group operation), v4+
-// reports group.instance.id. As in Kafka, members' metadata and
+// authorized operations (READ, DESCRIBE, DELETE as the principal may:
+// all with the authorizer off), v4+ reports group.instance.id. As in Kafka, members' metadata and
 // assignments are reported only for a Stable group, and a group that does
 // not exist is "Dead" with no error before v6 and GROUP_ID_NOT_FOUND from
 // v6 (KIP-1043).
@@ -21,10 +21,6 @@ import (
 
 var describeGroupsAPI = api{key: 15, name: "DescribeGroups", minVersion: 0, maxVersion: 6, handle: handleDescribeGroups}
 
-// groupOperations is the authorized operations bit field of a group:
-// READ (3), DELETE (6) and DESCRIBE (8).
-const groupOperations = 1<<3 | 1<<6 | 1<<8
-
 func handleDescribeGroups(c *conn, kreq kmsg.Request) *reply {
 	req := kreq.(*kmsg.DescribeGroupsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
@@ -32,13 +28,13 @@ func handleDescribeGroups(c *conn, kreq kmsg.Request) *reply {
 		sg := kmsg.NewDescribeGroupsResponseGroup()
 		sg.Group = id
 		sg.AuthorizedOperations = math.MinInt32
-		if req.IncludeAuthorizedOperations {
-			sg.AuthorizedOperations = groupOperations
-		}
 		if !c.mayGroup(kmsg.ACLOperationDescribe, id) {
 			sg.ErrorCode = groupErrorCode(errGroupAuthorization)
 			resp.Groups = append(resp.Groups, sg)
 			continue
+		}
+		if req.IncludeAuthorizedOperations {
+			sg.AuthorizedOperations = c.authorizedOperations(kmsg.ACLResourceTypeGroup, id, groupOperations)
 		}
 		d, err := c.s.groups.Describe(id)
 		sg.State = d.State.String()

@@ -245,6 +245,47 @@ func (c *conn) authTopic(name string, op kmsg.ACLOperation, allowCreate bool) (*
 	return c.s.autoTopic(name, allowCreate)
 }
 
+// The operations each resource type reports in authorized-operations bit
+// fields (KIP-430), as Kafka lists them.
+var (
+	topicOperations = []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationWrite, kmsg.ACLOperationCreate,
+		kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete, kmsg.ACLOperationAlter,
+		kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs}
+	groupOperations   = []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete}
+	clusterOperations = []kmsg.ACLOperation{kmsg.ACLOperationCreate, kmsg.ACLOperationClusterAction,
+		kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs, kmsg.ACLOperationIdempotentWrite,
+		kmsg.ACLOperationAlter, kmsg.ACLOperationDescribe}
+)
+
+// authorizedOperations is the bit field (bit n for operation n) of those
+// of ops c's principal may perform on the resource: all of them when the
+// authorizer is off, as Kafka without an authorizer answers.
+func (c *conn) authorizedOperations(rt kmsg.ACLResourceType, name string, ops []kmsg.ACLOperation) int32 {
+	var bits int32
+	for _, op := range ops {
+		if c.s.sec.authz == nil || c.allows(op, rt, name) {
+			bits |= 1 << op
+		}
+	}
+	return bits
+}
+
+// metadataAuthorizedOperations fills in the authorized operations a
+// Metadata request asks for (v8+): each topic answered without error, and
+// (v8-v10) the cluster.
+func (c *conn) metadataAuthorizedOperations(req *kmsg.MetadataRequest, resp *kmsg.MetadataResponse) {
+	if req.IncludeTopicAuthorizedOperations {
+		for i := range resp.Topics {
+			if mt := &resp.Topics[i]; mt.ErrorCode == 0 && mt.Topic != nil {
+				mt.AuthorizedOperations = c.authorizedOperations(kmsg.ACLResourceTypeTopic, *mt.Topic, topicOperations)
+			}
+		}
+	}
+	if req.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = c.authorizedOperations(kmsg.ACLResourceTypeCluster, auth.ClusterName, clusterOperations)
+	}
+}
+
 // Authorization failures, mapped to Kafka's codes in errors.go.
 var (
 	errTopicAuthorization = errors.New("broker: not authorized to access the topic")
