@@ -27,6 +27,9 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(args) > 0 && args[0] == "partitions" {
 		return benchPartitions(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "pipeline" {
+		return benchPipeline(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := bench.ParseArgs(args, stderr)
 	if err != nil {
 		return err
@@ -64,4 +67,26 @@ func benchPartitions(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	return err
+}
+
+// benchPipeline is `pitwall bench pipeline [flags]`: the whole pipeline
+// under a race weekend's load (internal/bench/pipeline.go). With --stage
+// it is one of the run's stage processes, started by the run itself.
+func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if bench.IsStage(args) {
+		return bench.RunStage(ctx, args, os.Stdin, stdout, stderr)
+	}
+	opts, err := bench.ParsePipelineArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts.Config.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	rep, err := bench.RunPipeline(ctx, opts.Config)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return rep.WriteJSON(stdout)
+	}
+	return rep.WriteTable(stdout)
 }

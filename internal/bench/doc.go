@@ -42,4 +42,27 @@
 // broker` as a child process, creates the partitions with one record each,
 // and reads the child's CPU time, RSS and open files from /proc, then times
 // a SIGTERM and a restart until Metadata lists every partition.
+//
+// `pitwall bench pipeline` (pipeline*.go) runs the whole pipeline under a
+// race weekend's load, each stage its own process so its CPU and memory
+// can be read from /proc:
+//
+//	the load (this process): simulator.Sim stepped in real time (sensor
+//	    time = wall clock), every channel at --hz, into the wire (--in):
+//	    serial  one pty per car ──▶ pitwall edge (spool) ──▶ pitwall broker
+//	    mqtt    a local mosquitto ──▶ pitwall edge (spool) ──▶ pitwall broker
+//	    kafka   franz-go, acks=all ─────────────────────────▶ pitwall broker
+//	pitwall broker ──▶ live stage (`--stage live`): every partition, every
+//	                   frame decoded, each car's seq checked, one channel's
+//	                   rows "streamed" in 20 ms batches like the plugin
+//	               ──▶ process stage ×2 (`--stage process`, one group):
+//	                   processors.Run to InfluxDB (--influx-url, or a local
+//	                   influxd the run starts); Config.Written times samples
+//	                   into InfluxDB
+//
+// Stage processes report over their stdout (pipeline_stage.go); the edge
+// over its /metrics. Rates are taken over the steady part of the run (from
+// a tenth of --duration to its end), then the run waits for the spool,
+// the consumer lag and the live stream to drain and applies the issue's
+// rule (KeptUpShare, DrainWithin) in pipeline order.
 package bench

@@ -1,0 +1,302 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pitwall/pitwall/internal/admin"
+	"github.com/pitwall/pitwall/processors/influx"
+)
+
+// snapshot is every counter of the run at one moment.
+type snapshot struct {
+	at          time.Time
+	simSamples  int64
+	simFrames   int64
+	edge        metrics // nil without an edge or when it did not answer
+	kafkaAcked  int64   // samples (--in kafka)
+	kafkaFrames int64
+	live        stageProgress
+	procSamples int64 // samples every processor has in InfluxDB
+	procAt      time.Time
+	procBefore  map[string]int64
+	usage       map[*proc]usage
+	self        usage
+}
+
+func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
+	s := snapshot{at: time.Now(), simSamples: l.samples.Load(), simFrames: l.frames.Load(), usage: map[*proc]usage{}}
+	s.self = usageOf(os.Getpid())
+	for _, p := range r.procs {
+		if !p.exited() {
+			s.usage[p] = usageOf(p.cmd.Process.Pid)
+		}
+	}
+	if kw, ok := w.(*kafkaWire); ok {
+		s.kafkaAcked, s.kafkaFrames = kw.acked.Load(), kw.ackedFr.Load()
+	}
+	if r.edgeAt != "" {
+		s.edge, _ = scrape(ctx, r.edgeAt)
+	}
+	s.live = r.live.progress()
+	s.procBefore = map[string]int64{}
+	for i, p := range r.process {
+		pr := p.progress()
+		at := time.Unix(0, pr.AtNs)
+		if i == 0 || at.Before(s.procAt) {
+			s.procAt = at
+		}
+		for car, t := range pr.Before {
+			s.procBefore[car] = t
+		}
+	}
+	s.procSamples = l.samplesBefore(s.procBefore)
+	return s
+}
+
+// drainState is when (after the end of the load) each queue emptied; a
+// zero value is not yet.
+type drainState struct {
+	edge, broker, live, process, lag time.Duration
+	lagAtEnd                         int64
+	lagLast                          int64
+}
+
+func (d *drainState) mark(at *time.Duration, ok bool, since time.Time) {
+	if ok && *at == 0 {
+		*at = max(time.Since(since), time.Nanosecond)
+	}
+}
+
+// drain polls until every queue is empty or cfg.Drain passes.
+func (r *pipelineRun) drain(ctx context.Context, l *load, w wire, ac *admin.Client, end time.Time) drainState {
+	var d drainState
+	d.lagAtEnd = r.consumerLag(ctx, ac)
+	offered := l.offered()
+	for {
+		s := r.snapshot(ctx, l, w)
+		if r.edge != nil {
+			ok := s.edge != nil && s.edge.sum("edge_samples_received_total") >= float64(s.simSamples)
+			d.mark(&d.edge, ok && s.edge.sum("edge_spool_records") == 0, end)
+			d.mark(&d.broker, ok && s.edge.sum("edge_acked_samples_total") >= float64(s.simSamples) && s.edge.sum("edge_inflight_records") == 0, end)
+		} else {
+			d.mark(&d.broker, s.kafkaFrames >= s.simFrames, end)
+		}
+		d.mark(&d.live, s.live.Frames >= s.simFrames, end)
+		if r.cfg.InfluxURL != "" {
+			done := len(offered) > 0
+			for car, o := range offered {
+				if s.procBefore[car] <= o.lastNs-int64(influx.DefaultWindow) {
+					done = false
+				}
+			}
+			d.mark(&d.process, done, end)
+		}
+		d.lagLast = r.consumerLag(ctx, ac)
+		d.mark(&d.lag, d.lagLast == 0, end)
+		all := d.broker > 0 && d.live > 0 && d.lag > 0 && (r.edge == nil || d.edge > 0) && (r.cfg.InfluxURL == "" || d.process > 0)
+		if all || time.Since(end) > r.cfg.Drain || ctx.Err() != nil {
+			return d
+		}
+		_ = sleepCtx(ctx, 100*time.Millisecond)
+	}
+}
+
+// measure offers the load, takes the snapshots, waits for the drain,
+// collects the stages' results and builds the report.
+func (r *pipelineRun) measure(ctx context.Context, w wire, closeWire func() error) (*PipelineReport, error) {
+	cfg := r.cfg
+	ac, err := admin.Dial(ctx, r.addr, "pitwall-bench-lag")
+	if err != nil {
+		return nil, err
+	}
+	defer ac.Close()
+	start := time.Now().Truncate(time.Millisecond)
+	sim, err := r.newSim(start)
+	if err != nil {
+		return nil, err
+	}
+	l := newLoad(sim, w, start)
+	if err := l.announce(); err != nil {
+		return nil, err
+	}
+	rep := &PipelineReport{Cars: cfg.Cars, Channels: cfg.Channels, Hz: cfg.Hz, Duration: cfg.Duration.String(), In: cfg.In,
+		Influx: r.influx, Track: cfg.Track, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
+	cfg.Logger.Info("bench: offering the load", "samples_per_s", rep.Nominal, "duration", cfg.Duration, "in", cfg.In)
+	done := make(chan error, 1)
+	go func() { done <- l.run(ctx, cfg.Duration) }()
+	var s1 snapshot
+	select {
+	case err := <-done:
+		return nil, fmt.Errorf("bench: the load ended early: %v", err)
+	case <-time.After(time.Until(start.Add(cfg.Duration / 10))):
+		s1 = r.snapshot(ctx, l, w)
+	}
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	end := time.Now()
+	s2 := r.snapshot(ctx, l, w)
+	rep.LoadAfter = loadAverage()
+	cfg.Logger.Info("bench: load done, draining")
+	d := r.drain(ctx, l, w, ac, end)
+	s3 := r.snapshot(ctx, l, w)
+	live, err := r.live.finish(30 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var procs []*stageResult
+	for _, p := range r.process {
+		res, err := p.finish(time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, res)
+	}
+	if r.edge != nil {
+		if err := r.edge.stop(30 * time.Second); err != nil {
+			return nil, fmt.Errorf("bench: edge: %w", err)
+		}
+	}
+	if err := closeWire(); err != nil {
+		return nil, err
+	}
+	simRate := float64(l.samples.Load()) / end.Sub(start).Seconds()
+	r.fill(rep, l, w, simRate, s1, s2, s3, d, live, procs)
+	return rep, nil
+}
+
+// rate is (b - a) per second over dt, or -1 (not measured) when dt is
+// not positive.
+func rate(a, b float64, dt time.Duration) float64 {
+	if dt <= 0 {
+		return -1
+	}
+	return (b - a) / dt.Seconds()
+}
+
+// fill computes the report's figures from the snapshots and results.
+// simRate is what the simulator offered over the whole run: every sample
+// over the wall time from the first tick to the last step.
+func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64, s1, s2, s3 snapshot, d drainState, live *stageResult, procs []*stageResult) {
+	dt := s2.at.Sub(s1.at)
+	offered := simRate
+	cpu := func(p *proc) float64 {
+		return float64(s2.usage[p].ticks-s1.usage[p].ticks) / clockTicks / dt.Seconds()
+	}
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	drained := func(t time.Duration) float64 {
+		if t == 0 {
+			return -1
+		}
+		return t.Seconds()
+	}
+	selfCPU := float64(s2.self.ticks-s1.self.ticks) / clockTicks / dt.Seconds()
+	rep.Stages = append(rep.Stages, Stage{Name: "simulator", Process: "pitwall bench (the load)", Offered: rep.Nominal, Achieved: offered,
+		CPU: selfCPU, RSSMiB: mib(s2.self.rss), PeakRSSMiB: mib(s3.self.hwm), Queue: "-", QueueAtEnd: -1, DrainedS: -1,
+		Note: fmt.Sprintf("ran up to %v behind real time", time.Duration(l.lagMax.Load()).Round(time.Millisecond))})
+	if r.edge != nil {
+		rep.Stages = append(rep.Stages, Stage{Name: "edge", Process: "pitwall edge", Offered: offered,
+			Achieved: rate(s1.edge.sum("edge_samples_received_total"), s2.edge.sum("edge_samples_received_total"), dt),
+			CPU:      cpu(r.edge), RSSMiB: mib(s2.usage[r.edge].rss), PeakRSSMiB: mib(s3.usage[r.edge].hwm), Queue: "spool records",
+			QueueAtEnd: int64(s2.edge.sum("edge_spool_records")), DrainedS: drained(d.edge), Pitwall: true})
+		rep.Stages = append(rep.Stages, Stage{Name: "broker", Process: "pitwall broker", Offered: offered,
+			Achieved: rate(s1.edge.sum("edge_acked_samples_total"), s2.edge.sum("edge_acked_samples_total"), dt),
+			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(s3.usage[r.broker].hwm), Queue: "unacked records",
+			QueueAtEnd: int64(s2.edge.sum("edge_inflight_records")), DrainedS: drained(d.broker), Pitwall: true,
+			Note: "achieved: samples the edge had acknowledged"})
+	} else {
+		rep.Stages = append(rep.Stages, Stage{Name: "broker", Process: "pitwall broker", Offered: offered,
+			Achieved: rate(float64(s1.kafkaAcked), float64(s2.kafkaAcked), dt),
+			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(s3.usage[r.broker].hwm), Queue: "unacked frames",
+			QueueAtEnd: s2.simFrames - s2.kafkaFrames, DrainedS: drained(d.broker), Pitwall: true,
+			Note: "achieved: samples the producer had acknowledged"})
+	}
+	liveDt := time.Duration(s2.live.AtNs - s1.live.AtNs)
+	rep.Stages = append(rep.Stages, Stage{Name: "live stream", Process: "live subscriber (stage process)", Offered: offered,
+		Achieved: rate(float64(s1.live.Samples), float64(s2.live.Samples), liveDt),
+		CPU:      cpu(r.live), RSSMiB: mib(s2.usage[r.live].rss), PeakRSSMiB: mib(s3.usage[r.live].hwm), Queue: "frames behind",
+		QueueAtEnd: s2.simFrames - s2.live.Frames, DrainedS: drained(d.live), Pitwall: true})
+	pst := Stage{Name: "processors", Offered: offered, Queue: "consumer lag records",
+		QueueAtEnd: d.lagAtEnd, DrainedS: drained(d.lag), Pitwall: true, Achieved: -1}
+	if r.cfg.InfluxURL != "" {
+		pst.Achieved = rate(float64(s1.procSamples), float64(s2.procSamples), s2.procAt.Sub(s1.procAt))
+		pst.Note = "achieved: samples in InfluxDB"
+		if d.process == 0 {
+			pst.DrainedS = -1
+		} else {
+			pst.DrainedS = max(pst.DrainedS, d.process.Seconds())
+		}
+	}
+	var each []string
+	for _, p := range r.process {
+		pst.CPU += cpu(p)
+		pst.RSSMiB += mib(s2.usage[p].rss)
+		pst.PeakRSSMiB += mib(s3.usage[p].hwm)
+		each = append(each, fmt.Sprintf("%.2f", cpu(p)))
+	}
+	pst.Process = fmt.Sprintf("lap processor x%d (cores %s)", len(r.process), strings.Join(each, " + "))
+	rep.Stages = append(rep.Stages, pst)
+	for _, p := range []*proc{r.influxd, r.mosq} {
+		if p != nil {
+			rep.Stages = append(rep.Stages, Stage{Name: p.name, Process: p.name + " (not Pitwall)", Offered: -1, Achieved: -1,
+				CPU: cpu(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(s3.usage[p].hwm), Queue: "-", QueueAtEnd: -1, DrainedS: -1})
+		}
+	}
+	for _, s := range rep.Stages {
+		if s.Pitwall {
+			rep.PitwallCPU += s.CPU
+			rep.PitwallRSSMiB += s.RSSMiB
+			rep.PitwallPeakRSSMiB += s.PeakRSSMiB
+		}
+	}
+	r.latencies(rep, w, s3, live, procs)
+	r.frames(rep, l, live)
+	rep.judge()
+}
+
+// latencies fills the latency rows.
+func (r *pipelineRun) latencies(rep *PipelineReport, w wire, s3 snapshot, live *stageResult, procs []*stageResult) {
+	if kw, ok := w.(*kafkaWire); ok {
+		rep.Latency = append(rep.Latency, kw.ack.latency("(a) sample → broker ack", "the producer's acknowledgements (acks=all)"))
+	} else {
+		var lr latencyHist
+		lr.add(live.Receipt)
+		rep.Latency = append(rep.Latency, lr.latency("    sample → edge receipt", "record timestamp minus sample time"))
+		rep.Latency = append(rep.Latency, s3.edge.promLatency("edge_ack_latency_seconds", "(a) edge receipt → broker ack",
+			"the edge's histogram (buckets: p50/p99 interpolated, max a bucket bound)"))
+	}
+	var lv latencyHist
+	lv.add(live.Latency)
+	rep.Latency = append(rep.Latency, lv.latency("(b) sample → live stream", "a row per car per sample of the streamed channel, batched 20 ms as the plugin does"))
+	var lp latencyHist
+	for _, p := range procs {
+		lp.add(p.Latency)
+		if p.Err != "" {
+			rep.Errors = append(rep.Errors, "processor: "+p.Err)
+		}
+	}
+	note := "a sample per car per 10 ms of sensor time, when the write holding it was accepted"
+	if r.cfg.InfluxURL == "" {
+		note = "no InfluxDB"
+	}
+	rep.Latency = append(rep.Latency, lp.latency("(c) sample → InfluxDB accepted", note))
+}
+
+// frames counts lost and doubled frames against the simulator's
+// sequence numbers.
+func (r *pipelineRun) frames(rep *PipelineReport, l *load, live *stageResult) {
+	for car, o := range l.offered() {
+		rep.Frames.Offered += o.frames
+		got := live.Cars[car]
+		rep.Frames.Lost += max(o.frames-got.Frames, 0)
+		rep.Frames.Doubled += got.Doubled
+		if got.Frames > 0 && (got.First != 0 || got.Last != o.lastSeq) {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: seqs %d..%d seen, %d..%d offered", car, got.First, got.Last, 0, o.lastSeq))
+		}
+	}
+	rep.Frames.Bad = live.Bad
+}

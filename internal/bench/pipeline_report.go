@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// PipelineReport is what `pitwall bench pipeline` measured.
+type PipelineReport struct {
+	Cars     int    `json:"cars"`
+	Channels int    `json:"channels"`
+	Hz       int    `json:"hz"`
+	Duration string `json:"duration"`
+	In       string `json:"in"`
+	Track    string `json:"track"`
+	// Influx says which InfluxDB the processors wrote to.
+	Influx string `json:"influx"`
+	// Nominal is cars x channels x Hz, samples/s.
+	Nominal float64 `json:"nominal_samples_per_s"`
+	// LoadBefore and LoadAfter are the machine's load average around
+	// the run (/proc/loadavg).
+	LoadBefore string `json:"load_before"`
+	LoadAfter  string `json:"load_after"`
+	// Stages in pipeline order; InfluxDB and Mosquitto last, when the
+	// run started them (not Pitwall).
+	Stages  []Stage   `json:"stages"`
+	Latency []Latency `json:"latency"`
+	Frames  struct {
+		Offered int64 `json:"offered"`
+		Lost    int64 `json:"lost"`
+		Doubled int64 `json:"doubled"`
+		Bad     int64 `json:"undecodable"`
+	} `json:"frames"`
+	// Pitwall's processes together (edge, broker, live subscriber,
+	// processors; not the load generator, InfluxDB or Mosquitto).
+	PitwallCPU        float64 `json:"pitwall_cpu_cores"`
+	PitwallRSSMiB     float64 `json:"pitwall_rss_mib"`
+	PitwallPeakRSSMiB float64 `json:"pitwall_peak_rss_mib"`
+	// KeptUp is the issue's rule; Saturated names the first stage that
+	// did not keep up (pipeline order) and why.
+	KeptUp    bool     `json:"kept_up"`
+	Saturated string   `json:"saturated,omitempty"`
+	Verdict   string   `json:"verdict"`
+	Errors    []string `json:"errors,omitempty"`
+}
+
+// Stage is one row of the report.
+type Stage struct {
+	Name    string `json:"stage"`
+	Process string `json:"process"`
+	// Offered and Achieved are samples/s over the steady part of the
+	// run (from a tenth of the duration to its end); -1: not measured.
+	Offered  float64 `json:"offered_samples_per_s"`
+	Achieved float64 `json:"achieved_samples_per_s"`
+	// CPU is cores used over the same span.
+	CPU        float64 `json:"cpu_cores"`
+	RSSMiB     float64 `json:"rss_mib"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	// Queue names what QueueAtEnd counts (at the end of the load; -1:
+	// none); DrainedS is how long after the end it emptied (-1: not
+	// within the drain wait, or no queue).
+	Queue      string  `json:"queue"`
+	QueueAtEnd int64   `json:"queue_at_end"`
+	DrainedS   float64 `json:"drained_s"`
+	Pitwall    bool    `json:"pitwall"`
+	Note       string  `json:"note,omitempty"`
+}
+
+// judge applies the rule: in pipeline order, the first stage that
+// achieved less than KeptUpShare of what was offered, or whose queue
+// did not drain within DrainWithin, saturated first. Lost or doubled
+// frames fail the run too.
+func (rep *PipelineReport) judge() {
+	var why []string
+	for _, s := range rep.Stages {
+		if !s.Pitwall && s.Name != "simulator" {
+			continue
+		}
+		var r []string
+		if s.Achieved >= 0 && s.Achieved < KeptUpShare*s.Offered {
+			r = append(r, fmt.Sprintf("achieved %.1f%% of offered", 100*s.Achieved/s.Offered))
+		}
+		if s.Queue != "-" && (s.DrainedS < 0 || s.DrainedS > DrainWithin.Seconds()) {
+			if s.DrainedS < 0 {
+				r = append(r, fmt.Sprintf("%s not drained", s.Queue))
+			} else {
+				r = append(r, fmt.Sprintf("%s drained only %.1f s after the end", s.Queue, s.DrainedS))
+			}
+		}
+		if len(r) > 0 && rep.Saturated == "" {
+			rep.Saturated = s.Name
+			why = r
+		}
+	}
+	rep.KeptUp = rep.Saturated == "" && rep.Frames.Lost == 0 && rep.Frames.Doubled == 0
+	switch {
+	case rep.KeptUp:
+		rep.Verdict = "kept up"
+	case rep.Saturated != "":
+		rep.Verdict = fmt.Sprintf("did not keep up: %s saturated first (%s)", rep.Saturated, strings.Join(why, "; "))
+	default:
+		rep.Verdict = "did not keep up"
+	}
+	if rep.Frames.Lost > 0 || rep.Frames.Doubled > 0 {
+		rep.Verdict += fmt.Sprintf("; %d frames lost, %d doubled", rep.Frames.Lost, rep.Frames.Doubled)
+	}
+}
+
+// WriteJSON prints the report as indented JSON.
+func (rep *PipelineReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// WriteTable prints the report: a title, a table per stage, the latency
+// table, the frame count and the verdict.
+func (rep *PipelineReport) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "pitwall bench pipeline: %d cars x %d channels x %d Hz = %s samples/s for %s over --in %s (%s)\n",
+		rep.Cars, rep.Channels, rep.Hz, grouped(rep.Nominal), rep.Duration, rep.In, rep.Track)
+	fmt.Fprintf(w, "InfluxDB: %s\nload average: %s before, %s after\n\n", rep.Influx, rep.LoadBefore, rep.LoadAfter)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")
+	for _, s := range rep.Stages {
+		pct, off, ach := "-", "-", "-"
+		if s.Offered > 0 {
+			off = grouped(s.Offered)
+		}
+		if s.Achieved >= 0 {
+			ach = grouped(s.Achieved)
+			if s.Offered > 0 {
+				pct = strconv.FormatFloat(100*s.Achieved/s.Offered, 'f', 1, 64)
+			}
+		}
+		atEnd, drained := "-", "-"
+		if s.Queue != "-" {
+			atEnd = fmt.Sprintf("%d %s", s.QueueAtEnd, s.Queue)
+			drained = "no"
+			if s.DrainedS >= 0 {
+				drained = (time.Duration(s.DrainedS * float64(time.Second))).Round(10 * time.Millisecond).String()
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\n", s.Name, off, ach, pct, s.CPU, s.RSSMiB, s.PeakRSSMiB, atEnd, drained, s.Process)
+	}
+	fmt.Fprintf(tw, "Pitwall total\t\t\t\t%.2f\t%.0f\t%.0f\t\t\tedge, broker, live subscriber, processors\n", rep.PitwallCPU, rep.PitwallRSSMiB, rep.PitwallPeakRSSMiB)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "latency\tp50 ms\tp99 ms\tmax ms\tcount\thow")
+	for _, l := range rep.Latency {
+		if l.Count == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t0\t%s\n", l.What, l.Note)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%d\t%s\n", l.What, l.P50Ms, l.P99Ms, l.MaxMs, l.Count, l.Note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range rep.Stages {
+		if s.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", s.Name, s.Note)
+		}
+	}
+	fmt.Fprintf(w, "\nframes: %s offered, %d lost, %d doubled (against the simulator's sequence numbers)\n",
+		grouped(float64(rep.Frames.Offered)), rep.Frames.Lost, rep.Frames.Doubled)
+	for _, e := range rep.Errors {
+		fmt.Fprintf(w, "error: %s\n", e)
+	}
+	_, err := fmt.Fprintf(w, "verdict: %s\n", rep.Verdict)
+	return err
+}
+
+// grouped prints v rounded, with thousands separated by commas.
+func grouped(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pitwallBinary builds cmd/pitwall into dir: the pipeline runs its
+// stages as processes of it.
+func pitwallBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "pitwall")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pitwall/pitwall/cmd/pitwall").CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/pitwall: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestPipeline runs the whole pipeline, briefly and lightly, over each
+// wire the targets name, and checks that every stage is reported with
+// its figures, that every frame the simulator offered arrived exactly
+// once, and that every queue drained. Speed is not judged here: that is
+// the benchmark's (BENCHMARKS.md).
+func TestPipeline(t *testing.T) {
+	if influxdPath() == "" {
+		t.Fatal("no influxd (run scripts/install-test-deps.sh)")
+	}
+	bin := pitwallBinary(t, t.TempDir())
+	for _, in := range []string{"kafka", "serial"} {
+		t.Run(in, func(t *testing.T) {
+			cfg := PipelineConfig{Cars: 2, Channels: 20, Hz: 50, Duration: 3 * time.Second, In: in, Binary: bin, DataDir: t.TempDir()}
+			rep, err := RunPipeline(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if err := rep.WriteTable(&out); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("\n%s", out.String())
+			checkPipelineReport(t, rep, in, out.String())
+		})
+	}
+}
+
+func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
+	t.Helper()
+	// 2 cars x 50 frames a second (every channel at 50 Hz) x 3 s.
+	if rep.Frames.Offered != 300 || rep.Frames.Lost != 0 || rep.Frames.Doubled != 0 || rep.Frames.Bad != 0 {
+		t.Errorf("frames %+v, want 300 offered, none lost, doubled or bad", rep.Frames)
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("errors: %q", rep.Errors)
+	}
+	want := []string{"simulator", "edge", "broker", "live stream", "processors", "influxd"}
+	if in == "kafka" {
+		want = []string{"simulator", "broker", "live stream", "processors", "influxd"}
+	}
+	var got []string
+	for _, s := range rep.Stages {
+		got = append(got, s.Name)
+		if s.RSSMiB <= 0 || s.PeakRSSMiB < s.RSSMiB || s.CPU < 0 {
+			t.Errorf("%s: RSS %.1f MiB, peak %.1f, CPU %.2f", s.Name, s.RSSMiB, s.PeakRSSMiB, s.CPU)
+		}
+		if s.Name != "influxd" && (s.Offered <= 0 || s.Achieved <= 0) {
+			t.Errorf("%s: offered %.0f, achieved %.0f samples/s", s.Name, s.Offered, s.Achieved)
+		}
+		if s.Queue != "-" && s.DrainedS < 0 {
+			t.Errorf("%s: %s never drained (%d at the end)", s.Name, s.Queue, s.QueueAtEnd)
+		}
+		if !strings.Contains(table, "\n"+s.Name+" ") {
+			t.Errorf("table has no row for %s", s.Name)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("stages %q, want %q", got, want)
+	}
+	if rep.Nominal != 2*20*50 || rep.Stages[0].Offered != rep.Nominal {
+		t.Errorf("nominal %.0f, simulator offered %.0f, want 2000", rep.Nominal, rep.Stages[0].Offered)
+	}
+	if rep.PitwallRSSMiB <= 0 {
+		t.Errorf("Pitwall RSS %.1f MiB", rep.PitwallRSSMiB)
+	}
+	for _, l := range rep.Latency {
+		// Every frame of both cars carries the streamed channel: 300 rows;
+		// the broker acknowledged 300 frames (kafka) or the edge 300
+		// records plus the catalogs (serial).
+		if l.Count == 0 || l.P50Ms > l.P99Ms || l.P99Ms > l.MaxMs+1e-9 && !strings.Contains(l.Note, "bucket") {
+			t.Errorf("latency %+v", l)
+		}
+		if strings.HasPrefix(l.What, "(b)") && l.Count != 300 {
+			t.Errorf("%s: %d rows streamed, want 300", l.What, l.Count)
+		}
+		if strings.HasPrefix(l.What, "(a) sample") && l.Count != 300 {
+			t.Errorf("%s: %d acks timed, want 300", l.What, l.Count)
+		}
+	}
+	if len(rep.Latency) != map[string]int{"kafka": 3, "serial": 4}[in] {
+		t.Errorf("%d latency rows", len(rep.Latency))
+	}
+	if !strings.Contains(table, "\nverdict: ") || rep.Verdict == "" {
+		t.Errorf("no verdict line")
+	}
+}
+
+func TestParsePipelineArgs(t *testing.T) {
+	o, err := ParsePipelineArgs(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.Config
+	if c.Cars != 20 || c.Channels != 300 || c.Hz != 200 || c.Duration != time.Minute || c.In != "serial" || c.InfluxURL != "" || c.Binary == "" {
+		t.Errorf("defaults %+v", c)
+	}
+	o, err = ParsePipelineArgs([]string{"--cars", "4", "--channels", "50", "--hz", "100", "--duration", "5s", "--in", "kafka",
+		"--influx-url", "http://127.0.0.1:8086", "--json"}, io.Discard)
+	if err != nil || o.Config.Cars != 4 || o.Config.Channels != 50 || o.Config.Hz != 100 || o.Config.Duration != 5*time.Second ||
+		o.Config.In != "kafka" || o.Config.InfluxURL != "http://127.0.0.1:8086" || !o.JSON {
+		t.Errorf("%+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"--hz", "300"}, {"--in", "can"}, {"--cars", "0"}, {"--channels", "100000"},
+		{"--duration", "10ms"}, {"--influx-url", "ftp://x"}, {"--track", "nowhere"}, {"extra"}} {
+		if _, err := ParsePipelineArgs(bad, io.Discard); !errors.Is(err, ErrConfig) {
+			t.Errorf("%q: %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+// TestJudge holds the verdict to the issue's rule: the first stage in
+// pipeline order below 99% of its offered rate, or whose queue took
+// longer than 5 s to drain, saturated first; lost frames fail the run.
+func TestJudge(t *testing.T) {
+	stage := func(name string, achieved, drained float64) Stage {
+		return Stage{Name: name, Offered: 1000, Achieved: achieved, Queue: "q", DrainedS: drained, Pitwall: name != "simulator"}
+	}
+	for _, tc := range []struct {
+		name      string
+		stages    []Stage
+		lost      int64
+		saturated string
+		keptUp    bool
+	}{
+		{"all fine", []Stage{stage("simulator", 1000, 0), stage("edge", 995, 4.9), stage("processors", 990, 1)}, 0, "", true},
+		{"slow edge", []Stage{stage("simulator", 1000, 0), stage("edge", 980, 1), stage("processors", 900, 1)}, 0, "edge", false},
+		{"late drain", []Stage{stage("simulator", 1000, 0), stage("edge", 1000, 1), stage("processors", 1000, 5.5)}, 0, "processors", false},
+		{"never drained", []Stage{stage("simulator", 1000, 0), stage("broker", 1000, -1)}, 0, "broker", false},
+		{"simulator behind", []Stage{stage("simulator", 900, 0), stage("edge", 900, 1)}, 0, "simulator", false},
+		{"lost frames", []Stage{stage("simulator", 1000, 0), stage("edge", 1000, 1)}, 3, "", false},
+		{"not Pitwall", []Stage{stage("simulator", 1000, 0), {Name: "influxd", Offered: -1, Achieved: -1, Queue: "-"}}, 0, "", true},
+	} {
+		rep := PipelineReport{Stages: tc.stages}
+		rep.Frames.Lost = tc.lost
+		rep.judge()
+		if rep.Saturated != tc.saturated || rep.KeptUp != tc.keptUp {
+			t.Errorf("%s: saturated %q, kept up %v (%s); want %q, %v", tc.name, rep.Saturated, rep.KeptUp, rep.Verdict, tc.saturated, tc.keptUp)
+		}
+		if tc.keptUp != (rep.Verdict == "kept up") {
+			t.Errorf("%s: verdict %q", tc.name, rep.Verdict)
+		}
+	}
+}
+
+// TestPromLatency reads a Prometheus histogram as the edge serves it.
+func TestPromLatency(t *testing.T) {
+	m := metrics{
+		`h_bucket{le="0.01"}`: 50, `h_bucket{le="0.02"}`: 90, `h_bucket{le="0.05"}`: 100, `h_bucket{le="+Inf"}`: 100,
+	}
+	l := m.promLatency("h", "x", "")
+	if l.Count != 100 || l.P50Ms != 10 || l.P99Ms < 20 || l.P99Ms > 50 || l.MaxMs != 50 {
+		t.Errorf("%+v", l)
+	}
+	if l := (metrics{}).promLatency("h", "x", ""); l.Count != 0 {
+		t.Errorf("empty: %+v", l)
+	}
+}
+
+// TestGrouped prints rates with thousands separators.
+func TestGrouped(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1200000: "1,200,000", 1234567.6: "1,234,568"} {
+		if got := grouped(v); got != want {
+			t.Errorf("grouped(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
