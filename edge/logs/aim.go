@@ -69,47 +69,22 @@ func readAiM(r *bufio.Reader, b *builder) error {
 		}
 	}
 	last := int64(-1)
-	row := func(rec []string) {
-		l, _ := cr.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			return // a blank line
-		}
-		b.log.Rows++
+	row := func(rec []string, line int) {
 		rel, err := parseSeconds(field(rec, 0))
 		if err != nil {
-			b.bad(BadTime, l, strings.Join(rec, ","), err)
+			b.bad(BadTime, line, strings.Join(rec, ","), err)
 			return
 		}
-		samples, err := rowSamples(cols, names, rec, true)
-		if err != nil {
-			b.bad(BadValue, l, strings.Join(rec, ","), err)
-			return
-		}
-		last = max(last, rel)
-		if len(samples) > 0 {
-			b.add(start+rel, samples)
+		if b.row(cols, names, rec, line, start+rel, true) {
+			last = max(last, rel)
 		}
 	}
 	if first != nil {
-		row(first)
+		b.log.Rows++
+		l, _ := cr.FieldPos(0)
+		row(first, l)
 	}
-	for !b.full() {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.log.Rows++
-			var pe *csv.ParseError
-			line := 0
-			if errors.As(err, &pe) {
-				line = pe.Line
-			}
-			b.bad(BadRow, line, "", err)
-			continue
-		}
-		row(rec)
-	}
+	b.eachRow(cr, func(l int) int { return l }, row)
 	aimMarkers(b, meta, start, last)
 	return nil
 }

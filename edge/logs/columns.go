@@ -3,7 +3,10 @@ package logs
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -202,4 +205,52 @@ func rowSamples(cols []column, titles []string, cells []string, gpsRow bool) ([]
 		out = append(out, telemetry.Sample{ID: c.id, Value: v * c.scale})
 	}
 	return out, nil
+}
+
+// eachRow hands fn every record cr reads, with its line in the file
+// (physical maps the csv reader's line to it), until the end or until b
+// is full. A record that cannot be read is a bad row; a line of spaces is
+// skipped.
+func (b *builder) eachRow(cr *csv.Reader, physical func(int) int, fn func(rec []string, line int)) {
+	for !b.full() {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			b.log.Rows++
+			var pe *csv.ParseError
+			line := 0
+			if errors.As(err, &pe) {
+				line = physical(pe.Line)
+			}
+			b.bad(BadRow, line, "", err)
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		b.log.Rows++
+		l, _ := cr.FieldPos(0)
+		fn(rec, physical(l))
+	}
+}
+
+// row adds one row's samples at ns and follows its lap-counter cells; a
+// cell that is not a number makes it a bad row (false).
+func (b *builder) row(cols []column, names, rec []string, line int, ns int64, gpsRow bool) bool {
+	samples, err := rowSamples(cols, names, rec, gpsRow)
+	if err != nil {
+		b.bad(BadValue, line, strings.Join(rec, ","), err)
+		return false
+	}
+	for i, c := range cols {
+		if c.kind == colLap {
+			b.lapCell(ns, field(rec, i))
+		}
+	}
+	if len(samples) > 0 {
+		b.add(ns, samples)
+	}
+	return true
 }

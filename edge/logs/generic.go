@@ -3,9 +3,7 @@ package logs
 import (
 	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -49,42 +47,14 @@ func readGeneric(r *bufio.Reader, b *builder, m map[string]string) error {
 	if err != nil {
 		return err
 	}
-	for !b.full() {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		b.log.Rows++
-		if err != nil {
-			var pe *csv.ParseError
-			line := 0
-			if errors.As(err, &pe) {
-				line = lines.physical(pe.Line)
-			}
-			b.bad(BadRow, line, "", err)
-			continue
-		}
-		l, _ := cr.FieldPos(0)
-		line := lines.physical(l)
+	b.eachRow(cr, lines.physical, func(rec []string, line int) {
 		ns, err := parseTimeCell(field(rec, timeCol))
 		if err != nil {
 			b.bad(BadTime, line, strings.Join(rec, ","), err)
-			continue
+			return
 		}
-		samples, err := rowSamples(cols, names, rec, true)
-		if err != nil {
-			b.bad(BadValue, line, strings.Join(rec, ","), err)
-			continue
-		}
-		for i, c := range cols {
-			if c.kind == colLap {
-				b.lapCell(ns, field(rec, i))
-			}
-		}
-		if len(samples) > 0 {
-			b.add(ns, samples)
-		}
-	}
+		b.row(cols, names, rec, line, ns, true)
+	})
 	return nil
 }
 

@@ -3,7 +3,6 @@ package logs
 import (
 	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -73,27 +72,13 @@ func raceChronoTable(r io.Reader, b *builder, skipped int, format string) error 
 	if err != nil {
 		return err
 	}
-	lineOf := func() int { l, _ := cr.FieldPos(0); return l + skipped }
+	physical := func(l int) int { return l + skipped }
 	if first != nil {
-		raceChronoRow(b, cols, names, first, lineOf())
-	}
-	for !b.full() {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		b.log.Rows++
-		if err != nil {
-			var pe *csv.ParseError
-			line := 0
-			if errors.As(err, &pe) {
-				line = pe.Line + skipped
-			}
-			b.bad(BadRow, line, "", err)
-			continue
-		}
-		raceChronoRow(b, cols, names, rec, lineOf())
+		l, _ := cr.FieldPos(0)
+		raceChronoRow(b, cols, names, first, physical(l))
 	}
+	b.eachRow(cr, physical, func(rec []string, line int) { raceChronoRow(b, cols, names, rec, line) })
 	return nil
 }
 
@@ -151,19 +136,7 @@ func raceChronoRow(b *builder, cols []column, names, rec []string, line int) {
 			return
 		}
 	}
-	samples, err := rowSamples(cols, names, rec, true)
-	if err != nil {
-		b.bad(BadValue, line, strings.Join(rec, ","), err)
-		return
-	}
-	for i, c := range cols {
-		if c.kind == colLap {
-			b.lapCell(ns, field(rec, i))
-		}
-	}
-	if len(samples) > 0 {
-		b.add(ns, samples)
-	}
+	b.row(cols, names, rec, line, ns, true)
 }
 
 func field(rec []string, i int) string {

@@ -3,9 +3,7 @@ package logs
 import (
 	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -47,43 +45,14 @@ func readTrackAddict(r *bufio.Reader, b *builder) error {
 	if timeCol < 0 {
 		return fmt.Errorf("%w: trackaddict: no Time or UTC Time column in %q", ErrFormat, strings.Join(names, ","))
 	}
-	for !b.full() {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		b.log.Rows++
-		if err != nil {
-			var pe *csv.ParseError
-			line := 0
-			if errors.As(err, &pe) {
-				line = lines.physical(pe.Line)
-			}
-			b.bad(BadRow, line, "", err)
-			continue
-		}
-		l, _ := cr.FieldPos(0)
-		line := lines.physical(l)
+	b.eachRow(cr, lines.physical, func(rec []string, line int) {
 		ns, err := parseSeconds(field(rec, timeCol))
 		if err != nil {
 			b.bad(BadTime, line, strings.Join(rec, ","), err)
-			continue
+			return
 		}
-		gpsRow := gpsCol < 0 || strings.TrimSpace(field(rec, gpsCol)) == "1"
-		samples, err := rowSamples(cols, names, rec, gpsRow)
-		if err != nil {
-			b.bad(BadValue, line, strings.Join(rec, ","), err)
-			continue
-		}
-		for i, c := range cols {
-			if c.kind == colLap {
-				b.lapCell(ns, field(rec, i))
-			}
-		}
-		if len(samples) > 0 {
-			b.add(ns, samples)
-		}
-	}
+		b.row(cols, names, rec, line, ns, gpsCol < 0 || strings.TrimSpace(field(rec, gpsCol)) == "1")
+	})
 	return nil
 }
 
