@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/internal/kafkasec"
+	"github.com/pitwall/pitwall/processors/alarm"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
 )
@@ -71,6 +72,11 @@ type Config struct {
 	// records, without waiting, until the producer takes one again.
 	// Default DefaultLiveWait.
 	LiveWait time.Duration
+	// Alarms are the alarm rules (`--alarms FILE`, package alarm)
+	// evaluated on every car's frames; raised and cleared alarms go to
+	// telemetry.alarms (with the laps) and to InfluxDB (measurement
+	// alarms). Default nil: no alarms.
+	Alarms *alarm.Rules
 	// Logger logs. Default slog.Default().
 	Logger *slog.Logger
 	// Written, if set, is called after every batch InfluxDB accepted,

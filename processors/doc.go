@@ -10,6 +10,7 @@
 //	    Frame ──▶ per car: lap.Detector ──Lap──▶ batch ──▶ InfluxDB "lap"
 //	                                           └──▶ SyncProducer (idempotent, acks=all) ──▶ telemetry.laps
 //	          └─▶ per car: influx.Downsampler ──▶ batch ──▶ InfluxDB "telemetry" (mean/min/max, 20 Hz)
+//	          └─▶ per car: alarm.Car (Config.Alarms) ──Alarm──▶ InfluxDB "alarms" and telemetry.alarms (with the laps)
 //	every FlushInterval: write batch ▶ InfluxDB accepted ▶ laps acknowledged ▶ MarkOffset
 //
 // The group, the catalogs tail and the laps producer each have their own
@@ -59,6 +60,19 @@
 // Cars are keyed by id, so a car's frames are on one partition, in order,
 // and its state lives in exactly one goroutine. Without an InfluxDB
 // (Config.Influx nil) laps still go to telemetry.laps.
+//
+// # Alarms
+//
+// With Config.Alarms (`--alarms FILE`, package alarm) every car's frames
+// are also held to the rules: each alarm raised or cleared is logged
+// (INFO), produced to telemetry.alarms (key car, HeaderGroup header) with
+// the laps, acknowledged before the offset passes its frame, and written
+// to InfluxDB's alarms measurement (influx.MeasurementAlarms), with a
+// point a second while it stays raised. A rule that matches no channel
+// of a car is warned about once. Alarms are evaluated in sensor time, so
+// a replay raises the same alarms at the same times; after a restart the
+// re-read frames (up to a lap) raise theirs again, and an alarm raised
+// before the restart point is raised again with a later since_ns.
 //
 // # Restart after a crash or a rebalance: re-read from the lap boundary
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/processors/alarm"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/telemetry"
@@ -54,6 +55,8 @@ type car struct {
 	seq       int64 // the last frame's sequence number: one not after it, and not newer, is a duplicate
 	dups      int64 // duplicates skipped
 	live      *liveCar
+	alarms    *alarm.Car // nil without Config.Alarms
+	alarmBeat int64      // sensor time of the last heartbeat point of its raised alarms
 }
 
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
@@ -159,6 +162,7 @@ func (p *partition) handle(ctx context.Context, m *sarama.ConsumerMessage) error
 	p.out = c.det.Frame(f, p.out[:0])
 	p.report(c, f.Car)
 	p.live(c, f)
+	p.alarms(c, f, c.det.Crossings() != before)
 	switch {
 	case c.det.Crossings() != before && fix:
 		c.restart = c.fixWindow // re-read from the fix before the crossing
@@ -212,7 +216,7 @@ func (p *partition) car(ctx context.Context, m *sarama.ConsumerMessage, f *telem
 	}
 	det.Restore(known)
 	nc := &car{session: f.Session, det: det, ch: ch, ds: influx.NewDownsampler(cat, f.Session, p.r.cfg.Window),
-		restart: -1, published: published, live: newLiveCar(cat, p.r.cfg.Lap.Track.Planar)}
+		restart: -1, published: published, live: newLiveCar(cat, p.r.cfg.Lap.Track.Planar), alarms: p.newAlarms(cat)}
 	if c == nil { // first frame since the claim: skip what was handled before a restart
 		nc.skip = p.restart[f.Car]
 		delete(p.restart, f.Car)

@@ -194,13 +194,19 @@ func saramaConfig(cfg Config, producer bool) *sarama.Config {
 	return sc
 }
 
-// ensureTopics creates the topics the processor writes, telemetry.laps
-// and telemetry.deadletter, as telemetry.Topics says unless they exist.
+// ensureTopics creates the topics the processor writes, telemetry.laps,
+// telemetry.deadletter, telemetry.live and (with alarms)
+// telemetry.alarms, as telemetry.Topics says unless they exist.
 func ensureTopics(client sarama.Client, cfg Config) {
 	laps, _ := telemetry.Topic(telemetry.TopicLaps)
 	dead, _ := telemetry.Topic(telemetry.TopicDeadLetter)
 	live, _ := telemetry.Topic(telemetry.TopicLive)
-	if err := admin.EnsureTopics(client, laps, dead, live); err != nil {
+	specs := []telemetry.TopicSpec{laps, dead, live}
+	if cfg.Alarms != nil {
+		alarms, _ := telemetry.Topic(telemetry.TopicAlarms)
+		specs = append(specs, alarms)
+	}
+	if err := admin.EnsureTopics(client, specs...); err != nil {
 		cfg.Logger.Warn("processors: cannot create topics", "err", err)
 	}
 }

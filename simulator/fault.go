@@ -15,11 +15,11 @@ import (
 const (
 	// FaultOverheat: from the start of the lap, the water temperature
 	// climbs 2 degC a second (to 135), the oil runs hotter and the oil
-	// pressure sags to 30% of healthy over 40 s: a blocked radiator or a
+	// pressure sags to 30% of healthy over 25 s: a blocked radiator or a
 	// failing pump. The pit stop's mechanics fix it; the engine then cools.
 	FaultOverheat = "overheat"
 	// FaultPuncture: from the start of the lap, one tyre (Fault.Wheel)
-	// loses 0.015 bar a second (to 0.6 bar), runs hotter as it flexes,
+	// loses 0.015 bar a second (to 0.6 bar), runs 10-15 degC hotter as it flexes,
 	// and the car has 4% less grip, so it is a little slower. The pit
 	// stop's new tyres fix it.
 	FaultPuncture = "puncture"
@@ -113,7 +113,7 @@ type carFault struct {
 const (
 	overheatRate   = 2.0   // degC/s the water climbs
 	overheatMax    = 135.0 // degC
-	oilSagSeconds  = 40.0  // to the lowest oil pressure
+	oilSagSeconds  = 25.0  // to the lowest oil pressure
 	oilSagLowest   = 0.3   // of healthy
 	punctureRate   = 0.015 // bar/s
 	punctureLowest = 0.6   // bar
@@ -187,9 +187,9 @@ func (c *car) faultHeat(s *Sim, h float64) {
 	}
 	if on, w := c.faulty(FaultPuncture); on {
 		c.pressLoss[w] = math.Min(c.pressLoss[w]+punctureRate*h, 10)
-		// A soft tyre flexes and heats: a tenth more of the heat it
-		// gets from the road per tenth of a bar lost, up to half as much.
-		c.tyreT[w] += math.Min(0.5, c.pressLoss[w]) * 0.02 * (c.tyreT[w] - ambient) * (0.5 + c.v/40) * h
+		// A soft tyre flexes and heats: it sheds less of its heat, down
+		// to a fifth less once 0.2 bar is gone (some 10-15 degC hotter).
+		c.tyreT[w] += math.Min(0.2, c.pressLoss[w]) * 0.02 * (c.tyreT[w] - ambient) * (0.5 + c.v/40) * h
 	}
 }
 

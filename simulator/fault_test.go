@@ -39,6 +39,7 @@ type faultRun struct {
 	maxWater, waterAtEnd float64
 	minOilHighRPM        float64           // lowest oil pressure seen above 3000 rpm
 	minPress             [4]float64        // lowest pressure of each tyre
+	maxTyreMid           [4]float64        // highest middle temperature of each tyre
 	over110Ns            int64             // first water sample over 110 degC
 	laps                 map[int32]float64 // lap time, s
 }
@@ -79,6 +80,9 @@ func TestFaults(t *testing.T) {
 						}
 					case name == telemetry.ChanOilPress && rpm[f.Car] > 3000:
 						r.minOilHighRPM = min(r.minOilHighRPM, x.Value)
+					case strings.HasPrefix(name, telemetry.ChanTyreTemp+"_") && strings.HasSuffix(name, "_mid"):
+						w := strings.Index("fl fr rl rr", name[len(telemetry.ChanTyreTemp)+1:][:2]) / 3
+						r.maxTyreMid[w] = max(r.maxTyreMid[w], x.Value)
 					case strings.HasPrefix(name, telemetry.ChanTyrePress+"_"):
 						w := strings.Index("fl fr rl rr", name[len(telemetry.ChanTyrePress)+1:]) / 3
 						r.minPress[w] = min(r.minPress[w], x.Value)
@@ -129,10 +133,13 @@ func TestFaults(t *testing.T) {
 		t.Errorf("overheat fixed at the stop, but the water is still at %.1f two laps later", o.waterAtEnd)
 	}
 	p := got["car03"]
-	t.Logf("overheat: water over 110 degC %.1f s after the fault began, up to %.1f, oil down to %.2f bar above 3000 rpm; puncture: rr down to %.2f bar, lap 1 %.3f s (%.3f s without)",
-		float64(o.over110Ns-begin["car02"])/1e9, o.maxWater, o.minOilHighRPM, p.minPress[3], p.laps[1], healthy["car03"].laps[1])
+	t.Logf("overheat: water over 110 degC %.1f s after the fault began, up to %.1f, oil down to %.2f bar above 3000 rpm; puncture: rr down to %.2f bar and up to %.1f degC (%.1f without), lap 1 %.3f s (%.3f s without)",
+		float64(o.over110Ns-begin["car02"])/1e9, o.maxWater, o.minOilHighRPM, p.minPress[3], p.maxTyreMid[3], healthy["car03"].maxTyreMid[3], p.laps[1], healthy["car03"].laps[1])
 	if p.minPress[3] > 1.3 || p.minPress[0] < 1.4 || p.minPress[1] < 1.4 || p.minPress[2] < 1.4 {
 		t.Errorf("puncture of rr: tyres down to %v", p.minPress)
+	}
+	if hot := p.maxTyreMid[3] - healthy["car03"].maxTyreMid[3]; hot < 5 || hot > 20 {
+		t.Errorf("punctured rr up to %.1f degC, %.1f without the puncture: want 5-20 degC hotter", p.maxTyreMid[3], healthy["car03"].maxTyreMid[3])
 	}
 	if p.laps[1] <= healthy["car03"].laps[1] {
 		t.Errorf("punctured lap 1 in %.3f s, the same car without the puncture %.3f s", p.laps[1], healthy["car03"].laps[1])
