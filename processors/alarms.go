@@ -55,7 +55,7 @@ func (p *partition) alarms(c *car, f *telemetry.Frame, crossed bool) {
 			continue
 		}
 		p.outbox = append(p.outbox, &sarama.ProducerMessage{Topic: telemetry.TopicAlarms, Key: sarama.StringEncoder(a.Car),
-			Value: sarama.ByteEncoder(v),
+			Value:   sarama.ByteEncoder(v),
 			Headers: []sarama.RecordHeader{{Key: []byte(HeaderGroup), Value: []byte(p.r.cfg.Group)}}})
 		if p.r.influx != nil {
 			p.batch = influx.AppendAlarm(p.batch, a, a.TimeNs)
