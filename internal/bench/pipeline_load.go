@@ -40,6 +40,7 @@ type load struct {
 	samples atomic.Int64
 	frames  atomic.Int64
 	lagMax  atomic.Int64 // ns the simulator ran behind the wall clock, at most
+	blocked atomic.Int64 // ns the wire held the simulator back (backpressure)
 
 	mu   sync.Mutex
 	cars map[string]*offeredCar
@@ -69,13 +70,17 @@ func (l *load) announce() error {
 	return nil
 }
 
+// maxStepTicks bounds the ticks stepped between two flushes when the
+// simulator runs late, so a late step's lines stay small.
+const maxStepTicks = 10
+
 // run offers the load until d of sensor time has gone, pacing each tick
 // to the wall clock. A wire that blocks (backpressure) makes it run late:
-// lagMax says by how much.
+// lagMax says by how much, blocked how long the wire held it.
 func (l *load) run(ctx context.Context, d time.Duration) error {
 	end := int64(d / time.Millisecond)
 	for l.ticks < end && ctx.Err() == nil {
-		due := min(int64(time.Since(l.start)/time.Millisecond)+1, end)
+		due := min(int64(time.Since(l.start)/time.Millisecond)+1, end, l.ticks+maxStepTicks)
 		if due <= l.ticks {
 			sleepCtx(ctx, time.Until(l.start.Add(time.Duration(l.ticks)*time.Millisecond)))
 			continue
@@ -88,9 +93,11 @@ func (l *load) run(ctx context.Context, d time.Duration) error {
 				return fmt.Errorf("bench: load: %w", err)
 			}
 		}
+		t0 := time.Now()
 		if err := l.wire.flush(); err != nil {
 			return fmt.Errorf("bench: load: %w", err)
 		}
+		l.blocked.Add(int64(time.Since(t0)))
 	}
 	return nil
 }
@@ -281,13 +288,14 @@ type kafkaWire struct {
 	ack     latencyHist
 	acked   atomic.Int64 // samples acknowledged
 	ackedFr atomic.Int64
+	blocked atomic.Int64 // ns Produce held the simulator
 	err     atomic.Pointer[error]
 }
 
 func newKafkaWire(brokers string) (*kafkaWire, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.ClientID("pitwall-bench-sim"),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(5*time.Millisecond),
-		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.MaxBufferedRecords(1<<20),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.MaxBufferedBytes(32<<20),
 		kgo.RecordDeliveryTimeout(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("bench: kafka: %w", err)
@@ -311,6 +319,10 @@ func (w *kafkaWire) frame(f *telemetry.Frame) error {
 		return err
 	}
 	sampleNs, n := f.TimeNs, int64(len(f.Samples))
+	// Produce blocks while 32 MiB wait for the broker: backpressure, which
+	// load.run counts from flush; this wait is counted here.
+	t0 := time.Now()
+	defer func() { w.blocked.Add(int64(time.Since(t0))) }()
 	w.cl.Produce(context.Background(), &kgo.Record{Topic: telemetry.TopicFrames, Key: []byte(f.Car), Value: v},
 		func(_ *kgo.Record, err error) {
 			if err != nil {

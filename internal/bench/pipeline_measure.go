@@ -166,6 +166,14 @@ func (r *pipelineRun) measure(ctx context.Context, w wire, closeWire func() erro
 	}
 	simRate := float64(l.samples.Load()) / end.Sub(start).Seconds()
 	r.fill(rep, l, w, simRate, s1, s2, s3, d, live, procs)
+	st := &rep.Stages[0]
+	st.LateS = max(end.Sub(start)-cfg.Duration, 0).Seconds()
+	st.BlockedS = time.Duration(l.blocked.Load()).Seconds()
+	if kw, ok := w.(*kafkaWire); ok {
+		st.BlockedS += time.Duration(kw.blocked.Load()).Seconds()
+	}
+	st.Note = fmt.Sprintf("%s; took %.2f s longer than --duration, held back by the wire for %.2f s", st.Note, st.LateS, st.BlockedS)
+	rep.judge()
 	return rep, nil
 }
 
@@ -255,7 +263,6 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	}
 	r.latencies(rep, w, s3, live, procs)
 	r.frames(rep, l, live)
-	rep.judge()
 }
 
 // latencies fills the latency rows.

@@ -69,7 +69,17 @@ type Stage struct {
 	DrainedS   float64 `json:"drained_s"`
 	Pitwall    bool    `json:"pitwall"`
 	Note       string  `json:"note,omitempty"`
+	// Simulator only: LateS is how much longer than --duration it took
+	// to offer the load, BlockedS how long the wire held it back
+	// (backpressure from the next stage).
+	LateS    float64 `json:"late_s,omitempty"`
+	BlockedS float64 `json:"blocked_s,omitempty"`
 }
+
+// heldBack reports whether the simulator fell behind because the wire
+// held it back (at least half its lateness) rather than for want of CPU:
+// then the stage after it is the one that did not keep up.
+func (s Stage) heldBack() bool { return s.LateS > 0 && s.BlockedS >= s.LateS/2 }
 
 // judge applies the rule: in pipeline order, the first stage that
 // achieved less than KeptUpShare of what was offered, or whose queue
@@ -91,6 +101,9 @@ func (rep *PipelineReport) judge() {
 			} else {
 				r = append(r, fmt.Sprintf("%s drained only %.1f s after the end", s.Queue, s.DrainedS))
 			}
+		}
+		if len(r) > 0 && s.heldBack() {
+			continue // the next stage is the one that held it back
 		}
 		if len(r) > 0 && rep.Saturated == "" {
 			rep.Saturated = s.Name

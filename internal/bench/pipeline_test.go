@@ -139,6 +139,8 @@ func TestJudge(t *testing.T) {
 	stage := func(name string, achieved, drained float64) Stage {
 		return Stage{Name: name, Offered: 1000, Achieved: achieved, Queue: "q", DrainedS: drained, Pitwall: name != "simulator"}
 	}
+	held := stage("simulator", 900, 0)
+	held.LateS, held.BlockedS = 6, 5
 	for _, tc := range []struct {
 		name      string
 		stages    []Stage
@@ -151,6 +153,7 @@ func TestJudge(t *testing.T) {
 		{"late drain", []Stage{stage("simulator", 1000, 0), stage("edge", 1000, 1), stage("processors", 1000, 5.5)}, 0, "processors", false},
 		{"never drained", []Stage{stage("simulator", 1000, 0), stage("broker", 1000, -1)}, 0, "broker", false},
 		{"simulator behind", []Stage{stage("simulator", 900, 0), stage("edge", 900, 1)}, 0, "simulator", false},
+		{"simulator held back", []Stage{held, stage("edge", 900, 1)}, 0, "edge", false},
 		{"lost frames", []Stage{stage("simulator", 1000, 0), stage("edge", 1000, 1)}, 3, "", false},
 		{"not Pitwall", []Stage{stage("simulator", 1000, 0), {Name: "influxd", Offered: -1, Achieved: -1, Queue: "-"}}, 0, "", true},
 	} {
