@@ -64,6 +64,10 @@ type Config struct {
 	// telemetry.live when it starts, for the lap analysis of laps driven
 	// before it. Default 2h.
 	LiveHistory time.Duration
+	// AlarmRules name the alarm rules the processor evaluates (pitwall
+	// web --alarms FILE), listed on the page as armed. Default none. The
+	// page shows telemetry.alarms' raised alarms either way.
+	AlarmRules []string
 	// Logger logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -115,6 +119,7 @@ type Server struct {
 	stats Stats
 
 	client sarama.Client // set once connected, for exports
+	alarms *Alarms        // raised alarms (telemetry.alarms), under mu
 
 	subsMu sync.Mutex
 	subs   map[chan []byte]struct{}
@@ -132,7 +137,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, tower: NewTower(cfg.Order, cfg.Drivers, cfg.SpeedTrapM), trace: newTraces(cfg.Timing),
-		subs: map[chan []byte]struct{}{}}, nil
+		subs: map[chan []byte]struct{}{}, alarms: NewAlarms()}, nil
 }
 
 // Stats returns the counts so far.
@@ -254,12 +259,17 @@ type State struct {
 	Rows   []Row  `json:"rows"`
 	// MapVer changes when the map (GET /api/map, event "map") does.
 	MapVer uint64 `json:"map_ver"`
+	// Alarms are the raised alarms, most severe first (alarms.go);
+	// AlarmRules the armed rules (Config.AlarmRules).
+	Alarms     []AlarmView `json:"alarms"`
+	AlarmRules []string    `json:"alarm_rules,omitempty"`
 }
 
 func (s *Server) state() []byte {
 	s.mu.Lock()
 	st := State{SentMs: time.Now().UnixMilli(), Track: s.cfg.Timing.Name, Order: s.cfg.Order,
-		Rows: s.tower.Rows(), MapVer: s.trace.ver}
+		Rows: s.tower.Rows(), MapVer: s.trace.ver, Alarms: s.alarmViews(), AlarmRules: s.cfg.AlarmRules}
+	s.alarms.Mark(st.Rows)
 	s.mu.Unlock()
 	b, err := json.Marshal(st)
 	if err != nil { // only plain values: a bug
@@ -424,7 +434,7 @@ func (s *Server) push(ctx context.Context) {
 	}
 }
 
-// read follows telemetry.laps and telemetry.live until ctx ends, waiting
+// read follows telemetry.laps, telemetry.live and telemetry.alarms until ctx ends, waiting
 // for the broker and the topics to exist.
 func (s *Server) read(ctx context.Context) error {
 	sc := *s.cfg.Sarama
@@ -460,6 +470,11 @@ func (s *Server) read(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		s.readLive(ctx, client)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.readAlarms(ctx, client)
 	}()
 	f := timing.Filter{Group: s.cfg.Group, Session: s.cfg.Session}
 	for ctx.Err() == nil {

@@ -216,6 +216,9 @@ type Row struct {
 	X             float64  `json:"x"`
 	Y             float64  `json:"y"`
 	HasPos        bool     `json:"has_pos"`
+	// Alarm is the severity of the car's most severe raised alarm, ""
+	// for none (set by Alarms.Mark).
+	Alarm string `json:"alarm,omitempty"`
 }
 
 // Rows returns the tower in order.
