@@ -119,7 +119,7 @@ type Server struct {
 	stats Stats
 
 	client sarama.Client // set once connected, for exports
-	alarms *Alarms        // raised alarms (telemetry.alarms), under mu
+	alarms *Alarms       // raised alarms (telemetry.alarms), under mu
 
 	subsMu sync.Mutex
 	subs   map[chan []byte]struct{}
