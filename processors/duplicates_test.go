@@ -26,7 +26,7 @@ func TestDuplicatedFramesTimeOnce(t *testing.T) {
 	const raw = "raw-frames"
 	truthPath := t.TempDir() + "/truth.csv"
 	err := simulator.Run(context.Background(), simulator.Config{
-		Track: testTrack, Cars: testCars, Laps: testLaps, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
+		Track: testTrack, Cars: 2, Laps: testLaps, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
 		DropoutsPerHour: -1, GPSNoise: -1, Out: "kafka://" + dup.Addr + "/" + raw, Truth: truthPath,
 	})
 	if err != nil {

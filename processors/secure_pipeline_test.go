@@ -143,7 +143,7 @@ func TestSecurePipelineLapsEqualTruth(t *testing.T) {
 
 	truthPath := filepath.Join(t.TempDir(), "truth.csv")
 	if err := simulator.Run(ctx, simulator.Config{
-		Track: testTrack, Cars: testCars, Laps: testLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
+		Track: testTrack, Cars: 2, Laps: testLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
 		DropoutsPerHour: -1, GPSNoise: -1, Out: "mqtts://car:" + carPW + "@" + p.mq.Addr + "/pw?qos=1&ca=" + p.mqCA.CertFile, Truth: truthPath,
 	}); err != nil {
 		t.Fatal(err)
