@@ -40,6 +40,9 @@ type Settings struct {
 	// ChannelsTopic is the channel catalog topic. Default
 	// telemetry.TopicChannels.
 	ChannelsTopic string `json:"channelsTopic"`
+	// LiveTopic is the topic of the lap processor's live records. Default
+	// telemetry.TopicLive.
+	LiveTopic string `json:"liveTopic"`
 	// Security is TLS and SASL to the brokers (package kafkasec), from
 	// jsonData's tls, tlsCa (a CA file on the Grafana server) or
 	// tlsCaCert (its PEM), tlsCert and tlsKey (files) or tlsClientCert
@@ -90,6 +93,9 @@ func parseSettings(raw json.RawMessage, secure map[string]string) (Settings, err
 	}
 	if s.ChannelsTopic == "" {
 		s.ChannelsTopic = telemetry.TopicChannels
+	}
+	if s.LiveTopic == "" {
+		s.LiveTopic = telemetry.TopicLive
 	}
 	return s, nil
 }

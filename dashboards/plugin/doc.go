@@ -23,10 +23,15 @@
 //	brokers        "host:port[,host:port]"  default "127.0.0.1:9092"
 //	topic          frames topic             default "telemetry"
 //	channelsTopic  catalog topic            default "telemetry.channels"
+//	liveTopic      live records topic       default "telemetry.live"
 //
 // # Query model (a panel target)
 //
 //	{"car": "car01", "channels": ["speed", "rpm"], "windowSeconds": 30, "stream": true}
+//	{"kind": "live", "car": "", "fields": ["delta_best_s"], "windowSeconds": 60, "stream": true}
+//
+// kind is "frames" (the default) or "live"; a live query's empty car is
+// every car, its empty fields all of LiveFields.
 //
 // # Frontend
 //

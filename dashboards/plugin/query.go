@@ -16,10 +16,17 @@ import (
 
 // Query is a panel target.
 type Query struct {
-	// Car is the car id. Required.
+	// Kind is KindFrames (default: the car's channels) or KindLive (the
+	// cars' laps in progress from the live topic).
+	Kind string `json:"kind"`
+	// Car is the car id. Required for KindFrames; for KindLive, empty
+	// means every car.
 	Car string `json:"car"`
-	// Channels are channel names from the car's catalog. Required.
+	// Channels are channel names from the car's catalog. Required for
+	// KindFrames.
 	Channels []string `json:"channels"`
+	// Fields are KindLive's columns, some of LiveFields. Default all.
+	Fields []string `json:"fields"`
 	// WindowSeconds is how far back QueryData reads. Default 30, at most
 	// MaxWindowSeconds.
 	WindowSeconds int `json:"windowSeconds"`
@@ -43,13 +50,24 @@ func parseQuery(raw json.RawMessage) (Query, error) {
 	if q.WindowSeconds == 0 {
 		q.WindowSeconds = 30
 	}
+	if q.WindowSeconds < 0 || q.WindowSeconds > MaxWindowSeconds {
+		return q, fmt.Errorf("%w: window %d s, want 1..%d", ErrQuery, q.WindowSeconds, MaxWindowSeconds)
+	}
+	switch q.Kind {
+	case "", KindFrames:
+		q.Kind = KindFrames
+	case KindLive:
+		return q, checkLive(&q)
+	default:
+		return q, fmt.Errorf("%w: kind %q, want %s or %s", ErrQuery, q.Kind, KindFrames, KindLive)
+	}
 	switch {
+	case len(q.Fields) > 0:
+		return q, fmt.Errorf("%w: fields are for kind %s; a %s query has channels", ErrQuery, KindLive, KindFrames)
 	case !telemetry.ValidCar(q.Car):
 		return q, fmt.Errorf("%w: car %q", ErrQuery, q.Car)
 	case len(q.Channels) == 0 || len(q.Channels) > MaxChannels:
 		return q, fmt.Errorf("%w: want 1 to %d channels", ErrQuery, MaxChannels)
-	case q.WindowSeconds < 0 || q.WindowSeconds > MaxWindowSeconds:
-		return q, fmt.Errorf("%w: window %d s, want 1..%d", ErrQuery, q.WindowSeconds, MaxWindowSeconds)
 	}
 	for _, ch := range q.Channels {
 		if !telemetry.ValidName(ch) {
@@ -73,6 +91,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) backend.Da
 	q, err := parseQuery(dq.JSON)
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+	}
+	if q.Kind == KindLive {
+		return d.queryLive(ctx, q)
 	}
 	sel, err := d.selection(ctx, q.Car, q.Channels)
 	if err != nil {
@@ -108,6 +129,26 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) backend.Da
 		frame.SetMeta(&data.FrameMeta{Channel: ch.String()})
 	}
 	return backend.DataResponse{Frames: data.Frames{frame}}
+}
+
+// queryLive answers a live query with the window's live records: a
+// frame per car, or with Stream for every car one long frame (see
+// liveBuilder) naming the Live channel.
+func (d *Datasource) queryLive(ctx context.Context, q Query) backend.DataResponse {
+	c, err := d.kafka()
+	if err != nil {
+		return backend.ErrDataResponse(backend.StatusBadGateway, err.Error())
+	}
+	b := newLiveBuilder(q.Car, q.Fields, q.Stream && q.Car == "")
+	if err := d.readLiveWindow(ctx, c, b, time.Now().Add(-time.Duration(q.WindowSeconds)*time.Second)); err != nil {
+		return backend.ErrDataResponse(backend.StatusBadGateway, err.Error())
+	}
+	frames := b.frames()
+	if q.Stream {
+		ch := live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: livePath(q.Car, q.Fields)}
+		frames[0].SetMeta(&data.FrameMeta{Channel: ch.String()})
+	}
+	return backend.DataResponse{Frames: frames}
 }
 
 // selection maps channel names to ids in car's catalog, re-reading the

@@ -36,8 +36,12 @@ func parsePath(path string) (car string, channels []string, err error) {
 	return parts[1], parts[2:], nil
 }
 
-// SubscribeStream allows a subscription to a car's channels that exist.
+// SubscribeStream allows a subscription to a car's channels that exist,
+// or to live records (live/...) once the live topic exists.
 func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
+	if strings.HasPrefix(req.Path, "live/") {
+		return d.subscribeLive(req.Path), nil
+	}
 	car, chans, err := parsePath(req.Path)
 	if err != nil {
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
@@ -57,6 +61,9 @@ func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamReques
 // rows, batched, at most every StreamEvery, until ctx ends (Grafana
 // cancels it when the last subscriber leaves).
 func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
+	if strings.HasPrefix(req.Path, "live/") {
+		return d.runLive(ctx, req.Path, sender)
+	}
 	car, chans, err := parsePath(req.Path)
 	if err != nil {
 		return err
@@ -83,12 +90,80 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 		return fmt.Errorf("plugin: %s/%d: %w", d.settings.Topic, p, err)
 	}
 	defer pc.Close()
-	return d.pump(ctx, pc.Messages(), newFrameBuilder(car, sel), sender)
+	fb := newFrameBuilder(car, sel)
+	return pump(ctx, pc.Messages(), batch{
+		add: func(m *sarama.ConsumerMessage) {
+			if string(m.Key) == car {
+				d.addRecord(fb, m.Value)
+			}
+		},
+		rows:   fb.rows,
+		frames: func() data.Frames { return data.Frames{fb.frame()} },
+	}, sender)
 }
 
-// pump batches the car's rows from msgs and sends them: at once when
-// StreamEvery has passed since the last send, else when it has.
-func (d *Datasource) pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, fb *frameBuilder, sender *backend.StreamSender) error {
+// subscribeLive allows a subscription to a well-formed live path once
+// the live topic exists.
+func (d *Datasource) subscribeLive(path string) *backend.SubscribeStreamResponse {
+	notFound := &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}
+	car, _, err := parseLivePath(path)
+	if err != nil {
+		return notFound
+	}
+	c, err := d.kafka()
+	if err != nil {
+		return notFound
+	}
+	if _, err := d.livePartitions(c, car); err != nil {
+		_ = c.RefreshMetadata(d.settings.LiveTopic)
+		if _, err := d.livePartitions(c, car); err != nil {
+			return notFound
+		}
+	}
+	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}
+}
+
+// runLive tails the live topic (the car's partition, or every one) from
+// its end and pushes the records, batched like RunStream's, until ctx
+// ends.
+func (d *Datasource) runLive(ctx context.Context, path string, sender *backend.StreamSender) error {
+	car, fields, err := parseLivePath(path)
+	if err != nil {
+		return err
+	}
+	c, err := d.kafka()
+	if err != nil {
+		return err
+	}
+	msgs, stop, err := d.streamLive(ctx, c, car)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	b := newLiveBuilder(car, fields, car == "")
+	return pump(ctx, msgs, batch{
+		add: func(m *sarama.ConsumerMessage) {
+			if car == "" || string(m.Key) == car {
+				d.addLiveRecord(b, m.Value)
+			}
+		},
+		rows:   b.rows,
+		frames: b.frames,
+	}, sender)
+}
+
+// batch is what pump fills and sends: add takes a record, rows counts
+// what was added since the last frames, frames returns it and starts
+// anew.
+type batch struct {
+	add    func(*sarama.ConsumerMessage)
+	rows   func() int
+	frames func() data.Frames
+}
+
+// pump batches rows from msgs and sends them: at once when StreamEvery
+// has passed since the last send, else when it has.
+func pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, b batch, sender *backend.StreamSender) error {
 	var last time.Time
 	var due <-chan time.Time
 	timer := time.NewTimer(time.Hour)
@@ -96,10 +171,15 @@ func (d *Datasource) pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessa
 	defer timer.Stop()
 	send := func() error {
 		last, due = time.Now(), nil
-		if fb.rows() == 0 {
+		if b.rows() == 0 {
 			return nil
 		}
-		return sender.SendFrame(fb.frame(), data.IncludeAll)
+		for _, f := range b.frames() {
+			if err := sender.SendFrame(f, data.IncludeAll); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for {
 		select {
@@ -109,10 +189,7 @@ func (d *Datasource) pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessa
 			if !ok {
 				return nil
 			}
-			if string(m.Key) != fb.car {
-				continue
-			}
-			d.addRecord(fb, m.Value)
+			b.add(m)
 			if wait := StreamEvery - time.Since(last); wait <= 0 {
 				if err := send(); err != nil {
 					return err

@@ -60,4 +60,11 @@ describe('DataSource', () => {
     expect(ds.filterQuery({ refId: 'A', car: 'car01' })).toBe(false);
     expect(ds.filterQuery({ refId: 'A', car: 'car01', channels: ['speed'], hide: true })).toBe(false);
   });
+
+  it('sends a live target as it is, its car substituted; no car is every car', () => {
+    const q: PitwallQuery = { refId: 'C', kind: 'live', car: '$car', fields: ['delta_best_s', 'lap'], windowSeconds: 60, stream: true };
+    expect(ds.applyTemplateVariables(q, {})).toEqual({ ...q, car: 'car07' });
+    expect(ds.filterQuery({ refId: 'C', kind: 'live' })).toBe(true);
+    expect(ds.filterQuery({ refId: 'C', kind: 'live', hide: true })).toBe(false);
+  });
 });

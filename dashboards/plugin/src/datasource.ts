@@ -1,7 +1,7 @@
 import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
-import { DEFAULT_QUERY, parseChannels, PitwallOptions, PitwallQuery } from './types';
+import { DEFAULT_QUERY, isLive, parseChannels, PitwallOptions, PitwallQuery } from './types';
 
 // DataSource sends panel targets to the Go backend (QueryData). A frame
 // the backend answers with names a Grafana Live channel when the target
@@ -21,6 +21,9 @@ export class DataSource extends DataSourceWithBackend<PitwallQuery, PitwallOptio
   // variable ($channels = speed + rpm) becomes one channel per value.
   applyTemplateVariables(query: PitwallQuery, scopedVars: ScopedVars): PitwallQuery {
     const srv = getTemplateSrv();
+    if (isLive(query)) {
+      return { ...query, car: srv.replace(query.car ?? '', scopedVars).trim() };
+    }
     const channels: string[] = [];
     for (const c of query.channels ?? []) {
       for (const name of parseChannels(srv.replace(c, scopedVars, 'csv'))) {
@@ -33,8 +36,12 @@ export class DataSource extends DataSourceWithBackend<PitwallQuery, PitwallOptio
   }
 
   // filterQuery keeps a half-filled target in the editor from reaching
-  // the backend, which would answer it with an error.
+  // the backend, which would answer it with an error. A live target
+  // needs nothing: no car is every car, no fields all of them.
   filterQuery(query: PitwallQuery): boolean {
-    return !query.hide && !!query.car && (query.channels?.length ?? 0) > 0;
+    if (query.hide) {
+      return false;
+    }
+    return isLive(query) || (!!query.car && (query.channels?.length ?? 0) > 0);
   }
 }

@@ -1,13 +1,45 @@
 import { DataQuery, DataSourceJsonData } from '@grafana/data';
 
+// The kinds of query (query.go): a car's channels from the frames topic,
+// or the cars' laps in progress (live delta, lap, sector, ...) from the
+// lap processor's telemetry.live, the numbers the pit wall page shows.
+export type QueryKind = 'frames' | 'live';
+export const KIND_FRAMES: QueryKind = 'frames';
+export const KIND_LIVE: QueryKind = 'live';
+
 // PitwallQuery is a panel target, exactly as the Go backend reads it
-// (query.go, Query): the car, its channels, how far back QueryData reads,
-// and whether Grafana then subscribes to the car's Live stream.
+// (query.go, Query): the kind, the car (for live: empty is every car),
+// its channels (frames) or fields (live), how far back QueryData reads,
+// and whether Grafana then subscribes to the Live stream.
 export interface PitwallQuery extends DataQuery {
+  kind?: QueryKind;
   car?: string;
   channels?: string[];
+  fields?: string[];
   windowSeconds?: number;
   stream?: boolean;
+}
+
+// The fields of a live query, in the backend's order (live.go,
+// LiveFields); none chosen means all of them.
+export const LIVE_FIELDS = [
+  'delta_best_s',
+  'lap',
+  'lap_time_s',
+  'sector',
+  'distance_m',
+  'speed',
+  'throttle',
+  'brake',
+  'gear',
+  'rpm',
+  'in_pit',
+  'x',
+  'y',
+];
+
+export function isLive(q: Partial<PitwallQuery>): boolean {
+  return q.kind === KIND_LIVE;
 }
 
 // PitwallOptions is the datasource's jsonData (datasource.go, Settings).
@@ -16,6 +48,7 @@ export interface PitwallOptions extends DataSourceJsonData {
   brokers?: string;
   topic?: string;
   channelsTopic?: string;
+  liveTopic?: string;
   // TLS and SASL to the brokers (package kafkasec): tlsCa, tlsCert and
   // tlsKey are files on the Grafana server.
   tls?: boolean;
@@ -39,6 +72,7 @@ export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
 export const DEFAULT_TOPIC = 'telemetry';
 export const DEFAULT_CHANNELS_TOPIC = 'telemetry.channels';
+export const DEFAULT_LIVE_TOPIC = 'telemetry.live';
 export const DEFAULT_WINDOW_SECONDS = 30;
 export const MAX_WINDOW_SECONDS = 600;
 export const MAX_CHANNELS = 64;
@@ -65,6 +99,15 @@ export function validCar(car: string): boolean {
 
 export function validChannel(name: string): boolean {
   return hasVariable(name) || NAME.test(name);
+}
+
+export function validLiveField(name: string): boolean {
+  return LIVE_FIELDS.includes(name);
+}
+
+// parseFields keeps the live fields in the backend's order, each once.
+export function parseFields(names: string[]): string[] {
+  return LIVE_FIELDS.filter((f) => names.includes(f));
 }
 
 // parseChannels splits what a user typed ("speed, rpm throttle") into

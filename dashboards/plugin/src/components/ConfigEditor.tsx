@@ -5,6 +5,7 @@ import { InlineField, InlineSwitch, Input, SecretInput } from '@grafana/ui';
 import {
   DEFAULT_BROKERS,
   DEFAULT_CHANNELS_TOPIC,
+  DEFAULT_LIVE_TOPIC,
   DEFAULT_TOPIC,
   PitwallOptions,
   PitwallSecureOptions,
@@ -13,7 +14,7 @@ import {
 
 type Props = DataSourcePluginOptionsEditorProps<PitwallOptions, PitwallSecureOptions>;
 
-type Key = 'brokers' | 'topic' | 'channelsTopic' | 'tlsCa' | 'tlsCert' | 'tlsKey' | 'saslMechanism' | 'saslUser';
+type Key = 'brokers' | 'topic' | 'channelsTopic' | 'liveTopic' | 'tlsCa' | 'tlsCert' | 'tlsKey' | 'saslMechanism' | 'saslUser';
 
 const FIELDS: Array<{ key: Key; label: string; placeholder: string; tooltip: string }> = [
   {
@@ -28,6 +29,12 @@ const FIELDS: Array<{ key: Key; label: string; placeholder: string; tooltip: str
     label: 'Catalog topic',
     placeholder: DEFAULT_CHANNELS_TOPIC,
     tooltip: "The compacted topic of each car's channel catalog",
+  },
+  {
+    key: 'liveTopic',
+    label: 'Live topic',
+    placeholder: DEFAULT_LIVE_TOPIC,
+    tooltip: "The lap processor's live records: each car's lap in progress, live delta",
   },
   {
     key: 'tlsCa',

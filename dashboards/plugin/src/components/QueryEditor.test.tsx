@@ -82,3 +82,40 @@ describe('QueryEditor', () => {
     expect(screen.getByText('Not a channel name: brake-front')).toBeTruthy();
   });
 });
+
+describe('QueryEditor, live timing', () => {
+  const live: PitwallQuery = { refId: 'A', kind: 'live', car: '', fields: ['delta_best_s'], windowSeconds: 30, stream: true };
+
+  it('switches a channels target to live timing, dropping its channels', () => {
+    const { onChange, onRunQuery } = setup(base);
+    fireEvent.click(screen.getByText('Live timing'));
+    expect(onChange).toHaveBeenCalledWith({ refId: 'A', kind: 'live', car: 'car01', fields: [], windowSeconds: 30, stream: true });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('switches back to channels, dropping the fields', () => {
+    const { onChange } = setup(live);
+    fireEvent.click(screen.getByText('Channels'));
+    expect(onChange).toHaveBeenCalledWith({ refId: 'A', kind: 'frames', car: '', channels: [], windowSeconds: 30, stream: true });
+  });
+
+  it('offers every car when the car is empty, and shows the fields', () => {
+    setup(live);
+    expect(screen.getByPlaceholderText('every car')).toBeTruthy();
+    expect(screen.getByText('delta_best_s')).toBeTruthy();
+    expect(screen.queryByPlaceholderText('speed, then Enter')).toBeNull();
+  });
+
+  it("keeps fields in the backend's order, each once", () => {
+    const { onChange } = setup(live);
+    const input = screen.getByPlaceholderText('delta_best_s, then Enter (none: all)');
+    fireEvent.change(input, { target: { value: 'sector lap, delta_best_s' } });
+    fireEvent.keyDown(input, { key: 'Enter' });
+    expect(onChange).toHaveBeenCalledWith({ ...live, fields: ['delta_best_s', 'lap', 'sector'] });
+  });
+
+  it('marks a field the backend would refuse', () => {
+    setup({ ...live, fields: ['delta_best_s', 'warp'] });
+    expect(screen.getByText('Not a live field: warp')).toBeTruthy();
+  });
+});
