@@ -75,6 +75,12 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 				sp.ErrorCode = errorCode(terr)
 				continue
 			}
+			if req.Acks == -1 {
+				if err := c.s.ackAll(t.Name(), sp.Partition); err != nil {
+					sp.ErrorCode, sp.ErrorMessage = errorCode(err), errorMessage(err)
+					continue
+				}
+			}
 			part, a, err := c.s.produceTo(t, sp.Partition, rt.Partitions[j].Records)
 			if err != nil {
 				c.reportProduceError(t.Name(), sp.Partition, err)
@@ -123,7 +129,7 @@ func (s *Server) produceTo(t *partition.Topic, p int32, records []byte) (*partit
 		// Only the group coordinator writes there.
 		return nil, partition.Appended{}, fmt.Errorf("%w: clients may not produce to %s", errInternalTopic, t.Name())
 	}
-	part, err := t.Partition(p)
+	part, err := s.servedPartition(t.Name(), p)
 	if err != nil {
 		return nil, partition.Appended{}, err
 	}
@@ -173,7 +179,8 @@ func (c *conn) reportProduceError(topic string, p int32, err error) {
 	case errors.Is(err, errMessageTooLarge), errors.Is(err, commitlog.ErrBatchTooLarge):
 		c.s.bad.report("batch_too_large", err, "remote", c.remote, "client", c.clientID, "topic", topic, "partition", p)
 	case errors.Is(err, partition.ErrUnknownTopic), errors.Is(err, errTransactions), errors.Is(err, errInternalTopic),
-		errors.Is(err, partition.ErrOutOfOrderSequence), errors.Is(err, partition.ErrProducerFenced):
+		errors.Is(err, partition.ErrOutOfOrderSequence), errors.Is(err, partition.ErrProducerFenced),
+		errors.Is(err, errNotLeader):
 		// The client's own protocol state, not bad input: it handles
 		// these codes itself.
 	default:

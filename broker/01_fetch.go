@@ -97,7 +97,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			sp.Partition = rp.Partition
 			sp.PreferredReadReplica = -1
 			sp.RecordBatches = []byte{}
-			p, err := s.topics.Partition(rt.Topic, rp.Partition)
+			p, err := s.servedPartition(rt.Topic, rp.Partition)
 			if err != nil {
 				sp.ErrorCode, failed = errorCode(err), true
 				continue

@@ -34,6 +34,10 @@ func handleMetadata(c *conn, kreq kmsg.Request) *reply {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	// Filled in as the answer is complete: the writer encodes resp later.
 	defer c.metadataAuthorizedOperations(req, resp)
+	if s.cluster != nil {
+		c.clusterMetadata(req, resp) // cluster.go
+		return ready(resp)
+	}
 	b := kmsg.NewMetadataResponseBroker()
 	b.NodeID, b.Host, b.Port = s.cfg.NodeID, c.l.host, c.l.port
 	resp.Brokers = []kmsg.MetadataResponseBroker{b}
@@ -113,6 +117,9 @@ func (s *Server) metadataTopic(name string, t *partition.Topic, err error) kmsg.
 // forbid it). __consumer_offsets is created as the coordinator would create
 // it, whoever names it first.
 func (s *Server) autoTopic(name string, allowed bool) (*partition.Topic, error) {
+	if s.cluster != nil {
+		return s.clusterAutoTopic(name, allowed) // cluster.go
+	}
 	if t := s.topics.Lookup(name); t != nil {
 		return t, nil
 	}

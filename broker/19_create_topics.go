@@ -42,6 +42,14 @@ func handleCreateTopics(c *conn, kreq kmsg.Request) *reply {
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}
+		if c.s.cluster != nil {
+			c.s.clusterCreateFromRequest(&rt, req.ValidateOnly, &st)
+			if st.ErrorCode == 0 && !req.ValidateOnly {
+				c.adminLog("topic created by request", "topic", rt.Topic)
+			}
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
 		t, code, msg := c.s.createFromRequest(&rt, req.ValidateOnly)
 		st.ErrorCode, st.ErrorMessage = code, msg
 		if code == 0 && !req.ValidateOnly {

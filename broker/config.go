@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/pitwall/pitwall/broker/internal/cluster"
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/partition"
 )
@@ -141,6 +143,23 @@ type Config struct {
 	SkipReadChecks bool
 	// NodeID is this broker's id in Metadata. Default 0.
 	NodeID int32
+	// Voters turns on cluster mode (cluster.go): the controller quorum,
+	// every broker of the cluster, in Kafka's controller.quorum.voters
+	// form "1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293"; NodeID
+	// must be one of them. Default "": a single broker, exactly as
+	// without cluster support.
+	Voters string
+	// ControllerListen is the address the controller quorum's traffic is
+	// served on. Default: this node's address in Voters.
+	ControllerListen string
+	// DefaultReplicationFactor is the replication factor of auto-created
+	// topics and of CreateTopics asking for the default (-1). Default
+	// min(3, number of voters).
+	DefaultReplicationFactor int
+	// BrokerSessionTimeout fences a broker of a cluster whose heartbeats
+	// stop reaching the controller for this long; its partitions get new
+	// leaders from their ISR. Default DefaultBrokerSessionTimeout.
+	BrokerSessionTimeout time.Duration
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -174,6 +193,8 @@ const (
 	// same throughput: BENCHMARKS.md, BenchmarkBrokerRSS).
 	DefaultFetchMemory   = 64 << 20
 	DefaultScrubInterval = 24 * time.Hour
+	// DefaultBrokerSessionTimeout is --broker-session-timeout.
+	DefaultBrokerSessionTimeout = cluster.DefaultSessionTimeout
 	// DefaultRetentionCheckInterval is also how often compaction runs.
 	DefaultRetentionCheckInterval = time.Minute
 	// KafkaGroupInitialRebalanceDelay is Kafka's
@@ -217,6 +238,20 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Voters != "" {
+		orDefault(&c.BrokerSessionTimeout, DefaultBrokerSessionTimeout)
+		voters, err := cluster.ParseVoters(c.Voters)
+		if err != nil {
+			return c, fmt.Errorf("%w: Voters: %v", ErrConfig, err)
+		}
+		orDefault(&c.DefaultReplicationFactor, min(3, len(voters)))
+		if c.DefaultReplicationFactor < 1 || c.DefaultReplicationFactor > len(voters) {
+			return c, fmt.Errorf("%w: DefaultReplicationFactor %d not in 1..%d (the voters)", ErrConfig, c.DefaultReplicationFactor, len(voters))
+		}
+		if !slices.ContainsFunc(voters, func(v cluster.Voter) bool { return v.ID == c.NodeID }) {
+			return c, fmt.Errorf("%w: NodeID %d is not among the voters %s", ErrConfig, c.NodeID, c.Voters)
+		}
 	}
 	return c, c.validate()
 }

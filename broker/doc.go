@@ -1,7 +1,8 @@
 // Package broker is Pitwall's Kafka-compatible broker: a single-node,
 // partitioned, persistent commit log served over the Kafka wire protocol, so
 // that sarama, franz-go, librdkafka (kcat) and kafka-go work against it
-// unchanged.
+// unchanged. With Config.Voters several brokers form a cluster (cluster.go,
+// internal/cluster); without it nothing of the cluster code runs.
 //
 // # Layout
 //
@@ -22,11 +23,13 @@
 //	groups.go            the group coordinator's store: __consumer_offsets
 //	producer_ids.go      producer ids, never reused across restarts (producer-ids.json)
 //	metrics.go           Prometheus metrics; refused input, counted and logged sparingly
+//	cluster.go           cluster mode: metadata, topic creation and partition leadership from internal/cluster
 //
 //	internal/partition   topics and partitions: the owner of every file under DataDir/topics
 //	internal/commitlog   the storage engine: one partition's log (format in its doc)
 //	internal/group       the group coordinator: membership, rebalances, offsets
 //	internal/durable     atomic file writes and directory fsyncs, for all of the above
+//	internal/cluster     cluster mode: the controller quorum (Raft) and its metadata; the design is in its doc
 //	internal/auth        listener protocols, TLS certificates, SASL (SCRAM, PLAIN), users and ACLs (DataDir/security)
 //	brokertest           real brokers for other packages' tests
 //

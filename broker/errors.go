@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/pitwall/pitwall/broker/internal/cluster"
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/group"
 	"github.com/pitwall/pitwall/broker/internal/partition"
@@ -51,6 +52,13 @@ func (t codeTable) code(err error, otherwise int16) int16 {
 // logs' errors, and of the handlers' own.
 var dataCodes = codeTable{
 	{partition.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
+	// Cluster mode (cluster.go).
+	{errNotLeader, kerr.NotLeaderForPartition.Code},
+	{errNotEnoughReplicas, kerr.NotEnoughReplicas.Code},
+	{cluster.ErrTopicExists, kerr.TopicAlreadyExists.Code},
+	{cluster.ErrReplicationFactor, kerr.InvalidReplicationFactor.Code},
+	{cluster.ErrAssignment, kerr.InvalidReplicaAssignment.Code},
+	{cluster.ErrNotController, kerr.NotController.Code},
 	// A closed log belongs to a topic being deleted or a broker shutting
 	// down: the client should refresh metadata and retry.
 	{commitlog.ErrClosed, kerr.UnknownTopicOrPartition.Code},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pitwall/pitwall/broker/internal/cluster"
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/durable"
 	"github.com/pitwall/pitwall/broker/internal/group"
@@ -56,6 +57,9 @@ type Server struct {
 	pids          *producerIDs
 	topics        *partition.Registry // opened in New (its partitions in the background), closed in shutdown
 	groups        *group.Coordinator  // started in New, closed in shutdown before the topics
+	// cluster is the controller quorum member in cluster mode
+	// (Config.Voters, cluster.go); nil on a single broker.
+	cluster *cluster.Controller
 	// openFailed is why the background opening of partitions stopped the
 	// broker (opening.go); set before drain, read after Serve's goroutines end.
 	openFailed error
@@ -118,6 +122,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := s.listen(); err != nil {
+		s.groups.Close()
+		s.topics.Close()
+		s.lock.Close()
+		s.cancel()
+		return nil, err
+	}
+	if err := s.openCluster(); err != nil {
+		s.closeListeners()
 		s.groups.Close()
 		s.topics.Close()
 		s.lock.Close()
@@ -204,8 +216,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	defer close(s.serving)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); s.topics.Maintain(s.draining) }()
+	go func() { defer wg.Done(); s.reconcileLoop(s.draining) }()
 	go func() { defer wg.Done(); s.watchOpening(s.draining) }()
 	go func() { defer wg.Done(); s.scrubLoop(s.draining) }()
 	go func() {
@@ -399,6 +412,13 @@ func (s *Server) shutdown() {
 		<-done
 	}
 	s.cancel()
+	if s.cluster != nil {
+		// Leaves the quorum: the others fence this broker after its
+		// session and elect new leaders for what it led.
+		if err := s.cluster.Close(); err != nil {
+			s.log.Warn("closing the controller quorum member", "err", err)
+		}
+	}
 	s.groups.Close() // its last writes go to the logs
 	if err := s.topics.Close(); err != nil {
 		s.closeErr = err

@@ -46,6 +46,11 @@ func runBroker(ctx context.Context, args []string) error {
 	groupDelay := fs.Duration("group-initial-rebalance-delay", broker.KafkaGroupInitialRebalanceDelay, "how long a new consumer group's first rebalance waits for more members (Kafka's group.initial.rebalance.delay.ms)")
 	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9644; default off)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	nodeID := fs.Int("node-id", 0, "this broker's id (in a cluster, one of --voters)")
+	voters := fs.String("voters", "", "cluster mode: the controller quorum, every broker of the cluster, as ID@HOST:PORT,... (e.g. 1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293); default: a single broker")
+	controllerListen := fs.String("controller-listen", "", "cluster mode: the address to serve the controller quorum on (default: this node's address in --voters)")
+	defaultRF := fs.Int("default-replication-factor", 0, "cluster mode: replication factor of auto-created topics and of requests for the default (default: min(3, voters))")
+	sessionTimeout := fs.Duration("broker-session-timeout", broker.DefaultBrokerSessionTimeout, "cluster mode: a broker whose heartbeats stop reaching the controller this long is fenced and its partitions get new leaders")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,6 +60,12 @@ func runBroker(ctx context.Context, args []string) error {
 	log, err := newLogger(*logLevel)
 	if err != nil {
 		return err
+	}
+	if *voters == "" && (*controllerListen != "" || *defaultRF != 0) {
+		return errors.New("--controller-listen and --default-replication-factor need --voters (cluster mode)")
+	}
+	if *nodeID < 0 || *nodeID > 1<<31-1 {
+		return fmt.Errorf("--node-id %d: want 0 or more", *nodeID)
 	}
 	if *maxRequest <= 0 || *maxRequest > 1<<30 || *maxMessage < 0 || *maxMessage > 1<<30 || *fetchMax <= 0 || *fetchMax > 1<<30 {
 		return errors.New("--max-request-bytes, --max-message-bytes and --fetch-max-bytes must be between 1 and 1 GiB")
@@ -91,6 +102,12 @@ func runBroker(ctx context.Context, args []string) error {
 		SkipReadChecks:          !*verifyReads,
 
 		GroupInitialRebalanceDelay: *groupDelay,
+
+		NodeID:                   int32(*nodeID),
+		Voters:                   *voters,
+		ControllerListen:         *controllerListen,
+		DefaultReplicationFactor: *defaultRF,
+		BrokerSessionTimeout:     *sessionTimeout,
 	})
 	if err != nil {
 		return err

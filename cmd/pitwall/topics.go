@@ -81,7 +81,7 @@ func parseTopics(args []string, stderr io.Writer) (*topicsCmd, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.brokers, "brokers", "127.0.0.1:9092", "bootstrap brokers, host:port[,host:port]")
 	fs.IntVar(&c.partitions, "partitions", 0, "create: partition count (default: the broker's default)")
-	fs.IntVar(&c.rf, "replication-factor", 1, "create: replicas of each partition")
+	fs.IntVar(&c.rf, "replication-factor", 0, "create: replicas of each partition (default: the broker's default, 1 on a single broker)")
 	fs.Var(&c.configs, "config", "create: topic config key=value (repeatable), e.g. retention.ms=3600000")
 	c.sec.AddFlags(fs)
 	pos, err := cli.ParseInterleaved(fs, args)
@@ -139,7 +139,7 @@ func (c *topicsCmd) validate() error {
 	if c.partitions < 0 || c.set["partitions"] && c.partitions == 0 || c.partitions > 1<<20 {
 		return fmt.Errorf("--partitions %d: want 1 or more", c.partitions)
 	}
-	if c.rf < 1 || c.rf > 1<<15-1 {
+	if c.set["replication-factor"] && c.rf < 1 || c.rf < 0 || c.rf > 1<<15-1 {
 		return fmt.Errorf("--replication-factor %d: want 1 or more", c.rf)
 	}
 	return nil
@@ -177,7 +177,11 @@ func (f *configFlag) Set(s string) error {
 
 func createTopic(ac *admin.Client, c *topicsCmd, out io.Writer) error {
 	spec := telemetry.TopicSpec{Name: c.names[0], Partitions: int32(c.partitions), Configs: c.configs}
-	if err := ac.CreateTopic(spec, int16(c.rf)); err != nil {
+	rf := int16(c.rf)
+	if !c.set["replication-factor"] {
+		rf = -1 // the broker's default
+	}
+	if err := ac.CreateTopic(spec, rf); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(out, "created topic %s\n", spec.Name)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -95,6 +96,11 @@ type Controller struct {
 	http  *http.Server
 	hc    *http.Client
 	addrs map[raft.ServerID]string // controller address by Raft id
+
+	// hbAt is when this broker's last heartbeat was answered (unix ns)
+	// and hbIndex the active controller's state index in that answer.
+	hbAt    atomic.Int64
+	hbIndex atomic.Uint64
 
 	sessMu   sync.Mutex
 	lastSeen map[int32]time.Time // on the active controller: the last heartbeat of each broker
@@ -288,8 +294,14 @@ func (c *Controller) heartbeatLoop() {
 	failing := false
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), every)
-		err := c.call(ctx, "/heartbeat", heartbeatReq{ID: c.cfg.NodeID, Host: c.cfg.Host, Port: c.cfg.Port}, nil)
+		sent := time.Now()
+		var resp heartbeatResp
+		err := c.call(ctx, "/heartbeat", heartbeatReq{ID: c.cfg.NodeID, Host: c.cfg.Host, Port: c.cfg.Port}, &resp)
 		cancel()
+		if err == nil {
+			c.hbIndex.Store(resp.Index)
+			c.hbAt.Store(sent.UnixNano())
+		}
 		switch {
 		case err != nil && !failing:
 			failing = true
@@ -371,17 +383,42 @@ type heartbeatReq struct {
 	Port int32  `json:"port"`
 }
 
-func (c *Controller) heartbeat(r heartbeatReq) error {
+// heartbeatResp carries the active controller's state index: the broker
+// is caught up once it has applied that far.
+type heartbeatResp struct {
+	Index uint64 `json:"index"`
+}
+
+func (c *Controller) heartbeat(r heartbeatReq) (heartbeatResp, error) {
 	c.sessMu.Lock()
 	c.lastSeen[r.ID] = time.Now()
 	c.sessMu.Unlock()
-	b := c.State().Brokers[r.ID]
+	s := c.State()
+	b := s.Brokers[r.ID]
 	if b != nil && !b.Fenced && b.Host == r.Host && b.Port == r.Port {
-		return nil
+		return heartbeatResp{Index: s.Index}, nil
 	}
 	c.log.Info("cluster: registering broker", "broker", r.ID, "host", r.Host, "port", r.Port)
-	_, err := c.applyCmd(command{Register: &registerCmd{ID: r.ID, Host: r.Host, Port: r.Port}})
-	return err
+	s, err := c.applyCmd(command{Register: &registerCmd{ID: r.ID, Host: r.Host, Port: r.Port}})
+	if err != nil {
+		return heartbeatResp{}, err
+	}
+	return heartbeatResp{Index: s.Index}, nil
+}
+
+// Active reports whether this broker may act on the state it holds (lead
+// partitions): its last heartbeat was answered within the session
+// timeout (so the controller has not fenced it, and it is on the
+// majority's side), it has applied the state as of that answer, and the
+// state has it live. A broker cut off from the quorum stops leading once
+// its session runs out, as the quorum fences it.
+func (c *Controller) Active() bool {
+	at := c.hbAt.Load()
+	if at == 0 || time.Since(time.Unix(0, at)) >= c.cfg.SessionTimeout {
+		return false
+	}
+	s := c.State()
+	return s.Index >= c.hbIndex.Load() && s.Live(c.cfg.NodeID)
 }
 
 // CreateTopicRequest asks for a topic. Replicas, if given, is the
@@ -533,7 +570,7 @@ func (c *Controller) route(path string, body []byte) (any, error) {
 		if err := json.Unmarshal(body, &r); err != nil {
 			return nil, err
 		}
-		return struct{}{}, c.heartbeat(r)
+		return c.heartbeat(r)
 	case "/create-topic":
 		var r CreateTopicRequest
 		if err := json.Unmarshal(body, &r); err != nil {

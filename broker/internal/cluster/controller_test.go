@@ -290,10 +290,20 @@ func TestControllerFailover(t *testing.T) {
 
 // TestMinorityCannotChange: one broker cut off from the other two (they
 // are stopped) cannot create a topic: the change needs a quorum.
+//
+// The broker left alone stops being Active once its session runs out.
 func TestMinorityCannotChange(t *testing.T) {
 	q := startQuorum(t, 3)
 	q.waitAll("3 live brokers", liveCount(3))
 	keep := q.leaderIndex()
+	q.waitAll("every broker active", func(*State) bool {
+		for _, c := range q.nodes {
+			if !c.Active() {
+				return false
+			}
+		}
+		return true
+	})
 	for i := range 3 {
 		if i != keep {
 			q.stop(i)
@@ -308,4 +318,7 @@ func TestMinorityCannotChange(t *testing.T) {
 	if q.nodes[keep].State().Topics["lonely"] != nil {
 		t.Fatal("a minority applied a change")
 	}
+	// Its session runs out: it must stop acting as a leader, as the
+	// majority (were it running) would fence it.
+	q.waitAll("the cut-off broker inactive", func(*State) bool { return !q.nodes[keep].Active() })
 }

@@ -304,6 +304,16 @@ func (r *Registry) Defaults() map[string]string { return r.cfg.defaults() }
 // everything and creates nothing: the topic it returns has no partitions
 // opened (nil entries).
 func (r *Registry) Create(name string, partitions int32, configs map[string]string, validateOnly bool) (*Topic, error) {
+	return r.create(name, partitions, configs, validateOnly, nil)
+}
+
+// CreateWithID creates a topic as Create does with the given id: a broker
+// of a cluster creates its replicas of a topic the controller named.
+func (r *Registry) CreateWithID(name string, id [16]byte, partitions int32, configs map[string]string) (*Topic, error) {
+	return r.create(name, partitions, configs, false, &id)
+}
+
+func (r *Registry) create(name string, partitions int32, configs map[string]string, validateOnly bool, given *[16]byte) (*Topic, error) {
 	partitions, err := r.check(name, partitions, configs)
 	if err != nil {
 		return nil, err
@@ -321,7 +331,9 @@ func (r *Registry) Create(name string, partitions int32, configs map[string]stri
 	}
 	meta := topicMeta{Name: name, Partitions: partitions, Configs: configs, Created: time.Now().UTC()}
 	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
+	if given != nil {
+		id = *given
+	} else if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
 	}
 	meta.ID = hex.EncodeToString(id[:])

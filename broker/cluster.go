@@ -1,0 +1,400 @@
+package broker
+
+// Cluster mode: Config.Voters set (pitwall broker --voters ...). The
+// metadata is internal/cluster's, replicated by Raft among the brokers;
+// this file is where the broker uses it:
+//
+//   - openCluster starts the controller quorum member once the listeners
+//     are bound (it registers this broker's first listener's address);
+//   - reconcileLoop creates, under DataDir/topics as always, every topic
+//     of the cluster state this broker holds a replica of (with the
+//     controller's topic id), and deletes a topic the state dropped;
+//   - Metadata (clusterMetadata) answers with the live brokers and each
+//     partition's leader, leader epoch, replicas, ISR and offline
+//     replicas; CreateTopics and auto-creation go through the controller
+//     (forwarded to the active one), with replication factor and
+//     assignments;
+//   - Produce and Fetch are served by a partition's leader only; other
+//     brokers answer NOT_LEADER_OR_FOLLOWER, and clients look the leader
+//     up again.
+//
+// Not built yet: data replication between brokers (followers fetching
+// from the leader, the ISR's high watermark, OffsetForLeaderEpoch). Until
+// it is, acks=all to a partition with more than one replica is answered
+// NOT_ENOUGH_REPLICAS rather than acknowledged by one copy, and the group
+// coordinator (__consumer_offsets) is each broker's own, as on a single
+// broker.
+//
+// A broker started without Voters never reaches this file's code past a
+// nil check: s.cluster is nil.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/cluster"
+	"github.com/pitwall/pitwall/broker/internal/partition"
+)
+
+var (
+	// errNotLeader: this broker does not lead the partition (or holds no
+	// replica of the topic); the client refreshes its metadata.
+	errNotLeader = errors.New("broker: not the leader of this partition")
+	// errNotEnoughReplicas: acks=all cannot be honoured by this broker's
+	// copy alone.
+	errNotEnoughReplicas = errors.New("broker: acks=all needs the partition's other replicas, and replication between brokers is not built yet; use acks=1 or a replication factor of 1")
+)
+
+// controllerTimeout bounds a change made through the controller for a
+// request (a topic's creation): within it an election can finish.
+const controllerTimeout = 10 * time.Second
+
+// openCluster joins the controller quorum if Config.Voters is set.
+func (s *Server) openCluster() error {
+	if s.cfg.Voters == "" {
+		return nil
+	}
+	voters, err := cluster.ParseVoters(s.cfg.Voters) // validated by withDefaults
+	if err != nil {
+		return err
+	}
+	s.cluster, err = cluster.Open(cluster.Config{
+		NodeID:         s.cfg.NodeID,
+		Listen:         s.cfg.ControllerListen,
+		Voters:         voters,
+		Dir:            filepath.Join(s.cfg.DataDir, "cluster"),
+		Host:           s.host,
+		Port:           s.port,
+		SessionTimeout: s.cfg.BrokerSessionTimeout,
+		Logger:         s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
+	s.log.Info("cluster mode", "node_id", s.cfg.NodeID, "voters", s.cfg.Voters, "session_timeout", s.cfg.BrokerSessionTimeout)
+	return nil
+}
+
+// reconcileLoop keeps the local topics in step with the cluster state
+// until stop closes.
+func (s *Server) reconcileLoop(stop <-chan struct{}) {
+	if s.cluster == nil {
+		return
+	}
+	seen := map[string][16]byte{}
+	for {
+		ch := s.cluster.Changed()
+		s.reconcile(s.cluster.State(), seen)
+		select {
+		case <-stop:
+			return
+		case <-ch:
+		}
+	}
+}
+
+// reconcile creates the topics of st this broker holds replicas of and
+// is missing, and deletes those seen in an earlier state of this run and
+// gone (or recreated with another id) since. A local topic the state has
+// not named this run is left alone: after a restart the state may be
+// behind until the quorum's log is replayed.
+func (s *Server) reconcile(st *cluster.State, seen map[string][16]byte) {
+	for name, id := range seen {
+		if t := st.Topics[name]; t == nil || t.ID != id {
+			delete(seen, name)
+			if lt := s.topics.Lookup(name); lt != nil && lt.ID() == id {
+				if err := s.topics.Delete(name); err != nil {
+					s.log.Warn("cluster: deleting a topic the controller deleted", "topic", name, "err", err)
+				}
+			}
+		}
+	}
+	for name, t := range st.Topics {
+		seen[name] = t.ID
+		if !replicaOf(t, s.cfg.NodeID) {
+			continue
+		}
+		if lt := s.topics.Lookup(name); lt != nil {
+			if lt.ID() != t.ID {
+				s.bad.report("topic_id_mismatch", fmt.Errorf("local topic %s has another id than the cluster's", name), "topic", name)
+			}
+			continue
+		}
+		if _, err := s.topics.CreateWithID(name, t.ID, int32(len(t.Partitions)), t.Configs); err != nil && !errors.Is(err, partition.ErrTopicExists) {
+			s.bad.report("replica_create", fmt.Errorf("creating replicas of %s: %w", name, err), "topic", name)
+		}
+	}
+}
+
+func replicaOf(t *cluster.Topic, id int32) bool {
+	for _, p := range t.Partitions {
+		if slices.Contains(p.Replicas, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// servedPartition is the partition Produce and Fetch use: in cluster
+// mode only if this broker leads it.
+func (s *Server) servedPartition(topic string, p int32) (*partition.Partition, error) {
+	if s.cluster != nil && topic != offsetsTopic {
+		if err := s.leads(topic, p); err != nil {
+			return nil, err
+		}
+	}
+	return s.topics.Partition(topic, p)
+}
+
+// leads says whether this broker leads topic's partition p.
+func (s *Server) leads(topic string, p int32) error {
+	t := s.cluster.State().Topics[topic]
+	switch {
+	case t == nil || p < 0 || int(p) >= len(t.Partitions):
+		return partition.ErrUnknownTopic
+	case t.Partitions[p].Leader != s.cfg.NodeID:
+		return errNotLeader
+	case !s.cluster.Active():
+		// Cut off from the quorum (or not caught up since a restart):
+		// the others may have elected another leader by now.
+		return fmt.Errorf("%w: this broker has no current session with the controller", errNotLeader)
+	}
+	return nil
+}
+
+// ackAll says whether an acks=all produce to topic's partition p can be
+// acknowledged by this broker: with one replica, yes.
+func (s *Server) ackAll(topic string, p int32) error {
+	if s.cluster == nil || topic == offsetsTopic {
+		return nil
+	}
+	t := s.cluster.State().Topics[topic]
+	if t != nil && p >= 0 && int(p) < len(t.Partitions) && len(t.Partitions[p].Replicas) > 1 {
+		return errNotEnoughReplicas
+	}
+	return nil
+}
+
+// clusterAutoTopic is autoTopic in cluster mode: the topic if this broker
+// holds its replicas, created through the controller first if it does
+// not exist and may be auto-created; errNotLeader if another broker
+// holds them.
+func (s *Server) clusterAutoTopic(name string, allowed bool) (*partition.Topic, error) {
+	if name == offsetsTopic {
+		return s.offsetsTopic() // the local coordinator's, as on one broker
+	}
+	if s.cluster.State().Topics[name] == nil {
+		if s.cfg.DisableAutoCreate || !allowed {
+			return nil, partition.ErrUnknownTopic
+		}
+		if _, _, err := s.clusterCreate(name, -1, -1, nil, nil, false); err != nil && !errors.Is(err, partition.ErrTopicExists) {
+			return nil, err
+		}
+	}
+	return s.localTopic(name)
+}
+
+// localTopic returns the local replicas of a topic of the cluster state,
+// waiting for reconcileLoop to create them if it has not yet.
+func (s *Server) localTopic(name string) (*partition.Topic, error) {
+	deadline := time.Now().Add(controllerTimeout)
+	for {
+		if lt := s.topics.Lookup(name); lt != nil {
+			return lt, nil
+		}
+		t := s.cluster.State().Topics[name]
+		switch {
+		case t == nil:
+			return nil, partition.ErrUnknownTopic
+		case !replicaOf(t, s.cfg.NodeID):
+			return nil, errNotLeader
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("%w: replicas of %s not created yet", errNotLeader, name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// clusterCreate creates a topic through the controller: partitions -1 and
+// rf -1 are the broker defaults; replicas, if given, is the assignment.
+// The configs are checked here first (the local registry's rules) and
+// the resolved topic (no partitions open) is returned for its configs,
+// with the controller's topic.
+func (s *Server) clusterCreate(name string, partitions int32, rf int16, replicas [][]int32, configs map[string]string, validateOnly bool) (*partition.Topic, *cluster.Topic, error) {
+	if len(replicas) > 0 {
+		partitions = int32(len(replicas))
+	}
+	checked, err := s.topics.Create(name, partitions, configs, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.cluster.State().Topics[name] != nil {
+		return nil, nil, fmt.Errorf("%w: %s", partition.ErrTopicExists, name)
+	}
+	n := int(rf)
+	if rf == -1 {
+		n = s.cfg.DefaultReplicationFactor
+	}
+	if len(replicas) == 0 && (n < 1 || n > len(s.cluster.State().LiveBrokers())) {
+		return nil, nil, fmt.Errorf("%w: %d, with %d live brokers", cluster.ErrReplicationFactor, n, len(s.cluster.State().LiveBrokers()))
+	}
+	if validateOnly {
+		return checked, nil, nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, controllerTimeout)
+	defer cancel()
+	t, err := s.cluster.CreateTopic(ctx, cluster.CreateTopicRequest{
+		Name: name, Partitions: checked.NumPartitions(), ReplicationFactor: n, Replicas: replicas, Configs: configs,
+	})
+	if errors.Is(err, cluster.ErrTopicExists) {
+		err = fmt.Errorf("%w: %s", partition.ErrTopicExists, name)
+	}
+	return checked, t, err
+}
+
+// clusterCreateFromRequest answers one CreateTopics topic in cluster mode.
+func (s *Server) clusterCreateFromRequest(rt *kmsg.CreateTopicsRequestTopic, validateOnly bool, st *kmsg.CreateTopicsResponseTopic) {
+	var replicas [][]int32
+	if len(rt.ReplicaAssignment) > 0 {
+		if rt.NumPartitions != -1 || rt.ReplicationFactor != -1 {
+			st.ErrorCode = kerr.InvalidRequest.Code
+			st.ErrorMessage = kmsg.StringPtr("replica assignment given with a partition count or replication factor")
+			return
+		}
+		replicas = make([][]int32, len(rt.ReplicaAssignment))
+		for _, a := range rt.ReplicaAssignment {
+			if a.Partition < 0 || int(a.Partition) >= len(replicas) || replicas[a.Partition] != nil || len(a.Replicas) == 0 {
+				st.ErrorCode = kerr.InvalidReplicaAssignment.Code
+				st.ErrorMessage = kmsg.StringPtr("replica assignment must name partitions 0..n-1 once each, each with replicas")
+				return
+			}
+			replicas[a.Partition] = a.Replicas
+		}
+	}
+	configs := map[string]string{}
+	for _, cfg := range rt.Configs {
+		if cfg.Value != nil {
+			configs[cfg.Name] = *cfg.Value
+		}
+	}
+	checked, t, err := s.clusterCreate(rt.Topic, rt.NumPartitions, rt.ReplicationFactor, replicas, configs, validateOnly)
+	if err != nil {
+		st.ErrorCode, st.ErrorMessage = errorCode(err), errorMessage(err)
+		return
+	}
+	st.NumPartitions = int32(checked.NumPartitions())
+	st.ReplicationFactor = rt.ReplicationFactor
+	if st.ReplicationFactor == -1 {
+		st.ReplicationFactor = int16(s.cfg.DefaultReplicationFactor)
+	}
+	if t != nil {
+		st.TopicID = t.ID
+		st.ReplicationFactor = int16(len(t.Partitions[0].Replicas))
+	}
+	for _, k := range partition.ConfigKeys() {
+		cfg := kmsg.NewCreateTopicsResponseTopicConfig()
+		v := checked.Config().Value(k)
+		cfg.Name, cfg.Value = k, &v
+		cfg.Source = int8(configSource(checked.Config().SetOnTopic(k)))
+		st.Configs = append(st.Configs, cfg)
+	}
+}
+
+// clusterMetadata answers Metadata in cluster mode from the cluster
+// state: the live brokers, the active controller, and per partition its
+// leader, leader epoch, replicas, ISR and offline replicas.
+func (c *conn) clusterMetadata(req *kmsg.MetadataRequest, resp *kmsg.MetadataResponse) {
+	s := c.s
+	st := s.cluster.State()
+	for _, b := range st.LiveBrokers() {
+		mb := kmsg.NewMetadataResponseBroker()
+		mb.NodeID, mb.Host, mb.Port = b.ID, b.Host, b.Port
+		if b.ID == s.cfg.NodeID {
+			mb.Host, mb.Port = c.l.host, c.l.port // the listener the client came in on
+		}
+		resp.Brokers = append(resp.Brokers, mb)
+	}
+	resp.ClusterID = &s.clusterID
+	resp.ControllerID = s.cluster.Leader()
+
+	allowCreate := req.Version < 4 || req.AllowAutoTopicCreation
+	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
+		names := make([]string, 0, len(st.Topics))
+		for name := range st.Topics {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			if c.visible(name) {
+				resp.Topics = append(resp.Topics, clusterMetadataTopic(st, name, nil))
+			}
+		}
+		return
+	}
+	for _, rt := range req.Topics {
+		if rt.Topic == nil {
+			// v10+ lookup by id only.
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.TopicID, mt.ErrorCode = rt.TopicID, errorCode(partition.ErrUnknownTopic)
+			for name, t := range st.Topics {
+				if t.ID == rt.TopicID && c.visible(name) {
+					mt = clusterMetadataTopic(st, name, nil)
+				}
+			}
+			resp.Topics = append(resp.Topics, mt)
+			continue
+		}
+		name := *rt.Topic
+		var err error
+		switch {
+		case s.sec.authz != nil && !c.mayTopic(kmsg.ACLOperationDescribe, name):
+			err = errTopicAuthorization
+		case st.Topics[name] == nil && name != offsetsTopic:
+			create := allowCreate && !s.cfg.DisableAutoCreate && c.mayCreateTopic(name)
+			if !create {
+				err = partition.ErrUnknownTopic
+				break
+			}
+			if _, _, err = s.clusterCreate(name, -1, -1, nil, nil, false); errors.Is(err, partition.ErrTopicExists) {
+				err = nil
+			}
+			st = s.cluster.State()
+		}
+		resp.Topics = append(resp.Topics, clusterMetadataTopic(st, name, err))
+	}
+}
+
+func clusterMetadataTopic(st *cluster.State, name string, err error) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.Topic = &name
+	t := st.Topics[name]
+	if err == nil && t == nil {
+		err = partition.ErrUnknownTopic
+	}
+	if err != nil {
+		mt.ErrorCode = errorCode(err)
+		return mt
+	}
+	mt.TopicID = t.ID
+	mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, len(t.Partitions))
+	for i, p := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = int32(i)
+		mp.Leader, mp.LeaderEpoch = p.Leader, p.LeaderEpoch
+		mp.Replicas = slices.Clone(p.Replicas)
+		mp.ISR = slices.Clone(p.ISR)
+		mp.OfflineReplicas = st.Offline(&p)
+		if p.Leader == -1 {
+			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+		}
+		mt.Partitions[i] = mp
+	}
+	return mt
+}
