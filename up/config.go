@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/dashboards/web"
+	"github.com/pitwall/pitwall/processors/alarm"
 	"github.com/pitwall/pitwall/processors/influx"
+	"github.com/pitwall/pitwall/simulator"
 )
 
 // DefaultTrack is the track `pitwall up` drives unless told otherwise,
@@ -83,6 +85,14 @@ type Config struct {
 	Drivers web.Drivers
 	// OnWeb, if set, is called with the page's URL once it listens.
 	OnWeb func(url string)
+	// Alarms are alarm rules (--alarms FILE) the lap processor evaluates;
+	// raised alarms show on the page and the board. Default none.
+	Alarms *alarm.Rules
+	// Faults are faults the simulator injects (--fault). Default none.
+	Faults []simulator.Fault
+	// FaultTruth is a file the simulator writes when each fault began and
+	// was fixed (simulator.WriteFaultTruthHeader). Default none.
+	FaultTruth string
 	// Logger receives every component's logs. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -38,9 +38,11 @@ func ansiOf(colour string) string {
 
 // RenderTower writes the timing tower in 78 columns: position, car
 // (number and driver), laps, last and best lap, the last lap's sectors,
-// interval to the car ahead, gap to the leader, and live pit status. With
+// interval to the car ahead, gap to the leader, and live pit status, and
+// a "!" in column 80 for a car with a raised alarm (web.Row.Alarm). With
 // colour, times are purple (session best), green (the car's best) or
-// yellow, and a car in the pit lane is marked IN PIT on amber.
+// yellow, a car in the pit lane is marked IN PIT on amber, and the alarm
+// mark is red (critical) or amber.
 func RenderTower(w io.Writer, rows []web.Row, colour bool) error {
 	var sb strings.Builder
 	paint := func(text, code string, width int, left bool) {
@@ -105,6 +107,9 @@ func RenderTower(w io.Writer, rows []web.Row, colour bool) error {
 			paint(fmt.Sprintf("%d stop%s", r.PitStops, map[bool]string{true: "s"}[r.PitStops > 1]), ansiDim, 7, true)
 		default:
 			paint("", "", 7, true)
+		}
+		if r.Alarm != "" { // column 80: the car has a raised alarm (RenderAlarms lists them)
+			paint("!", ansiAlarm(r.Alarm), 1, true)
 		}
 		line := strings.TrimRight(sb.String(), " ")
 		sb.Reset()

@@ -131,7 +131,7 @@ func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error
 	sim := simulator.Config{
 		Track: cfg.Track, Cars: cfg.Cars, Seed: cfg.Seed, Speed: speed, Start: a.start, Session: a.session,
 		PTY: true, Out: "serial", Truth: cfg.Truth, Stdout: ann, Logger: cfg.Logger, PitEvery: cfg.PitEvery,
-		Rates: cfg.Rates,
+		Rates: cfg.Rates, Faults: cfg.Faults, FaultTruth: cfg.FaultTruth,
 	}
 	a.goRun(ctx, "simulator", func() error { return simulator.Run(ctx, sim) })
 	var path string
@@ -155,7 +155,7 @@ func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error
 	close(ann.proceed)
 	pc := processors.Config{
 		Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: timing}, Logger: cfg.Logger,
-		EdgeMetrics: []string{e.MetricsAddr()},
+		EdgeMetrics: []string{e.MetricsAddr()}, Alarms: cfg.Alarms,
 	}
 	if cfg.InfluxURL != "" {
 		pc.Influx = &influx.Config{URL: cfg.InfluxURL, Bucket: cfg.InfluxBucket, Token: cfg.InfluxToken, Org: cfg.InfluxOrg}
@@ -236,6 +236,12 @@ func (a *assembly) board(ctx context.Context) error {
 	a.goRun(ctx, "board", func() error { return tail.run(ctx, laps) })
 	b := NewBoard(a.cars)
 	tower := web.NewTower(web.OrderRace, cfg.Drivers, 0)
+	alarms := web.NewAlarms()
+	var alarmc chan telemetry.Alarm
+	if cfg.Alarms != nil {
+		alarmc = make(chan telemetry.Alarm, 64)
+		a.goRun(ctx, "board", func() error { return a.alarmTail(ctx, alarmc) })
+	}
 	var refresh <-chan time.Time
 	var lives chan telemetry.Live
 	if cfg.Terminal {
@@ -244,19 +250,26 @@ func (a *assembly) board(ctx context.Context) error {
 		refresh = t.C
 		lives = make(chan telemetry.Live, 256)
 		a.goRun(ctx, "board", func() error { return a.liveTail(ctx, lives) })
-		a.draw(b, tower, true)
+		a.draw(b, tower, alarms, true)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			if cfg.Terminal {
-				a.draw(b, tower, false)
+				a.draw(b, tower, alarms, false)
 			}
 			return nil
 		case <-refresh:
-			a.draw(b, tower, false)
+			a.draw(b, tower, alarms, false)
 		case l := <-lives:
 			tower.AddLive(&l)
+		case al := <-alarmc:
+			if !alarms.Add(&al) || cfg.Terminal {
+				continue
+			}
+			if _, err := fmt.Fprintln(cfg.Stdout, AlarmLine(&al)); err != nil {
+				return fmt.Errorf("up: stdout: %w", err)
+			}
 		case l := <-laps:
 			tower.AddLap(&l)
 			if !b.Add(&l) {
@@ -269,7 +282,7 @@ func (a *assembly) board(ctx context.Context) error {
 			}
 			if a.done(b) {
 				if cfg.Terminal {
-					a.draw(b, tower, false)
+					a.draw(b, tower, alarms, false)
 				}
 				return nil
 			}
@@ -292,8 +305,9 @@ func (a *assembly) done(b *Board) bool {
 
 // draw redraws the board in place: cursor home, each line cleared to its
 // end, the rest of the screen cleared. The table is the timing tower
-// (RenderTower, in colour), with every car known from the start.
-func (a *assembly) draw(b *Board, tower *web.Tower, first bool) {
+// (RenderTower, in colour), with every car known from the start, and
+// under it the raised alarms (RenderAlarms).
+func (a *assembly) draw(b *Board, tower *web.Tower, alarms *web.Alarms, first bool) {
 	var buf bytes.Buffer
 	if first {
 		buf.WriteString("\x1b[2J")
@@ -304,10 +318,13 @@ func (a *assembly) draw(b *Board, tower *web.Tower, first bool) {
 	for _, c := range a.cars {
 		tower.Expect(c) // listed before its first lap
 	}
-	_ = RenderTower(&buf, tower.Rows(), true)
+	rows := tower.Rows()
+	alarms.Mark(rows)
+	_ = RenderTower(&buf, rows, true)
 	if len(b.Rows()) > 0 && b.Rows()[0].Laps == 0 {
 		buf.WriteString("\nwaiting for the first laps to complete...\n")
 	}
+	buf.WriteString(alarmLines(alarms.Active(), a.cfg.Drivers))
 	out := strings.ReplaceAll(buf.String(), "\n", "\x1b[K\n") + "\x1b[J"
 	io.WriteString(a.cfg.Stdout, out)
 }

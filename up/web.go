@@ -24,8 +24,12 @@ func (a *assembly) startWeb(ctx context.Context, ln net.Listener, timing track.T
 	if ln == nil {
 		return nil
 	}
-	srv, err := web.New(web.Config{Brokers: a.brokers, Timing: timing, Drivers: a.cfg.Drivers, Group: a.cfg.Group,
-		Session: a.session, Logger: a.cfg.Logger})
+	wc := web.Config{Brokers: a.brokers, Timing: timing, Drivers: a.cfg.Drivers, Group: a.cfg.Group,
+		Session: a.session, Logger: a.cfg.Logger}
+	if a.cfg.Alarms != nil {
+		wc.AlarmRules = a.cfg.Alarms.Names()
+	}
+	srv, err := web.New(wc)
 	if err != nil {
 		ln.Close()
 		return err
