@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,6 +75,11 @@ type seqStats struct {
 	Last    int64 `json:"last"`
 }
 
+// StageProfileEnv names a directory: when set, each stage process writes
+// its CPU profile there (STAGE-PID.pprof), to see where a stage's time
+// goes under the pipeline's load.
+const StageProfileEnv = "PITWALL_BENCH_STAGE_CPUPROFILE"
+
 // RunStage runs a stage process: args are `--stage NAME` and its flags.
 func RunStage(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench pipeline --stage", flag.ContinueOnError)
@@ -91,6 +99,17 @@ func RunStage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fmt.Errorf("%w: --stage %s needs --brokers", ErrConfig, *stage)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if dir := os.Getenv(StageProfileEnv); dir != "" {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", *stage, os.Getpid())))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := &stageOut{w: bufio.NewWriter(stdout)}
