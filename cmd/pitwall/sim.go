@@ -38,6 +38,7 @@ func runSim(ctx context.Context, args []string) error {
 	pitEvery := fs.Int("pit-every", 10, "laps between pit stops (0: never)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	mqttPWFile := fs.String("mqtt-password-file", "", "`FILE` holding the password (first line) of an mqtt[s]:// --out whose URL has none (default: $PITWALL_MQTT_PASSWORD)")
+	faults, faultTruth := addFaultFlags(fs)
 	var sec kafkasec.Config
 	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -63,6 +64,7 @@ func runSim(ctx context.Context, args []string) error {
 		Track: *track, TrackFile: *trackFile, Cars: *cars, Seed: *seed, Laps: *laps, Duration: *duration,
 		Session: *session, Channels: *channels, GPSRateHz: *gpsRate, AuxRateHz: *auxRate,
 		Quiet: *quiet, PitEvery: *pitEvery, Out: *out, PTY: *pty, Truth: *truth, Logger: log, Security: sec,
+		Faults: *faults, FaultTruth: *faultTruth,
 	}
 	if *pitEvery == 0 {
 		cfg.PitEvery = -1

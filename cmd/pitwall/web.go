@@ -26,6 +26,7 @@ func runWeb(ctx context.Context, args []string) error {
 	group := fs.String("group", "", "only the laps this processor group timed (default every group's)")
 	session := fs.String("session", "", "only this session (default every session)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	loadAlarms := alarmsFlag(fs, "the processor evaluates (pitwall process --alarms), listed on the page as armed; raised alarms show without it too")
 	var sec kafkasec.Config
 	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -51,6 +52,13 @@ func runWeb(ctx context.Context, args []string) error {
 		if cfg.Drivers, err = web.LoadDrivers(*drivers); err != nil {
 			return err
 		}
+	}
+	rules, err := loadAlarms()
+	if err != nil {
+		return err
+	}
+	if rules != nil {
+		cfg.AlarmRules = rules.Names()
 	}
 	if sec, err = sec.Load(); err != nil {
 		return err
