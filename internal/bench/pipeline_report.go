@@ -87,6 +87,7 @@ func (s Stage) heldBack() bool { return s.LateS > 0 && s.BlockedS >= s.LateS/2 }
 // frames fail the run too.
 func (rep *PipelineReport) judge() {
 	var why []string
+	held := ""
 	for _, s := range rep.Stages {
 		if !s.Pitwall && s.Name != "simulator" {
 			continue
@@ -103,7 +104,11 @@ func (rep *PipelineReport) judge() {
 			}
 		}
 		if len(r) > 0 && s.heldBack() {
+			held = fmt.Sprintf("it held the simulator back %.1f s: backpressure", s.BlockedS)
 			continue // the next stage is the one that held it back
+		}
+		if len(r) > 0 && held != "" {
+			r = append(r, held)
 		}
 		if len(r) > 0 && rep.Saturated == "" {
 			rep.Saturated = s.Name
