@@ -12,7 +12,7 @@ import (
 
 // FS holds the provisioning files and the dashboards, as laid out on disk.
 //
-//go:embed json/*.json provisioning/datasources/*.yaml provisioning/dashboards/*.yaml
+//go:embed json/*.json provisioning/datasources/*.yaml provisioning/dashboards/*.yaml provisioning/alerting/*.yaml
 var FS embed.FS
 
 // Datasource uids the dashboards refer to.
@@ -65,15 +65,19 @@ type Panel struct {
 	Targets    []Target `json:"targets"`
 }
 
-// Target is one query of a panel: InfluxQL (Query) for InfluxDB, car and
-// channels for the Pitwall Live plugin.
+// Target is one query of a panel: InfluxQL (Query) for InfluxDB; for
+// the Pitwall Live plugin its kind, the car, and channels (kind frames)
+// or fields (kind live).
 type Target struct {
 	RefID      string   `json:"refId"`
 	Datasource Ref      `json:"datasource"`
 	RawQuery   bool     `json:"rawQuery"`
 	Query      string   `json:"query"`
+	Kind       string   `json:"kind"`
 	Car        string   `json:"car"`
 	Channels   []string `json:"channels"`
+	Fields     []string `json:"fields"`
+	Stream     bool     `json:"stream"`
 }
 
 // Load reads every dashboard in json/.

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pitwall/pitwall/dashboards"
+	"github.com/pitwall/pitwall/dashboards/plugin"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
 	"github.com/pitwall/pitwall/track"
 	"github.com/pitwall/pitwall/up"
@@ -34,7 +35,7 @@ func TestDashboardsWellFormed(t *testing.T) {
 	}
 	var titles []string
 	uids := map[string]bool{}
-	live := 0
+	live, liveKind := 0, 0
 	for _, d := range ds {
 		titles = append(titles, d.Title)
 		if d.UID == "" || uids[d.UID] {
@@ -55,7 +56,18 @@ func TestDashboardsWellFormed(t *testing.T) {
 					}
 				case dashboards.LiveUID:
 					live++
-					if tg.Datasource.Type != dashboards.LiveType || tg.Car != "$car" || len(tg.Channels) == 0 {
+					switch {
+					case tg.Kind == "live":
+						liveKind++
+						if tg.Datasource.Type != dashboards.LiveType || (tg.Car != "" && tg.Car != "$car") || len(tg.Channels) > 0 || !tg.Stream {
+							t.Errorf("%s: panel %q: live-kind target needs type %s, car $car or none (every car), no channels, stream: %+v", d.File, p.Title, dashboards.LiveType, tg)
+						}
+						for _, f := range tg.Fields {
+							if !slices.Contains(plugin.LiveFields, f) {
+								t.Errorf("%s: panel %q: live field %q is none of the plugin's %v", d.File, p.Title, f, plugin.LiveFields)
+							}
+						}
+					case tg.Datasource.Type != dashboards.LiveType || tg.Car != "$car" || len(tg.Channels) == 0:
 						t.Errorf("%s: panel %q: live target needs type %s, car $car and channels: %+v", d.File, p.Title, dashboards.LiveType, tg)
 					}
 				default:
@@ -70,6 +82,9 @@ func TestDashboardsWellFormed(t *testing.T) {
 	}
 	if live == 0 {
 		t.Error("no panel streams from the Pitwall Live plugin")
+	}
+	if liveKind == 0 {
+		t.Error("no panel streams telemetry.live (the live delta) from the Pitwall Live plugin")
 	}
 }
 
@@ -128,9 +143,10 @@ func readYAML(t *testing.T, name string, v any) {
 // Grafana would, and expects each to return at least one row with a value.
 func TestQueriesReturnRows(t *testing.T) {
 	srv := influxtest.Start(t)
+	rules, faults := alarmsRun(t) // for checkAlertRules (alerting_test.go)
 	// Two laps a car: up stops once every car's laps are on telemetry.laps,
 	// and a car's live delta (to its best lap) exists only in its second.
-	err := up.Run(context.Background(), up.Config{Cars: 2, Track: "brands-indy", Speed: -1, Laps: 2,
+	err := up.Run(context.Background(), up.Config{Cars: 2, Track: "brands-indy", Speed: -1, Laps: 2, Alarms: rules, Faults: faults,
 		InfluxURL: srv.URL, InfluxBucket: srv.Database, Stdout: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +187,7 @@ func TestQueriesReturnRows(t *testing.T) {
 	if n < 15 {
 		t.Errorf("only %d InfluxQL queries checked", n)
 	}
+	checkAlertRules(t, srv, timeFilter)
 	// "Speed along the lap" plots against lap_distance, which restarts at
 	// every start/finish crossing: over the lap run it reaches about the
 	// circuit's length and no further.
