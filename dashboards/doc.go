@@ -7,6 +7,12 @@
 // docker-compose.yml runs Grafana from the Dockerfile's grafana stage,
 // which builds the plugin into the image.
 //
+// provisioning/alerting holds Grafana alert rules on the alarms
+// measurement the lap processor writes for `--alarms FILE` (one rule per
+// severity, firing per car, rule and channel while its alarm is raised);
+// alarms.example.yaml is an example rules file with the four rules the
+// pit wall usually starts from.
+//
 // Panels use only what Grafana ships, and nothing online: the "Track map"
 // Geomap draws the GPS trace over Grafana's own country outlines
 // (public/maps) rather than online tiles, which stay blank at a circuit
