@@ -502,6 +502,7 @@ func parseHeaderTail(b []byte, flexible bool) (string, []byte, error) {
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
 	var bw *bufio.Writer // from writerPool while replies are being written
+	wire := wireOf(c.nc) // TLS: corked while bw is held (tls_wire.go)
 	var buf []byte
 	var pieces net.Buffers
 	var werr error
@@ -521,13 +522,16 @@ func (c *conn) writeLoop() {
 		if bw == nil {
 			bw = writerPool.Get().(*bufio.Writer)
 			bw.Reset(c.nc)
+			if wire != nil {
+				wire.cork()
+			}
 		}
 		// The client must take the reply within RequestTimeout: one that
 		// stops reading cannot pin it (and its fetch memory) for ever.
 		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.RequestTimeout))
 		if isFetch {
 			var n int
-			n, pieces, werr = writeFetch(bw, c.nc, buf[:0], pieces[:0], r.corr, fr)
+			n, pieces, werr = writeFetch(bw, c.nc, wire != nil, buf[:0], pieces[:0], r.corr, fr)
 			<-c.fetchSlots // written (or failed) and released: the next fetch may be built
 			c.s.metrics.bytesOut.Add(float64(n))
 		} else {
@@ -536,7 +540,10 @@ func (c *conn) writeLoop() {
 			_, werr = bw.Write(buf)
 		}
 		if werr == nil && len(c.replies) == 0 {
-			if werr = bw.Flush(); werr == nil {
+			if werr = bw.Flush(); werr == nil && wire != nil {
+				werr = wire.uncork()
+			}
+			if werr == nil {
 				bw.Reset(nil)
 				writerPool.Put(bw) // an idle connection holds no write buffer
 				bw = nil
@@ -559,6 +566,9 @@ func (c *conn) writeLoop() {
 	if werr == nil && bw != nil {
 		bw.Flush()
 	}
+	if wire != nil {
+		wire.uncork()
+	}
 }
 
 // writerPool holds connections' write buffers between bursts of replies.
@@ -572,15 +582,18 @@ const writeBufferSize = 64 << 10
 // writeFetch writes a fetch reply, releases its record buffers and
 // returns the frame size. A small reply is buffered like any other; a
 // large one goes out with one writev of its encoded fields and record
-// buffers, after what bw holds, so nothing is copied in user space.
-func writeFetch(bw *bufio.Writer, nc net.Conn, enc []byte, pieces net.Buffers, corr int32, fr *fetchReply) (int, net.Buffers, error) {
+// buffers, after what bw holds, so nothing is copied in user space. Over
+// TLS (viaTLS), which has no writev, every reply goes through bw, so the
+// small encoded fields share records with the batches around them
+// instead of each taking a TLS record of its own.
+func writeFetch(bw *bufio.Writer, nc net.Conn, viaTLS bool, enc []byte, pieces net.Buffers, corr int32, fr *fetchReply) (int, net.Buffers, error) {
 	defer fr.release()
 	f := appendFetchFrame(enc, corr, fr.FetchResponse)
 	pieces = f.buffers(pieces)
 	// The pieces reference the record buffers, which go back to the pool:
 	// the slice kept for the next reply must not.
 	defer clear(pieces)
-	if f.size <= writeBufferSize {
+	if f.size <= writeBufferSize || viaTLS {
 		for _, p := range pieces {
 			bw.Write(p) // a write error is sticky: the Flush after reports it
 		}

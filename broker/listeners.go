@@ -30,12 +30,13 @@ type listener struct {
 
 // wrap returns nc as this listener serves it: a TLS server connection on
 // SSL and SASL_SSL (its handshake runs on the connection's goroutine, see
-// conn.handshake), nc itself otherwise.
+// conn.handshake) over a wire the writer can cork (tls_wire.go), nc
+// itself otherwise.
 func (l *listener) wrap(nc net.Conn) net.Conn {
 	if l.tls == nil {
 		return nc
 	}
-	return tls.Server(nc, l.tls)
+	return tls.Server(&tlsWire{Conn: nc}, l.tls)
 }
 
 // listen binds every listener and works out the addresses to advertise.

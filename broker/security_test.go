@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -335,6 +336,51 @@ func TestSecureReloadTLS(t *testing.T) {
 	}
 	if err := old.ProduceSync(testCtx(t), &kgo.Record{Topic: "reload", Value: []byte("b")}).FirstErr(); err != nil {
 		t.Fatalf("the connection made before the reload: %v", err)
+	}
+}
+
+// TestSecureLargeFetch: fetch replies of several MiB over TLS — written
+// through the connection's write buffer and the corked wire
+// (tls_wire.go), many TLS records per write — arrive byte for byte: every
+// record read back in order, with its own contents.
+func TestSecureLargeFetch(t *testing.T) {
+	b, _ := startSecure(t, brokertest.Secure{Protocols: []string{"SSL"}})
+	ctx := testCtx(t)
+	opts := []kgo.Opt{kgo.DialTLSConfig(b.CA.ClientTLS(t, ""))}
+	cl := newKgo(t, b.Addrs["SSL"], append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	mustCreate(t, cl, "large", 3, nil)
+	const perPart = 800
+	value := func(p int32, i int) []byte {
+		v := make([]byte, 3000+i%97) // sizes that never line up with records or buffers
+		for j := range v {
+			v[j] = byte(int(p)*31 + i + j)
+		}
+		return v
+	}
+	for p := range int32(3) {
+		for i := range perPart {
+			cl.Produce(ctx, &kgo.Record{Topic: "large", Partition: p, Value: value(p, i)}, nil)
+		}
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cons := newKgo(t, b.Addrs["SSL"], append(opts, kgo.ConsumeTopics("large"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(8<<20))...)
+	next := map[int32]int{}
+	for n := 0; n < 3*perPart; {
+		fs := cons.PollFetches(ctx)
+		if err := fs.Err(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			i := next[r.Partition]
+			if r.Offset != int64(i) || !bytes.Equal(r.Value, value(r.Partition, i)) {
+				t.Fatalf("partition %d: record at offset %d differs from record %d written", r.Partition, r.Offset, i)
+			}
+			next[r.Partition]++
+			n++
+		})
 	}
 }
 
