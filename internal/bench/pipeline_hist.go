@@ -65,7 +65,9 @@ type Latency struct {
 }
 
 func (l *latencyHist) latency(what, note string) Latency {
-	msOf := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	// A quantile is its bucket's midpoint: never above the exact max.
+	mx := time.Duration(l.max.Load())
+	msOf := func(d time.Duration) float64 { return float64(min(d, mx)) / 1e6 }
 	return Latency{What: what, Count: l.h.Count(), P50Ms: msOf(l.h.Quantile(.5)), P99Ms: msOf(l.h.Quantile(.99)),
-		MaxMs: msOf(time.Duration(l.max.Load())), Note: note}
+		MaxMs: msOf(mx), Note: note}
 }
