@@ -51,6 +51,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
 		}
 	})
+	warnSecretFlags(fs, os.Stderr) // secrets.go
 	return errors.Join(errs...)
 }
 

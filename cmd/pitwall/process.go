@@ -29,7 +29,7 @@ func runProcess(ctx context.Context, args []string) error {
 	beacon := fs.String("beacon", "", "lap beacon channel name (default none: start/finish from GPS)")
 	influxURL := fs.String("influx-url", "", "InfluxDB URL, e.g. http://127.0.0.1:8086 (default none: laps go to telemetry.laps only)")
 	bucket := fs.String("influx-bucket", "pitwall", "InfluxDB bucket (1.8: database or database/retention-policy)")
-	token := fs.String("influx-token", "", "InfluxDB token (1.8: user:password, or empty)")
+	token := influxTokenFlags(fs)
 	org := fs.String("influx-org", "", "InfluxDB organisation (2.x)")
 	edgeMetrics := fs.String("edge-metrics", "", "the edges' metrics addresses HOST:PORT, comma-separated, for the pipeline measurement's ingest rate and spool depth (default none: consumer lag only)")
 	window := fs.Duration("window", influx.DefaultWindow, "downsampling window of the telemetry measurement")
@@ -70,7 +70,11 @@ func runProcess(ctx context.Context, args []string) error {
 		Lap: lap.Config{Track: tr, Beacon: *beacon, MaxGap: *maxGap, Debounce: *debounce, ReArm: *rearm},
 	}
 	if *influxURL != "" {
-		cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket, Token: *token, Org: *org}
+		tok, err := token()
+		if err != nil {
+			return err
+		}
+		cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket, Token: tok, Org: *org}
 	}
 	if *edgeMetrics != "" {
 		cfg.EdgeMetrics = strings.Split(*edgeMetrics, ",")

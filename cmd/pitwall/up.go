@@ -36,7 +36,7 @@ func upConfig(args []string) (up.Config, string, error) {
 	group := fs.String("group", "pitwall-up", "the lap processor's consumer group")
 	influxURL := fs.String("influx-url", "", "also write laps and channels to this InfluxDB, e.g. http://127.0.0.1:8086")
 	bucket := fs.String("influx-bucket", "pitwall", "InfluxDB bucket (1.8: database)")
-	token := fs.String("influx-token", "", "InfluxDB token (1.8: user:password, or empty)")
+	token := influxTokenFlags(fs)
 	org := fs.String("influx-org", "", "InfluxDB organisation (2.x)")
 	truth := fs.String("truth", "", "write the simulator's exact lap times to this CSV file")
 	board := fs.String("board", "auto", "auto (a live board when stdout is a terminal), on, or lines (one line per lap)")
@@ -55,9 +55,13 @@ func upConfig(args []string) (up.Config, string, error) {
 	if *trackFile != "" && !flagSet(fs, "track") {
 		*track = "" // the file's
 	}
+	tok, err := token()
+	if err != nil {
+		return up.Config{}, "", err
+	}
 	cfg := up.Config{
 		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, TrackFile: *trackFile, Seed: *seed, Laps: *laps, Group: *group,
-		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: *token, InfluxOrg: *org, Truth: *truth,
+		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: tok, InfluxOrg: *org, Truth: *truth,
 	}
 	if *webAddr != "off" {
 		cfg.Web = *webAddr
