@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -81,12 +83,39 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	opts.Config.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	rep, err := bench.RunPipeline(ctx, opts.Config)
-	if err != nil {
-		return err
+	var reps []*bench.PipelineReport
+	for i, cars := range opts.Cars {
+		cfg := opts.Config
+		cfg.Cars = cars
+		rep, err := bench.RunPipeline(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, rep)
+		if opts.JSON {
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		if err := rep.WriteTable(stdout); err != nil {
+			return err
+		}
 	}
 	if opts.JSON {
-		return rep.WriteJSON(stdout)
+		if len(reps) == 1 {
+			return reps[0].WriteJSON(stdout)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reps)
 	}
-	return rep.WriteTable(stdout)
+	if len(reps) > 1 {
+		if best := bench.HighestKeptUp(reps); best != nil {
+			fmt.Fprintf(stdout, "\nhighest rate kept up: %d cars, %.0f samples/s\n", best.Cars, best.Nominal)
+		} else {
+			fmt.Fprintln(stdout, "\nhighest rate kept up: none of these")
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,7 +129,10 @@ func defaultInt(v, def int) int {
 
 // PipelineOptions is a parsed `pitwall bench pipeline` command line.
 type PipelineOptions struct {
+	// Config is the first run's; --cars 20,25,30 gives one run per count,
+	// the same in all but Cars.
 	Config PipelineConfig
+	Cars   []int
 	JSON   bool
 }
 
@@ -148,7 +152,7 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 			"and whether the pipeline kept up.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	fs.IntVar(&c.Cars, "cars", 20, "cars")
+	cars := fs.String("cars", "20", "cars, or a comma-separated list of counts: one run each, then the highest rate kept up")
 	fs.IntVar(&c.Channels, "channels", 300, "channels per car (the simulator's standard set, then aux channels)")
 	fs.IntVar(&c.Hz, "hz", 200, "rate of every channel, Hz (must divide 1000)")
 	fs.DurationVar(&c.Duration, "duration", time.Minute, "how long the load is offered")
@@ -167,12 +171,41 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected arguments %q", ErrConfig, fs.Args())
 	}
-	if c.Cars < 1 || c.Channels < 1 || c.Hz < 1 || c.Duration <= 0 {
+	for _, f := range strings.Split(*cars, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("%w: --cars %q: want positive counts", ErrConfig, *cars)
+		}
+		o.Cars = append(o.Cars, n)
+	}
+	c.Cars = o.Cars[0]
+	if c.Channels < 1 || c.Hz < 1 || c.Duration <= 0 {
 		return o, fmt.Errorf("%w: --cars, --channels, --hz and --duration must be positive", ErrConfig)
 	}
 	var err error
-	o.Config, err = c.withDefaults()
-	return o, err
+	if o.Config, err = c.withDefaults(); err != nil {
+		return o, err
+	}
+	for _, n := range o.Cars {
+		c := o.Config
+		c.Cars = n
+		if _, err := c.withDefaults(); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// HighestKeptUp returns the report with the highest nominal rate that
+// kept up, or nil.
+func HighestKeptUp(reps []*PipelineReport) *PipelineReport {
+	var best *PipelineReport
+	for _, r := range reps {
+		if r.KeptUp && (best == nil || r.Nominal > best.Nominal) {
+			best = r
+		}
+	}
+	return best
 }
 
 // IsStage reports whether args run a stage process (--stage), which
