@@ -128,11 +128,25 @@ func TestParsePipelineArgs(t *testing.T) {
 		o.Config.In != "kafka" || o.Config.InfluxURL != "http://127.0.0.1:8086" || !o.JSON {
 		t.Errorf("%+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"--hz", "300"}, {"--in", "can"}, {"--cars", "0"}, {"--channels", "100000"},
+	o, err = ParsePipelineArgs([]string{"--cars", "20, 25,30"}, io.Discard)
+	if err != nil || len(o.Cars) != 3 || o.Cars[1] != 25 || o.Config.Cars != 20 {
+		t.Errorf("--cars list: %v, %v", o.Cars, err)
+	}
+	for _, bad := range [][]string{{"--cars", "20,x"}, {"--cars", "20,100"}, {"--hz", "300"}, {"--in", "can"}, {"--cars", "0"}, {"--channels", "100000"},
 		{"--duration", "10ms"}, {"--influx-url", "ftp://x"}, {"--track", "nowhere"}, {"extra"}} {
 		if _, err := ParsePipelineArgs(bad, io.Discard); !errors.Is(err, ErrConfig) {
 			t.Errorf("%q: %v, want ErrConfig", bad, err)
 		}
+	}
+}
+
+func TestHighestKeptUp(t *testing.T) {
+	reps := []*PipelineReport{{Cars: 20, Nominal: 1.2e6, KeptUp: true}, {Cars: 30, Nominal: 1.8e6}, {Cars: 25, Nominal: 1.5e6, KeptUp: true}}
+	if best := HighestKeptUp(reps); best == nil || best.Cars != 25 {
+		t.Errorf("best %+v, want 25 cars", best)
+	}
+	if best := HighestKeptUp(reps[1:2]); best != nil {
+		t.Errorf("best %+v, want none", best)
 	}
 }
 
