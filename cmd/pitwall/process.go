@@ -38,6 +38,7 @@ func runProcess(ctx context.Context, args []string) error {
 	rearm := fs.Float64("rearm", 0, "metres a car must get from a line before it counts again (default: the track file's, else 25)")
 	catalogWait := fs.Duration("catalog-wait", 10*time.Second, "how long a car's first frame waits for its channel catalog before its frames go to telemetry.deadletter")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	loadAlarms := alarmsFlag(fs, "to evaluate on every car's frames: raised and cleared alarms go to telemetry.alarms and InfluxDB (measurement alarms)")
 	var sec kafkasec.Config
 	sec.AddFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -75,6 +76,9 @@ func runProcess(ctx context.Context, args []string) error {
 			return err
 		}
 		cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket, Token: tok, Org: *org}
+	}
+	if cfg.Alarms, err = loadAlarms(); err != nil {
+		return err
 	}
 	if *edgeMetrics != "" {
 		cfg.EdgeMetrics = strings.Split(*edgeMetrics, ",")
