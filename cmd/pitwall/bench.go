@@ -32,6 +32,9 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(args) > 0 && args[0] == "pipeline" {
 		return benchPipeline(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "web" {
+		return benchWeb(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := bench.ParseArgs(args, stderr)
 	if err != nil {
 		return err
@@ -118,4 +121,20 @@ func benchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 	return nil
+}
+
+// benchWeb is `pitwall bench web [flags]`: the pit wall page under
+// `pitwall up` with many cars, measured in headless Chromium
+// (internal/bench/web.go).
+func benchWeb(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := bench.ParseWebArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	res, err := bench.RunWeb(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return bench.WriteWebTable(stdout, res)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/pitwall/pitwall/dashboards/web"
+	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/up"
 )
 
@@ -42,6 +43,7 @@ func upConfig(args []string) (up.Config, string, error) {
 	board := fs.String("board", "auto", "auto (a live board when stdout is a terminal), on, or lines (one line per lap)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	webAddr := fs.String("web", "127.0.0.1:8080", "serve the pit wall page (live timing tower, track map) on HOST:PORT, or off")
+	rates := fs.String("rate", "", "simulated channel rates, e.g. rpm=200,speed=200 (each divides 1000; pitwall bench web sets every channel)")
 	drivers := fs.String("drivers", "", "YAML file naming the cars on the page: car01: {number: \"44\", name: ..., team: ..., colour: \"#rrggbb\"}")
 	if err := parseFlags(fs, args); err != nil {
 		return up.Config{}, "", err
@@ -73,6 +75,9 @@ func upConfig(args []string) (up.Config, string, error) {
 			return up.Config{}, "", err
 		}
 		cfg.Drivers = d
+	}
+	if cfg.Rates, err = simulator.ParseRates(*rates); err != nil {
+		return up.Config{}, "", fmt.Errorf("--rate: %w", err)
 	}
 	sp, err := parseSpeed(*speed)
 	if err != nil {

@@ -65,4 +65,14 @@
 // a tenth of --duration to its end), then the run waits for the spool,
 // the consumer lag and the live stream to drain and applies the issue's
 // rule (KeptUpShare, DrainWithin) in pipeline order.
+//
+// `pitwall bench web` (web.go) measures the pit wall page (issue 16): it
+// runs `pitwall up --cars N --rate every-channel=Hz --speed 1` as a child
+// process, reads its CPU time and RSS from /proc for a phase without the
+// page, then opens the page in headless Chromium with ?bench=1 (app.js
+// then records, per live record applied, sample time → the next
+// animation frame, and every frame's duration) and measures a phase with
+// it; a consumer of its own reads telemetry.live meanwhile, so the
+// pipeline's share of the latency (sample → live record at the broker)
+// stands beside the page's.
 package bench

@@ -211,6 +211,7 @@ function connect() {
     renderTower();
     renderCars();
     refreshLaps();
+    if (bench) benchApplied(rows);
     const now = Date.now();
     pitwall.states++;
     pitwall.last = st;
@@ -373,6 +374,37 @@ function drawAnalysisMap() {
 
 $("lapA").addEventListener("change", () => { analysis.picked = true; compare(); });
 $("lapB").addEventListener("change", () => { analysis.picked = true; compare(); });
+
+// ---- benchmark hook (?bench=1, pitwall bench web): off, it costs one
+// test per state ----
+
+// With ?bench=1 the page records, for every live record it applies (a
+// row whose sensor time changed), the time from the sample's time to the
+// first animation frame after the update (on screen), and every animation
+// frame's duration; pitwall bench web reads window.pitwall.bench.
+const bench = new URLSearchParams(location.search).has("bench") ? { latMs: [], frameMs: [], seen: new Map(), pending: [] } : null;
+
+function benchApplied(rs) {
+  for (const r of rs) {
+    if (!r.time_ns || bench.seen.get(r.car) === r.time_ns) continue;
+    bench.seen.set(r.car, r.time_ns);
+    bench.pending.push(r.time_ns / 1e6);
+  }
+}
+
+function benchFrame(t) {
+  if (bench.last !== undefined) bench.frameMs.push(t - bench.last);
+  bench.last = t;
+  const now = Date.now();
+  for (const ms of bench.pending) bench.latMs.push(now - ms);
+  bench.pending.length = 0;
+  requestAnimationFrame(benchFrame);
+}
+
+if (bench) {
+  pitwall.bench = bench;
+  requestAnimationFrame(benchFrame);
+}
 
 setInterval(tickClocks, 100);
 connect();

@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pitwall/pitwall/simulator"
+)
+
+func TestParseWebArgs(t *testing.T) {
+	c, err := ParseWebArgs(nil, io.Discard)
+	if err != nil || c.Cars != 20 || c.Hz != 200 || c.Duration != time.Minute || c.Chromium != "/usr/bin/chromium" {
+		t.Fatalf("defaults %+v %v", c, err)
+	}
+	c, err = ParseWebArgs([]string{"--cars", "4", "--hz", "100", "--duration", "5s", "--warmup", "0s"}, io.Discard)
+	if err != nil || c.Cars != 4 || c.Hz != 100 || c.Duration != 5*time.Second || c.Warmup != 0 {
+		t.Fatalf("parsed %+v %v", c, err)
+	}
+	for _, bad := range [][]string{{"--cars", "0"}, {"--hz", "300"}, {"--duration", "0s"}, {"extra"}} {
+		if _, err := ParseWebArgs(bad, io.Discard); !errors.Is(err, ErrConfig) {
+			t.Errorf("%q: %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+// The rates bench web gives pitwall up --rate name every channel of the
+// simulator's standard set, and the simulator takes them.
+func TestWebRates(t *testing.T) {
+	rates, err := simulator.ParseRates(webRates(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := simulator.New(simulator.Config{Track: "brands-indy", Cars: 1, Rates: rates})
+	if err != nil {
+		t.Fatalf("the simulator refuses bench web's rates: %v", err)
+	}
+	cat := sim.Catalog(0)
+	if len(cat.Channels) != len(webChannels()) {
+		t.Errorf("the simulator has %d channels, bench web sets %d", len(cat.Channels), len(webChannels()))
+	}
+	for _, ch := range cat.Channels {
+		if ch.RateHz != 200 {
+			t.Errorf("%s at %v Hz, want 200", ch.Name, ch.RateHz)
+		}
+	}
+	if !strings.Contains(webRates(100), "g_vert=100") {
+		t.Errorf("rates %s", webRates(100))
+	}
+}
+
+func TestDist(t *testing.T) {
+	v := make([]float64, 100)
+	for i := range v {
+		v[i] = float64(100 - i)
+	}
+	d := dist(v)
+	if d.N != 100 || d.P50 != 50 || d.P99 != 99 || d.Max != 100 {
+		t.Errorf("dist %+v", d)
+	}
+	if d := dist(nil); d.N != 0 {
+		t.Errorf("empty %+v", d)
+	}
+}
