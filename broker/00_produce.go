@@ -137,7 +137,7 @@ func (s *Server) produceTo(t *partition.Topic, p int32, records []byte) (*partit
 	if err != nil {
 		return nil, partition.Appended{}, err
 	}
-	a, err := part.Append(records, h)
+	a, err := part.AppendEpoch(records, h, s.leaderEpoch(t.Name(), p))
 	switch {
 	case err != nil:
 		return nil, partition.Appended{}, err

@@ -40,12 +40,12 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *reply {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
-			sp.LeaderEpoch = 0
+			sp.LeaderEpoch = c.s.leaderEpoch(rt.Topic, rp.Partition)
 			if denied {
 				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				continue
 			}
-			p, err := c.s.topics.Partition(rt.Topic, rp.Partition)
+			p, err := c.s.servedPartition(rt.Topic, rp.Partition) // its leader's, in a cluster
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				continue

@@ -31,6 +31,7 @@ func init() {
 		createTopicsAPI,
 		deleteTopicsAPI,
 		describeConfigsAPI,
+		offsetForLeaderEpochAPI,
 		initProducerIDAPI,
 		offsetCommitAPI,
 		offsetFetchAPI,

@@ -121,14 +121,41 @@ func (s *Server) reconcile(st *cluster.State, seen map[string][16]byte) {
 		if !replicaOf(t, s.cfg.NodeID) {
 			continue
 		}
-		if lt := s.topics.Lookup(name); lt != nil {
-			if lt.ID() != t.ID {
-				s.bad.report("topic_id_mismatch", fmt.Errorf("local topic %s has another id than the cluster's", name), "topic", name)
-			}
+		lt := s.topics.Lookup(name)
+		if lt != nil && lt.ID() != t.ID {
+			s.bad.report("topic_id_mismatch", fmt.Errorf("local topic %s has another id than the cluster's", name), "topic", name)
 			continue
 		}
-		if _, err := s.topics.CreateWithID(name, t.ID, int32(len(t.Partitions)), t.Configs); err != nil && !errors.Is(err, partition.ErrTopicExists) {
-			s.bad.report("replica_create", fmt.Errorf("creating replicas of %s: %w", name, err), "topic", name)
+		if lt == nil {
+			var err error
+			if lt, err = s.topics.CreateWithID(name, t.ID, int32(len(t.Partitions)), t.Configs); err != nil {
+				s.bad.report("replica_create", fmt.Errorf("creating replicas of %s: %w", name, err), "topic", name)
+				continue
+			}
+		}
+		s.assignEpochs(lt, t)
+	}
+}
+
+// assignEpochs starts the leader epoch of each partition this broker
+// leads at its log end, as a newly elected Kafka leader does, so that
+// OffsetForLeaderEpoch for the epoch before ends where this one begins.
+// A partition whose log already has the epoch is not touched (nor
+// opened, if it is idle).
+func (s *Server) assignEpochs(lt *partition.Topic, t *cluster.Topic) {
+	for i, p := range t.Partitions {
+		if p.Leader != s.cfg.NodeID || i >= lt.NumPartitions() {
+			continue
+		}
+		part, err := lt.Partition(int32(i))
+		if err != nil {
+			continue // failed to open: reported by the opening
+		}
+		if es := part.Log().LeaderEpochs(); len(es) > 0 && es[len(es)-1].Epoch >= p.LeaderEpoch {
+			continue
+		}
+		if err := part.Log().AssignEpoch(p.LeaderEpoch); err != nil {
+			s.bad.report("assign_epoch", fmt.Errorf("leader epoch %d of %s/%d: %w", p.LeaderEpoch, t.Name, i, err), "topic", t.Name, "partition", i)
 		}
 	}
 }
@@ -167,6 +194,18 @@ func (s *Server) leads(topic string, p int32) error {
 		return fmt.Errorf("%w: this broker has no current session with the controller", errNotLeader)
 	}
 	return nil
+}
+
+// leaderEpoch is topic's partition p's leader epoch: the cluster
+// state's, 0 on a single broker.
+func (s *Server) leaderEpoch(topic string, p int32) int32 {
+	if s.cluster == nil {
+		return 0
+	}
+	if t := s.cluster.State().Topics[topic]; t != nil && p >= 0 && int(p) < len(t.Partitions) {
+		return t.Partitions[p].LeaderEpoch
+	}
+	return 0
 }
 
 // ackAll says whether an acks=all produce to topic's partition p can be

@@ -647,6 +647,9 @@ func (c *Controller) call(ctx context.Context, path string, req, resp any) error
 		last = err
 		select {
 		case <-ctx.Done():
+			if errors.Is(last, ErrNotController) {
+				return last
+			}
 			return fmt.Errorf("%w: %v", ErrNotController, last)
 		case <-c.stop:
 			return ErrNotController

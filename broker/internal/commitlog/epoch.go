@@ -122,3 +122,46 @@ func decodeEpochs(b []byte) ([]EpochEntry, error) {
 	}
 	return entries, nil
 }
+
+// EndOffsetForEpoch answers OffsetForLeaderEpoch as Kafka's leader epoch
+// cache does (KIP-101, KIP-279): the largest epoch at most requested that
+// this log holds, and the offset where the epoch after requested begins
+// (the log end offset if requested is the latest epoch). A requested
+// epoch newer than every epoch here, or none known, gives (-1, -1); one
+// older than all gives (requested, the first epoch's start offset).
+func (l *Log) EndOffsetForEpoch(requested int32) (epoch int32, end int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.epochs)
+	switch {
+	case requested < 0 || n == 0:
+		return -1, -1
+	case l.epochs[n-1].Epoch == requested:
+		return requested, l.leo
+	}
+	// The first entry with an epoch above requested.
+	i := 0
+	for i < n && l.epochs[i].Epoch <= requested {
+		i++
+	}
+	switch {
+	case i == n:
+		return -1, -1
+	case i == 0:
+		return requested, l.epochs[0].StartOffset
+	}
+	return l.epochs[i-1].Epoch, l.epochs[i].StartOffset
+}
+
+// AssignEpoch records that leaderEpoch begins at the log end offset, as a
+// partition leader does when it is elected (before it appends anything),
+// so OffsetForLeaderEpoch for the previous epoch ends where this one
+// begins. An epoch not newer than the latest is ignored.
+func (l *Log) AssignEpoch(leaderEpoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	return l.noteEpoch(leaderEpoch, l.leo)
+}

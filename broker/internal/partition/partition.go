@@ -119,8 +119,14 @@ type Appended struct {
 // (Duplicate), a sequence gap ErrOutOfOrderSequence, an old epoch
 // ErrProducerFenced.
 func (p *Partition) Append(batch []byte, h commitlog.BatchHeader) (Appended, error) {
+	return p.AppendEpoch(batch, h, 0)
+}
+
+// AppendEpoch is Append stamping the batch with leaderEpoch, the
+// partition's leader epoch in a cluster (a single broker's is 0).
+func (p *Partition) AppendEpoch(batch []byte, h commitlog.BatchHeader, leaderEpoch int32) (Appended, error) {
 	if h.ProducerID < 0 {
-		return p.append(batch)
+		return p.append(batch, leaderEpoch)
 	}
 	// The check, the append and the record of it are one step, so two
 	// connections retrying the same batch cannot both append it.
@@ -137,15 +143,15 @@ func (p *Partition) Append(batch []byte, h commitlog.BatchHeader) (Appended, err
 	if dup != nil {
 		return Appended{Base: dup.FirstOffset, End: dup.LastOffset + 1, Duplicate: true}, nil
 	}
-	a, err := p.append(batch)
+	a, err := p.append(batch, leaderEpoch)
 	if err == nil && ps.record(h, a.Base, time.Now()) {
 		p.snaps.add(p)
 	}
 	return a, err
 }
 
-func (p *Partition) append(batch []byte) (Appended, error) {
-	base, last, err := p.log.Append(batch, 0)
+func (p *Partition) append(batch []byte, leaderEpoch int32) (Appended, error) {
+	base, last, err := p.log.Append(batch, leaderEpoch)
 	if err != nil {
 		return Appended{}, err
 	}
