@@ -13,6 +13,7 @@
 //	listeners.go         the listeners (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) and what each advertises
 //	security.go          TLS, SASL and the authorizer as the server keeps them; the checks handlers call
 //	conn_auth.go         a connection's TLS handshake, principal, and the gate before SASL authentication
+//	tls_wire.go          the wire under a TLS connection, corked while replies are written: records go out 256 KiB at a time
 //	offline.go           users of a stopped broker's data directory (pitwall users --data-dir)
 //	config.go            Config, its Default* constants (pitwall broker's flags use them) and checks
 //	conn.go              a connection: request frames, handlers in order, replies in order; deadlines
@@ -100,7 +101,9 @@
 // only the fields fetchOnce sets, and TestFetchFrameMatchesKmsg and
 // FuzzRequestFrame hold its output byte for byte to kmsg's at every version
 // served, so serving a new Fetch version fails them until the encoder
-// learns it.
+// learns it. TLS has no writev: there the frame and the batches go through
+// the connection's write buffer, and the wire under the tls.Conn gathers
+// the records into large writes (tls_wire.go).
 //
 // Kafka error codes appear only in this package: the handlers and
 // errors.go map the internal packages' sentinel errors to them.

@@ -5,7 +5,7 @@
 // they are.
 //
 //	listener.go   Protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), ParseEndpoints: Kafka's [PROTOCOL://]HOST:PORT lists
-//	tls.go        Certs: the certificate and key, reloaded without touching open connections (GetCertificate); client CA pools; TLSPrincipal
+//	tls.go        Certs: the certificate and key, and ClientCAs: the mutual-TLS CA bundle, each reloaded without touching open connections (GetCertificate, GetConfigForClient); TLSPrincipal
 //	sasl.go       Authenticator.Start(mechanism) → Session.Step(msg): SCRAM-SHA-256/512 (github.com/xdg-go/scram), PLAIN
 //	store.go      Users: salted SCRAM credentials (never passwords) in DataDir/security/users.json
 //	acl.go        ACL, Filter, Authorize (a pure function of the ACLs, the super users and the request), ACLs: the store
