@@ -34,10 +34,10 @@ run-broker: build
 deps:
 	./scripts/install-test-deps.sh
 
-# The README's picture of the pit wall page, rendered in headless Chromium
+# The README's pictures of the pit wall page (and its alarms), rendered in headless Chromium
 # by the page's browser test.
 screenshots: deps
-	PITWALL_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -run TestPageInBrowser -count 1 ./dashboards/web/
+	PITWALL_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -run 'TestPageInBrowser|TestAlarmsInBrowser' -count 1 ./dashboards/web/
 
 vet:
 	$(GO) vet ./...
