@@ -319,6 +319,26 @@ func TestClusterTopicsAndLeaders(t *testing.T) {
 	if leaders["1"] != 2 || leaders["2"] != 2 || leaders["3"] != 2 {
 		t.Errorf("leaders not spread: %v\n%s", leaders, desc)
 	}
+	// librdkafka (kcat -L) through the third broker sees the same.
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Fatal("kcat is not installed: run scripts/install-test-deps.sh (make test does)")
+	}
+	out, err := exec.Command(kcat, "-b", c.nodes[0].addr, "-L", "-t", "laps", "-m", "10").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat -L: %v\n%s", err, out)
+	}
+	for p := range 6 {
+		i := slices.IndexFunc(rows, func(r []string) bool { return len(r) == 4 && r[0] == strconv.Itoa(p) })
+		r := rows[i]
+		want := fmt.Sprintf("partition %d, leader %s, replicas: %s, isrs: %s", p, r[1], r[2], r[3])
+		if !strings.Contains(string(out), want) {
+			t.Errorf("kcat -L lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(string(out), " 3 brokers:") {
+		t.Errorf("kcat -L does not list 3 brokers:\n%s", out)
+	}
 
 	// An RF=1 topic, written through broker 1 only, read through broker 3.
 	mustTopics(t, "create", "solo", "--partitions", "3", "--replication-factor", "1", "--brokers", c.nodes[0].addr)
