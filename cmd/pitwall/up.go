@@ -44,6 +44,8 @@ func upConfig(args []string) (up.Config, string, error) {
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (logs go to stderr)")
 	webAddr := fs.String("web", "127.0.0.1:8080", "serve the pit wall page (live timing tower, track map) on HOST:PORT, or off")
 	rates := fs.String("rate", "", "simulated channel rates, e.g. rpm=200,speed=200 (each divides 1000; pitwall bench web sets every channel)")
+	loadAlarms := alarmsFlag(fs, "the lap processor evaluates; raised alarms show on the page and the board")
+	faults, faultTruth := addFaultFlags(fs)
 	drivers := fs.String("drivers", "", "YAML file naming the cars on the page: car01: {number: \"44\", name: ..., team: ..., colour: \"#rrggbb\"}")
 	if err := parseFlags(fs, args); err != nil {
 		return up.Config{}, "", err
@@ -64,6 +66,10 @@ func upConfig(args []string) (up.Config, string, error) {
 	cfg := up.Config{
 		DataDir: *dataDir, Listen: *listen, Cars: *cars, Track: *track, TrackFile: *trackFile, Seed: *seed, Laps: *laps, Group: *group,
 		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: tok, InfluxOrg: *org, Truth: *truth,
+	}
+	cfg.Faults, cfg.FaultTruth = *faults, *faultTruth
+	if cfg.Alarms, err = loadAlarms(); err != nil {
+		return up.Config{}, "", err
 	}
 	if *webAddr != "off" {
 		cfg.Web = *webAddr
