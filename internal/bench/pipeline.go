@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -229,6 +230,9 @@ type pipelineRun struct {
 	mosq     *proc
 	mosqAddr string
 	influx   string // where InfluxDB is, for the report
+
+	peakMu sync.Mutex
+	peak   map[int]int64 // pid → highest RSS seen
 }
 
 func (r *pipelineRun) start(name string, stage bool, bin string, args ...string) (*proc, error) {
@@ -252,7 +256,7 @@ func RunPipeline(ctx context.Context, cfg PipelineConfig) (rep *PipelineReport, 
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return nil, err
 	}
-	r := &pipelineRun{cfg: cfg, dir: cfg.DataDir}
+	r := &pipelineRun{cfg: cfg, dir: cfg.DataDir, peak: map[int]int64{}}
 	if r.dir == "" {
 		if r.dir, err = os.MkdirTemp("", "pitwall-bench-pipeline-"); err != nil {
 			return nil, fmt.Errorf("bench: %w", err)

@@ -29,10 +29,10 @@ type snapshot struct {
 
 func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
 	s := snapshot{at: time.Now(), simSamples: l.samples.Load(), simFrames: l.frames.Load(), usage: map[*proc]usage{}}
-	s.self = usageOf(os.Getpid())
+	s.self = r.usage(os.Getpid())
 	for _, p := range r.procs {
 		if !p.exited() {
-			s.usage[p] = usageOf(p.cmd.Process.Pid)
+			s.usage[p] = r.usage(p.cmd.Process.Pid)
 		}
 	}
 	if kw, ok := w.(*kafkaWire); ok {
@@ -55,6 +55,42 @@ func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
 	}
 	s.procSamples = l.samplesBefore(s.procBefore)
 	return s
+}
+
+// usage reads pid's usage and keeps its peak RSS: the kernel's VmHWM
+// alone can lag the VmRSS read a moment before.
+func (r *pipelineRun) usage(pid int) usage {
+	u := usageOf(pid)
+	r.peakMu.Lock()
+	r.peak[pid] = max(r.peak[pid], u.rss, u.hwm)
+	r.peakMu.Unlock()
+	return u
+}
+
+// peakOf is the highest RSS seen of pid (VmHWM or VmRSS).
+func (r *pipelineRun) peakOf(pid int) int64 {
+	r.peakMu.Lock()
+	defer r.peakMu.Unlock()
+	return r.peak[pid]
+}
+
+// samplePeaks reads every process's RSS twice a second until stop closes.
+func (r *pipelineRun) samplePeaks(stop <-chan struct{}) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			r.usage(os.Getpid())
+			for _, p := range r.procs {
+				if !p.exited() {
+					r.usage(p.cmd.Process.Pid)
+				}
+			}
+		}
+	}
 }
 
 // drainState is when (after the end of the load) each queue emptied; a
@@ -126,6 +162,10 @@ func (r *pipelineRun) measure(ctx context.Context, w wire, closeWire func() erro
 	rep := &PipelineReport{Cars: cfg.Cars, Channels: cfg.Channels, Hz: cfg.Hz, Duration: cfg.Duration.String(), In: cfg.In,
 		Influx: r.influx, Track: cfg.Track, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
 	cfg.Logger.Info("bench: offering the load", "samples_per_s", rep.Nominal, "duration", cfg.Duration, "in", cfg.In)
+	stopPeaks := make(chan struct{})
+	peaksDone := make(chan struct{})
+	go func() { defer close(peaksDone); r.samplePeaks(stopPeaks) }()
+	defer func() { close(stopPeaks); <-peaksDone }()
 	done := make(chan error, 1)
 	go func() { done <- l.run(ctx, cfg.Duration) }()
 	var s1 snapshot
@@ -207,29 +247,29 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	}
 	selfCPU := float64(s2.self.ticks-s1.self.ticks) / clockTicks / dt.Seconds()
 	rep.Stages = append(rep.Stages, Stage{Name: "simulator", Process: "pitwall bench (the load)", Offered: rep.Nominal, Achieved: simRate,
-		CPU: selfCPU, RSSMiB: mib(s2.self.rss), PeakRSSMiB: mib(s3.self.hwm), Queue: "-", QueueAtEnd: -1, DrainedS: -1,
+		CPU: selfCPU, RSSMiB: mib(s2.self.rss), PeakRSSMiB: mib(r.peakOf(os.Getpid())), Queue: "-", QueueAtEnd: -1, DrainedS: -1,
 		Note: fmt.Sprintf("ran up to %v behind real time", time.Duration(l.lagMax.Load()).Round(time.Millisecond))})
 	if r.edge != nil {
 		rep.Stages = append(rep.Stages, Stage{Name: "edge", Process: "pitwall edge", Offered: offered,
 			Achieved: rate(s1.edge.sum("edge_samples_received_total"), s2.edge.sum("edge_samples_received_total"), dt),
-			CPU:      cpu(r.edge), RSSMiB: mib(s2.usage[r.edge].rss), PeakRSSMiB: mib(s3.usage[r.edge].hwm), Queue: "spool records",
+			CPU:      cpu(r.edge), RSSMiB: mib(s2.usage[r.edge].rss), PeakRSSMiB: mib(r.peakOf(r.edge.cmd.Process.Pid)), Queue: "spool records",
 			QueueAtEnd: int64(s2.edge.sum("edge_spool_records")), DrainedS: drained(d.edge), Pitwall: true})
 		rep.Stages = append(rep.Stages, Stage{Name: "broker", Process: "pitwall broker", Offered: offered,
 			Achieved: rate(s1.edge.sum("edge_acked_samples_total"), s2.edge.sum("edge_acked_samples_total"), dt),
-			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(s3.usage[r.broker].hwm), Queue: "unacked records",
+			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(r.peakOf(r.broker.cmd.Process.Pid)), Queue: "unacked records",
 			QueueAtEnd: int64(s2.edge.sum("edge_inflight_records")), DrainedS: drained(d.broker), Pitwall: true,
 			Note: "achieved: samples the edge had acknowledged"})
 	} else {
 		rep.Stages = append(rep.Stages, Stage{Name: "broker", Process: "pitwall broker", Offered: offered,
 			Achieved: rate(float64(s1.kafkaAcked), float64(s2.kafkaAcked), dt),
-			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(s3.usage[r.broker].hwm), Queue: "unacked frames",
+			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(r.peakOf(r.broker.cmd.Process.Pid)), Queue: "unacked frames",
 			QueueAtEnd: s2.simFrames - s2.kafkaFrames, DrainedS: drained(d.broker), Pitwall: true,
 			Note: "achieved: samples the producer had acknowledged"})
 	}
 	liveDt := time.Duration(s2.live.AtNs - s1.live.AtNs)
 	rep.Stages = append(rep.Stages, Stage{Name: "live stream", Process: "live subscriber (stage process)", Offered: offered,
 		Achieved: rate(float64(s1.live.Samples), float64(s2.live.Samples), liveDt),
-		CPU:      cpu(r.live), RSSMiB: mib(s2.usage[r.live].rss), PeakRSSMiB: mib(s3.usage[r.live].hwm), Queue: "frames behind",
+		CPU:      cpu(r.live), RSSMiB: mib(s2.usage[r.live].rss), PeakRSSMiB: mib(r.peakOf(r.live.cmd.Process.Pid)), Queue: "frames behind",
 		QueueAtEnd: s2.simFrames - s2.live.Frames, DrainedS: drained(d.live), Pitwall: true})
 	pst := Stage{Name: "processors", Offered: offered, Queue: "consumer lag records",
 		QueueAtEnd: d.lagAtEnd, DrainedS: drained(d.lag), Pitwall: true, Achieved: -1}
@@ -246,7 +286,7 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	for _, p := range r.process {
 		pst.CPU += cpu(p)
 		pst.RSSMiB += mib(s2.usage[p].rss)
-		pst.PeakRSSMiB += mib(s3.usage[p].hwm)
+		pst.PeakRSSMiB += mib(r.peakOf(p.cmd.Process.Pid))
 		each = append(each, fmt.Sprintf("%.2f", cpu(p)))
 	}
 	pst.Process = fmt.Sprintf("lap processor x%d (cores %s)", len(r.process), strings.Join(each, " + "))
@@ -254,7 +294,7 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	for _, p := range []*proc{r.influxd, r.mosq} {
 		if p != nil {
 			rep.Stages = append(rep.Stages, Stage{Name: p.name, Process: p.name + " (not Pitwall)", Offered: -1, Achieved: -1,
-				CPU: cpu(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(s3.usage[p].hwm), Queue: "-", QueueAtEnd: -1, DrainedS: -1})
+				CPU: cpu(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(r.peakOf(p.cmd.Process.Pid)), Queue: "-", QueueAtEnd: -1, DrainedS: -1})
 		}
 	}
 	for _, s := range rep.Stages {
