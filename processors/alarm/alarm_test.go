@@ -294,3 +294,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Channel ids beyond the dense table (a device's own numbering) work the
+// same.
+func TestSparseChannelIDs(t *testing.T) {
+	cat := &telemetry.ChannelCatalog{Car: "car01", Session: "s1", Channels: []telemetry.Channel{
+		{ID: 70000, Name: "oil_press", Unit: "bar", RateHz: 10}, {ID: 3, Name: "rpm", RateHz: 10}}}
+	c := NewCar(parse(t, "rules:\n- {name: oil_low, channel: oil_press, below: 1.5, when: {channel: rpm, above: 3000}}\n"), cat)
+	if got := feed(c, 0, 3, 4000, 70000, 1.2); len(got) != 1 || got[0].Channel != "oil_press" {
+		t.Fatalf("got %+v", got)
+	}
+}

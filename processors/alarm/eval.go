@@ -16,12 +16,46 @@ const refuelMin = 1.0
 type Car struct {
 	car, session string
 	insts        []*instance
-	values       map[int32][]*instance // channel id → instances reading it as their value
-	guards       map[int32][]*instance // channel id → instances it guards
-	fuel         []*instance
-	unmatched    []string
-	touched      []*instance
-	gen          uint64
+	// readers[id] are the instances reading channel id, as their value
+	// or as their guard; a slice, not a map, because it is looked up for
+	// every sample (catalog ids are small: at most telemetry.MaxChannels
+	// channels, ids from 1). Ids beyond maxDenseID go to sparse.
+	readers   [][]reader
+	sparse    map[int32][]reader
+	fuel      []*instance
+	unmatched []string
+	touched   []*instance
+	gen       uint64
+}
+
+// reader is an instance reading a channel: as its value or its guard.
+type reader struct {
+	in    *instance
+	guard bool
+}
+
+// maxDenseID is the largest channel id Car keeps in a slice.
+const maxDenseID = 1 << 16
+
+func (c *Car) addReader(id int32, r reader) {
+	if id < 0 || id > maxDenseID {
+		if c.sparse == nil {
+			c.sparse = map[int32][]reader{}
+		}
+		c.sparse[id] = append(c.sparse[id], r)
+		return
+	}
+	for int(id) >= len(c.readers) {
+		c.readers = append(c.readers, nil)
+	}
+	c.readers[id] = append(c.readers[id], r)
+}
+
+func (c *Car) readersOf(id int32) []reader {
+	if id >= 0 && int(id) < len(c.readers) {
+		return c.readers[id]
+	}
+	return c.sparse[id]
 }
 
 // instance is one rule on one channel of the car.
@@ -49,7 +83,7 @@ type instance struct {
 
 // NewCar returns the evaluator of rs for a car with catalog cat.
 func NewCar(rs *Rules, cat *telemetry.ChannelCatalog) *Car {
-	c := &Car{car: cat.Car, session: cat.Session, values: map[int32][]*instance{}, guards: map[int32][]*instance{}}
+	c := &Car{car: cat.Car, session: cat.Session}
 	ids := map[string]int32{}
 	for _, ch := range cat.Channels {
 		ids[ch.Name] = ch.ID
@@ -68,9 +102,9 @@ func NewCar(rs *Rules, cat *telemetry.ChannelCatalog) *Car {
 			matched = true
 			in := &instance{rule: r, channel: ch.Name, condition: r.Condition(ch.Name, ch.Unit)}
 			c.insts = append(c.insts, in)
-			c.values[ch.ID] = append(c.values[ch.ID], in)
+			c.addReader(ch.ID, reader{in: in})
 			if r.When != nil {
-				c.guards[gid] = append(c.guards[gid], in)
+				c.addReader(gid, reader{in: in, guard: true})
 			}
 			if r.Op == FuelLaps {
 				c.fuel = append(c.fuel, in)
@@ -93,13 +127,13 @@ func (c *Car) Frame(f *telemetry.Frame, out []telemetry.Alarm) []telemetry.Alarm
 	c.gen++
 	c.touched = c.touched[:0]
 	for _, s := range f.Samples {
-		for _, in := range c.values[s.ID] {
-			in.value, in.hasValue = s.Value, true
-			c.touch(in)
-		}
-		for _, in := range c.guards[s.ID] {
-			in.guard, in.hasGuard = s.Value, true
-			c.touch(in)
+		for _, r := range c.readersOf(s.ID) {
+			if r.guard {
+				r.in.guard, r.in.hasGuard = s.Value, true
+			} else {
+				r.in.value, r.in.hasValue = s.Value, true
+			}
+			c.touch(r.in)
 		}
 	}
 	for _, in := range c.touched {
