@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 PREFIX  ?= /usr/local
 FUZZTIME ?= 30s
 
-.PHONY: all build install run run-broker test lint vet bench fuzz deps clean screenshots
+.PHONY: all build install run run-broker run-cluster test lint vet bench fuzz deps clean screenshots
 
 all: build
 
@@ -30,6 +30,12 @@ run: build
 # The broker alone, for Kafka tools and clients.
 run-broker: build
 	./$(BIN) broker --listen 127.0.0.1:9092 --data-dir $(DATA) --metrics-listen 127.0.0.1:9644
+
+# Three brokers of one cluster on loopback (Kafka on 9092, 9192, 9292;
+# controllers on 9093, 9193, 9293), data under $(DATA)-cluster/1..3.
+# Ctrl-C stops all three.
+run-cluster: build
+	./scripts/run-cluster.sh ./$(BIN) $(DATA)-cluster
 
 deps:
 	./scripts/install-test-deps.sh
