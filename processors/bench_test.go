@@ -3,6 +3,7 @@ package processors_test
 import (
 	"testing"
 
+	"github.com/pitwall/pitwall/processors/alarm"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
@@ -15,7 +16,20 @@ import (
 // line protocol. Reported as samples/s (target >= 1.5 M per core).
 //
 //	go test -run '^$' -bench BenchmarkPartition -benchtime 3x ./processors
-func BenchmarkPartition(b *testing.B) {
+func BenchmarkPartition(b *testing.B) { benchPartition(b, nil) }
+
+// BenchmarkPartitionAlarms is BenchmarkPartition with the example alarm
+// rules (dashboards/alarms.example.yaml) evaluated on every frame, as
+// --alarms does.
+func BenchmarkPartitionAlarms(b *testing.B) {
+	rs, err := alarm.Load("../dashboards/alarms.example.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPartition(b, rs)
+}
+
+func benchPartition(b *testing.B, rules *alarm.Rules) {
 	cfg := simulator.Config{Track: "monza", Cars: 1, Laps: 1, Seed: 1, GPSRateHz: 10, PitEvery: -1}
 	s, err := simulator.New(cfg)
 	if err != nil {
@@ -42,6 +56,11 @@ func BenchmarkPartition(b *testing.B) {
 	for range b.N {
 		det, _ := lap.NewDetector(lap.Config{Track: tr}, ch, cat.Car, "")
 		ds := influx.NewDownsampler(cat, "", 0)
+		var alarms *alarm.Car
+		var events []telemetry.Alarm
+		if rules != nil {
+			alarms = alarm.NewCar(rules, cat)
+		}
 		var f telemetry.Frame
 		var laps []telemetry.Lap
 		batch := make([]byte, 0, 4<<20)
@@ -51,6 +70,9 @@ func BenchmarkPartition(b *testing.B) {
 			}
 			laps = det.Frame(&f, laps[:0])
 			batch = ds.Frame(batch, &f)
+			if alarms != nil {
+				events = alarms.Frame(&f, events[:0])
+			}
 			if len(batch) > 4<<20-64<<10 {
 				batch = batch[:0]
 			}
