@@ -9,6 +9,8 @@
 //	                       ──SLCAN frames (DBC)───────┼─▶ edge ──Avro Frame──▶ topic "telemetry"
 //	                       ──MQTT (Avro)──────────────┘        ──Avro ChannelCatalog──▶ "telemetry.channels"
 //	processors ◀── "telemetry" ── lap detection ──Avro Lap──▶ "telemetry.laps"
+//	                             ── lap in progress ──Avro Live──▶ "telemetry.live"
+//	                             ── alarm rules ──Avro Alarm──▶ "telemetry.alarms"
 //	undecodable input ──raw bytes + "reason" header──▶ "telemetry.deadletter"
 //
 // # Model
@@ -20,7 +22,9 @@
 // ids to name, unit, rate and plausible range, and is published on the
 // compacted topic TopicChannels keyed by car id. A Lap is one lap of one
 // car from a start/finish crossing to the next, with sector times that sum
-// to the lap time. Standard channel names are in channels.go.
+// to the lap time. A Live record is where a car is in its lap in progress;
+// an Alarm is an alarm rule raised or cleared for a car (pitwall
+// --alarms). Standard channel names are in channels.go.
 //
 // Topics (topics.go) is the one table of Pitwall's topics and the
 // settings they are created with (partitions, cleanup.policy); every
@@ -31,8 +35,8 @@
 // Every record is Avro in single-object encoding: 0xC3 0x01, the 8-byte
 // little-endian CRC-64-AVRO fingerprint of the writer's schema (over its
 // Parsing Canonical Form, so editing "doc" attributes changes nothing), then
-// the Avro binary body. The schemas are frame.avsc, catalog.avsc and lap.avsc,
-// embedded. A Codec decodes records written with the current schemas and with
+// the Avro binary body. The schemas are frame.avsc, catalog.avsc, lap.avsc,
+// live.avsc and alarm.avsc, embedded. A Codec decodes records written with the current schemas and with
 // any schema given to Codec.Register, resolving the writer's schema into the
 // current one (fields added with defaults, fields dropped), so old readers
 // read new writers and the reverse. To change a schema: add fields only with
