@@ -27,7 +27,12 @@
 //
 //	car01 lap 1 1:47.728 s1 35.120 s2 40.001 s3 32.607
 //
-// (with " pit" appended for a lap through the pit lane). Laps stops Run
+// (with " pit" appended for a lap through the pit lane). With
+// Config.Alarms the processor evaluates the alarm rules and the board
+// follows telemetry.alarms too: a raised alarm marks its car's row with
+// "!" in column 80 and is listed under the tower (RenderAlarms), or, not
+// on a terminal, each alarm raised or cleared is a line (AlarmLine).
+// Config.Faults go to the simulator. Laps stops Run
 // once every car has completed that many laps; cancelling the context
 // (Ctrl-C) stops it cleanly: the simulator, the edge (which hands the
 // broker what it holds), the processor (which commits its offsets), then

@@ -8,12 +8,14 @@
 //	telemetry.Lap ──AppendLap──────────────┐
 //	telemetry.Frame ──Downsampler.Frame────┼──▶ line-protocol batch ──Writer.Write──▶ InfluxDB
 //	                 (mean/min/max per window)
+//	telemetry.Alarm ──AppendAlarm──────────┘ (raised, cleared, a point a second while raised)
 //
 // The runner builds one batch of line protocol per flush and hands it to
 // Writer.Write, which returns only once InfluxDB accepted all of it.
 // Points are keyed by tags (car, session) and timestamp, so writing the
 // same lap or window again after a crash overwrites it: replays never
-// double-count. See MeasurementLap and MeasurementTelemetry for the
+// double-count. See MeasurementLap, MeasurementTelemetry and
+// MeasurementAlarms for the
 // schema the dashboards query with InfluxQL, e.g.
 //
 //	SELECT lap, lap_time, s1, s2, s3 FROM lap WHERE car = 'car01'
