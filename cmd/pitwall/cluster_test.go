@@ -178,6 +178,24 @@ func describeMetadata(m *kmsg.MetadataResponse) string {
 	return b.String()
 }
 
+// waitTopic waits until every running broker's Metadata has the topics.
+func (c *testCluster) waitTopic(names ...string) {
+	c.t.Helper()
+	for i, nd := range c.nodes {
+		if nd.cmd == nil {
+			continue
+		}
+		c.waitMetadata(i, fmt.Sprint("topics ", names), func(m *kmsg.MetadataResponse) bool {
+			for _, n := range names {
+				if findTopic(m, n) == nil {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
 func brokerIDs(m *kmsg.MetadataResponse) []int32 {
 	var ids []int32
 	for _, b := range m.Brokers {
@@ -296,8 +314,9 @@ func TestClusterTopicsAndLeaders(t *testing.T) {
 		})
 	}
 	mustTopics(t, "create", "laps", "--partitions", "6", "--replication-factor", "3", "--brokers", c.nodes[1].addr)
-	// Created once the broker asked has it; the others apply it a moment later.
-	c.waitMetadata(2, "topic laps", func(m *kmsg.MetadataResponse) bool { return findTopic(m, "laps") != nil })
+	// Created once the broker asked has it; the others apply it a moment
+	// later (and the admin client may ask any of them).
+	c.waitTopic("laps")
 	desc := mustTopics(t, "describe", "laps", "--brokers", c.nodes[2].addr)
 	rows := fields(desc)
 	if !hasRow(rows, "replication-factor:", "3") {
@@ -342,6 +361,7 @@ func TestClusterTopicsAndLeaders(t *testing.T) {
 
 	// An RF=1 topic, written through broker 1 only, read through broker 3.
 	mustTopics(t, "create", "solo", "--partitions", "3", "--replication-factor", "1", "--brokers", c.nodes[0].addr)
+	c.waitTopic("solo")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	prod := c.client([]kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.DefaultProduceTopic("solo")}, 0)
@@ -410,6 +430,7 @@ func TestClusterControllerKilled(t *testing.T) {
 	other := (victim + 1) % 3
 	mustTopics(t, "create", "r3", "--partitions", "6", "--replication-factor", "3", "--brokers", c.nodes[other].addr)
 	mustTopics(t, "create", "solo", "--partitions", "3", "--replication-factor", "1", "--brokers", c.nodes[other].addr)
+	c.waitTopic("r3", "solo")
 	m = c.waitMetadata(other, "both topics", func(m *kmsg.MetadataResponse) bool {
 		return findTopic(m, "r3") != nil && findTopic(m, "solo") != nil
 	})
