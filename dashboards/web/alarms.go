@@ -29,18 +29,28 @@ func NewAlarms() *Alarms { return &Alarms{active: map[alarmKey]telemetry.Alarm{}
 // changed. A record read again (a processor re-reading after a restart
 // publishes its alarms again) changes nothing, and a clear removes the
 // alarm only if it is not older than the raise.
+//
+// An alarm of a car's newer session drops the car's alarms of older
+// sessions that were never cleared (a processor stopped mid-alarm).
 func (as *Alarms) Add(a *telemetry.Alarm) bool {
+	changed := false
+	for k, cur := range as.active {
+		if cur.Car == a.Car && cur.Session != a.Session && cur.TimeNs < a.TimeNs {
+			delete(as.active, k)
+			changed = true
+		}
+	}
 	k := alarmKey{a.Car, a.Rule, a.Channel}
 	cur, ok := as.active[k]
 	if a.Active {
 		if ok && cur.SinceNs == a.SinceNs && cur.TimeNs == a.TimeNs {
-			return false
+			return changed
 		}
 		as.active[k] = *a
 		return true
 	}
 	if !ok || cur.TimeNs > a.TimeNs {
-		return false
+		return changed
 	}
 	delete(as.active, k)
 	return true

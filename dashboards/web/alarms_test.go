@@ -49,4 +49,15 @@ func TestAlarmsSet(t *testing.T) {
 	if rows[1].Alarm != telemetry.SeverityWarning {
 		t.Errorf("car02 marked %q after its critical alarm cleared, want its warning", rows[1].Alarm)
 	}
+	// car02's next session: its uncleared fuel warning of the last one
+	// goes; car03's stays.
+	next := water
+	next.Session, next.SinceNs, next.TimeNs = "s2", 100, 102
+	if !as.Add(&next) {
+		t.Fatal("a new session's raise changed nothing")
+	}
+	act = as.Active()
+	if len(act) != 2 || act[0].Session != "s2" || act[1].Car != "car03" {
+		t.Errorf("after car02's new session: %+v", act)
+	}
 }
