@@ -14,13 +14,20 @@ package broker
 //     replicas; CreateTopics and auto-creation go through the controller
 //     (forwarded to the active one), with replication factor and
 //     assignments;
-//   - Produce and Fetch are served by a partition's leader only; other
-//     brokers answer NOT_LEADER_OR_FOLLOWER, and clients look the leader
-//     up again.
+//   - Produce, Fetch, ListOffsets and OffsetForLeaderEpoch are served by
+//     a partition's leader only, and only while its session with the
+//     controller is current (Controller.Active: a broker cut off from the
+//     quorum stops leading before the quorum can fence it and elect
+//     another); other brokers answer NOT_LEADER_OR_FOLLOWER, and clients
+//     look the leader up again;
+//   - the leader stamps batches with the partition's leader epoch and
+//     starts each epoch it is elected at at its log end (assignEpochs),
+//     so OffsetForLeaderEpoch answers as Kafka's leader does.
 //
 // Not built yet: data replication between brokers (followers fetching
-// from the leader, the ISR's high watermark, OffsetForLeaderEpoch). Until
-// it is, acks=all to a partition with more than one replica is answered
+// from the leader with their replica id, the ISR's high watermark,
+// truncation of a returning replica's divergent tail). Until it is,
+// acks=all to a partition with more than one replica is answered
 // NOT_ENOUGH_REPLICAS rather than acknowledged by one copy, and the group
 // coordinator (__consumer_offsets) is each broker's own, as on a single
 // broker.
