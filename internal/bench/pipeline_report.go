@@ -112,7 +112,12 @@ func (rep *PipelineReport) judge() {
 		}
 		if len(r) > 0 && rep.Saturated == "" {
 			rep.Saturated = s.Name
-			why = r
+			why = append(r, fmt.Sprintf("it used %.2f cores", s.CPU))
+		}
+	}
+	for _, s := range rep.Stages {
+		if rep.Saturated == "processors" && s.Name == "influxd" {
+			why = append(why, fmt.Sprintf("the InfluxDB it waits on %.2f", s.CPU))
 		}
 	}
 	rep.KeptUp = rep.Saturated == "" && rep.Frames.Lost == 0 && rep.Frames.Doubled == 0
