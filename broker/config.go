@@ -240,6 +240,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.Default()
 	}
 	if c.Voters != "" {
+		if c.BrokerSessionTimeout < 0 {
+			return c, fmt.Errorf("%w: BrokerSessionTimeout %v is negative", ErrConfig, c.BrokerSessionTimeout)
+		}
 		orDefault(&c.BrokerSessionTimeout, DefaultBrokerSessionTimeout)
 		voters, err := cluster.ParseVoters(c.Voters)
 		if err != nil {

@@ -521,3 +521,27 @@ func TestClusterControllerKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokerClusterFlagErrors: bad cluster flags stop pitwall broker
+// with one line naming the flag's problem, before it binds anything.
+func TestBrokerClusterFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--voters", "1@127.0.0.1"}, "voter"},
+		{[]string{"--voters", "x@127.0.0.1:1"}, "ID@HOST:PORT"},
+		{[]string{"--voters", "1@127.0.0.1:1,1@127.0.0.1:2"}, "named twice"},
+		{[]string{"--node-id", "4", "--voters", "1@127.0.0.1:1,2@127.0.0.1:2"}, "NodeID 4 is not among the voters"},
+		{[]string{"--node-id", "1", "--voters", "1@127.0.0.1:1", "--default-replication-factor", "2"}, "DefaultReplicationFactor 2 not in 1..1"},
+		{[]string{"--node-id", "1", "--voters", "1@127.0.0.1:1", "--broker-session-timeout", "-1s"}, "BrokerSessionTimeout -1s is negative"},
+		{[]string{"--controller-listen", "127.0.0.1:0"}, "need --voters"},
+		{[]string{"--node-id", "-2"}, "--node-id -2"},
+	} {
+		err := runBroker(t.Context(), append([]string{"--listen", "127.0.0.1:0", "--data-dir", dir}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: %v, want one line containing %q", c.args, err, c.want)
+		}
+	}
+}
