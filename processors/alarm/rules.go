@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -155,10 +156,15 @@ func Parse(file string, b []byte) (*Rules, error) {
 	return rs, nil
 }
 
-// yamlErr shortens yaml.v3's multi-line type errors to one line.
+// yamlErr shortens yaml.v3's multi-line type errors to one line, in
+// the file's words rather than Go's.
 func yamlErr(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:", "")), " ")
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:", "")), " ")
+	msg = notFoundRE.ReplaceAllString(msg, `unknown key "$1" (the file holds rules: [...])`)
+	return strings.ReplaceAll(msg, "into []yaml.Node", "into a list of rules")
 }
+
+var notFoundRE = regexp.MustCompile(`field (.*?) not found in type struct \{.*\}`)
 
 var ruleKeys = map[string]bool{"name": true, "channel": true, "above": true, "below": true, "outside": true, "fuel_laps": true,
 	"for": true, "clear_after": true, "deadband": true, "when": true, "severity": true, "message": true}
