@@ -49,6 +49,9 @@ type PipelineConfig struct {
 	// Drain is how long the run waits after the load for the queues to
 	// drain before reporting them as not drained. Default 30s.
 	Drain time.Duration
+	// EdgeArgs are extra `pitwall edge` flags (e.g. --compression lz4),
+	// to see what a setting changes. Default none.
+	EdgeArgs []string
 	// Binary is the pitwall executable the stages run as. Default this
 	// executable.
 	Binary string
@@ -162,6 +165,7 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 	fs.StringVar(&c.Track, "track", "brands-indy", "track the cars drive")
 	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait after the load for spool and lag to drain")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the broker's log, the spool and every process's log (default: a temp dir, removed afterwards)")
+	edgeArgs := fs.String("edge-args", "", "extra `pitwall edge` flags, space-separated (e.g. \"--compression lz4\")")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -180,6 +184,7 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 		o.Cars = append(o.Cars, n)
 	}
 	c.Cars = o.Cars[0]
+	c.EdgeArgs = strings.Fields(*edgeArgs)
 	if c.Channels < 1 || c.Hz < 1 || c.Duration <= 0 {
 		return o, fmt.Errorf("%w: --cars, --channels, --hz and --duration must be positive", ErrConfig)
 	}

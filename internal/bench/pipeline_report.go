@@ -18,6 +18,8 @@ type PipelineReport struct {
 	Duration string `json:"duration"`
 	In       string `json:"in"`
 	Track    string `json:"track"`
+	// EdgeArgs are the extra edge flags the run was given.
+	EdgeArgs []string `json:"edge_args,omitempty"`
 	// Influx says which InfluxDB the processors wrote to.
 	Influx string `json:"influx"`
 	// Nominal is cars x channels x Hz, samples/s.
@@ -146,6 +148,9 @@ func (rep *PipelineReport) WriteJSON(w io.Writer) error {
 func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "pitwall bench pipeline: %d cars x %d channels x %d Hz = %s samples/s for %s over --in %s (%s)\n",
 		rep.Cars, rep.Channels, rep.Hz, grouped(rep.Nominal), rep.Duration, rep.In, rep.Track)
+	if len(rep.EdgeArgs) > 0 {
+		fmt.Fprintf(w, "edge flags: %s\n", strings.Join(rep.EdgeArgs, " "))
+	}
 	fmt.Fprintf(w, "InfluxDB: %s\nload average: %s before, %s after\n\n", rep.Influx, rep.LoadBefore, rep.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")

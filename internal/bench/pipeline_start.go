@@ -209,6 +209,7 @@ func (r *pipelineRun) startWire(ctx context.Context, sim *simulator.Sim) (wire, 
 	for _, in := range inputs {
 		args = append(args, "--in", in)
 	}
+	args = append(args, cfg.EdgeArgs...)
 	if r.edge, err = r.start("edge", false, cfg.Binary, args...); err != nil {
 		if sw != nil {
 			sw.closePTYs()

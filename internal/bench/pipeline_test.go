@@ -128,6 +128,10 @@ func TestParsePipelineArgs(t *testing.T) {
 		o.Config.In != "kafka" || o.Config.InfluxURL != "http://127.0.0.1:8086" || !o.JSON {
 		t.Errorf("%+v, %v", o, err)
 	}
+	o, err = ParsePipelineArgs([]string{"--edge-args", "--compression lz4  --linger 10ms"}, io.Discard)
+	if err != nil || strings.Join(o.Config.EdgeArgs, "|") != "--compression|lz4|--linger|10ms" {
+		t.Errorf("--edge-args: %q, %v", o.Config.EdgeArgs, err)
+	}
 	o, err = ParsePipelineArgs([]string{"--cars", "20, 25,30"}, io.Discard)
 	if err != nil || len(o.Cars) != 3 || o.Cars[1] != 25 || o.Config.Cars != 20 {
 		t.Errorf("--cars list: %v, %v", o.Cars, err)
