@@ -41,6 +41,9 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *reply {
 		} else if t := c.s.topics.ByID(tg.id); t != nil {
 			name = t.Name()
 			st.Topic = &name
+		} else if n := c.s.clusterTopicName(tg.id); n != "" {
+			name = n
+			st.Topic = &name
 		}
 		var err error
 		switch {
@@ -63,6 +66,9 @@ func handleDeleteTopics(c *conn, kreq kmsg.Request) *reply {
 func (s *Server) deleteTopic(name string) error {
 	if name == offsetsTopic {
 		return fmt.Errorf("%w: %s holds the consumer groups' offsets", errInternalTopic, name)
+	}
+	if s.cluster != nil {
+		return s.clusterDelete(name) // cluster.go: every broker deletes its replicas
 	}
 	return s.topics.Delete(name)
 }

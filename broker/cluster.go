@@ -11,7 +11,7 @@ package broker
 //     controller's topic id), and deletes a topic the state dropped;
 //   - Metadata (clusterMetadata) answers with the live brokers and each
 //     partition's leader, leader epoch, replicas, ISR and offline
-//     replicas; CreateTopics and auto-creation go through the controller
+//     replicas; CreateTopics, DeleteTopics and auto-creation go through the controller
 //     (forwarded to the active one), with replication factor and
 //     assignments;
 //   - Produce, Fetch, ListOffsets and OffsetForLeaderEpoch are served by
@@ -303,6 +303,32 @@ func (s *Server) clusterCreate(name string, partitions int32, rf int16, replicas
 		err = fmt.Errorf("%w: %s", partition.ErrTopicExists, name)
 	}
 	return checked, t, err
+}
+
+// clusterDelete deletes a topic through the controller; each broker's
+// reconcileLoop then deletes its replicas.
+func (s *Server) clusterDelete(name string) error {
+	ctx, cancel := context.WithTimeout(s.ctx, controllerTimeout)
+	defer cancel()
+	err := s.cluster.DeleteTopic(ctx, name)
+	if errors.Is(err, cluster.ErrUnknownTopic) {
+		return fmt.Errorf("%w: %s", partition.ErrUnknownTopic, name)
+	}
+	return err
+}
+
+// clusterTopicName is the name of the topic with id in the cluster state,
+// or "" (also on a single broker).
+func (s *Server) clusterTopicName(id [16]byte) string {
+	if s.cluster == nil {
+		return ""
+	}
+	for name, t := range s.cluster.State().Topics {
+		if t.ID == id {
+			return name
+		}
+	}
+	return ""
 }
 
 // clusterCreateFromRequest answers one CreateTopics topic in cluster mode.

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -410,6 +412,21 @@ func TestClusterTopicsAndLeaders(t *testing.T) {
 	lp := findTopic(c.waitMetadata(0, "topic laps", func(m *kmsg.MetadataResponse) bool { return findTopic(m, "laps") != nil }), "laps").Partitions[0]
 	if code := c.produceRaw(int(lp.Leader)-1, "laps", 0, -1); code != kerr.NotEnoughReplicas.Code {
 		t.Errorf("laps/0 (3 replicas) acks=all: code %d, want NOT_ENOUGH_REPLICAS until replication is built", code)
+	}
+
+	// Deleted through one broker: gone from every broker's Metadata and
+	// data directory.
+	mustTopics(t, "delete", "laps", "--brokers", c.nodes[2].addr)
+	for i, nd := range c.nodes {
+		c.waitMetadata(i, "laps deleted", func(m *kmsg.MetadataResponse) bool { return findTopic(m, "laps") == nil })
+		dir := filepath.Join(nd.dir, "topics", "laps")
+		deadline := time.Now().Add(30 * time.Second)
+		for _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist); _, err = os.Stat(dir) {
+			if time.Now().After(deadline) {
+				t.Fatalf("broker %d still holds %s (%v)", nd.id, dir, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 
