@@ -126,6 +126,66 @@ func TestBrokerTLSReloadOnSIGHUP(t *testing.T) {
 	}
 }
 
+// TestBrokerClientCAReloadOnSIGHUP: `pitwall broker --tls-client-ca`
+// refuses a client certificate from a CA the file does not hold; once the
+// file holds that CA too and the broker gets SIGHUP, the client is served.
+func TestBrokerClientCAReloadOnSIGHUP(t *testing.T) {
+	bin := buildPitwall(t)
+	ca, other := brokertest.NewCA(t), brokertest.NewCA(t)
+	cert, key := ca.Issue(t, "localhost")
+	caFile := t.TempDir() + "/client-ca.pem"
+	first, err := os.ReadFile(ca.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(caFile, first, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, addrs, lines := startBrokerProcess(t, bin, "--listen", "SSL://127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--tls-cert", cert, "--tls-key", key, "--tls-client-ca", caFile)
+	client := other.ClientTLS(t, "edge")
+	client.RootCAs = ca.Pool
+	served := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs["SSL"]), kgo.DialTLSConfig(client), kgo.RequestRetries(0), kgo.RetryTimeout(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		return cl.Ping(ctx)
+	}
+	if served() == nil {
+		t.Fatal("a certificate from a CA not in --tls-client-ca was served")
+	}
+	second, err := os.ReadFile(other.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(caFile, append(first, second...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for served() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the new CA's client still refused a minute after SIGHUP:\n%s", lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(lines.String(), "tls client CAs reloaded") {
+		t.Errorf("reload not logged:\n%s", lines)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("pitwall broker after SIGTERM: %v (want exit 0)", err)
+	}
+}
+
 // lockedLines collects a process's output lines.
 type lockedLines struct {
 	mu    sync.Mutex
