@@ -87,8 +87,8 @@ type ProcFigures struct {
 
 // Dist is a distribution's summary.
 type Dist struct {
-	N             int
-	P50, P99, Max float64
+	N                  int
+	Min, P50, P99, Max float64
 }
 
 func dist(v []float64) Dist {
@@ -98,7 +98,7 @@ func dist(v []float64) Dist {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	at := func(q float64) float64 { return s[min(len(s)-1, int(math.Ceil(q*float64(len(s))))-1)] }
-	return Dist{N: len(s), P50: at(0.50), P99: at(0.99), Max: s[len(s)-1]}
+	return Dist{N: len(s), Min: s[0], P50: at(0.50), P99: at(0.99), Max: s[len(s)-1]}
 }
 
 // webChannels are the simulator's standard channels (simulator/channels.go),
@@ -502,7 +502,7 @@ func WriteWebTable(w io.Writer, r WebResult) error {
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 	fmt.Fprintf(tw, "pitwall up: %d cars, every channel at %d Hz (%d samples/s), each phase %v\n", r.Cars, r.Hz, r.Samples, r.Duration)
 	fmt.Fprintf(tw, "sample → on-page update\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d live records applied)\n", r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Latency.N)
-	fmt.Fprintf(tw, "sample → telemetry.live (broker)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d records)\n", r.Broker.P50, r.Broker.P99, r.Broker.Max, r.Broker.N)
+	fmt.Fprintf(tw, "sample → telemetry.live (broker)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d records; min %.0f ms)\n", r.Broker.P50, r.Broker.P99, r.Broker.Max, r.Broker.N, r.Broker.Min)
 	fmt.Fprintf(tw, "frame time (rAF)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d frames, %d over 50 ms)\n", r.Frame.P50, r.Frame.P99, r.Frame.Max, r.Frame.N, r.Long)
 	fmt.Fprintf(tw, "state handling (JS)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d states)\n", r.Handle.P50, r.Handle.P99, r.Handle.Max, r.States)
 	fmt.Fprintf(tw, "pitwall up without the page\tCPU %.2f cores\tRSS %.0f MiB (max %.0f)\t\t\n", r.Without.CPU, mib(r.Without.RSSLast), mib(r.Without.RSSMax))

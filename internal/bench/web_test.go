@@ -57,7 +57,7 @@ func TestDist(t *testing.T) {
 		v[i] = float64(100 - i)
 	}
 	d := dist(v)
-	if d.N != 100 || d.P50 != 50 || d.P99 != 99 || d.Max != 100 {
+	if d.N != 100 || d.Min != 1 || d.P50 != 50 || d.P99 != 99 || d.Max != 100 {
 		t.Errorf("dist %+v", d)
 	}
 	if d := dist(nil); d.N != 0 {
