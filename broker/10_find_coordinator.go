@@ -50,5 +50,8 @@ func (c *conn) coordinatorFor(key string, keyType int8) kmsg.FindCoordinatorResp
 		return co
 	}
 	co.NodeID, co.Host, co.Port = c.s.cfg.NodeID, c.l.host, c.l.port
+	if c.s.cluster != nil {
+		c.s.clusterCoordinator(&co) // cluster.go: one broker coordinates every group
+	}
 	return co
 }

@@ -305,6 +305,22 @@ func (s *Server) clusterCreate(name string, partitions int32, rf int16, replicas
 	return checked, t, err
 }
 
+// clusterCoordinator makes co name the cluster's group coordinator: the
+// live broker with the lowest id, so that every broker gives a group's
+// members the same one. Groups are not replicated yet: the coordinator
+// keeps them in its own __consumer_offsets, and they start afresh on
+// another broker if it is fenced.
+func (s *Server) clusterCoordinator(co *kmsg.FindCoordinatorResponseCoordinator) {
+	live := s.cluster.State().LiveBrokers()
+	switch {
+	case len(live) == 0:
+		co.NodeID, co.Host, co.Port = -1, "", -1
+		co.ErrorCode = kerr.CoordinatorNotAvailable.Code
+	case live[0].ID != s.cfg.NodeID:
+		co.NodeID, co.Host, co.Port = live[0].ID, live[0].Host, live[0].Port
+	}
+}
+
 // clusterDelete deletes a topic through the controller; each broker's
 // reconcileLoop then deletes its replicas.
 func (s *Server) clusterDelete(name string) error {

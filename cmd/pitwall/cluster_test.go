@@ -180,6 +180,18 @@ func describeMetadata(m *kmsg.MetadataResponse) string {
 	return b.String()
 }
 
+func mustPort(t *testing.T, addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // waitTopic waits until every running broker's Metadata has the topics.
 func (c *testCluster) waitTopic(names ...string) {
 	c.t.Helper()
@@ -412,6 +424,24 @@ func TestClusterTopicsAndLeaders(t *testing.T) {
 	lp := findTopic(c.waitMetadata(0, "topic laps", func(m *kmsg.MetadataResponse) bool { return findTopic(m, "laps") != nil }), "laps").Partitions[0]
 	if code := c.produceRaw(int(lp.Leader)-1, "laps", 0, -1); code != kerr.NotEnoughReplicas.Code {
 		t.Errorf("laps/0 (3 replicas) acks=all: code %d, want NOT_ENOUGH_REPLICAS until replication is built", code)
+	}
+
+	// Every broker names the same group coordinator: the lowest live id.
+	for i := range c.nodes {
+		cl := c.client(nil, i)
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.CoordinatorKey, req.CoordinatorKeys = "laps-group", []string{"laps-group"} // below v4, v4+
+		resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resp.(*kmsg.FindCoordinatorResponse)
+		if len(r.Coordinators) != 1 {
+			t.Fatalf("FindCoordinator v%d: %d coordinators", r.Version, len(r.Coordinators))
+		}
+		if r := r.Coordinators[0]; r.ErrorCode != 0 || r.NodeID != 1 || r.Port != int32(mustPort(t, c.nodes[0].addr)) {
+			t.Errorf("FindCoordinator through broker %d: node %d port %d code %d, want broker 1", i+1, r.NodeID, r.Port, r.ErrorCode)
+		}
 	}
 
 	// Deleted through one broker: gone from every broker's Metadata and
