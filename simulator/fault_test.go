@@ -164,3 +164,24 @@ func TestFaults(t *testing.T) {
 		t.Errorf("fault truth:\n%s\nwant\n%s", b, want.String())
 	}
 }
+
+// FuzzParseFault: any --fault text is a fault that prints back as itself
+// (wheel made explicit), or one ErrConfig line.
+func FuzzParseFault(f *testing.F) {
+	for _, s := range []string{"car02:overheat@lap3", "car03:puncture@lap2", "car03:puncture-rr@lap1", "car02:overheat@lap0", "x:y@z", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ft, err := ParseFault(s)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		again, err := ParseFault(ft.String())
+		if err != nil || again != ft || ft.Lap < 1 || ft.Wheel < 0 || ft.Wheel > 3 {
+			t.Fatalf("%q parsed as %+v, printed %q, parsed again %+v, %v", s, ft, ft.String(), again, err)
+		}
+	})
+}
