@@ -33,13 +33,7 @@ func NewAlarms() *Alarms { return &Alarms{active: map[alarmKey]telemetry.Alarm{}
 // An alarm of a car's newer session drops the car's alarms of older
 // sessions that were never cleared (a processor stopped mid-alarm).
 func (as *Alarms) Add(a *telemetry.Alarm) bool {
-	changed := false
-	for k, cur := range as.active {
-		if cur.Car == a.Car && cur.Session != a.Session && cur.TimeNs < a.TimeNs {
-			delete(as.active, k)
-			changed = true
-		}
-	}
+	changed := as.Session(a.Car, a.Session, a.TimeNs)
 	k := alarmKey{a.Car, a.Rule, a.Channel}
 	cur, ok := as.active[k]
 	if a.Active {
@@ -54,6 +48,21 @@ func (as *Alarms) Add(a *telemetry.Alarm) bool {
 	}
 	delete(as.active, k)
 	return true
+}
+
+// Session tells the set that car is in session at sensor time ns (a
+// live record or an alarm): the car's alarms of other sessions raised
+// before ns were never cleared (a processor stopped mid-alarm) and go.
+// It reports whether any went.
+func (as *Alarms) Session(car, session string, ns int64) bool {
+	changed := false
+	for k, cur := range as.active {
+		if cur.Car == car && cur.Session != session && cur.TimeNs < ns {
+			delete(as.active, k)
+			changed = true
+		}
+	}
+	return changed
 }
 
 var severityRank = map[string]int{telemetry.SeverityCritical: 3, telemetry.SeverityWarning: 2, telemetry.SeverityInfo: 1}

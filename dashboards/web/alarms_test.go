@@ -60,4 +60,9 @@ func TestAlarmsSet(t *testing.T) {
 	if len(act) != 2 || act[0].Session != "s2" || act[1].Car != "car03" {
 		t.Errorf("after car02's new session: %+v", act)
 	}
+	// A live record of car03 in a newer session drops its old warning;
+	// one of car02's own session changes nothing.
+	if as.Session("car02", "s2", 200) || !as.Session("car03", "s2", 200) || len(as.Active()) != 1 {
+		t.Errorf("after live records of the new session: %+v", as.Active())
+	}
 }

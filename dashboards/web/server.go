@@ -614,6 +614,7 @@ func (s *Server) live(l *telemetry.Live) {
 	s.stats.Live++
 	s.tower.AddLive(l)
 	s.trace.add(l)
+	s.alarms.Session(l.Car, l.Session, l.TimeNs) // alarms.go
 	s.ver++
 }
 
