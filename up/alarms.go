@@ -59,13 +59,9 @@ func AlarmLine(a *telemetry.Alarm) string {
 // alarmTail follows telemetry.alarms (this run's group and session) and
 // hands the alarms on.
 func (a *assembly) alarmTail(ctx context.Context, out chan<- telemetry.Alarm) error {
-	sc := sarama.NewConfig()
-	sc.ClientID = "pitwall-up-board-alarms"
-	sc.Metadata.AllowAutoTopicCreation = false
-	sc.Consumer.MaxWaitTime = 50 * time.Millisecond
-	client, err := sarama.NewClient(a.brokers, sc)
+	client, err := a.client("pitwall-up-board-alarms", 50*time.Millisecond)
 	if err != nil {
-		return fmt.Errorf("up: board: connect %v: %w", a.brokers, err)
+		return err
 	}
 	defer client.Close()
 	parts, err := waitPartitions(ctx, client, telemetry.TopicAlarms)

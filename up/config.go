@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/dashboards/web"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/processors/alarm"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/simulator"
@@ -29,6 +30,13 @@ type Config struct {
 	// Listen is the broker's address. Default "127.0.0.1:0" (a free port,
 	// logged), so a second `pitwall up` never collides with the first.
 	Listen string
+	// Brokers, if set, are the bootstrap brokers of a Kafka cluster to
+	// run on (Pitwall's or Apache Kafka) instead of the embedded broker;
+	// Listen is then unused. Default none: the embedded broker.
+	Brokers []string
+	// Security is TLS and SASL to Brokers (package kafkasec): the edge,
+	// the lap processor, the page and the board all use it.
+	Security kafkasec.Config
 	// Cars is how many cars the simulator runs. Default 4.
 	Cars int
 	// Track is the built-in track the simulator drives (pitwall sim
@@ -132,6 +140,15 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: laps %d is negative", ErrConfig, c.Laps)
 	case c.Refresh < 0:
 		return c, fmt.Errorf("%w: refresh %v is negative", ErrConfig, c.Refresh)
+	}
+	if c.Security.TLSOn() || c.Security.SASLOn() {
+		if len(c.Brokers) == 0 {
+			return c, fmt.Errorf("%w: TLS or SASL settings need --brokers (the embedded broker is plaintext on loopback)", ErrConfig)
+		}
+		var err error
+		if c.Security, err = c.Security.Load(); err != nil {
+			return c, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
 	}
 	if c.InfluxURL != "" {
 		if err := influx.ValidateURL(c.InfluxURL); err != nil {

@@ -21,7 +21,7 @@ var ErrBadLap = errors.New("up: bad lap record")
 // lapTail reads telemetry.laps and hands on the laps of one session and
 // consumer group.
 type lapTail struct {
-	brokers []string
+	connect func() (sarama.Client, error)
 	group   string
 	session string
 	log     *slog.Logger
@@ -34,13 +34,9 @@ type lapTail struct {
 // sends the matching laps to out until ctx ends. It waits for the topic
 // (the lap processor creates it) instead of creating it.
 func (t *lapTail) run(ctx context.Context, out chan<- telemetry.Lap) error {
-	sc := sarama.NewConfig()
-	sc.ClientID = "pitwall-up-board"
-	sc.Metadata.AllowAutoTopicCreation = false
-	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-	client, err := sarama.NewClient(t.brokers, sc)
+	client, err := t.connect()
 	if err != nil {
-		return fmt.Errorf("up: board: connect %v: %w", t.brokers, err)
+		return err
 	}
 	defer client.Close()
 	parts, err := waitPartitions(ctx, client, telemetry.TopicLaps)

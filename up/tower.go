@@ -142,13 +142,9 @@ func clip(s string, n int) string {
 // liveTail follows telemetry.live from its end and hands on the records
 // of this run's session.
 func (a *assembly) liveTail(ctx context.Context, out chan<- telemetry.Live) error {
-	sc := sarama.NewConfig()
-	sc.ClientID = "pitwall-up-board-live"
-	sc.Metadata.AllowAutoTopicCreation = false
-	sc.Consumer.MaxWaitTime = 50 * time.Millisecond
-	client, err := sarama.NewClient(a.brokers, sc)
+	client, err := a.client("pitwall-up-board-live", 50*time.Millisecond)
 	if err != nil {
-		return fmt.Errorf("up: board: connect %v: %w", a.brokers, err)
+		return err
 	}
 	defer client.Close()
 	parts, err := waitPartitions(ctx, client, telemetry.TopicLive)

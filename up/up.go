@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/pitwall/pitwall/broker"
 	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/edge"
@@ -50,16 +52,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer removeDir()
-	srv, err := broker.New(broker.Config{Listen: cfg.Listen, DataDir: filepath.Join(dir, "broker"), Logger: cfg.Logger})
-	if err != nil {
-		return err
+	brokers := cfg.Brokers
+	if len(brokers) == 0 {
+		srv, err := broker.New(broker.Config{Listen: cfg.Listen, DataDir: filepath.Join(dir, "broker"), Logger: cfg.Logger})
+		if err != nil {
+			return err
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(context.Background()) }()
+		defer func() { err = errors.Join(err, srv.Close(), <-served) }()
+		cfg.Logger.Info("up: broker ready", "listen", srv.Addr(), "data_dir", dir)
+		brokers = []string{srv.Addr()}
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(context.Background()) }()
-	defer func() { err = errors.Join(err, srv.Close(), <-served) }()
-	cfg.Logger.Info("up: broker ready", "listen", srv.Addr(), "data_dir", dir)
 
-	a := &assembly{cfg: cfg, brokers: []string{srv.Addr()}, dir: dir, start: time.Now().UTC()}
+	a := &assembly{cfg: cfg, brokers: brokers, dir: dir, start: time.Now().UTC()}
 	a.session = fmt.Sprintf("%s-%s", cfg.Track, a.start.Format("20060102T150405Z"))
 	for i := range cfg.Cars {
 		a.cars = append(a.cars, simulator.CarID(i, cfg.Cars))
@@ -143,7 +149,7 @@ func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error
 	in := "serial:" + path
 	e, err := edge.New(edge.Config{
 		Brokers: a.brokers, Inputs: []string{in + "?baud=115200"}, Spool: edge.SpoolConfig{Dir: filepath.Join(a.dir, "spool")},
-		Metrics: "127.0.0.1:0", StatusEvery: -1, Logger: cfg.Logger,
+		Metrics: "127.0.0.1:0", StatusEvery: -1, Logger: cfg.Logger, Security: cfg.Security,
 	})
 	if err != nil {
 		return err
@@ -155,7 +161,7 @@ func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error
 	close(ann.proceed)
 	pc := processors.Config{
 		Brokers: a.brokers, Group: cfg.Group, Lap: lap.Config{Track: timing}, Logger: cfg.Logger,
-		EdgeMetrics: []string{e.MetricsAddr()}, Alarms: cfg.Alarms,
+		EdgeMetrics: []string{e.MetricsAddr()}, Alarms: cfg.Alarms, Security: cfg.Security,
 	}
 	if cfg.InfluxURL != "" {
 		pc.Influx = &influx.Config{URL: cfg.InfluxURL, Bucket: cfg.InfluxBucket, Token: cfg.InfluxToken, Org: cfg.InfluxOrg}
@@ -232,7 +238,7 @@ func scanFor(r io.Reader, want []byte) bool {
 func (a *assembly) board(ctx context.Context) error {
 	cfg := a.cfg
 	laps := make(chan telemetry.Lap, 64)
-	tail := &lapTail{brokers: a.brokers, group: cfg.Group, session: a.session, log: cfg.Logger, bad: map[string]int64{}}
+	tail := &lapTail{connect: func() (sarama.Client, error) { return a.client("pitwall-up-board", 0) }, group: cfg.Group, session: a.session, log: cfg.Logger, bad: map[string]int64{}}
 	a.goRun(ctx, "board", func() error { return tail.run(ctx, laps) })
 	b := NewBoard(a.cars)
 	tower := web.NewTower(web.OrderRace, cfg.Drivers, 0)
@@ -356,4 +362,25 @@ func dataDir(dir string) (string, func(), error) {
 		return "", nil, fmt.Errorf("up: data dir: %w", err)
 	}
 	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
+// client connects to the run's brokers for the board (with the run's TLS
+// and SASL settings): no topic auto-creation, as the processor creates
+// the topics the board reads.
+func (a *assembly) client(id string, maxWait time.Duration) (sarama.Client, error) {
+	sc := sarama.NewConfig()
+	sc.ClientID = id
+	sc.Metadata.AllowAutoTopicCreation = false
+	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+	if maxWait > 0 {
+		sc.Consumer.MaxWaitTime = maxWait
+	}
+	if err := a.cfg.Security.Sarama(sc); err != nil {
+		return nil, fmt.Errorf("up: board: %w", err)
+	}
+	client, err := sarama.NewClient(a.brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("up: board: connect %v: %w", a.brokers, err)
+	}
+	return client, nil
 }

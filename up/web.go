@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 
+	"github.com/IBM/sarama"
+
 	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/track"
 )
@@ -28,6 +30,12 @@ func (a *assembly) startWeb(ctx context.Context, ln net.Listener, timing track.T
 		Session: a.session, Logger: a.cfg.Logger}
 	if a.cfg.Alarms != nil {
 		wc.AlarmRules = a.cfg.Alarms.Names()
+	}
+	wc.Sarama = sarama.NewConfig()
+	wc.Sarama.ClientID = "pitwall-up-web"
+	if err := a.cfg.Security.Sarama(wc.Sarama); err != nil {
+		ln.Close()
+		return err
 	}
 	srv, err := web.New(wc)
 	if err != nil {

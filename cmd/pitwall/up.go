@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/pitwall/pitwall/dashboards/web"
+	"github.com/pitwall/pitwall/internal/kafkasec"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/up"
 )
@@ -28,6 +29,9 @@ func upConfig(args []string) (up.Config, string, error) {
 	fs := newFlagSet("up", "[--cars N] [--track NAME] [--speed 1|10|max] [--laps N] [--influx-url URL] [flags]")
 	dataDir := fs.String("data-dir", "", "broker log and edge spool directory (default: a temporary directory, removed on exit)")
 	listen := fs.String("listen", "127.0.0.1:0", "the embedded broker's address (Kafka tools can connect to it)")
+	brokers := fs.String("brokers", "", "run on these Kafka bootstrap brokers (comma-separated; Pitwall's or Apache Kafka) instead of the embedded broker")
+	var sec kafkasec.Config
+	sec.AddFlags(fs)
 	cars := fs.Int("cars", 4, "number of simulated cars")
 	track := fs.String("track", up.DefaultTrack, "track to drive (pitwall sim --list-tracks)")
 	trackFile := fs.String("track-file", "", "drive the track this track file names and time laps with its lines (pitwall process --track T --print-track writes one)")
@@ -68,6 +72,13 @@ func upConfig(args []string) (up.Config, string, error) {
 		InfluxURL: *influxURL, InfluxBucket: *bucket, InfluxToken: tok, InfluxOrg: *org, Truth: *truth,
 	}
 	cfg.Faults, cfg.FaultTruth = *faults, *faultTruth
+	if *brokers != "" {
+		if flagSet(fs, "listen") {
+			return up.Config{}, "", fmt.Errorf("--listen is the embedded broker's address; with --brokers there is none")
+		}
+		cfg.Brokers = splitList(*brokers)
+	}
+	cfg.Security = sec
 	if cfg.Alarms, err = loadAlarms(); err != nil {
 		return up.Config{}, "", err
 	}

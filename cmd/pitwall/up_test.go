@@ -155,3 +155,18 @@ func TestUpSIGHUP(t *testing.T) {
 		t.Fatalf("left behind: %v", dirs)
 	}
 }
+
+// pitwall up --brokers runs on a cluster of one's own, with the client
+// security flags; --listen names the embedded broker, so not beside it.
+func TestUpBrokersFlags(t *testing.T) {
+	cfg, _, err := upConfig([]string{"--brokers", "127.0.0.1:9092, 127.0.0.1:9192", "--tls", "--sasl-mechanism", "SCRAM-SHA-512", "--sasl-user", "pit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Brokers) != 2 || cfg.Brokers[1] != "127.0.0.1:9192" || !cfg.Security.TLS || cfg.Security.Mechanism != "SCRAM-SHA-512" || cfg.Security.User != "pit" {
+		t.Errorf("brokers %q, security %+v", cfg.Brokers, cfg.Security)
+	}
+	if _, _, err := upConfig([]string{"--brokers", "127.0.0.1:9092", "--listen", "127.0.0.1:9093"}); err == nil || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("--brokers with --listen: %v", err)
+	}
+}
