@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/IBM/sarama"
 
@@ -319,8 +320,8 @@ func (a *assembly) draw(b *Board, tower *web.Tower, alarms *web.Alarms, first bo
 		buf.WriteString("\x1b[2J")
 	}
 	buf.WriteString("\x1b[H")
-	fmt.Fprintf(&buf, "Pitwall  %s  %d cars  %s  broker %s  (Ctrl-C to stop)\n\n",
-		a.cfg.Track, a.cfg.Cars, speedName(a.cfg.Speed), a.brokers[0])
+	buf.WriteString(boardHeader(a.cfg.Track, a.cfg.Cars, speedName(a.cfg.Speed), a.brokers[0]))
+	buf.WriteString("\n\n")
 	for _, c := range a.cars {
 		tower.Expect(c) // listed before its first lap
 	}
@@ -383,4 +384,18 @@ func (a *assembly) client(id string, maxWait time.Duration) (sarama.Client, erro
 		return nil, fmt.Errorf("up: board: connect %v: %w", a.brokers, err)
 	}
 	return client, nil
+}
+
+// boardHeader is the board's first line, at most 80 columns: the hint
+// goes first, then the line is cut (a long track name, a broker address
+// with a five-digit port).
+func boardHeader(track string, cars int, speed, broker string) string {
+	h := fmt.Sprintf("Pitwall  %s  %d cars  %s  broker %s", track, cars, speed, broker)
+	if full := h + "  (Ctrl-C to stop)"; utf8.RuneCountInString(full) <= 80 {
+		return full
+	}
+	if r := []rune(h); len(r) > 80 {
+		return string(r[:80])
+	}
+	return h
 }
