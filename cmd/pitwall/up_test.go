@@ -115,7 +115,10 @@ func TestUpFlags(t *testing.T) {
 	if cfg, _, _ := upConfig(nil); cfg.Cars != 7 {
 		t.Errorf("PITWALL_CARS=7: cars %d", cfg.Cars)
 	}
-	for _, bad := range [][]string{{"--speed", "fast"}, {"--board", "maybe"}, {"extra"}, {"--cars", "0"}} {
+	if cfg, _, err := upConfig([]string{"--rate", "g_vert=200,damper_fl=200"}); err != nil || cfg.Rates["g_vert"] != 200 || len(cfg.Rates) != 2 {
+		t.Errorf("--rate: %v %v", cfg.Rates, err)
+	}
+	for _, bad := range [][]string{{"--speed", "fast"}, {"--board", "maybe"}, {"extra"}, {"--cars", "0"}, {"--rate", "rpm"}} {
 		if _, _, err := upConfig(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
