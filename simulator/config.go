@@ -49,6 +49,12 @@ type Config struct {
 	Duration time.Duration
 	// Start is the sensor time of the start. Default DefaultEpoch.
 	Start time.Time
+	// PaceFromStart paces a run at Speed > 0 from Start as a wall-clock
+	// time (pitwall up: Start is when it began) instead of from when
+	// driving begins: a sample leaves when its own time comes, and the
+	// time spent starting the pipeline is caught up at once rather than
+	// making every sample that much late.
+	PaceFromStart bool
 	// Session is the session id on every frame and catalog. Default
 	// "<track>-<seed>".
 	Session string

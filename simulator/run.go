@@ -141,7 +141,7 @@ func drive(ctx context.Context, sim *Sim, out output) (err error) {
 			return err
 		}
 	}
-	startWall, startNs := time.Now(), sim.startNs
+	startWall, startNs := paceOrigin(cfg, time.Now()), sim.startNs
 	var laps []telemetry.Lap
 	for batch := 0; ctx.Err() == nil; batch++ {
 		more := true
@@ -241,4 +241,12 @@ func ListTracks(w io.Writer) error {
 			len(t.SectorAt)+1, t.Def.PitLimit, t.Def.Origin.Lat, t.Def.Origin.Lon, t.Def.Title)
 	}
 	return tw.Flush()
+}
+
+// paceOrigin is the wall-clock time a run's first sample is due at.
+func paceOrigin(cfg Config, now time.Time) time.Time {
+	if cfg.PaceFromStart && cfg.Start.Before(now) {
+		return cfg.Start
+	}
+	return now
 }

@@ -136,7 +136,7 @@ func (a *assembly) startPipeline(ctx context.Context, timing track.Timing) error
 		speed = 0 // the simulator's "as fast as possible"
 	}
 	sim := simulator.Config{
-		Track: cfg.Track, Cars: cfg.Cars, Seed: cfg.Seed, Speed: speed, Start: a.start, Session: a.session,
+		Track: cfg.Track, Cars: cfg.Cars, Seed: cfg.Seed, Speed: speed, Start: a.start, PaceFromStart: true, Session: a.session,
 		PTY: true, Out: "serial", Truth: cfg.Truth, Stdout: ann, Logger: cfg.Logger, PitEvery: cfg.PitEvery,
 		Rates: cfg.Rates, Faults: cfg.Faults, FaultTruth: cfg.FaultTruth,
 	}
