@@ -267,9 +267,11 @@ func (s *Server) acceptLoop(l *listener) error {
 		s.connMu.Lock()
 		if refused := s.refuseLocked(ip); refused != nil {
 			s.connMu.Unlock()
-			nc.Close()
+			// Counted and logged before the close, so a client that sees
+			// the connection end finds it in the log and the metric.
 			s.metrics.connectionsClosed.WithLabelValues(refused.kind).Inc()
 			s.slow.report(refused.kind, refused, "remote", nc.RemoteAddr().String())
+			nc.Close()
 			continue
 		}
 		c := newConn(s, l.wrap(nc), l)
