@@ -227,7 +227,7 @@ function connect() {
 
 // ---- lap analysis: two laps (any cars) by distance ----
 
-const analysis = { laps: [], total: -1, a: null, b: null, la: null, lb: null, picked: false, lapsSeq: 0, compareSeq: 0 };
+const analysis = { laps: [], total: -1, a: null, b: null, la: null, lb: null, picked: false, lapsSeq: 0, compareSeq: 0, listedAt: -Infinity, later: 0, defaultBest: "" };
 
 function lapKey(l) { return `${l.car}/${l.lap}`; }
 function lapLabel(l) {
@@ -235,12 +235,21 @@ function lapLabel(l) {
 }
 
 // refreshLaps fetches the lap list when the tower's lap count changed
-// (pushed), so a new lap becomes selectable at once.
+// (pushed), so a new lap becomes selectable within LAPS_EVERY_MS: with a
+// grid of cars a lap ends every few seconds, and rebuilding the lists
+// (and the comparison) on each would cost frames on the live tower.
 // Responses can arrive out of order; only the newest request's list is
 // applied, so an older list never replaces a newer one.
+const LAPS_EVERY_MS = 2000;
 async function refreshLaps() {
   const total = rows.reduce((n, r) => n + r.laps, 0);
   if (total === analysis.total) return;
+  const wait = analysis.listedAt + LAPS_EVERY_MS - performance.now();
+  if (wait > 0) {
+    if (!analysis.later) analysis.later = setTimeout(() => { analysis.later = 0; refreshLaps(); }, wait);
+    return;
+  }
+  analysis.listedAt = performance.now();
   analysis.total = total;
   const seq = ++analysis.lapsSeq;
   const res = await fetch("api/laps");
@@ -259,12 +268,16 @@ async function refreshLaps() {
     if (keep) sel.value = keep;
   }
   if (!analysis.picked && analysis.laps.length >= 2) {
-    // Default: the session's best lap against the newest lap of another.
+    // Default: the session's best lap against the newest lap of another,
+    // drawn again only when the session's best changes (not on every lap).
     const best = analysis.laps.find((l) => l.best) || analysis.laps[0];
-    const other = [...analysis.laps].reverse().find((l) => lapKey(l) !== lapKey(best));
-    $("lapA").value = lapKey(best);
-    $("lapB").value = lapKey(other);
-    compare();
+    if (lapKey(best) !== analysis.defaultBest) {
+      analysis.defaultBest = lapKey(best);
+      const other = [...analysis.laps].reverse().find((l) => lapKey(l) !== lapKey(best));
+      $("lapA").value = lapKey(best);
+      $("lapB").value = lapKey(other);
+      compare();
+    }
   }
 }
 
