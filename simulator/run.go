@@ -100,8 +100,14 @@ func openOutput(ctx context.Context, t Target, cfg Config) (output, func(), erro
 	closed := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() { p.Close(); close(closed) })
 	stopAbort := func() {
-		if !stop() {
+		switch {
+		case !stop():
 			<-closed
+		case ctx.Err() != nil:
+			// Cancelled, but the AfterFunc had not started yet (ctx.Err
+			// is set before the context's children are cancelled): close
+			// here, or Close's flush would block on a reader that has gone.
+			p.Close()
 		}
 	}
 	if t.Scheme == "slcan" {
