@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/dashboards/web"
-	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -59,17 +57,8 @@ func AlarmLine(a *telemetry.Alarm) string {
 // alarmTail follows telemetry.alarms (this run's group and session) and
 // hands the alarms on.
 func (a *assembly) alarmTail(ctx context.Context, out chan<- telemetry.Alarm) error {
-	client, err := a.client("pitwall-up-board-alarms", 50*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	parts, err := waitPartitions(ctx, client, telemetry.TopicAlarms)
-	if err != nil || ctx.Err() != nil {
-		return err
-	}
 	codec := telemetry.MustNewCodec()
-	err = topicread.Follow(ctx, client, telemetry.TopicAlarms, topicread.Config{Partitions: parts}, func(m *sarama.ConsumerMessage) {
+	return a.follow(ctx, "pitwall-up-board-alarms", telemetry.TopicAlarms, func(m *sarama.ConsumerMessage) {
 		var al telemetry.Alarm
 		if !processors.FromGroup(m, a.cfg.Group) || codec.DecodeAlarm(m.Value, &al) != nil || al.Session != a.session {
 			return
@@ -79,10 +68,6 @@ func (a *assembly) alarmTail(ctx context.Context, out chan<- telemetry.Alarm) er
 		case <-ctx.Done():
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("up: board: %w", err)
-	}
-	return nil
 }
 
 // alarmLines is RenderAlarms to a string, with a blank line before.

@@ -10,7 +10,6 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/dashboards/web"
-	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -142,17 +141,8 @@ func clip(s string, n int) string {
 // liveTail follows telemetry.live from its end and hands on the records
 // of this run's session.
 func (a *assembly) liveTail(ctx context.Context, out chan<- telemetry.Live) error {
-	client, err := a.client("pitwall-up-board-live", 50*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	parts, err := waitPartitions(ctx, client, telemetry.TopicLive)
-	if err != nil || ctx.Err() != nil {
-		return err
-	}
 	codec := telemetry.MustNewCodec()
-	err = topicread.Follow(ctx, client, telemetry.TopicLive, topicread.Config{Partitions: parts}, func(m *sarama.ConsumerMessage) {
+	return a.follow(ctx, "pitwall-up-board-live", telemetry.TopicLive, func(m *sarama.ConsumerMessage) {
 		var l telemetry.Live
 		if codec.DecodeLive(m.Value, &l) != nil || l.Session != a.session {
 			return
@@ -162,8 +152,4 @@ func (a *assembly) liveTail(ctx context.Context, out chan<- telemetry.Live) erro
 		case <-ctx.Done():
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("up: board: %w", err)
-	}
-	return nil
 }

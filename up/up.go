@@ -20,6 +20,7 @@ import (
 	"github.com/pitwall/pitwall/broker"
 	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/edge"
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/lap"
@@ -398,4 +399,22 @@ func boardHeader(track string, cars int, speed, broker string) string {
 		return string(r[:80])
 	}
 	return h
+}
+
+// follow hands fn every record of topic from its oldest, for the board,
+// once the processor has created it, until ctx ends.
+func (a *assembly) follow(ctx context.Context, id, topic string, fn func(*sarama.ConsumerMessage)) error {
+	client, err := a.client(id, 50*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	parts, err := waitPartitions(ctx, client, topic)
+	if err != nil || ctx.Err() != nil {
+		return err
+	}
+	if err := topicread.Follow(ctx, client, topic, topicread.Config{Partitions: parts}, fn); err != nil {
+		return fmt.Errorf("up: board: %w", err)
+	}
+	return nil
 }
