@@ -40,42 +40,16 @@ func readAlarms(t *testing.T, addr string) []telemetry.Alarm {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	parts, err := cons.Partitions(telemetry.TopicAlarms)
-	if err != nil {
-		return nil // not created yet
-	}
 	var out []telemetry.Alarm
-	for _, p := range parts {
-		hw, err := client.GetOffset(telemetry.TopicAlarms, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range readRecords(t, client, telemetry.TopicAlarms) {
+		var a telemetry.Alarm
+		if err := codec.DecodeAlarm(m.Value, &a); err != nil {
+			t.Fatalf("alarm record %d/%d: %v", m.Partition, m.Offset, err)
 		}
-		if hw == 0 {
-			continue
+		if string(m.Key) != a.Car || !processors.FromGroup(m, "alarms") {
+			t.Fatalf("alarm record keyed %q for car %s, headers %v", m.Key, a.Car, m.Headers)
 		}
-		pc, err := cons.ConsumePartition(telemetry.TopicAlarms, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			var a telemetry.Alarm
-			if err := codec.DecodeAlarm(m.Value, &a); err != nil {
-				t.Fatalf("alarm record %d/%d: %v", p, m.Offset, err)
-			}
-			if string(m.Key) != a.Car || !processors.FromGroup(m, "alarms") {
-				t.Fatalf("alarm record keyed %q for car %s, headers %v", m.Key, a.Car, m.Headers)
-			}
-			out = append(out, a)
-			if m.Offset+1 >= hw {
-				break
-			}
-		}
-		pc.Close()
+		out = append(out, a)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].TimeNs < out[j].TimeNs })
 	return out

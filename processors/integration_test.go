@@ -3,6 +3,7 @@ package processors_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pitwall/pitwall/broker/brokertest"
 	"github.com/pitwall/pitwall/edge"
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
@@ -130,44 +132,35 @@ func readAllLapsWith(t *testing.T, addr string, cfg *sarama.Config, codec *telem
 		t.Fatal(err)
 	}
 	defer client.Close()
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	parts, err := cons.Partitions(telemetry.TopicLaps)
-	if err != nil {
-		return nil
-	}
 	var out []telemetry.Lap
-	for _, p := range parts {
-		hw, err := client.GetOffset(telemetry.TopicLaps, p, sarama.OffsetNewest)
-		if err != nil || hw == 0 {
-			continue
+	for _, m := range readRecords(t, client, telemetry.TopicLaps) {
+		var l telemetry.Lap
+		if err := codec.DecodeLap(m.Value, &l); err != nil {
+			t.Fatalf("laps record %d: %v", m.Offset, err)
 		}
-		pc, err := cons.ConsumePartition(telemetry.TopicLaps, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
+		if processors.FromGroup(m, group) {
+			out = append(out, l)
 		}
-		for m := range pc.Messages() {
-			ours := false
-			for _, h := range m.Headers {
-				ours = ours || string(h.Key) == processors.HeaderGroup && string(h.Value) == group
-			}
-			var l telemetry.Lap
-			if err := codec.DecodeLap(m.Value, &l); err != nil {
-				t.Fatalf("laps record %d: %v", m.Offset, err)
-			}
-			if ours {
-				out = append(out, l)
-			}
-			if m.Offset+1 >= hw {
-				break
-			}
-		}
-		pc.Close()
 	}
 	sortLaps(out)
+	return out
+}
+
+// readRecords returns every record of topic up to the end offsets its
+// partitions have now, each partition's in offset order; none while the
+// topic does not exist.
+func readRecords(t *testing.T, client sarama.Client, topic string) []*sarama.ConsumerMessage {
+	t.Helper()
+	var mu sync.Mutex // fn runs on every partition's goroutine
+	var out []*sarama.ConsumerMessage
+	err := topicread.ReadToEnd(context.Background(), client, topic, topicread.Config{}, func(m *sarama.ConsumerMessage) {
+		mu.Lock()
+		out = append(out, m)
+		mu.Unlock()
+	})
+	if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+		t.Fatal(err)
+	}
 	return out
 }
 

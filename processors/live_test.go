@@ -24,42 +24,16 @@ func readLive(t *testing.T, addr string) map[string][]telemetry.Live {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	parts, err := cons.Partitions(telemetry.TopicLive)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string][]telemetry.Live{}
-	for _, p := range parts {
-		hw, err := client.GetOffset(telemetry.TopicLive, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range readRecords(t, client, telemetry.TopicLive) {
+		var l telemetry.Live
+		if err := codec.DecodeLive(m.Value, &l); err != nil {
+			t.Fatalf("live record %d/%d: %v", m.Partition, m.Offset, err)
 		}
-		if hw == 0 {
-			continue
+		if string(m.Key) != l.Car {
+			t.Fatalf("live record keyed %q for car %s", m.Key, l.Car)
 		}
-		pc, err := cons.ConsumePartition(telemetry.TopicLive, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for m := range pc.Messages() {
-			var l telemetry.Live
-			if err := codec.DecodeLive(m.Value, &l); err != nil {
-				t.Fatalf("live record %d/%d: %v", p, m.Offset, err)
-			}
-			if string(m.Key) != l.Car {
-				t.Fatalf("live record keyed %q for car %s", m.Key, l.Car)
-			}
-			out[l.Car] = append(out[l.Car], l)
-			if m.Offset+1 >= hw {
-				break
-			}
-		}
-		pc.Close()
+		out[l.Car] = append(out[l.Car], l)
 	}
 	for _, ls := range out {
 		sort.SliceStable(ls, func(i, j int) bool { return ls[i].TimeNs < ls[j].TimeNs })
