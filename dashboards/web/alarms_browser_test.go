@@ -1,14 +1,9 @@
 package web_test
 
 import (
-	"context"
-	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"github.com/pitwall/pitwall/dashboards/web"
 	"github.com/pitwall/pitwall/processors/alarm"
@@ -30,35 +25,9 @@ func TestAlarmsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, stop := context.WithCancel(context.Background())
-	upDone := make(chan error, 1)
-	var stopOnce sync.Once
-	stopUp := func() {
-		stopOnce.Do(func() {
-			stop()
-			if err := <-upDone; err != nil {
-				t.Errorf("pitwall up: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stopUp)
 	drivers := web.Drivers{"car02": {Number: "33", Name: "Max Verstappen", Team: "Red Bull", Colour: "#1e41ff"}}
-	urls := make(chan string, 1)
-	go func() {
-		upDone <- up.Run(run, up.Config{Cars: 2, Track: "brands-indy", Speed: 8, PitEvery: 3, Rates: lowRates, Alarms: rules,
-			Faults: []simulator.Fault{{Car: "car02", Kind: simulator.FaultOverheat, Lap: 1}},
-			Web:    "127.0.0.1:0", Drivers: drivers, OnWeb: func(u string) { urls <- u }, Stdout: io.Discard})
-	}()
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-upDone:
-		upDone <- err
-		t.Fatalf("pitwall up ended before serving the page: %v", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		t.Fatal(err)
-	}
+	openUp(t, ctx, up.Config{Cars: 2, Track: "brands-indy", Speed: 8, PitEvery: 3, Rates: lowRates, Alarms: rules,
+		Faults: []simulator.Fault{{Car: "car02", Kind: simulator.FaultOverheat, Lap: 1}}, Drivers: drivers})
 	waitJS(t, ctx, "two cars on the tower", `document.querySelectorAll("#tower tbody tr").length === 2`, 2*time.Minute)
 	if got := eval[string](t, ctx, `document.querySelector("#alarm-rules").innerText`); !strings.Contains(got, "water_hot") || !strings.Contains(got, "fuel_low") {
 		t.Errorf("armed rules %q", got)

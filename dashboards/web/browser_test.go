@@ -119,37 +119,11 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 func TestPageInBrowser(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
-	run, stop := context.WithCancel(context.Background())
-	upDone := make(chan error, 1)
-	var stopOnce sync.Once
-	stopUp := func() {
-		stopOnce.Do(func() {
-			stop()
-			if err := <-upDone; err != nil {
-				t.Errorf("pitwall up: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stopUp)
 	drivers := web.Drivers{"car01": {Number: "44", Name: "Lewis Hamilton", Team: "Ferrari", Colour: "#dc0000"},
 		"car02": {Number: "1", Name: "Max Verstappen", Team: "Red Bull", Colour: "#1e41ff"}}
 	truthPath := filepath.Join(t.TempDir(), "truth.csv")
-	urls := make(chan string, 1)
-	go func() {
-		upDone <- up.Run(run, up.Config{Cars: 4, Track: "brands-indy", Speed: 8, PitEvery: 3, Truth: truthPath, Rates: lowRates,
-			Web: "127.0.0.1:0", Drivers: drivers, OnWeb: func(u string) { urls <- u }, Stdout: io.Discard})
-	}()
-	var url string
-	select {
-	case url = <-urls:
-	case err := <-upDone:
-		upDone <- err
-		t.Fatalf("pitwall up ended before serving the page: %v", err)
-	}
-
-	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		t.Fatal(err)
-	}
+	stopUp := openUp(t, ctx, up.Config{Cars: 4, Track: "brands-indy", Speed: 8, PitEvery: 3, Truth: truthPath, Rates: lowRates,
+		Drivers: drivers})
 	waitJS(t, ctx, "four cars on the tower", `document.querySelectorAll("#tower tbody tr").length === 4`, 2*time.Minute)
 	if got := eval[string](t, ctx, `document.querySelector('tr[data-car="car01"] td.driver').innerText`); !strings.Contains(got, "Lewis Hamilton") || !strings.Contains(got, "Ferrari") {
 		t.Errorf("car01's driver cell %q", got)
@@ -283,4 +257,37 @@ func parseLap(t *testing.T, s string) time.Duration {
 		t.Fatalf("lap time %q: %v", s, err)
 	}
 	return time.Duration(m)*time.Minute + time.Duration(sec)*time.Second + time.Duration(ms)*time.Millisecond
+}
+
+// openUp runs pitwall up with cfg, serving the page on a free port, and
+// loads the page in the browser. stopUp stops the run (once; the test's
+// cleanup calls it too) and reports its error.
+func openUp(t *testing.T, ctx context.Context, cfg up.Config) (stopUp func()) {
+	t.Helper()
+	run, stop := context.WithCancel(context.Background())
+	upDone := make(chan error, 1)
+	var stopOnce sync.Once
+	stopUp = func() {
+		stopOnce.Do(func() {
+			stop()
+			if err := <-upDone; err != nil {
+				t.Errorf("pitwall up: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stopUp)
+	urls := make(chan string, 1)
+	cfg.Web, cfg.OnWeb, cfg.Stdout = "127.0.0.1:0", func(u string) { urls <- u }, io.Discard
+	go func() { upDone <- up.Run(run, cfg) }()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-upDone:
+		upDone <- err
+		t.Fatalf("pitwall up ended before serving the page: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	return stopUp
 }
