@@ -475,6 +475,10 @@ func TestClusterControllerKilled(t *testing.T) {
 	victim := int(m.ControllerID) - 1
 	vid := m.ControllerID
 	other := (victim + 1) % 3
+	// The admin client asks the broker it dials for the controller: wait
+	// until that one knows it too (it applies the quorum's state a moment
+	// after node 0 did).
+	c.waitMetadata(other, "the controller known", func(m *kmsg.MetadataResponse) bool { return m.ControllerID == vid })
 	mustTopics(t, "create", "r3", "--partitions", "6", "--replication-factor", "3", "--brokers", c.nodes[other].addr)
 	mustTopics(t, "create", "solo", "--partitions", "3", "--replication-factor", "1", "--brokers", c.nodes[other].addr)
 	c.waitTopic("r3", "solo")
