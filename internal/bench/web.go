@@ -43,6 +43,12 @@ type WebConfig struct {
 	Pitwall string
 	// Chromium is the browser. Default /usr/bin/chromium.
 	Chromium string
+	// Trace, if set, is a file to write a Chromium performance trace of
+	// the page phase to (DevTools' Performance panel or Perfetto load
+	// it); the run then also prints where the page's long tasks spent
+	// their time. Tracing costs the browser CPU: compare figures of
+	// untraced runs only. Default: no trace.
+	Trace string
 	// Logger logs progress. Default: none.
 	Logger *slog.Logger
 }
@@ -72,10 +78,16 @@ type WebResult struct {
 	// Handle is the page's handling of one pushed state (parse, tower,
 	// map), ms.
 	Handle Dist
+	// Transit is a pushed state's age when the page handled it (its
+	// SentMs, the server's clock when it made it, to the page's clock
+	// then), ms: the SSE stream's and the browser's queueing.
+	Transit Dist
 	// States is how many states the page received in the phase.
 	States int
 	// Chromium is the browser's CPU (cores, every process) with the page.
 	Chromium float64
+	// LongTasks summarises the trace (WebConfig.Trace); nil without one.
+	LongTasks *LongTasks
 }
 
 // ProcFigures are one process's CPU and memory over a phase.
@@ -139,6 +151,7 @@ func ParseWebArgs(args []string, stderr io.Writer) (WebConfig, error) {
 	fs.DurationVar(&c.Warmup, "warmup", 20*time.Second, "how long pitwall up runs before measuring")
 	fs.StringVar(&c.Pitwall, "pitwall", "", "pitwall binary to run as pitwall up (default: this one)")
 	fs.StringVar(&c.Chromium, "chromium", "/usr/bin/chromium", "headless browser")
+	fs.StringVar(&c.Trace, "trace", "", "write a Chromium performance trace of the page phase to this file and summarise its long tasks")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -325,15 +338,16 @@ type pageBench struct {
 	Lat    []float64 `json:"latMs"`
 	Frames []float64 `json:"frameMs"`
 	Handle []float64 `json:"handleMs"`
+	Late   []float64 `json:"lateMs"`
 	States int       `json:"states"`
 	Cars   int       `json:"cars"`
 }
 
 const pageBenchJS = `({latMs: pitwall.bench.latMs, frameMs: pitwall.bench.frameMs, handleMs: pitwall.frameMs,
-	states: pitwall.states, cars: document.querySelectorAll("#cars circle").length})`
+	lateMs: pitwall.lateMs, states: pitwall.states, cars: document.querySelectorAll("#cars circle").length})`
 
 // resetJS starts the page's counts afresh.
-const resetJS = `pitwall.bench.latMs.length = 0; pitwall.bench.frameMs.length = 0; pitwall.frameMs.length = 0; pitwall.states = 0; true`
+const resetJS = `pitwall.bench.latMs.length = 0; pitwall.bench.frameMs.length = 0; pitwall.frameMs.length = 0; pitwall.lateMs.length = 0; pitwall.states = 0; true`
 
 // withPage opens the page, waits for every car on the map, and measures
 // the page and the child for cfg.Duration.
@@ -374,6 +388,13 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](resetJS)); err != nil {
 		return fmt.Errorf("bench web: %w", err)
 	}
+	var pt *pageTrace
+	if cfg.Trace != "" {
+		var err error
+		if pt, err = startTrace(bctx); err != nil {
+			return err
+		}
+	}
 	b0 := treeTicks(browserPid)
 	start := time.Now()
 	lctx, stopLive := context.WithCancel(ctx)
@@ -387,6 +408,13 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 		return err
 	}
 	res.Chromium = float64(treeTicks(browserPid)-b0) / clockTicks / time.Since(start).Seconds()
+	if pt != nil {
+		if err := pt.stop(bctx, cfg.Trace); err != nil {
+			return err
+		}
+		lt := summarizeTrace(pt.events, 50)
+		res.LongTasks = &lt
+	}
 	pb, err := chromedp.Run(bctx, chromedp.Evaluate[pageBench](pageBenchJS))
 	if err != nil {
 		return fmt.Errorf("bench web: read the page's figures: %w", err)
@@ -395,6 +423,7 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 		return fmt.Errorf("bench web: %d of %d cars on the map at the end", pb.Cars, cfg.Cars)
 	}
 	res.Latency, res.Frame, res.Handle, res.States = dist(pb.Lat), dist(pb.Frames), dist(pb.Handle), pb.States
+	res.Transit = dist(pb.Late)
 	for _, f := range pb.Frames {
 		if f > 50 {
 			res.Long++
@@ -504,9 +533,16 @@ func WriteWebTable(w io.Writer, r WebResult) error {
 	fmt.Fprintf(tw, "sample → on-page update\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d live records applied)\n", r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Latency.N)
 	fmt.Fprintf(tw, "sample → telemetry.live (broker)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d records; min %.0f ms)\n", r.Broker.P50, r.Broker.P99, r.Broker.Max, r.Broker.N, r.Broker.Min)
 	fmt.Fprintf(tw, "frame time (rAF)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d frames, %d over 50 ms)\n", r.Frame.P50, r.Frame.P99, r.Frame.Max, r.Frame.N, r.Long)
+	fmt.Fprintf(tw, "state made → handled (SSE)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t\n", r.Transit.P50, r.Transit.P99, r.Transit.Max)
 	fmt.Fprintf(tw, "state handling (JS)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d states)\n", r.Handle.P50, r.Handle.P99, r.Handle.Max, r.States)
 	fmt.Fprintf(tw, "pitwall up without the page\tCPU %.2f cores\tRSS %.0f MiB (max %.0f)\t\t\n", r.Without.CPU, mib(r.Without.RSSLast), mib(r.Without.RSSMax))
 	fmt.Fprintf(tw, "pitwall up with the page\tCPU %.2f cores\tRSS %.0f MiB (max %.0f)\t\t\n", r.With.CPU, mib(r.With.RSSLast), mib(r.With.RSSMax))
 	fmt.Fprintf(tw, "chromium (every process)\tCPU %.2f cores\t\t\t\n", r.Chromium)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.LongTasks != nil {
+		WriteLongTasks(w, *r.LongTasks, 15)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,34 @@ func TestDist(t *testing.T) {
 	}
 	if d := dist(nil); d.N != 0 {
 		t.Errorf("empty %+v", d)
+	}
+}
+
+// A trace's long tasks on the page's main thread, with the time of each
+// kind of event inside them counted without what is nested in it; other
+// threads and short tasks are not counted.
+func TestSummarizeTrace(t *testing.T) {
+	ev := func(s string) []byte { return []byte(s) }
+	events := [][]byte{
+		ev(`{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"CrRendererMain"}}`),
+		ev(`{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"Compositor"}}`),
+		// A 100 ms task: 60 ms of script (of which 20 ms GC), 30 ms layout.
+		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":1,"ts":1000,"dur":100000}`),
+		ev(`{"ph":"X","name":"FunctionCall","pid":1,"tid":1,"ts":2000,"dur":60000}`),
+		ev(`{"ph":"X","name":"MinorGC","pid":1,"tid":1,"ts":10000,"dur":20000}`),
+		ev(`{"ph":"X","name":"Layout","pid":1,"tid":1,"ts":62000,"dur":30000}`),
+		// A short task, and a long one on another thread: not counted.
+		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":1,"ts":200000,"dur":10000}`),
+		ev(`{"ph":"X","name":"Layout","pid":1,"tid":1,"ts":201000,"dur":5000}`),
+		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":2,"ts":1000,"dur":90000}`),
+		ev(`not json`),
+	}
+	lt := summarizeTrace(events, 50)
+	if lt.Tasks != 1 || lt.TotalMs != 100 || lt.MaxMs != 100 || lt.BusyMs != 110 || lt.SpanMs != 209 {
+		t.Fatalf("summary %+v", lt)
+	}
+	want := []NamedMs{{"FunctionCall", 40}, {"Layout", 30}, {"MinorGC", 20}, {"RunTask", 10}}
+	if !slices.Equal(lt.Self, want) {
+		t.Errorf("self times %v, want %v", lt.Self, want)
 	}
 }
