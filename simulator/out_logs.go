@@ -19,12 +19,18 @@ const (
 	LogRaceChrono  = "racechrono"  // RaceChrono CSV export, format 3
 	LogTrackAddict = "trackaddict" // TrackAddict / RaceRender CSV
 	LogAiM         = "aim"         // AiM Race Studio CSV export
+	LogCSV         = "csv"         // a generic CSV (time,lat,lon,...,lap), for --format csv
 )
+
+// LogFormats are the formats WriteLog writes.
+var LogFormats = []string{LogRaceChrono, LogTrackAddict, LogAiM, LogCSV}
 
 // WriteLog simulates cfg (one car; Laps or Duration must end it) and writes
 // the session to w as the recorded log a lap timer or logger would have
-// exported (format LogRaceChrono, LogTrackAddict or LogAiM), with the
-// device's lap markers at the truth's start/finish crossings. It returns
+// exported (one of LogFormats), with the device's lap markers at the
+// truth's start/finish crossings as each device marks them (TrackAddict:
+// its Lap column changes at the first fix after a crossing, beside a
+// "# Lap N" comment with the exact lap time, as the app does). It returns
 // the truth laps. Rows are written at each GPS fix (TrackAddict: also a
 // row between fixes that repeats the last fix with GPS_Update=0, as the
 // phone's accelerometer rows do), values at the resolution the device
@@ -36,8 +42,8 @@ func WriteLog(ctx context.Context, cfg Config, format string, w io.Writer) ([]te
 	if cfg.Laps == 0 && cfg.Duration == 0 {
 		return nil, fmt.Errorf("%w: a recorded log needs an end: set laps or duration", ErrConfig)
 	}
-	if !slices.Contains([]string{LogRaceChrono, LogTrackAddict, LogAiM}, format) {
-		return nil, fmt.Errorf("%w: log format %q: want racechrono, trackaddict or aim", ErrConfig, format)
+	if !slices.Contains(LogFormats, format) {
+		return nil, fmt.Errorf("%w: log format %q: want %s", ErrConfig, format, strings.Join(LogFormats, ", "))
 	}
 	sim, err := New(cfg)
 	if err != nil {
@@ -64,6 +70,8 @@ func WriteLog(ctx context.Context, cfg Config, format string, w io.Writer) ([]te
 		rec.writeTrackAddict(bw)
 	case LogAiM:
 		rec.writeAiM(bw, title, sim.Track().Def.Title, sim.Config().GPSRateHz)
+	case LogCSV:
+		rec.writeCSV(bw)
 	}
 	return laps, bw.Flush()
 }
@@ -174,10 +182,13 @@ func (r *logRecorder) writeRaceChrono(w *bufio.Writer, title, trackName string) 
 	}
 }
 
-// writeTrackAddict writes TrackAddict's RaceRender CSV: a GPS_Update=1
-// row at every fix, a GPS_Update=0 row half way to the next one and at
-// every crossing (where Lap counts up), repeating the last fix as the app
-// does, and a "# Lap N" comment after each lap.
+// writeTrackAddict writes TrackAddict's RaceRender CSV as the app does:
+// a GPS_Update=1 row at every fix and a GPS_Update=0 row half way to the
+// next one that repeats the last fix (the phone's accelerometer rows).
+// The Lap column counts the crossings up to the fix a row carries, so it
+// changes at the first fix after a crossing, not at the crossing; just
+// before that row goes "# Lap N: H:MM:SS.mmm", the lap the app timed by
+// interpolation (lap 0 from the first row).
 func (r *logRecorder) writeTrackAddict(w *bufio.Writer) {
 	start := r.rows[0].ns
 	fmt.Fprintln(w, "# RaceRender Data: TrackAddict 4.8.2 on Pitwall simulator (Mode: 0)")
@@ -186,29 +197,33 @@ func (r *logRecorder) writeTrackAddict(w *bufio.Writer) {
 	fmt.Fprintln(w, `"Time","UTC Time","Lap","Predicted Lap Time","Predicted vs Best Lap","GPS_Update","GPS_Delay","Latitude","Longitude","Altitude (m)","Speed (Km/h)","Heading","Accuracy (m)","Accel X","Accel Y","Accel Z","Engine Speed (RPM) *OBD","Throttle Position (%) *OBD"`)
 	put := func(ns int64, upd int, fix logRow) {
 		fmt.Fprintf(w, "%.3f,%s,%d,0,0,%d,0.000,%.8f,%.8f,100.0,%.2f,%.1f,3.0,%.3f,%.3f,1.000,%.0f,%.1f\n", float64(ms(ns)-ms(start))/1e9, unixSeconds(ns),
-			r.lapAt(ms(ns)), upd, fix.lat, fix.lon, fix.gpsSpeed, fix.heading, fix.gLat, fix.g, fix.rpm, fix.throttle)
+			r.lapAt(ms(fix.ns)), upd, fix.lat, fix.lon, fix.gpsSpeed, fix.heading, fix.gLat, fix.g, fix.rpm, fix.throttle)
 	}
 	c := 0
-	cross := func(until int64, last logRow) {
+	laps := func(until int64) { // the comments of the laps ended by crossings before until
 		for ; c < len(r.crosses) && ms(r.crosses[c]) < until; c++ {
-			x := ms(r.crosses[c])
-			put(x, 0, last)
-			if n := r.lapAt(x); n > 1 {
-				d := time.Duration(x - ms(r.crosses[c-1]))
-				fmt.Fprintf(w, "# Lap %d: %02d:%02d:%06.3f\n", n-1, int(d.Hours()), int(d.Minutes())%60, math.Mod(d.Seconds(), 60))
+			prev := ms(start)
+			if c > 0 {
+				prev = ms(r.crosses[c-1])
 			}
+			d := time.Duration(ms(r.crosses[c]) - prev)
+			fmt.Fprintf(w, "# Lap %d: %02d:%02d:%06.3f\n", c, int(d.Hours()), int(d.Minutes())%60, math.Mod(d.Seconds(), 60))
 		}
 	}
 	for i, row := range r.rows {
-		cross(ms(row.ns), r.rows[max(i-1, 0)])
+		laps(ms(row.ns) + 1)
 		put(row.ns, 1, row)
 		if i+1 < len(r.rows) {
-			mid := row.ns + (r.rows[i+1].ns-row.ns)/2
-			cross(ms(mid), row)
-			put(mid, 0, row)
+			put(row.ns+(r.rows[i+1].ns-row.ns)/2, 0, row)
 		}
 	}
-	cross(math.MaxInt64, r.rows[len(r.rows)-1])
+	if c < len(r.crosses) { // a crossing after the last fix: a row of its own
+		last := r.rows[len(r.rows)-1]
+		x := r.crosses[len(r.crosses)-1]
+		laps(math.MaxInt64)
+		last.ns = x
+		put(x, 0, last)
+	}
 	fmt.Fprintln(w, "# Session End")
 }
 
@@ -255,4 +270,23 @@ func (r *logRecorder) writeAiM(w *bufio.Writer, title, venue string, rateHz int)
 		q(rel(row.ns), fmt.Sprintf("%.2f", row.gpsSpeed), fmt.Sprintf("%.8f", row.lat), fmt.Sprintf("%.8f", row.lon), fmt.Sprintf("%.1f", row.heading),
 			fmt.Sprintf("%.0f", row.rpm), fmt.Sprintf("%.1f", row.throttle), fmt.Sprintf("%.3f", row.gLat), fmt.Sprintf("%.3f", row.g))
 	}
+}
+
+// writeCSV writes a generic CSV as a home-made logger might: a header
+// row, a row per fix with Unix seconds, and a row of its own at every
+// crossing where the lap column counts up.
+func (r *logRecorder) writeCSV(w *bufio.Writer) {
+	fmt.Fprintln(w, "time,lat,lon,gps_speed,heading,rpm,throttle,lap")
+	c := 0
+	cross := func(until int64) {
+		for ; c < len(r.crosses) && ms(r.crosses[c]) < until; c++ {
+			x := ms(r.crosses[c])
+			fmt.Fprintf(w, "%s,,,,,,,%d\n", unixSeconds(x), r.lapAt(x))
+		}
+	}
+	for _, row := range r.rows {
+		cross(ms(row.ns))
+		fmt.Fprintf(w, "%s,%.8f,%.8f,%.2f,%.1f,%.0f,%.1f,%d\n", unixSeconds(row.ns), row.lat, row.lon, row.gpsSpeed, row.heading, row.rpm, row.throttle, r.lapAt(row.ns))
+	}
+	cross(math.MaxInt64)
 }

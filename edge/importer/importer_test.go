@@ -63,16 +63,18 @@ func importFile(t *testing.T, cfg Config, path, car string) Result {
 	return res
 }
 
-// Round trips: the simulator writes each format, import reads it back
-// into a real broker, the lap processor times it, and the laps equal the
-// simulator's truth (5 ms), pit lap included, each with the device's own
-// lap time from the log's markers. Every file is imported twice: the
+// Round trips: the simulator writes each format (RaceChrono, TrackAddict,
+// AiM and a generic CSV), import reads it back into a real broker, the
+// lap processor times it, and the laps equal the simulator's truth (5 ms),
+// pit lap included, each with the device's own lap time from the log's
+// markers (TrackAddict's placed by its "# Lap N" times, its Lap column
+// changing at the fix after each crossing as the app's does). Every file is imported twice: the
 // second import sends nothing, so the topic holds every frame once and
 // no lap is doubled.
 func TestRoundTrip(t *testing.T) {
 	b := brokertest.Start(t)
 	cfg := testConfig(b.Addr)
-	formats := []string{simulator.LogRaceChrono, simulator.LogTrackAddict, simulator.LogAiM}
+	formats := simulator.LogFormats
 	truths := map[string][]telemetry.Lap{}
 	frames := map[string]int{}
 	for _, f := range formats {

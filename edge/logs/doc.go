@@ -34,7 +34,13 @@
 //     taken only from rows with GPS_Update=1 (the others repeat the last
 //     fix). Time is "UTC Time" (Unix seconds) where present, else "Time"
 //     (seconds from the start). The Lap column counts laps (0: the out
-//     lap); a row where it changes is a lap marker.
+//     lap); a row where it changes is a lap marker. The app changes it
+//     on the first GPS fix after it timed a crossing (up to a second late
+//     on a 1 Hz phone) and writes its interpolated lap time just before
+//     that row ("# Lap N: H:MM:SS.mmm"): a run of markers whose laps have
+//     such times is chained by them and moved back as a whole until no
+//     marker is after its row, so the markers' gaps are the app's own lap
+//     times (a time more than 5 s from its row breaks the run).
 //   - aim: AiM Race Studio's CSV export. Every cell quoted; key/value rows
 //     ("Format","AiM CSV File", "Session", "Vehicle", "Racer", "Date",
 //     "Time", "Sample Rate", "Duration", "Beacon Markers" (the times, in

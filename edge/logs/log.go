@@ -236,6 +236,9 @@ type builder struct {
 	markers []marker
 	lastLap string
 	lapSeen bool // a row before had a lap cell (empty counts once rows began)
+	// lapTimes are the device's own lap times by lap number, where the
+	// file gives them (TrackAddict's "# Lap N" comments).
+	lapTimes map[int]int64
 }
 
 type chanStats struct {

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // readTrackAddict reads TrackAddict's RaceRender CSV (see doc.go). Comment
@@ -53,20 +56,114 @@ func readTrackAddict(r *bufio.Reader, b *builder) error {
 		}
 		b.row(cols, names, rec, line, ns, gpsCol < 0 || strings.TrimSpace(field(rec, gpsCol)) == "1")
 	})
+	b.trackAddictLapTimes()
 	return nil
 }
 
-// trackAddictComment notes what a comment line says about the session.
+// trackAddictComment notes what a comment line says about the session:
+// its title and track, and the lap times ("# Lap N: H:MM:SS.mmm").
 func trackAddictComment(b *builder, line int, c string) {
 	c = strings.TrimSpace(strings.TrimPrefix(c, "#"))
 	k, v, _ := strings.Cut(c, ":")
-	switch strings.TrimSpace(k) { // the banner ("RaceRender Data: TrackAddict 4.8 on ...") names the app, not the session
+	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+	switch k { // the banner ("RaceRender Data: TrackAddict 4.8 on ...") names the app, not the session
 	case "Session", "Session Name":
-		b.log.Title = strings.TrimSpace(v)
+		b.log.Title = v
 	case "Track", "Track Name":
-		b.log.Track = strings.TrimSpace(v)
+		b.log.Track = v
 	}
-	_ = line
+	n, ok := strings.CutPrefix(k, "Lap ")
+	if !ok {
+		return
+	}
+	lap, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || lap < 0 || lap > 1e6 {
+		return // some other "Lap ..." comment
+	}
+	d, err := parseClock(v)
+	if err != nil {
+		b.bad(BadMarker, line, c, fmt.Errorf("lap time comment %q: want \"Lap N: H:MM:SS.mmm\"", c))
+		return
+	}
+	if b.lapTimes == nil {
+		b.lapTimes = map[int]int64{}
+	}
+	b.lapTimes[lap] = d
+}
+
+// maxLapTimeShift bounds how far a TrackAddict lap time may move a lap
+// marker from the row where the Lap column changed: the column changes
+// at the first fix after the crossing, so by at most a GPS period (1 s
+// for a phone, a few with dropouts); further means the comment and the
+// column disagree, and the row is kept.
+const maxLapTimeShift = 5 * int64(time.Second)
+
+// trackAddictLapTimes places the lap markers by TrackAddict's own lap
+// times. TrackAddict changes its Lap column on the first GPS fix after it
+// timed a crossing (up to a second late on a phone at 1 Hz) and writes
+// the interpolated lap time as "# Lap N: H:MM:SS.mmm" beside that row. A
+// run of markers whose laps all have such a time is chained by them
+// (marker k+1 = marker k + lap time) and then moved back as a whole until
+// no marker is after its row: the gaps between markers are the device's
+// own lap times, and every crossing is where it can have been.
+func (b *builder) trackAddictLapTimes() {
+	placed, most := 0, int64(0)
+	for i := 0; i < len(b.markers); {
+		j, chained := i+1, []int64{b.markers[i].ns}
+		for ; j < len(b.markers); j++ {
+			prev, cur := b.markers[j-1], b.markers[j]
+			d, ok := b.lapTimes[int(prev.lap)]
+			next := chained[len(chained)-1] + d
+			if !ok || cur.lap != prev.lap+1 || prev.lap != math.Trunc(prev.lap) || abs64(next-cur.ns) > maxLapTimeShift {
+				break
+			}
+			chained = append(chained, next)
+		}
+		shift := int64(0)
+		for k, c := range chained {
+			shift = min(shift, b.markers[i+k].ns-c)
+		}
+		if len(chained) > 1 {
+			placed += len(chained)
+		}
+		for k, c := range chained {
+			most = max(most, b.markers[i+k].ns-(c+shift))
+			b.markers[i+k].ns = c + shift
+		}
+		i = j
+	}
+	if placed > 0 {
+		b.log.Notes = append(b.log.Notes, fmt.Sprintf("%d of %d lap markers placed by TrackAddict's own lap times (\"# Lap N\"), up to %.3f s before the row where its Lap column changed", placed, len(b.markers), float64(most)/1e9))
+	}
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// parseClock reads a lap time: [[H:]MM:]SS[.fff].
+func parseClock(s string) (int64, error) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) > 3 {
+		return 0, fmt.Errorf("lap time %q", s)
+	}
+	sec, err := parseSeconds(parts[len(parts)-1])
+	if err != nil {
+		return 0, err
+	}
+	mult := int64(time.Minute)
+	for i := len(parts) - 2; i >= 0; i-- {
+		v, err := strconv.ParseUint(strings.TrimSpace(parts[i]), 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("lap time %q", s)
+		}
+		sec += int64(v) * mult
+		mult *= 60
+	}
+	return sec, nil
 }
 
 // commentFilter passes a reader's lines on without the comment lines

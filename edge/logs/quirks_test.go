@@ -1,0 +1,121 @@
+package logs
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// These samples reproduce what real exports do beyond the published
+// descriptions (docs/real-logs.md names the files they were seen in);
+// the rows are made up.
+
+// TrackAddict on a 1 Hz phone changes its Lap column on the first GPS fix
+// after it timed a crossing, up to a second late, and writes the lap it
+// timed by interpolation as "# Lap N" just before that row. The markers go
+// where those lap times put them: their gaps are the app's own lap times,
+// and none is after the row where the column changed.
+const trackAddictLateLapColumn = `# RaceRender Data: TrackAddict 4.3.5 on Android 9 [phone] (Mode: 0)
+# End Point: 52.000000, 13.600000  @ -1.00 deg
+"Time","UTC Time","Lap","Predicted Lap Time","Predicted vs Best Lap","GPS_Update","GPS_Delay","Latitude","Longitude","Altitude (m)","Altitude (ft)","Speed (Km/h)","Heading","Accuracy (m)","Accel X","Accel Y","Accel Z"
+0.000,1559734111.000,0,0,0,1,0.000,52.0000000,13.6000000,80.0,262,0.0,0.0,6.0,0.00,0.00,0.00
+0.050,1559734111.050,0,0,0,0,0.000,52.0000000,13.6000000,80.0,262,0.0,0.0,6.0,0.01,0.00,0.00
+# Lap 0: 00:00:10.138
+10.286,1559734121.286,1,0,0,1,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,16.0,0.00,0.00,0.00
+10.336,1559734121.336,1,0,0,0,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,16.0,0.00,0.00,0.00
+# Lap 1: 00:01:47.089
+117.280,1559734228.280,2,0,0,1,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,24.0,0.00,0.00,0.00
+# Pit Lane Entry
+# Lap 2: 00:01:56.145
+233.256,1559734344.256,3,0,0,1,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,48.0,0.00,0.00,0.00
+# Lap 3: 00:00:40.000
+353.256,1559734464.256,4,0,0,1,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,48.0,0.00,0.00,0.00
+# Session End
+`
+
+func TestTrackAddictLapTimes(t *testing.T) {
+	l, err := Read(strings.NewReader(trackAddictLateLapColumn), Options{Car: "car7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := func(s float64) int64 { return 1559734111_000_000_000 + int64(s*1e9+0.5) }
+	// Chained from 10.286 by the app's lap times, 107.089 s and 116.145 s,
+	// they would end at 117.375 s and 233.520 s, after their rows (117.280,
+	// 233.256): moved back together by 0.264 s. Lap 3's "40 s" is 80 s
+	// from its row: a comment that disagrees, so that marker stays.
+	want := []int64{sec(10.022), sec(117.111), sec(233.256), sec(353.256)}
+	if len(l.Markers) != len(want) {
+		t.Fatalf("markers %v, want %v", l.Markers, want)
+	}
+	for i := range want {
+		if l.Markers[i] != want[i] {
+			t.Errorf("marker %d at %v, want %v", i, time.Duration(l.Markers[i]-sec(0)), time.Duration(want[i]-sec(0)))
+		}
+	}
+	if d := time.Duration(l.Markers[2] - l.Markers[1]); d != 116145*time.Millisecond {
+		t.Errorf("device lap 2: %v, want the app's 1:56.145", d)
+	}
+	if len(l.Notes) != 1 || !strings.Contains(l.Notes[0], "3 of 4 lap markers placed by TrackAddict's own lap times") {
+		t.Errorf("notes %q", l.Notes)
+	}
+	if v := markerAt(t, l, sec(117.111)); v != 2 {
+		t.Errorf("device_lap %v at the second marker, want 2", v)
+	}
+	checkValid(t, l)
+
+	// A lap time that is no time is a bad marker, and breaks the chain:
+	// the first marker stays at its row.
+	bad := strings.Replace(trackAddictLateLapColumn, "# Lap 1: 00:01:47.089", "# Lap 1: 1:47,0x9", 1)
+	l, err = Read(strings.NewReader(bad), Options{Car: "car7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := l.Bad[BadMarker]; b == nil || b.Count != 1 || b.Line != 9 || len(l.Markers) != 4 || l.Markers[0] != sec(10.286) || l.Markers[1] != sec(117.111) {
+		t.Errorf("bad lap comment: %+v, markers %v", b, l.Markers)
+	}
+}
+
+// A real AiM export: a blank line after the Segment Times row and after
+// the units row, a unit that is one space, the date as MM/DD/YYYY with a
+// 24-hour time, and the last beacon a little after Duration (the end).
+const aimRealQuirks = `"Format","AiM CSV File"
+"Session","Practice"
+"Vehicle","SFJ"
+"Racer","X"
+"Championship","Practice"
+"Comment",""
+"Date","11/04/2025"
+"Time","15:50:07"
+"Sample Rate","20"
+"Duration","0.140"
+"Segment","Session"
+"Beacon Markers","0.050","0.100","0.160"
+"Segment Times","0:00.050","0:00.050","0:00.060"
+
+"Time","GPS Speed","GPS Heading","GPS Latitude","GPS Longitude","GPS Nsat","StartRec"
+"s","km/h","deg","deg","deg"," "," "
+
+"0.000","190.0000","51.4843","35.37171378","138.92639076","14","1"
+"0.050","190.0000","51.4843","35.37172873","138.92641379","14","1"
+"0.100","190.0000","51.4843","35.37174365","138.92643683","14","1"
+"0.150","190.0000","51.4843","35.37175852","138.92645992","14","1"
+`
+
+func TestAiMRealQuirks(t *testing.T) {
+	l, err := Read(strings.NewReader(aimRealQuirks), Options{Car: "car7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2025, 11, 4, 15, 50, 7, 0, time.UTC).UnixNano()
+	if len(l.Frames) != 6 || l.Frames[0].TimeNs != start || len(l.Notes) != 0 {
+		t.Fatalf("%d frames from %v, notes %q", len(l.Frames), l.Frames[0].Time(), l.Notes)
+	}
+	if len(l.Markers) != 2 || l.Markers[0] != start+50e6 || l.Markers[1] != start+100e6 {
+		t.Errorf("markers %v, want 50 and 100 ms (0.160 s is the end, after Duration)", l.Markers)
+	}
+	ch := channels(t, l)
+	if c, ok := ch["gps_nsat"]; !ok || c.Unit != "" {
+		t.Errorf("GPS Nsat with unit \" \": %+v", c)
+	}
+	checkValid(t, l)
+}
