@@ -42,7 +42,9 @@ type Config struct {
 	// its laps and marks its offset. Default 200ms.
 	FlushInterval time.Duration
 	// FlushBytes flushes a partition early once its line-protocol batch
-	// is this big. Default 4 MiB.
+	// is this big, waiting for the partition's InfluxDB write in flight
+	// if there is one (InfluxDB's pace then holds the partition back).
+	// Default 4 MiB.
 	FlushBytes int
 	// InfluxHoldBytes is how many bytes of points a partition holds while
 	// InfluxDB is down, before it drops them (laps go on regardless).
@@ -81,9 +83,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Written, if set, is called after every batch InfluxDB accepted,
 	// once per car the batch moved forward, with the sensor time before
-	// which every frame of the car handled so far is in InfluxDB (the
-	// start of the car's open downsampling window). It runs on the
-	// partition's goroutine and must not block. It lets a benchmark or a
+	// which every frame of the car handled before the batch was cut is in
+	// InfluxDB (the start of the car's open downsampling window then). It
+	// runs on the partition's InfluxDB writer goroutine and must not
+	// block. It lets a benchmark or a
 	// monitor observe "sample written" without touching InfluxDB.
 	// Default nil.
 	Written func(car string, beforeNs int64)

@@ -11,7 +11,15 @@
 //	                                           └──▶ SyncProducer (idempotent, acks=all) ──▶ telemetry.laps
 //	          └─▶ per car: influx.Downsampler ──▶ batch ──▶ InfluxDB "telemetry" (mean/min/max, 20 Hz)
 //	          └─▶ per car: alarm.Car (Config.Alarms) ──Alarm──▶ InfluxDB "alarms" and telemetry.alarms (with the laps)
-//	every FlushInterval: write batch ▶ InfluxDB accepted ▶ laps acknowledged ▶ MarkOffset
+//	every FlushInterval: laps acknowledged ▶ batch to the partition's InfluxDB writer ▶ InfluxDB accepted ▶ MarkOffset
+//
+// Each partition writes to InfluxDB on a writer goroutine of its own
+// (influxWriter), one batch in flight: the partition goes on consuming
+// and timing while its previous batch is written, and hands the points it
+// gathered meanwhile over at the first flush after that write, so a slow
+// InfluxDB gets fewer, bigger requests. A batch carries the offset mark
+// computed when it was cut; the writer marks it only once InfluxDB
+// accepted the batch (and everything held before it).
 //
 // The group, the catalogs tail and the laps producer each have their own
 // sarama client: sarama sends one request at a time per broker connection
@@ -85,8 +93,8 @@
 // window's point is rebuilt whole, too); before its first crossing, the
 // window of its latest fix.
 //
-// At every flush, after InfluxDB accepted the points and telemetry.laps
-// acknowledged the laps, the partition marks the smallest restart offset
+// At every flush, once telemetry.laps acknowledged the laps and InfluxDB
+// accepted the points, the partition marks the smallest restart offset
 // of its cars, with the partition's position (everything before it is
 // processed and accepted) and every car's own restart offset in the commit
 // metadata ("pw1 @5000 car01=123 car02=456", telemetry.OffsetMeta). The

@@ -10,16 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/pitwall/pitwall/broker/brokertest"
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
+	"github.com/pitwall/pitwall/telemetry"
 )
 
 // InfluxDB is down when the processor starts and while it times every
 // lap (a proxy in front of a real influxd answers 503), and it is a fresh
 // install (no database). The laps reach telemetry.laps all the same; when
 // InfluxDB comes back the processor creates the database and writes the
-// points it held, so InfluxDB has every lap too.
+// points it held, so InfluxDB has every lap too. A processor stopped
+// during the outage committed no offset past the points InfluxDB did
+// not accept (none past the first record).
 func TestInfluxOutage(t *testing.T) {
 	t.Parallel() // own broker and influxd
 	b := brokertest.Start(t)
@@ -40,6 +45,17 @@ func TestInfluxOutage(t *testing.T) {
 	defer proxy.Close()
 
 	truth := simulate(t, b.Addr)
+	stopped := config(t, b.Addr, "outage-stopped", nil)
+	stopped.Influx = &influx.Config{URL: proxy.URL, Bucket: srv.Database}
+	stop := startProcessor(t, stopped)
+	checkTruth(t, waitLaps(t, b.Addr, "outage-stopped", len(truth)), truth)
+	stop() // a clean stop commits every offset marked
+	for part, off := range committedOffsets(t, b.Addr, "outage-stopped") {
+		if off > 0 {
+			t.Errorf("partition %d: offset %d committed while InfluxDB accepted no point", part, off)
+		}
+	}
+
 	cfg := config(t, b.Addr, "outage", nil)
 	cfg.Influx = &influx.Config{URL: proxy.URL, Bucket: srv.Database}
 	startProcessor(t, cfg)
@@ -73,4 +89,35 @@ func waitInfluxLapCount(t *testing.T, srv *influxtest.Server, n int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("InfluxDB does not hold %d laps a minute after it came back: %s", n, last)
+}
+
+// committedOffsets returns the offsets group committed on the frames
+// topic, by partition (-1: none).
+func committedOffsets(t *testing.T, addr, group string) map[int32]int64 {
+	t.Helper()
+	client, err := sarama.NewClient([]string{addr}, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	parts, err := client.Partitions(telemetry.TopicFrames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{telemetry.TopicFrames: parts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for _, p := range parts {
+		out[p] = -1
+		if b := resp.GetBlock(telemetry.TopicFrames, p); b != nil && b.Err == sarama.ErrNoError {
+			out[p] = b.Offset
+		}
+	}
+	return out
 }

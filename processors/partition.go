@@ -33,7 +33,8 @@ type partition struct {
 	next    int64                     // offset after the last record handled
 	pos     *atomic.Int64             // next, for the pipeline stats (runner.positions)
 	newest  int64                     // newest sensor time seen
-	marked  int64
+	mk      *marker
+	w       *influxWriter // nil without InfluxDB
 	frame   telemetry.Frame
 	out     []telemetry.Lap
 }
@@ -49,7 +50,6 @@ type car struct {
 	window    int64 // first offset of the open downsampling window
 	fixWindow int64 // first offset of the window of the last GPS fix
 	lastNs    int64
-	written   int64 // last beforeNs passed to Config.Written
 	published map[int32]bool
 	seqSeen   bool  // seq is set
 	seq       int64 // the last frame's sequence number: one not after it, and not newer, is a duplicate
@@ -61,7 +61,8 @@ type car struct {
 
 func (r *runner) newPartition(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) (*partition, error) {
 	p := &partition{r: r, sess: sess, topic: claim.Topic(), id: claim.Partition(), cars: map[string]*car{},
-		nocat: map[string]int64{}, next: claim.InitialOffset(), pos: new(atomic.Int64), marked: -1}
+		nocat: map[string]int64{}, next: claim.InitialOffset(), pos: new(atomic.Int64)}
+	p.mk = &marker{sess: sess, topic: p.topic, id: p.id, marked: -1}
 	p.pos.Store(p.next)
 	st := r.claimed
 	meta, err := telemetry.ParseOffsetMeta(st.meta[p.id])
@@ -352,12 +353,16 @@ func (p *partition) lap(c *car, l *telemetry.Lap) {
 	p.pending = append(p.pending, *l)
 }
 
-// flush produces the laps and dead letters and writes the batch to
-// InfluxDB; once both are acknowledged it marks the partition's restart
-// offset. Points
-// InfluxDB did not take are held (see influxHealth) without holding back
-// the laps, and the offset stays until they are written or dropped.
-func (p *partition) flush(ctx context.Context) error {
+// flush produces the laps and dead letters and, once they are
+// acknowledged, hands the batch of points with the partition's restart
+// offset to its InfluxDB writer, which marks the offset once InfluxDB
+// accepted the points (influxWriter). While the writer's previous batch
+// is in flight the points stay in this partition's batch for the next
+// flush, unless wait says to wait for the writer (the batch is full, or
+// the claim ends). Points InfluxDB did not take are held (see
+// influxHealth) without holding back the laps, and the offset stays until
+// they are written or dropped.
+func (p *partition) flush(ctx context.Context, wait bool) error {
 	if len(p.outbox) > 0 {
 		if err := retry(ctx, "laps produce", p.r, func() error { return p.r.producer.SendMessages(p.outbox) }); err != nil {
 			return nil // session over: nothing marked
@@ -370,60 +375,52 @@ func (p *partition) flush(ctx context.Context) error {
 	}
 	clear(p.outbox) // the records' bytes
 	p.outbox, p.pending = p.outbox[:0], p.pending[:0]
-	if p.writeInflux(ctx) {
-		p.mark()
+	if p.w == nil {
+		p.batch = p.batch[:0]
+		if m, ok := p.markOf(); ok {
+			p.mk.apply(m)
+		}
+		return nil
 	}
+	spare, ok := p.w.ready(ctx, wait)
+	if !ok {
+		return nil
+	}
+	j := influxJob{batch: p.batch}
+	if m, ok := p.markOf(); ok {
+		j.mark = &m
+	}
+	if p.r.cfg.Written != nil {
+		j.open = make(map[string]int64, len(p.cars))
+		for id, c := range p.cars {
+			j.open[id] = c.ds.Open()
+		}
+	}
+	p.w.submit(j)
+	p.batch = spare
 	return nil
 }
 
-// writeInflux tries to write the held points once and says whether none
-// are held any more.
-func (p *partition) writeInflux(ctx context.Context) bool {
-	h := p.r.health
-	if len(p.batch) == 0 || h == nil {
-		p.batch = p.batch[:0]
-		return true
+// end flushes what the partition holds and waits until its writer is
+// done with it, when the claim ends cleanly.
+func (p *partition) end(ctx context.Context) error {
+	err := p.flush(ctx, true)
+	if p.w != nil {
+		p.w.ready(ctx, true)
 	}
-	if h.ready(time.Now()) {
-		if err := h.write(ctx, p.batch); err == nil {
-			p.batch = p.batch[:0]
-			p.written()
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-	}
-	if len(p.batch) > p.r.cfg.InfluxHoldBytes {
-		h.drop(p.id, p.batch)
-		p.batch = p.batch[:0]
-		return true
-	}
-	return false
+	return err
 }
 
-// written reports to Config.Written how far each car's frames are in
-// InfluxDB after a write: everything before its open window.
-func (p *partition) written() {
-	if p.r.cfg.Written == nil {
-		return
-	}
-	for id, c := range p.cars {
-		if open := c.ds.Open(); open > c.written {
-			c.written = open
-			p.r.cfg.Written(id, open)
-		}
-	}
-}
-
-// mark marks the smallest restart offset of the partition's cars, with
-// every car's own restart offset in the metadata, and that of cars
-// without a catalog past it (so their frames are not sent to the
-// dead-letter topic again after a restart). The metadata also carries
-// the position (p.next: everything before it is processed and its
-// results accepted), so `pitwall groups describe` can tell the records
+// markOf is the mark for what the partition handled so far: the
+// smallest restart offset of the partition's cars, with every car's own
+// restart offset in the metadata, and that of cars without a catalog
+// past it (so their frames are not sent to the dead-letter topic again
+// after a restart). The metadata also carries the position (p.next:
+// everything before it is processed, and its results accepted once the
+// mark is applied), so `pitwall groups describe` can tell the records
 // not yet processed from those held for open laps (telemetry.OffsetMeta).
-func (p *partition) mark() {
+// false: nothing to mark yet.
+func (p *partition) markOf() (offsetMark, bool) {
 	restarts := map[string]int64{}
 	low := p.next
 	for car, off := range p.restart { // committed before, car not seen since
@@ -445,21 +442,14 @@ func (p *partition) mark() {
 		restarts[id], low = c.restart, min(low, c.restart)
 	}
 	if low < 0 {
-		return
+		return offsetMark{}, false
 	}
 	for car, off := range p.nocat {
 		if off > low {
 			restarts[car] = off
 		}
 	}
-	meta := telemetry.OffsetMeta{Position: p.next, Restarts: restarts}.Encode()
-	switch {
-	case low > p.marked:
-		p.sess.MarkOffset(p.topic, p.id, low, meta)
-	case low == p.marked:
-		p.sess.ResetOffset(p.topic, p.id, low, meta)
-	}
-	p.marked = low
+	return offsetMark{offset: low, meta: telemetry.OffsetMeta{Position: p.next, Restarts: restarts}.Encode()}, true
 }
 
 // clock formats a lap time as m:ss.mmm.

@@ -287,22 +287,26 @@ func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 	tick := time.NewTicker(r.cfg.FlushInterval)
 	defer tick.Stop()
 	ctx := sess.Context()
+	if r.health != nil {
+		p.w = newInfluxWriter(ctx, p)
+		defer p.w.close() // before the claim ends: no mark after it
+	}
 	for {
 		select {
 		case m, ok := <-claim.Messages():
 			if !ok {
-				return p.flush(ctx)
+				return p.end(ctx)
 			}
 			if err := p.handle(ctx, m); err != nil {
 				return err
 			}
 			if len(p.batch) >= r.cfg.FlushBytes {
-				if err := p.flush(ctx); err != nil {
+				if err := p.flush(ctx, true); err != nil {
 					return err
 				}
 			}
 		case <-tick.C:
-			if err := p.flush(ctx); err != nil {
+			if err := p.flush(ctx, false); err != nil {
 				return err
 			}
 		case <-ctx.Done():
