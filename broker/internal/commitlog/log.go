@@ -117,6 +117,9 @@ type Config struct {
 	// compactHook, when set by a test, runs at each step of the compaction
 	// swap; an error stops the pass there as a crash would.
 	compactHook func(step, file string) error
+	// truncateHook, when set by a test, runs at each step of Truncate; an
+	// error stops it there as a crash would.
+	truncateHook func(step string) error
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -216,7 +219,10 @@ type Log struct {
 	hwCh     chan struct{} // closed when hw advances; nil until someone waits
 	syncCh   chan struct{} // closed when durable advances; nil until someone waits
 	maintMu  sync.Mutex    // serialises Retain and Compact; Close waits for it
-	closing  atomic.Bool   // set with closed: a compaction pass stops early
+	// syncGate is held by the syncer around each fsync and its
+	// bookkeeping, and by Truncate: lock order maintMu, syncGate, mu.
+	syncGate sync.Mutex
+	closing  atomic.Bool // set with closed: a compaction pass stops early
 
 	cache  *IndexCache // bounds closed segments' loaded indexes
 	damage damageSet   // damaged stretches found, by segment (scrub.go)
@@ -293,6 +299,12 @@ func Open(cfg Config) (*Log, error) {
 // failed write that cannot be undone, or a failed fsync, every call returns
 // an error wrapping ErrLogFailed.
 func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err error) {
+	return l.append(batch, leaderEpoch, false)
+}
+
+// append is Append, or with replica AppendReplica: the batch keeps the
+// base offset and leader epoch it carries.
+func (l *Log) append(batch []byte, leaderEpoch int32, replica bool) (base, last int64, err error) {
 	if len(batch) > l.cfg.MaxBatchBytes {
 		l.reject(&l.tooLargeOnce, "too large")
 		return -1, -1, fmt.Errorf("%w: %d bytes, limit %d", ErrBatchTooLarge, len(batch), l.cfg.MaxBatchBytes)
@@ -319,6 +331,11 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err err
 			return -1, -1, l.undone(err)
 		}
 	}
+	if replica {
+		if err := l.replicaGap(h); err != nil {
+			return -1, -1, err
+		}
+	}
 	if err := l.maybeRoll(len(batch), h.LastOffsetDelta); err != nil {
 		return -1, -1, l.undone(err)
 	}
@@ -329,7 +346,9 @@ func (l *Log) Append(batch []byte, leaderEpoch int32) (base, last int64, err err
 		// leaves the log as it was, and the next append tries again.
 		return -1, -1, l.undone(fmt.Errorf("leader epoch checkpoint: %w", err))
 	}
-	stamp(batch, base, leaderEpoch)
+	if !replica {
+		stamp(batch, base, leaderEpoch)
+	}
 	if err := l.active().append(l, batch, base, h.MaxTimestamp); err != nil {
 		return -1, -1, l.undone(err)
 	}

@@ -122,6 +122,8 @@ func (l *Log) syncLoop() {
 // meanwhile, then publishes the offsets that were written before it began.
 // It reports whether more data is waiting.
 func (l *Log) syncOnce() bool {
+	l.syncGate.Lock()
+	defer l.syncGate.Unlock()
 	l.mu.Lock()
 	if l.err != nil || l.durable >= l.leo {
 		l.mu.Unlock()
