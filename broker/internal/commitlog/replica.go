@@ -276,22 +276,6 @@ func (l *Log) newActive(at int64) error {
 	return syncDir(l.cfg.Dir)
 }
 
-// restartSyncer) starts another.
-func (l *Log) stopSyncer() {
-	l.mu.Lock()
-	stop, done := l.stop, l.done
-	if l.closed {
-		stop = nil // Close stops it
-	} else {
-		l.stop, l.done = nil, nil
-	}
-	l.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
-}
-
 // restartSyncer kicks the syncer if anything awaits an fsync. Caller
 // holds mu.
 func (l *Log) restartSyncer() error {
