@@ -119,3 +119,48 @@ func TestAiMRealQuirks(t *testing.T) {
 	}
 	checkValid(t, l)
 }
+
+// A real RaceChrono Pro export with a 25 Hz receiver and OBD: every row
+// carries every source's cells (OBD rows at their own milliseconds), a
+// row now and then written twice, speed three times (GPS, calc, OBD),
+// device_update_rate twice, and the crossing row's elapsed_time finer
+// than its timestamp.
+const raceChronoRealQuirks = `This file is created using RaceChrono Pro v9.1.3 ( http://racechrono.com/ ).
+Format,3
+Session title,"Test"
+Session type,Lap timing
+Track name,"Test"
+Driver name,
+Created,31/12/2025,02:54
+Note,
+
+timestamp,fragment_id,lap_number,elapsed_time,distance_traveled,bearing,device_update_rate,latitude,longitude,speed,device_update_rate,speed,rpm,speed
+unix time,,,s,m,deg,Hz,deg,deg,m/s,Hz,m/s,rpm,m/s
+,,,,,100: gps,100: gps,100: gps,100: gps,100: gps,calc,calc,200: obd,200: obd
+1767150801.4,0,8,1153.04,17984.571,291.08,25.0,31.0789187,121.1151353,41.967,20.0,41.9,3500.0,18.8
+1767150801.41,0,8,1153.05,17984.99475,291.08,25.0,31.07892,121.1151312,42.02175,20.0,42.0,3501.0,18.8
+1767150801.425,0,9,1153.06491,17985.62671,291.08,25.0,31.078922,121.115125,42.1034,20.0,42.1,3502.0,18.9
+1767150801.44,0,9,1153.08,17986.266,290.6,25.0,31.078924,121.1151187,42.186,20.0,42.2,3503.0,18.9
+1767150801.44,0,9,1153.08,17986.266,290.6,25.0,31.078924,121.1151187,42.186,20.0,42.2,3503.0,18.9
+1767150801.454,0,9,1153.094,17986.9,290.6,25.0,31.0789259,121.1151128,42.2,20.0,42.2,3504.0,18.9
+`
+
+func TestRaceChronoRealQuirks(t *testing.T) {
+	l, err := Read(strings.NewReader(raceChronoRealQuirks), Options{Car: "car7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Frames) != 6 || l.BadCount() != 0 {
+		t.Fatalf("%d frames (want 5 row times and the marker's), %d bad rows", len(l.Frames), l.BadCount())
+	}
+	ch := channels(t, l)
+	for _, name := range []string{"gps_speed", "speed_calc", "speed", "device_update_rate", "device_update_rate_calc", "rpm"} {
+		if _, ok := ch[name]; !ok {
+			t.Errorf("no channel %s: %v", name, l.Catalog.Channels)
+		}
+	}
+	if len(l.Markers) != 1 || l.Markers[0] != 1767150801_425_000_000 {
+		t.Errorf("markers %v, want the crossing row's timestamp", l.Markers)
+	}
+	checkValid(t, l)
+}
