@@ -58,6 +58,7 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 		return ready(resp)
 	}
 	var waits []durableWait
+	var repl []replicatedWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -76,7 +77,7 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 				continue
 			}
 			if req.Acks == -1 {
-				if err := c.s.ackAll(t.Name(), sp.Partition); err != nil {
+				if err := c.s.ackAllCheck(t, sp.Partition); err != nil {
 					sp.ErrorCode, sp.ErrorMessage = errorCode(err), errorMessage(err)
 					continue
 				}
@@ -89,7 +90,13 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 			}
 			sp.BaseOffset = a.Base
 			sp.LogStartOffset = part.Log().StartOffset()
-			if req.Acks == -1 && c.s.fsync == commitlog.FsyncBatch {
+			switch {
+			case req.Acks != -1:
+			case c.s.cluster != nil && t.Name() != offsetsTopic:
+				// Every ISR member must hold it (replication.go); a
+				// duplicate waits too, for its first append.
+				repl = append(repl, replicatedWait{t: t, part: part, pn: sp.Partition, epoch: c.s.leaderEpoch(t.Name(), sp.Partition), end: a.End, resp: sp})
+			case c.s.fsync == commitlog.FsyncBatch:
 				// A duplicate waits too: for its first append to be durable.
 				waits = append(waits, durableWait{log: part.Log(), end: a.End, resp: sp})
 			}
@@ -98,7 +105,7 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 	switch {
 	case req.Acks == 0:
 		return nil
-	case len(waits) == 0:
+	case len(waits) == 0 && len(repl) == 0:
 		return ready(resp)
 	}
 	timeout := time.Duration(req.TimeoutMillis) * time.Millisecond
@@ -107,6 +114,9 @@ func handleProduce(c *conn, kreq kmsg.Request) *reply {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
+		}
+		for _, w := range repl {
+			c.s.waitReplicated(ctx, w)
 		}
 		for _, w := range waits {
 			if err := w.log.Sync(ctx, w.end); err != nil {

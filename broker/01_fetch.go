@@ -46,6 +46,9 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 			return r
 		}
 	}
+	if req.ReplicaID >= 0 && c.s.cluster != nil {
+		c.s.followerFetched(req) // replication.go
+	}
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	resp, enough, wake := c.s.fetchOnce(req)
 	if enough || req.MaxWaitMillis <= 0 {
@@ -105,15 +108,21 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			l := p.Log()
 			// Taken before reading, so an append after the read
 			// cannot be missed.
-			wake = append(wake, l.Wait())
-			sp.HighWatermark = l.HighWatermark()
+			wake = p.Wait(wake)
+			sp.HighWatermark = p.HighWatermark()
 			sp.LastStableOffset = sp.HighWatermark
 			sp.LogStartOffset = l.StartOffset()
+			// Consumers read below the high watermark; a follower
+			// (replica id >= 0) reads all the leader has fsynced.
+			below := sp.HighWatermark
+			if req.ReplicaID >= 0 && s.cluster != nil {
+				below = l.HighWatermark()
+			}
 			limit := min(int(rp.PartitionMaxBytes), budget-total)
 			if total > 0 && limit <= 0 {
 				continue
 			}
-			if rp.FetchOffset >= sp.HighWatermark && rp.FetchOffset <= l.EndOffset() {
+			if rp.FetchOffset >= below && rp.FetchOffset <= l.EndOffset() {
 				continue // nothing to read yet: take no memory for it
 			}
 			reserved, freed := s.fetchBudget.takeUpTo(int64(max(limit, 1)))
@@ -124,7 +133,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 				wake = append(wake, freed)
 				continue
 			}
-			out, err := resp.read(l, rp.FetchOffset, reserved)
+			out, err := resp.read(l, rp.FetchOffset, below, reserved)
 			if err == nil && total > 0 && len(out) > limit {
 				// Only the first non-empty partition may exceed the
 				// limits (KIP-74); this one waits its turn.
@@ -149,10 +158,10 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 // within reserved bytes of fetch memory already taken (more if the first
 // batch is bigger: KIP-74), and keeps the buffer's capacity taken. On an
 // error or when nothing is visible it keeps nothing.
-func (f *fetchReply) read(l *commitlog.Log, offset, reserved int64) ([]byte, error) {
+func (f *fetchReply) read(l *commitlog.Log, offset, below, reserved int64) ([]byte, error) {
 	taken := reserved
 	var buf *[]byte
-	out, err := l.ReadFunc(offset, int(reserved), func(n int) []byte {
+	out, err := l.ReadFuncBelow(offset, int(reserved), below, func(n int) []byte {
 		buf = getFrame(n)
 		if c := int64(cap(*buf)); c > taken {
 			f.budget.take(c - taken)

@@ -50,7 +50,7 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *reply {
 				sp.ErrorCode = errorCode(err)
 				continue
 			}
-			sp.Timestamp, sp.Offset, err = listOffset(p.Log(), rp.Timestamp)
+			sp.Timestamp, sp.Offset, err = listOffset(p.Log(), p.HighWatermark(), rp.Timestamp)
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				continue
@@ -63,16 +63,18 @@ func handleListOffsets(c *conn, kreq kmsg.Request) *reply {
 	return ready(resp)
 }
 
-// listOffset resolves one ListOffsets timestamp to (timestamp, offset).
-// Kafka answers -1 for the timestamp of the special queries.
-func listOffset(l *commitlog.Log, ts int64) (int64, int64, error) {
+// listOffset resolves one ListOffsets timestamp to (timestamp, offset);
+// hw is the partition's high watermark (in a cluster the ISR's, which
+// may be behind the log's). Kafka answers -1 for the timestamp of the
+// special queries.
+func listOffset(l *commitlog.Log, hw, ts int64) (int64, int64, error) {
 	switch ts {
 	case listLatest:
-		return -1, l.HighWatermark(), nil
+		return -1, hw, nil
 	case listEarliest, listEarliestLocal:
 		return -1, l.StartOffset(), nil
 	case listMaxTimestamp:
-		return maxTimestampOffset(l)
+		return maxTimestampOffset(l, hw)
 	}
 	if ts < 0 {
 		return -1, -1, errUnsupportedTimestamp
@@ -91,8 +93,7 @@ func listOffset(l *commitlog.Log, ts int64) (int64, int64, error) {
 // maxTimestampOffset answers the -3 query from the newest batch: the log is
 // appended in time order by every Pitwall producer, so the newest batch
 // holds the largest timestamp; its last offset stands for the record.
-func maxTimestampOffset(l *commitlog.Log) (int64, int64, error) {
-	hw := l.HighWatermark()
+func maxTimestampOffset(l *commitlog.Log, hw int64) (int64, int64, error) {
 	if hw <= l.StartOffset() {
 		return -1, -1, nil
 	}

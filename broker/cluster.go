@@ -54,9 +54,9 @@ var (
 	// errNotLeader: this broker does not lead the partition (or holds no
 	// replica of the topic); the client refreshes its metadata.
 	errNotLeader = errors.New("broker: not the leader of this partition")
-	// errNotEnoughReplicas: acks=all cannot be honoured by this broker's
-	// copy alone.
-	errNotEnoughReplicas = errors.New("broker: acks=all needs the partition's other replicas, and replication between brokers is not built yet; use acks=1 or a replication factor of 1")
+	// errNotEnoughReplicas: the ISR is smaller than min.insync.replicas,
+	// so acks=all is refused before the append.
+	errNotEnoughReplicas = errors.New("broker: not enough in-sync replicas for acks=all")
 )
 
 // controllerTimeout bounds a change made through the controller for a
@@ -95,6 +95,13 @@ func (s *Server) reconcileLoop(stop <-chan struct{}) {
 	if s.cluster == nil {
 		return
 	}
+	s.replicas = newReplicaManager(s)
+	isrDone := make(chan struct{})
+	go func() { defer close(isrDone); s.isrLoop(stop) }()
+	defer func() {
+		<-isrDone
+		s.replicas.close()
+	}()
 	seen := map[string][16]byte{}
 	for {
 		ch := s.cluster.Changed()
@@ -116,6 +123,7 @@ func (s *Server) reconcile(st *cluster.State, seen map[string][16]byte) {
 	for name, id := range seen {
 		if t := st.Topics[name]; t == nil || t.ID != id {
 			delete(seen, name)
+			s.replicas.unfollowTopic(name)
 			if lt := s.topics.Lookup(name); lt != nil && lt.ID() == id {
 				if err := s.topics.Delete(name); err != nil {
 					s.log.Warn("cluster: deleting a topic the controller deleted", "topic", name, "err", err)
@@ -141,6 +149,7 @@ func (s *Server) reconcile(st *cluster.State, seen map[string][16]byte) {
 			}
 		}
 		s.assignEpochs(lt, t)
+		s.replicate(lt, t)
 	}
 }
 
@@ -213,19 +222,6 @@ func (s *Server) leaderEpoch(topic string, p int32) int32 {
 		return t.Partitions[p].LeaderEpoch
 	}
 	return 0
-}
-
-// ackAll says whether an acks=all produce to topic's partition p can be
-// acknowledged by this broker: with one replica, yes.
-func (s *Server) ackAll(topic string, p int32) error {
-	if s.cluster == nil || topic == offsetsTopic {
-		return nil
-	}
-	t := s.cluster.State().Topics[topic]
-	if t != nil && p >= 0 && int(p) < len(t.Partitions) && len(t.Partitions[p].Replicas) > 1 {
-		return errNotEnoughReplicas
-	}
-	return nil
 }
 
 // clusterAutoTopic is autoTopic in cluster mode: the topic if this broker

@@ -60,6 +60,9 @@ type Server struct {
 	// cluster is the controller quorum member in cluster mode
 	// (Config.Voters, cluster.go); nil on a single broker.
 	cluster *cluster.Controller
+	// replicas holds the replica fetchers in cluster mode
+	// (replication.go), made and closed by reconcileLoop.
+	replicas *replicaManager
 	// openFailed is why the background opening of partitions stopped the
 	// broker (opening.go); set before drain, read after Serve's goroutines end.
 	openFailed error

@@ -1,6 +1,7 @@
 package commitlog
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -104,7 +105,7 @@ func batchTime(b []byte) int64 {
 func TestIndexCacheSparesReaders(t *testing.T) {
 	cache := NewIndexCache(1)
 	l, batches, _ := cacheLog(t, t.TempDir(), cache)
-	s, size, end, _, _, err := l.locate(3) // a reader in segment 0
+	s, size, end, _, _, err := l.locate(3, math.MaxInt64) // a reader in segment 0
 	if err != nil {
 		t.Fatal(err)
 	}

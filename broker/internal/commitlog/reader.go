@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 )
@@ -36,8 +37,15 @@ func (l *Log) Read(offset int64, maxBytes int, dst []byte) ([]byte, error) {
 // is visible the result is nil (and the buffer get gave, if any, unused).
 // It lets a caller read straight into a pooled buffer of the right size.
 func (l *Log) ReadFunc(offset int64, maxBytes int, get func(n int) []byte) ([]byte, error) {
+	return l.ReadFuncBelow(offset, maxBytes, math.MaxInt64, get)
+}
+
+// ReadFuncBelow is ReadFunc returning no batch at or past below either: a
+// cluster partition's consumers read below the ISR's high watermark,
+// which may be behind the log's.
+func (l *Log) ReadFuncBelow(offset int64, maxBytes int, below int64, get func(n int) []byte) ([]byte, error) {
 	for {
-		out, next, err := l.readSegment(offset, maxBytes, get)
+		out, next, err := l.readSegment(offset, maxBytes, below, get)
 		if !errors.Is(err, errPastSegment) {
 			return out, err
 		}
@@ -53,8 +61,8 @@ func (l *Log) ReadFunc(offset int64, maxBytes int, get func(n int) []byte) ([]by
 // were checked, and a disk can rot, which Scrub finds). A bad one ends the
 // read before it; if it comes first, the segment is checked whole, its
 // damage recorded (scrub.go) and the read retried, now skipping it.
-func (l *Log) readSegment(offset int64, maxBytes int, get func(n int) []byte) ([]byte, int64, error) {
-	s, size, end, hw, closed, err := l.locate(offset)
+func (l *Log) readSegment(offset int64, maxBytes int, below int64, get func(n int) []byte) ([]byte, int64, error) {
+	s, size, end, hw, closed, err := l.locate(offset, below)
 	if s == nil || err != nil {
 		return nil, 0, err
 	}
@@ -108,7 +116,7 @@ func (l *Log) readSegment(offset int64, maxBytes int, get func(n int) []byte) ([
 // with the snapshot of its size, its end offset, the high watermark and
 // whether it is closed. A nil segment with a nil error means offset is in
 // [HW, LEO].
-func (l *Log) locate(offset int64) (s *segment, size, end, hw int64, closed bool, err error) {
+func (l *Log) locate(offset, below int64) (s *segment, size, end, hw int64, closed bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -117,13 +125,15 @@ func (l *Log) locate(offset int64) (s *segment, size, end, hw int64, closed bool
 	if start := l.segments[0].base; offset < start || offset > l.leo {
 		return nil, 0, 0, 0, false, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, start, l.leo)
 	}
-	if offset >= l.hw {
+	hw = min(l.hw, below)
+	if offset >= hw {
 		return nil, 0, 0, 0, false, nil
 	}
 	if err := l.loadActive(); err != nil {
 		return nil, 0, 0, 0, false, err
 	}
-	if offset >= l.hw { // loadActive found less than the marker said
+	hw = min(l.hw, below)
+	if offset >= hw { // loadActive found less than the marker said
 		return nil, 0, 0, 0, false, nil
 	}
 	i := l.segmentIndex(offset)
@@ -133,7 +143,7 @@ func (l *Log) locate(offset int64) (s *segment, size, end, hw int64, closed bool
 		end = l.segments[i+1].base
 	}
 	s.acquire()
-	return s, s.size, end, l.hw, closed, nil
+	return s, s.size, end, hw, closed, nil
 }
 
 // segmentIndex is the index of the last segment whose base is <= offset.

@@ -2,6 +2,7 @@ package commitlog
 
 import (
 	"errors"
+	"math"
 	"os"
 	"slices"
 	"testing"
@@ -105,7 +106,7 @@ func TestRetentionWhileReading(t *testing.T) {
 	for i := range 5 {
 		mustAppend(t, l, makeBatch(t, 1, values(1, 50, i)...), 0)
 	}
-	s, size, end, hw, _, err := l.locate(1) // what Read does first
+	s, size, end, hw, _, err := l.locate(1, math.MaxInt64) // what Read does first
 	if err != nil || s == nil || s.base != 0 {
 		t.Fatalf("locate: %v %v", s, err)
 	}

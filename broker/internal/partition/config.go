@@ -20,10 +20,13 @@ var configKeys = []string{
 	"max.message.bytes",
 	"min.cleanable.dirty.ratio",
 	"min.compaction.lag.ms",
+	"min.insync.replicas",
+	"replica.lag.time.max.ms",
 	"retention.bytes",
 	"retention.ms",
 	"segment.bytes",
 	"segment.ms",
+	"unclean.leader.election.enable",
 }
 
 // ConfigKeys returns the names of every topic config, sorted.
@@ -76,6 +79,17 @@ func validateTopicConfig(key, value string) error {
 			return fmt.Errorf("segment.ms %q: want an integer >= 1", value)
 		}
 		return nil
+	case "min.insync.replicas", "replica.lag.time.max.ms":
+		n, err := strconv.ParseInt(value, 10, 32)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%s %q: want an integer >= 1", key, value)
+		}
+		return nil
+	case "unclean.leader.election.enable":
+		if value != "false" {
+			return fmt.Errorf("unclean.leader.election.enable %q: only false is supported (a replica outside the ISR is never made leader)", value)
+		}
+		return nil
 	case "max.message.bytes":
 		n, err := strconv.ParseInt(value, 10, 32)
 		if err != nil || n < 0 {
@@ -107,6 +121,11 @@ func (c Config) defaults() map[string]string {
 		"retention.ms":              strconv.FormatInt(retentionMS, 10),
 		"segment.bytes":             strconv.FormatInt(c.SegmentBytes, 10),
 		"segment.ms":                strconv.FormatInt(defaultSegmentAge.Milliseconds(), 10),
+		// Replication (a cluster's; a single broker's partitions have one
+		// replica and ignore them): Kafka's defaults.
+		"min.insync.replicas":            "2",
+		"replica.lag.time.max.ms":        "30000",
+		"unclean.leader.election.enable": "false",
 	}
 }
 
@@ -126,6 +145,8 @@ type TopicConfig struct {
 	tombstoneRetention time.Duration
 	minCompactionLag   time.Duration
 	minDirtyRatio      float64
+	minInsync          int
+	replicaLag         time.Duration
 }
 
 // resolve merges a topic's own configs over the broker defaults. The
@@ -155,8 +176,18 @@ func (c Config) resolve(own map[string]string) TopicConfig {
 	e.tombstoneRetention = time.Duration(num("delete.retention.ms")) * time.Millisecond
 	e.minCompactionLag = time.Duration(num("min.compaction.lag.ms")) * time.Millisecond
 	e.minDirtyRatio, _ = strconv.ParseFloat(e.values["min.cleanable.dirty.ratio"], 64)
+	e.minInsync = int(num("min.insync.replicas"))
+	e.replicaLag = time.Duration(num("replica.lag.time.max.ms")) * time.Millisecond
 	return e
 }
+
+// MinInsyncReplicas is min.insync.replicas, capped at rf (the partition's
+// replication factor): the ISR size acks=all needs.
+func (e *TopicConfig) MinInsyncReplicas(rf int) int { return max(1, min(e.minInsync, rf)) }
+
+// ReplicaLag is replica.lag.time.max.ms: how long a follower may stay
+// behind the leader before it leaves the ISR.
+func (e *TopicConfig) ReplicaLag() time.Duration { return e.replicaLag }
 
 // Value is the config's value: the topic's own, or the broker default.
 func (e *TopicConfig) Value(key string) string { return e.values[key] }

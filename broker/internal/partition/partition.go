@@ -37,6 +37,10 @@ type Partition struct {
 	openErr   error
 	log       *commitlog.Log
 	producers *producerState
+
+	// replica is the replication state in a cluster (replication.go);
+	// nil on a single broker.
+	replica atomic.Pointer[replState]
 }
 
 // newPartition is partition i of t, not open yet.
