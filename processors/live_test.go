@@ -178,3 +178,105 @@ func abs(v int64) int64 {
 	}
 	return v
 }
+
+// The live delta to the session's best lap (Live.DeltaSessionS), held to
+// the simulator's truth: three cars at 20× real time into a running
+// processor; just before each line the delta is the lap's time minus a
+// valid lap of the session (any car's) that had ended, ±0.1 s, and that
+// lap is at least as fast as the session's best of 20 s of sensor time
+// (1 s of the run) before: the processor learns the laps from
+// telemetry.laps and their traces from telemetry.live, as they come.
+func TestLiveSessionDelta(t *testing.T) {
+	t.Parallel() // own broker
+	b := brokertest.Start(t)
+	cfg := config(t, b.Addr, "live-session", nil)
+	startProcessor(t, cfg)
+	truthPath := filepath.Join(t.TempDir(), "truth.csv")
+	err := simulator.Run(context.Background(), simulator.Config{
+		Track: testTrack, Cars: testCars, Laps: testLaps, PitEvery: -1, Seed: 5, GPSRateHz: 10, Rates: testRates, Speed: 20,
+		DropoutsPerHour: -1, GPSNoise: -1, Out: "kafka://" + b.Addr + "/" + telemetry.TopicFrames, Truth: truthPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := readTruth(t, truthPath)
+	laps := waitLaps(t, b.Addr, "live-session", len(truth))
+	checkTruth(t, laps, truth)
+	valid := map[[2]any]bool{}
+	for _, l := range laps {
+		for _, m := range l.Metrics {
+			if m.Name == lap.MValid {
+				valid[[2]any{l.Car, l.Lap}] = m.Value == 1
+			}
+		}
+	}
+	var live map[string][]telemetry.Live
+	deadline := time.Now().Add(time.Minute)
+	for {
+		live = readLive(t, b.Addr)
+		covered := len(live) == testCars
+		for _, w := range truth {
+			ls := live[w.Car]
+			covered = covered && len(ls) > 0 && ls[len(ls)-1].TimeNs >= w.EndNs-int64(200*time.Millisecond)
+		}
+		if covered || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// bestBefore is the session's best valid lap time over the laps that
+	// ended before ns; 0 before one.
+	bestBefore := func(ns int64) time.Duration {
+		var best time.Duration
+		for _, w := range truth {
+			if w.EndNs < ns && valid[[2]any{w.Car, w.Lap}] && (best == 0 || w.LapTime() < best) {
+				best = w.LapTime()
+			}
+		}
+		return best
+	}
+	const lag = int64(20 * time.Second) // sensor time: 1 s of the run at 20×
+	checked := 0
+	for _, w := range truth {
+		var last *telemetry.Live
+		for i := range live[w.Car] {
+			l := &live[w.Car][i]
+			if l.Lap == w.Lap && l.TimeNs < w.EndNs {
+				last = l
+			}
+		}
+		if last == nil {
+			t.Fatalf("%s lap %d: no live record", w.Car, w.Lap)
+		}
+		known, exists := bestBefore(last.TimeNs-lag), bestBefore(last.TimeNs)
+		switch {
+		case exists == 0 && last.DeltaSessionS != nil:
+			t.Errorf("%s lap %d: session delta %.3f before any lap ended", w.Car, w.Lap, *last.DeltaSessionS)
+		case known == 0:
+			continue // the processor may not have read the first lap yet
+		case last.DeltaSessionS == nil:
+			t.Errorf("%s lap %d: no session delta %v before the line; the session's best was %v", w.Car, w.Lap,
+				time.Duration(w.EndNs-last.TimeNs), known)
+		default:
+			got := *last.DeltaSessionS
+			var ref *telemetry.Lap
+			for i := range truth {
+				l := &truth[i]
+				d := got - (w.LapTime() - l.LapTime()).Seconds()
+				if l.EndNs < last.TimeNs && valid[[2]any{l.Car, l.Lap}] && l.LapTime() <= known && d <= 0.1 && d >= -0.1 {
+					ref = l
+				}
+			}
+			if ref == nil {
+				t.Errorf("%s lap %d (%v): session delta %.3f s %v before the line; the session's best was %v (%v 20 s before), want lap minus that ±0.1 s",
+					w.Car, w.Lap, w.LapTime(), got, time.Duration(w.EndNs-last.TimeNs), exists, known)
+				continue
+			}
+			t.Logf("%s lap %d: session delta %.3f s, lap %v against %s lap %d %v", w.Car, w.Lap, got, w.LapTime(), ref.Car, ref.Lap, ref.LapTime())
+			checked++
+		}
+	}
+	if checked < testCars {
+		t.Errorf("%d laps had a session delta to check, want at least %d", checked, testCars)
+	}
+}

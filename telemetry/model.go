@@ -365,6 +365,9 @@ type Live struct {
 	Planar bool    `avro:"planar"`
 	// InPit is true while the car is in the pit lane (limiter on).
 	InPit bool `avro:"in_pit"`
+	// DeltaSessionS is the live delta to the session's best lap (any
+	// car's) at the same distance, seconds; nil before one.
+	DeltaSessionS *float64 `avro:"delta_session_s"`
 }
 
 // Validate reports whether l keeps the model's rules.
@@ -376,6 +379,7 @@ func (l *Live) Validate() error {
 		return fmt.Errorf("%w: live record time %d lap %d start %d sector %d", ErrInvalid, l.TimeNs, l.Lap, l.LapStartNs, l.Sector)
 	}
 	if !finite(l.DistanceM) || !finite(l.Speed) || !finite(l.X) || !finite(l.Y) || (l.DeltaBestS != nil && !finite(*l.DeltaBestS)) ||
+		(l.DeltaSessionS != nil && !finite(*l.DeltaSessionS)) ||
 		!finite(l.Throttle) || !finite(l.Brake) || !finite(l.RPM) {
 		return fmt.Errorf("%w: live record of %s has a value that is not finite", ErrInvalid, l.Car)
 	}

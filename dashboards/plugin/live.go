@@ -56,12 +56,13 @@ func nullableField(name, unit string, get func(*telemetry.Live) *float64) liveFi
 // the telemetry.live record's (telemetry/live.avsc) and lap_time_s, the
 // running lap clock the page shows (time - lap_start; null before the
 // car's first crossing).
-var LiveFields = []string{"delta_best_s", "lap", "lap_time_s", "sector", "distance_m", "speed", "throttle", "brake",
+var LiveFields = []string{"delta_best_s", "delta_session_s", "lap", "lap_time_s", "sector", "distance_m", "speed", "throttle", "brake",
 	"gear", "rpm", "in_pit", "x", "y"}
 
 var liveFields = map[string]liveField{
-	"delta_best_s": nullableField("delta_best_s", "s", func(l *telemetry.Live) *float64 { return l.DeltaBestS }),
-	"lap":          intField("lap", func(l *telemetry.Live) int32 { return l.Lap }),
+	"delta_best_s":    nullableField("delta_best_s", "s", func(l *telemetry.Live) *float64 { return l.DeltaBestS }),
+	"delta_session_s": nullableField("delta_session_s", "s", func(l *telemetry.Live) *float64 { return l.DeltaSessionS }),
+	"lap":             intField("lap", func(l *telemetry.Live) int32 { return l.Lap }),
 	"lap_time_s": nullableField("lap_time_s", "s", func(l *telemetry.Live) *float64 {
 		if l.Lap == 0 {
 			return nil

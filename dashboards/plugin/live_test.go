@@ -69,14 +69,17 @@ func liveRows(t *testing.T, f *data.Frame) []liveRow {
 // want is what a live row must hold for the record l, field by field,
 // exactly as published (lap_time_s from its times).
 func want(l *telemetry.Live) map[string]any {
-	var delta, lapTime any
+	var delta, session, lapTime any
 	if l.DeltaBestS != nil {
 		delta = *l.DeltaBestS
+	}
+	if l.DeltaSessionS != nil {
+		session = *l.DeltaSessionS
 	}
 	if l.Lap > 0 {
 		lapTime = float64(l.TimeNs-l.LapStartNs) / 1e9
 	}
-	return map[string]any{"delta_best_s": delta, "lap": l.Lap, "lap_time_s": lapTime, "sector": l.Sector, "distance_m": l.DistanceM,
+	return map[string]any{"delta_best_s": delta, "delta_session_s": session, "lap": l.Lap, "lap_time_s": lapTime, "sector": l.Sector, "distance_m": l.DistanceM,
 		"speed": l.Speed, "throttle": l.Throttle, "brake": l.Brake, "gear": l.Gear, "rpm": l.RPM, "in_pit": l.InPit, "x": l.X, "y": l.Y}
 }
 
@@ -118,6 +121,7 @@ type pageRow struct {
 	Sector    int32    `json:"sector"`
 	DistanceM float64  `json:"distance_m"`
 	Delta     *float64 `json:"delta_best_s"`
+	Session   *float64 `json:"delta_session_s"`
 	InPit     bool     `json:"in_pit"`
 }
 
@@ -240,7 +244,7 @@ func TestLiveStream(t *testing.T) {
 		page = pageState(t, url)
 		withDelta := 0
 		for _, p := range page {
-			if p.Delta != nil {
+			if p.Delta != nil && p.Session != nil {
 				withDelta++
 			}
 		}
@@ -248,7 +252,7 @@ func TestLiveStream(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("page rows %+v, want 3 cars with a live delta", page)
+			t.Fatalf("page rows %+v, want 3 cars with both live deltas", page)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -325,17 +329,20 @@ func TestLiveStream(t *testing.T) {
 			t.Errorf("%s: the page's record at %d was not streamed", p.Car, p.TimeNs)
 			continue
 		}
-		var pd any
+		var pd, ps any
 		if p.Delta != nil {
 			pd = *p.Delta
 		}
-		dist := row.values["distance_m"].(float64)
-		if row.values["delta_best_s"] != pd || row.values["lap"] != p.LiveLap || row.values["sector"] != p.Sector ||
-			fmt.Sprintf("%.1f", dist) != fmt.Sprintf("%.1f", p.DistanceM) || row.values["in_pit"] != p.InPit {
-			t.Errorf("%s at %d: page shows delta %v lap %d sector %d %.1f m in pit %v; the stream %v", p.Car, p.TimeNs,
-				pd, p.LiveLap, p.Sector, p.DistanceM, p.InPit, row.values)
+		if p.Session != nil {
+			ps = *p.Session
 		}
-		t.Logf("%s: page and stream agree: delta %v lap %d sector %d %.1f m", p.Car, pd, p.LiveLap, p.Sector, p.DistanceM)
+		dist := row.values["distance_m"].(float64)
+		if row.values["delta_best_s"] != pd || row.values["delta_session_s"] != ps || row.values["lap"] != p.LiveLap ||
+			row.values["sector"] != p.Sector || fmt.Sprintf("%.1f", dist) != fmt.Sprintf("%.1f", p.DistanceM) || row.values["in_pit"] != p.InPit {
+			t.Errorf("%s at %d: page shows delta %v, to the session's best %v, lap %d sector %d %.1f m in pit %v; the stream %v", p.Car, p.TimeNs,
+				pd, ps, p.LiveLap, p.Sector, p.DistanceM, p.InPit, row.values)
+		}
+		t.Logf("%s: page and stream agree: delta %v, to the session's best %v, lap %d sector %d %.1f m", p.Car, pd, ps, p.LiveLap, p.Sector, p.DistanceM)
 	}
 
 	// QueryData: a wide frame per car with every field; a long frame

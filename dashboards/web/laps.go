@@ -165,22 +165,3 @@ func (t *Tower) Lap(car string, n int32) (telemetry.Lap, bool) {
 
 // Trace returns car's trace of lap n, or nil.
 func (t *Tower) Trace(car string, n int32) *LapTrace { return t.traces.get(car, n) }
-
-// sessionBest returns the trace of the session's best lap, or nil.
-func (t *Tower) sessionBest() *LapTrace {
-	traces := t.traces
-	if t.bestLap == 0 {
-		return nil
-	}
-	for _, c := range t.cars {
-		for i := range c.laps {
-			l := &c.laps[i]
-			if lapValid(l) && l.LapTime() == t.bestLap {
-				if tr := traces.get(c.car, l.Lap); tr != nil && len(tr.D) > 1 {
-					return tr
-				}
-			}
-		}
-	}
-	return nil
-}

@@ -204,8 +204,8 @@ type Row struct {
 	Sector     int32    `json:"sector"`
 	DistanceM  float64  `json:"distance_m"`
 	DeltaBestS *float64 `json:"delta_best_s"`
-	// DeltaSessionS is the live delta to the session's best lap (its
-	// trace at the same distance); nil before one.
+	// DeltaSessionS is the live delta to the session's best lap, as the
+	// processor published it (telemetry.Live); nil before one.
 	DeltaSessionS *float64 `json:"delta_session_s"`
 	Speed         float64  `json:"speed"`
 	InPit         bool     `json:"in_pit"`
@@ -228,17 +228,10 @@ func (t *Tower) Rows() []Row {
 		cs = append(cs, c)
 	}
 	slices.SortFunc(cs, t.compare)
-	sb := t.sessionBest()
 	rows := make([]Row, len(cs))
 	for i, c := range cs {
 		r := t.row(c)
 		r.Pos = i + 1
-		if sb != nil && c.hasLive && c.live.Lap > 0 {
-			if ref, ok := sb.at(c.live.DistanceM); ok {
-				d := math.Round((float64(c.live.TimeNs-c.live.LapStartNs)/1e9-ref)*1000) / 1000
-				r.DeltaSessionS = &d
-			}
-		}
 		if i > 0 {
 			if t.order == OrderBest {
 				r.Gap, r.Interval = bestGap(cs[0], c), bestGap(cs[i-1], c)
@@ -307,7 +300,7 @@ func (t *Tower) row(c *towerCar) Row {
 	if c.hasLive {
 		l := &c.live
 		r.LiveLap, r.LapStartNs, r.TimeNs, r.Sector, r.DistanceM = l.Lap, l.LapStartNs, l.TimeNs, l.Sector, round1(l.DistanceM)
-		r.DeltaBestS, r.Speed, r.InPit = l.DeltaBestS, round1(l.Speed), l.InPit
+		r.DeltaBestS, r.DeltaSessionS, r.Speed, r.InPit = l.DeltaBestS, l.DeltaSessionS, round1(l.Speed), l.InPit
 		r.X, r.Y, r.HasPos = l.X, l.Y, l.X != 0 || l.Y != 0
 		if c.pitSince != 0 {
 			r.PitTimeMs = (l.TimeNs - c.pitSince) / 1e6

@@ -162,8 +162,7 @@ func TestTowerPitStopOnce(t *testing.T) {
 	}
 }
 
-// Lap traces from live records, the lap list and the live delta to the
-// session's best lap.
+// Lap traces from live records, the lap list and the live deltas.
 func TestLapTraces(t *testing.T) {
 	tw := NewTower(OrderRace, nil, 0)
 	// car01 lap 1: 1000 m at 20 m/s (50 s); car02 lap 1 at 25 m/s (40 s).
@@ -189,10 +188,10 @@ func TestLapTraces(t *testing.T) {
 	if len(laps) != 2 || !laps[1].Best || laps[0].Best || !laps[0].Trace || laps[1].TimeMs != 40000 {
 		t.Errorf("laps %+v", laps)
 	}
-	// car01 on lap 2, 500 m in after 24 s: the session best (car02, 40 s)
-	// was there at 20 s: +4 s; its own best (50 s) at 25 s.
-	d := -1.0
-	tw.AddLive(&telemetry.Live{Car: "car01", Lap: 2, LapStartNs: 100 * sec, TimeNs: 124 * sec, DistanceM: 500, DeltaBestS: &d})
+	// car01 on lap 2: the tower shows both live deltas as the processor
+	// published them.
+	d, ds := -1.0, 4.0
+	tw.AddLive(&telemetry.Live{Car: "car01", Lap: 2, LapStartNs: 100 * sec, TimeNs: 124 * sec, DistanceM: 500, DeltaBestS: &d, DeltaSessionS: &ds})
 	r := rowOf(t, tw.Rows(), "car01")
 	if r.DeltaSessionS == nil || *r.DeltaSessionS != 4 || *r.DeltaBestS != -1 {
 		t.Errorf("delta to the session best %v, to the car's best %v", r.DeltaSessionS, r.DeltaBestS)

@@ -24,6 +24,7 @@ export interface PitwallQuery extends DataQuery {
 // LiveFields); none chosen means all of them.
 export const LIVE_FIELDS = [
   'delta_best_s',
+  'delta_session_s',
   'lap',
   'lap_time_s',
   'sector',
