@@ -40,7 +40,10 @@
 //     that row ("# Lap N: H:MM:SS.mmm"): a run of markers whose laps have
 //     such times is chained by them and moved back as a whole until no
 //     marker is after its row, so the markers' gaps are the app's own lap
-//     times (a time more than 5 s from its row breaks the run).
+//     times (a time more than 5 s from its row breaks the run). "# Pit
+//     Lane Entry" and "# Pit Lane Exit" become the pit_limiter channel (1
+//     and 0 at the next row), so the lap processor marks the laps that
+//     touched the pit lane as pit laps, as it does for a car's limiter.
 //   - aim: AiM Race Studio's CSV export. Every cell quoted; key/value rows
 //     ("Format","AiM CSV File", "Session", "Vehicle", "Racer", "Date",
 //     "Time", "Sample Rate", "Duration", "Beacon Markers" (the times, in

@@ -1,9 +1,12 @@
 package logs
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitwall/pitwall/telemetry"
 )
 
 // These samples reproduce what real exports do beyond the published
@@ -14,7 +17,8 @@ import (
 // after it timed a crossing, up to a second late, and writes the lap it
 // timed by interpolation as "# Lap N" just before that row. The markers go
 // where those lap times put them: their gaps are the app's own lap times,
-// and none is after the row where the column changed.
+// and none is after the row where the column changed. "# Pit Lane Entry"
+// and "Exit" come between rows too.
 const trackAddictLateLapColumn = `# RaceRender Data: TrackAddict 4.3.5 on Android 9 [phone] (Mode: 0)
 # End Point: 52.000000, 13.600000  @ -1.00 deg
 "Time","UTC Time","Lap","Predicted Lap Time","Predicted vs Best Lap","GPS_Update","GPS_Delay","Latitude","Longitude","Altitude (m)","Altitude (ft)","Speed (Km/h)","Heading","Accuracy (m)","Accel X","Accel Y","Accel Z"
@@ -29,6 +33,7 @@ const trackAddictLateLapColumn = `# RaceRender Data: TrackAddict 4.3.5 on Androi
 # Lap 2: 00:01:56.145
 233.256,1559734344.256,3,0,0,1,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,48.0,0.00,0.00,0.00
 # Lap 3: 00:00:40.000
+# Pit Lane Exit
 353.256,1559734464.256,4,0,0,1,0.000,52.0001000,13.6000000,80.0,262,50.0,0.0,48.0,0.00,0.00,0.00
 # Session End
 `
@@ -60,6 +65,19 @@ func TestTrackAddictLapTimes(t *testing.T) {
 	}
 	if v := markerAt(t, l, sec(117.111)); v != 2 {
 		t.Errorf("device_lap %v at the second marker, want 2", v)
+	}
+	// The app's pit lane comments: pit_limiter 1 from the row after
+	// "# Pit Lane Entry", 0 from the row after "# Pit Lane Exit", so the
+	// lap processor marks the laps in between as pit laps.
+	pit := channels(t, l)[telemetry.ChanPitLimiter].ID
+	var pits []string
+	for _, f := range l.Frames {
+		if v, ok := f.Value(pit); ok {
+			pits = append(pits, fmt.Sprintf("%v@%.3f", v, float64(f.TimeNs-sec(0))/1e9))
+		}
+	}
+	if got := strings.Join(pits, " "); got != "1@233.256 0@353.256" {
+		t.Errorf("pit_limiter %q, want 1 at the row after the entry comment and 0 after the exit", got)
 	}
 	checkValid(t, l)
 

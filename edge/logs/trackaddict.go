@@ -8,12 +8,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pitwall/pitwall/telemetry"
 )
 
 // readTrackAddict reads TrackAddict's RaceRender CSV (see doc.go). Comment
 // lines may come anywhere; the first other line is the header row.
 func readTrackAddict(r *bufio.Reader, b *builder) error {
-	lines := &commentFilter{r: r, onComment: func(line int, c string) { trackAddictComment(b, line, c) }}
+	var pits []pitComment // "# Pit Lane Entry" / "Exit", in file order
+	lines := &commentFilter{r: r, onComment: func(line int, c string) {
+		if on, ok := pitLaneComment(c); ok {
+			pits = append(pits, pitComment{line, on})
+		}
+		trackAddictComment(b, line, c)
+	}}
 	cr := csv.NewReader(lines)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
@@ -54,10 +62,38 @@ func readTrackAddict(r *bufio.Reader, b *builder) error {
 			b.bad(BadTime, line, strings.Join(rec, ","), err)
 			return
 		}
+		// The comment filter reads ahead of the CSV reader, so every
+		// comment before this row is known; those after it wait.
+		for len(pits) > 0 && pits[0].line < line {
+			v := 0.0
+			if pits[0].on {
+				v = 1
+			}
+			b.add(ns, []telemetry.Sample{{ID: b.channel(telemetry.ChanPitLimiter, ""), Value: v}})
+			pits = pits[1:]
+		}
 		b.row(cols, names, rec, line, ns, gpsCol < 0 || strings.TrimSpace(field(rec, gpsCol)) == "1")
 	})
 	b.trackAddictLapTimes()
 	return nil
+}
+
+// pitComment is a "# Pit Lane Entry" (on) or "# Pit Lane Exit" comment at
+// a file line.
+type pitComment struct {
+	line int
+	on   bool
+}
+
+// pitLaneComment reads TrackAddict's pit lane comments.
+func pitLaneComment(c string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c), "#"))) {
+	case "pit lane entry":
+		return true, true
+	case "pit lane exit":
+		return false, true
+	}
+	return false, false
 }
 
 // trackAddictComment notes what a comment line says about the session:
