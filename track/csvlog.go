@@ -41,6 +41,9 @@ func ReadFixesCSV(r io.Reader, planar bool) (fixes []Fix, markers []int64, err e
 		}
 		line, _ := cr.FieldPos(0)
 		if row == 0 {
+			if len(rec) > 0 {
+				rec[0] = strings.TrimPrefix(rec[0], "\ufeff") // a byte-order mark (a file saved on Windows)
+			}
 			if _, err := parseTime(field(rec, 0)); err != nil {
 				if cols, err = header(rec, planar); err != nil {
 					return nil, nil, fmt.Errorf("%w: line %d: %v", ErrInvalid, line, err)

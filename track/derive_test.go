@@ -104,6 +104,10 @@ func TestReadFixesCSV(t *testing.T) {
 	if err != nil || len(fixes) != 2 || fixes[1].LatLon.Lat != 45.2 || len(markers) != 0 {
 		t.Errorf("header in another order: %v %+v %v", err, fixes, markers)
 	}
+	fixes, _, err = track.ReadFixesCSV(strings.NewReader("\ufefftime,lat,lon\r\n0.1,45.1,9.2\r\n0.2,45.2,9.3\r\n"), false)
+	if err != nil || len(fixes) != 2 || fixes[1].LatLon.Lon != 9.3 {
+		t.Errorf("a byte-order mark and CRLF (a file saved on Windows): %v %+v", err, fixes)
+	}
 	for _, bad := range []string{"time,speed\n1,2\n", "1,95,9\n", "x,45,9\n1,45,9\n1,a,9\n", "-5,45,9\n", "1,45,9\n\"unclosed\n"} {
 		if _, _, err := track.ReadFixesCSV(strings.NewReader(bad), false); !errors.Is(err, track.ErrInvalid) || !strings.Contains(err.Error(), "line") {
 			t.Errorf("%q: %v, want ErrInvalid naming the line", bad, err)

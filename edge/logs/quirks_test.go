@@ -182,3 +182,30 @@ func TestRaceChronoRealQuirks(t *testing.T) {
 	}
 	checkValid(t, l)
 }
+
+// Exports saved on Windows or passed through a spreadsheet: a UTF-8
+// byte-order mark and CRLF line ends read as the plain file does.
+func TestBOMAndCRLF(t *testing.T) {
+	for name, sample := range map[string]string{
+		"racechrono": raceChronoRealQuirks, "trackaddict": trackAddictLateLapColumn, "aim": aimRealQuirks,
+		"csv": "time,lat,lon,gps_speed,lap\n1751711460.0,51.0,0.0,100,0\n1751711461.0,51.0,0.001,100,1\n",
+		"trackaddict without comments": "\"Time\",\"UTC Time\",\"Lap\",\"GPS_Update\",\"Latitude\",\"Longitude\"\n" +
+			"0.000,1751711460.000,0,1,51.0,0.0\n1.000,1751711461.000,1,1,51.0,0.001\n",
+	} {
+		plain, err := Read(strings.NewReader(sample), Options{Car: "car7"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		windows := "\xef\xbb\xbf" + strings.ReplaceAll(sample, "\n", "\r\n")
+		l, err := Read(strings.NewReader(windows), Options{Car: "car7"})
+		if err != nil {
+			t.Fatalf("%s with BOM and CRLF: %v", name, err)
+		}
+		if l.Format != plain.Format || len(l.Frames) != len(plain.Frames) || fmt.Sprint(l.Markers) != fmt.Sprint(plain.Markers) ||
+			len(l.Catalog.Channels) != len(plain.Catalog.Channels) || l.BadCount() != 0 {
+			t.Errorf("%s with BOM and CRLF: %s, %d frames, %d channels, markers %v, %d bad; plain: %s, %d frames, %d channels, markers %v",
+				name, l.Format, len(l.Frames), len(l.Catalog.Channels), l.Markers, l.BadCount(), plain.Format, len(plain.Frames), len(plain.Catalog.Channels), plain.Markers)
+		}
+		checkValid(t, l)
+	}
+}

@@ -20,7 +20,7 @@ func readRaceChrono(r *bufio.Reader, b *builder) error {
 		line++
 		t := strings.TrimSpace(strings.TrimPrefix(s, "\xef\xbb\xbf"))
 		if strings.HasPrefix(strings.ToLower(t), "timestamp,") || strings.HasPrefix(strings.ToLower(t), `"timestamp",`) {
-			return raceChronoTable(io.MultiReader(strings.NewReader(s), r), b, line-1, format)
+			return raceChronoTable(io.MultiReader(strings.NewReader(strings.TrimPrefix(s, "\xef\xbb\xbf")), r), b, line-1, format)
 		}
 		k, v, _ := strings.Cut(t, ",")
 		v = strings.Trim(strings.TrimSpace(v), `"`)

@@ -221,7 +221,10 @@ func (f *commentFilter) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		f.line++
-		t := strings.TrimLeft(strings.TrimPrefix(s, "\xef\xbb\xbf"), " \t")
+		if f.line == 1 {
+			s = strings.TrimPrefix(s, "\xef\xbb\xbf") // a byte-order mark is no part of the first name
+		}
+		t := strings.TrimLeft(s, " \t")
 		if strings.HasPrefix(t, "#") {
 			f.onComment(f.line, strings.TrimRight(t, "\r\n"))
 			continue
