@@ -40,6 +40,17 @@ func handleInitProducerID(c *conn, kreq kmsg.Request) *reply {
 		resp.ErrorCode = kerr.KafkaStorageError.Code
 		return ready(resp)
 	}
+	if c.s.cluster != nil {
+		// Each broker allocates from its own producer-ids.json: in a
+		// cluster the node id goes into the high bits, so two brokers
+		// never hand out the same id (a partition's producer state is
+		// keyed by it, on whichever broker leads it).
+		id |= (int64(c.s.cfg.NodeID) + 1) << clusterProducerIDShift
+	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
 	return ready(resp)
 }
+
+// clusterProducerIDShift leaves each broker of a cluster 2^40 producer
+// ids of its own.
+const clusterProducerIDShift = 40

@@ -24,13 +24,20 @@ package broker
 //     starts each epoch it is elected at at its log end (assignEpochs),
 //     so OffsetForLeaderEpoch answers as Kafka's leader does.
 //
-// Not built yet: data replication between brokers (followers fetching
-// from the leader with their replica id, the ISR's high watermark,
-// truncation of a returning replica's divergent tail). Until it is,
-// acks=all to a partition with more than one replica is answered
-// NOT_ENOUGH_REPLICAS rather than acknowledged by one copy, and the group
-// coordinator (__consumer_offsets) is each broker's own, as on a single
-// broker.
+//   - data replication (replication.go): followers fetch from the
+//     leader with their replica id and store its batches as they are;
+//     the leader's high watermark is the lowest log end offset in the
+//     ISR, and consumers and ListOffsets see only below it; acks=all is
+//     answered once the high watermark passes the batch, while the ISR
+//     holds min.insync.replicas; followers behind for
+//     replica.lag.time.max.ms leave the ISR and rejoin once caught up
+//     (AlterISR entries); a replica that becomes a follower truncates
+//     its divergent tail (OffsetForLeaderEpoch, KIP-279) first.
+//
+// Not built yet: the group coordinator (__consumer_offsets) is each
+// broker's own, as on a single broker (FindCoordinator names the lowest
+// live broker): groups are not replicated. The replica fetchers connect
+// without TLS or SASL, so a cluster's first listener must be PLAINTEXT.
 //
 // A broker started without Voters never reaches this file's code past a
 // nil check: s.cluster is nil.

@@ -25,6 +25,7 @@
 //	producer_ids.go      producer ids, never reused across restarts (producer-ids.json)
 //	metrics.go           Prometheus metrics; refused input, counted and logged sparingly
 //	cluster.go           cluster mode: metadata, topic creation and partition leadership from internal/cluster
+//	replication.go       cluster mode: replica fetchers (followers), ISR changes, acks=all waiting on the high watermark
 //
 //	internal/partition   topics and partitions: the owner of every file under DataDir/topics
 //	internal/commitlog   the storage engine: one partition's log (format in its doc)
