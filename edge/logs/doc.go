@@ -56,7 +56,8 @@
 //     timestamp; lat, latitude; lon, lng, longitude; x, z; speed;
 //     gps_speed; heading; lap, lap_number, lap_marker) or named by
 //     Options.Map (--map time=Time,lat=Latitude,...). time is seconds (any
-//     epoch) or RFC 3339.
+//     epoch) or RFC 3339. A units row under the names (no cell a number)
+//     gives channels their units and converts a speed to km/h.
 //
 // Every other numeric column becomes a channel of its own, its name
 // folded to Pitwall's rules (lower case, [a-z0-9_.]); well-known columns

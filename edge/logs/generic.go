@@ -47,8 +47,16 @@ func readGeneric(r *bufio.Reader, b *builder, m map[string]string) error {
 	if err != nil {
 		return err
 	}
+	first := true
 	b.eachRow(cr, lines.physical, func(rec []string, line int) {
 		ns, err := parseTimeCell(field(rec, timeCol))
+		if err != nil && first && unitsRow(rec) {
+			b.genericUnits(cols, rec)
+			b.log.Rows--
+			first = false
+			return
+		}
+		first = false
 		if err != nil {
 			b.bad(BadTime, line, strings.Join(rec, ","), err)
 			return
@@ -56,6 +64,38 @@ func readGeneric(r *bufio.Reader, b *builder, m map[string]string) error {
 		b.row(cols, names, rec, line, ns, true)
 	})
 	return nil
+}
+
+// unitsRow reports whether rec, the row after the header, is a units row
+// ("s,deg,deg,km/h"): no cell is a number.
+func unitsRow(rec []string) bool {
+	for _, c := range rec {
+		if _, err := parseValue(c); err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// genericUnits takes the units row: each channel without a unit gets its
+// cell, and a speed in another unit than km/h is converted.
+func (b *builder) genericUnits(cols []column, units []string) {
+	for i := range cols {
+		c := &cols[i]
+		u := strings.TrimSpace(field(units, i))
+		if c.kind != colValue || u == "" {
+			continue
+		}
+		ch := &b.chans[b.idx[c.id]-1]
+		switch {
+		case ch.Name == telemetry.ChanSpeed || ch.Name == telemetry.ChanGPSSpeed:
+			if s, ok := speedScale(u); ok && c.scale == 1 {
+				c.scale = s
+			}
+		case ch.Unit == "":
+			ch.Unit = foldUnit(u)
+		}
+	}
 }
 
 // genericColumns assigns every column its role: first those --map names,

@@ -209,3 +209,22 @@ func TestBOMAndCRLF(t *testing.T) {
 		checkValid(t, l)
 	}
 }
+
+// A generic CSV with a units row under the names (as many loggers'
+// exports have): it gives the channels their units and converts a speed,
+// and is no bad row.
+func TestGenericUnitsRow(t *testing.T) {
+	l, err := Read(strings.NewReader("time,lat,lon,speed,oil temp\ns,deg,deg,mph,°C\n1751711460.0,51.0,0.0,60,90\n1751711461.0,51.0,0.001,61,91\n"),
+		Options{Car: "car7", Format: FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := channels(t, l)
+	if len(l.Frames) != 2 || l.BadCount() != 0 || l.Rows != 2 || ch["oil_temp"].Unit != "C" || ch[telemetry.ChanSpeed].Unit != "km/h" {
+		t.Fatalf("%d frames, %d bad, %d rows, channels %v", len(l.Frames), l.BadCount(), l.Rows, l.Catalog.Channels)
+	}
+	if v, _ := l.Frames[0].Value(ch[telemetry.ChanSpeed].ID); v != 60*1.609344 {
+		t.Errorf("speed %v, want 60 mph in km/h", v)
+	}
+	checkValid(t, l)
+}
