@@ -111,11 +111,12 @@ func (r *partitionRead) run(ctx context.Context, fn func(*sarama.ConsumerMessage
 	if err != nil || !r.follow && start >= end {
 		return err
 	}
-	pc, err := r.cons.ConsumePartition(r.topic, r.part, start)
+	pc, err := r.consume(ctx, start)
 	if err != nil {
 		return fmt.Errorf("topicread: %s/%d: %w", r.topic, r.part, err)
 	}
 	defer pc.Close()
+	failures := 0 // transient errors since the last record
 	var idle <-chan time.Time
 	var timer *time.Timer
 	if !r.follow && r.cfg.IdleEnd > 0 {
@@ -136,6 +137,7 @@ func (r *partitionRead) run(ctx context.Context, fn func(*sarama.ConsumerMessage
 			if !r.follow && m.Offset >= end {
 				return nil
 			}
+			failures = 0
 			fn(m)
 			if !r.follow && m.Offset >= end-1 {
 				return nil
@@ -144,6 +146,12 @@ func (r *partitionRead) run(ctx context.Context, fn func(*sarama.ConsumerMessage
 				timer.Reset(r.cfg.IdleEnd)
 			}
 		case err := <-pc.Errors():
+			// sarama looks the leader up again and goes on by itself
+			// after a transient error (a leader election in a cluster);
+			// only a run of them with no record between ends the read.
+			if failures++; transient(err) && failures < errorsInARow {
+				continue
+			}
 			return fmt.Errorf("topicread: %s/%d: %w", r.topic, r.part, err)
 		}
 	}
@@ -168,8 +176,34 @@ func (r *partitionRead) bounds(ctx context.Context) (start, end int64, err error
 	return max(start, oldest), end, nil
 }
 
-// offsetAttempts bounds offset's retries of a transient failure.
+// offsetAttempts bounds offset's and consume's retries of a transient
+// failure.
 const offsetAttempts = 5
+
+// errorsInARow is how many transient errors of a partition consumer in a
+// row, with no record between, end a read: each comes after sarama's
+// retry backoff (2 s by default), so a leader election of a few seconds
+// passes and a partition without a leader for long fails the read.
+const errorsInARow = 5
+
+// consume starts the partition consumer at start. A transient failure
+// (the leader moved between sarama's metadata and its offset request, as
+// in a cluster's leader election) is retried like offset's.
+func (r *partitionRead) consume(ctx context.Context, start int64) (sarama.PartitionConsumer, error) {
+	pause := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		pc, err := r.cons.ConsumePartition(r.topic, r.part, start)
+		if err == nil || attempt == offsetAttempts || !transient(err) {
+			return pc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
 
 // offset asks for the partition's newest or oldest offset. A transient
 // failure is retried with a growing pause: sarama's client shares one
