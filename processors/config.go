@@ -85,7 +85,7 @@ type Config struct {
 	// once per car the batch moved forward, with the sensor time before
 	// which every frame of the car handled before the batch was cut is in
 	// InfluxDB (the start of the car's open downsampling window then). It
-	// runs on the partition's InfluxDB writer goroutine and must not
+	// runs on the processor's InfluxDB writer goroutine and must not
 	// block. It lets a benchmark or a
 	// monitor observe "sample written" without touching InfluxDB.
 	// Default nil.

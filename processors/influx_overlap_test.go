@@ -1,6 +1,8 @@
 package processors_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -20,7 +22,8 @@ import (
 // the processor goes on consuming and timing, and every lap reaches
 // telemetry.laps. Once the writes are let through, InfluxDB has every
 // lap. (A partition that wrote synchronously would sit in its first
-// write until the end.)
+// write until the end.) The processor has one write of points in flight
+// at a time: its partitions' batches share a request.
 func TestInfluxWriteDoesNotHoldLaps(t *testing.T) {
 	t.Parallel() // own broker and influxd
 	b := brokertest.Start(t)
@@ -32,11 +35,25 @@ func TestInfluxWriteDoesNotHoldLaps(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
-	var held atomic.Int64
+	var held, inFlight atomic.Int64
+	var mu sync.Mutex
+	var most int64 // writes in flight at once, at most
 	forward := httputil.NewSingleHostReverseProxy(target)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v2/write" {
-			held.Add(1)
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if !bytes.HasPrefix(body, []byte("pipeline,")) { // not the pipeline stats
+				held.Add(1)
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				mu.Lock()
+				most = max(most, n)
+				mu.Unlock()
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -57,6 +74,12 @@ func TestInfluxWriteDoesNotHoldLaps(t *testing.T) {
 	checkTruth(t, waitLaps(t, b.Addr, "overlap", len(truth)), truth)
 	if held.Load() == 0 {
 		t.Fatal("no write reached InfluxDB's proxy while the laps were timed")
+	}
+	mu.Lock()
+	m := most
+	mu.Unlock()
+	if m != 1 {
+		t.Errorf("%d writes of points in flight at once, want 1 (the processor's one writer)", m)
 	}
 
 	let()

@@ -2,163 +2,274 @@ package processors
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 )
 
-// influxWriter writes one partition's points to InfluxDB on a goroutine
-// of its own, so the partition goes on consuming, decoding and timing
-// laps while its previous batch is in flight (a synchronous write per
-// flush left the partition idle for as long as InfluxDB took, which
-// under load was most of the time).
+// influxWriter writes the points of every partition a processor claimed
+// to InfluxDB, on one goroutine of its own, so the partitions go on
+// consuming, decoding and timing laps while their previous batches are in
+// flight (a synchronous write per partition and flush left a partition
+// idle for as long as InfluxDB took, which under load was most of the
+// time). The batches that are waiting when a write starts go in one
+// request: InfluxDB 1.8 spends about 7 ms of CPU on every write request
+// whatever its size, so 6 partitions writing every 200 ms cost it more
+// than the points did (BENCHMARKS.md, issue 17).
 //
-// The queue holds one batch: the partition hands a batch over (submit)
-// only when the writer is idle; while a write is in flight it goes on
-// filling the next batch, which therefore grows to whatever InfluxDB's
-// pace allows (fewer, bigger requests when it is slow). A partition whose
-// next batch reaches Config.FlushBytes waits for the writer: InfluxDB's
-// pace then holds the partition back and shows as consumer lag.
+// A partition has one batch in the writer at a time (partWriter): it
+// hands a batch over only once the writer is done with its last one; in
+// between it goes on filling the next, which therefore grows to whatever
+// InfluxDB's pace allows. A partition whose next batch reaches
+// Config.FlushBytes waits for the writer: InfluxDB's pace then holds the
+// partition back and shows as consumer lag.
 //
-// Every batch carries the offset mark the partition computed when it cut
+// Every batch carries the offset mark its partition computed when it cut
 // the batch (its laps and dead letters acknowledged already). The writer
-// marks it only once InfluxDB accepted the batch and everything held
-// before it, or once the held points outgrew Config.InfluxHoldBytes and
-// were dropped (influxHealth); marks are applied in the order the batches
-// were cut, by this goroutine only.
+// marks it only once InfluxDB accepted the batch and everything the
+// partition held before it, or once the partition's held points outgrew
+// Config.InfluxHoldBytes and were dropped (influxHealth); a partition's
+// marks are applied in the order its batches were cut, by this goroutine
+// only.
 type influxWriter struct {
 	h       *influxHealth
 	hold    int
-	id      int32
-	mk      *marker
 	written func(car string, beforeNs int64) // Config.Written, or nil
-	ctx     context.Context
 
-	jobs chan influxJob
+	mu    sync.Mutex
+	queue []influxJob
+	wake  chan struct{} // a job was queued
+	stop  chan struct{}
+	done  chan struct{}
+
+	// The writer goroutine's own.
+	holders map[*partWriter]bool // partitions with points held or a mark to apply
+	body    []byte
+}
+
+// partWriter is one claimed partition's side of the writer. busy and
+// idle are the partition goroutine's; the rest is the writer goroutine's.
+type partWriter struct {
+	w    *influxWriter
+	id   int32
+	mk   *marker
 	idle chan []byte // the emptied buffer, once the job handed over is done
-	done chan struct{}
-	busy bool // partition side: a job is out and its idle not received
+	busy bool        // a job is out and its idle not received
 
-	// The writer goroutine's own state.
 	held    []byte           // points not accepted yet
 	mark    *offsetMark      // the newest batch's mark, applied once held is written or dropped
 	pending map[string]int64 // car → start of its open window in the newest batch
 	told    map[string]int64 // car → last beforeNs passed to written
 }
 
-// influxJob is one batch and what it covers.
+// influxJob is one partition's batch and what it covers; close instead
+// ends the partition's part in the writer (its claim ended).
 type influxJob struct {
+	pw    *partWriter
+	ctx   context.Context // the group session's: a write for it ends with it
 	batch []byte
 	mark  *offsetMark // nil: nothing to mark
 	open  map[string]int64
+	close bool
 }
 
-func newInfluxWriter(ctx context.Context, p *partition) *influxWriter {
-	w := &influxWriter{h: p.r.health, hold: p.r.cfg.InfluxHoldBytes, id: p.id, mk: p.mk, written: p.r.cfg.Written, ctx: ctx,
-		jobs: make(chan influxJob), idle: make(chan []byte, 1), done: make(chan struct{}),
-		pending: map[string]int64{}, told: map[string]int64{}}
+func newInfluxWriter(h *influxHealth, cfg Config) *influxWriter {
+	w := &influxWriter{h: h, hold: cfg.InfluxHoldBytes, written: cfg.Written, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}), holders: map[*partWriter]bool{}}
 	go w.run()
 	return w
 }
 
-// ready says whether a batch may be handed over now: the writer is idle.
-// With wait it waits for that (or for ctx to end) and returns the buffer
-// the writer emptied, for the partition to fill next.
-func (w *influxWriter) ready(ctx context.Context, wait bool) ([]byte, bool) {
-	if !w.busy {
+// close stops the writer; every partition has closed its partWriter.
+func (w *influxWriter) close() {
+	close(w.stop)
+	<-w.done
+}
+
+// partition returns the writer of one claimed partition.
+func (w *influxWriter) partition(id int32, mk *marker) *partWriter {
+	return &partWriter{w: w, id: id, mk: mk, idle: make(chan []byte, 1), pending: map[string]int64{}, told: map[string]int64{}}
+}
+
+func (w *influxWriter) enqueue(j influxJob) {
+	w.mu.Lock()
+	w.queue = append(w.queue, j)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *influxWriter) run() {
+	defer close(w.done)
+	var spares [][]byte
+	for {
+		select {
+		case <-w.wake:
+		case <-w.stop:
+			return
+		}
+		w.mu.Lock()
+		jobs := w.queue
+		w.queue = nil
+		w.mu.Unlock()
+		var ctx context.Context
+		spares = spares[:0]
+		for _, j := range jobs {
+			if j.close {
+				delete(w.holders, j.pw)
+				spares = append(spares, nil)
+				continue
+			}
+			spares = append(spares, j.pw.take(j))
+			w.holders[j.pw] = true
+			ctx = j.ctx
+		}
+		if ctx != nil {
+			w.write(ctx)
+		}
+		for i, j := range jobs {
+			j.pw.idle <- spares[i]
+		}
+	}
+}
+
+// write tries once to write every partition's held points in one
+// request (once per back-off while InfluxDB is down), and marks each
+// partition's newest batch once none of its points are held any more.
+func (w *influxWriter) write(ctx context.Context) {
+	body := w.body[:0]
+	n := 0
+	for pw := range w.holders {
+		if len(pw.held) > 0 {
+			n++
+			if n == 1 {
+				body = pw.held // one partition's points: no copy
+			} else {
+				if n == 2 {
+					body = append(w.body[:0], body...)
+				}
+				body = append(body, pw.held...)
+			}
+		}
+	}
+	if n > 1 {
+		w.body = body[:0]
+	}
+	if len(body) > 0 && (!w.h.ready(time.Now()) || w.h.write(ctx, body) != nil) {
+		if ctx.Err() != nil {
+			return // the session ended: its partitions close their writers
+		}
+		for pw := range w.holders {
+			if len(pw.held) == 0 { // nothing of its own held
+				pw.report(w.written)
+				pw.commit()
+				delete(w.holders, pw)
+			} else if len(pw.held) > w.hold {
+				w.h.drop(pw.id, pw.held)
+				pw.held = pw.held[:0]
+				clear(pw.pending)
+				pw.commit()
+				delete(w.holders, pw)
+			}
+		}
+		return // held: tried again with the next batch
+	}
+	for pw := range w.holders {
+		pw.held = pw.held[:0]
+		pw.report(w.written)
+		pw.commit()
+		delete(w.holders, pw)
+	}
+}
+
+// ready says whether a batch may be handed over now: the writer is done
+// with the last one. With wait it waits for that (or for ctx to end). The
+// buffer returned is the one to fill next (nil: a new one).
+func (pw *partWriter) ready(ctx context.Context, wait bool) ([]byte, bool) {
+	if !pw.busy {
 		return nil, true
 	}
 	if !wait {
 		select {
-		case b := <-w.idle:
-			w.busy = false
+		case b := <-pw.idle:
+			pw.busy = false
 			return b, true
 		default:
 			return nil, false
 		}
 	}
 	select {
-	case b := <-w.idle:
-		w.busy = false
+	case b := <-pw.idle:
+		pw.busy = false
 		return b, true
 	case <-ctx.Done():
 		return nil, false
 	}
 }
 
-// submit hands a job over; the writer must be idle (ready said so).
-func (w *influxWriter) submit(j influxJob) {
-	w.busy = true
-	w.jobs <- j
+// submit hands a batch over; the writer must be done with the last one
+// (ready said so).
+func (pw *partWriter) submit(ctx context.Context, j influxJob) {
+	pw.busy = true
+	j.pw, j.ctx = pw, ctx
+	pw.w.enqueue(j)
 }
 
-// close stops the writer after the job in flight (whose write ends early
-// if the session's context ended) and waits for it.
-func (w *influxWriter) close() {
-	close(w.jobs)
-	<-w.done
-}
-
-func (w *influxWriter) run() {
-	defer close(w.done)
-	for j := range w.jobs {
-		spare := w.take(j)
-		w.write()
-		w.idle <- spare
+// close waits until the writer is done with the partition's batch in
+// flight (a write for an ended session ends early) and drops the points
+// it holds, so that nothing is marked once the claim has ended: the
+// partition's next owner re-reads them from the committed offset.
+func (pw *partWriter) close() {
+	if pw.busy {
+		<-pw.idle
 	}
+	pw.busy = true
+	pw.w.enqueue(influxJob{pw: pw, close: true})
+	<-pw.idle
+	pw.busy = false
 }
 
 // take adds j to the held points and returns the buffer the partition
 // fills next.
-func (w *influxWriter) take(j influxJob) []byte {
+func (pw *partWriter) take(j influxJob) []byte {
 	var spare []byte
-	if len(w.held) == 0 {
-		w.held, spare = j.batch, w.held[:0]
+	if len(pw.held) == 0 {
+		pw.held, spare = j.batch, pw.held[:0]
 	} else {
-		w.held, spare = append(w.held, j.batch...), j.batch[:0]
+		pw.held, spare = append(pw.held, j.batch...), j.batch[:0]
 	}
 	if j.mark != nil {
-		w.mark = j.mark
+		pw.mark = j.mark
 	}
 	for car, open := range j.open {
-		w.pending[car] = open
+		pw.pending[car] = open
 	}
 	return spare
 }
 
-// write tries once to write the held points (once per back-off while
-// InfluxDB is down), and marks the newest batch's offset once none are
-// held any more.
-func (w *influxWriter) write() {
-	if len(w.held) > 0 {
-		if !w.h.ready(time.Now()) || w.h.write(w.ctx, w.held) != nil {
-			if w.ctx.Err() != nil || len(w.held) <= w.hold {
-				return // held: tried again with the next batch
-			}
-			w.h.drop(w.id, w.held)
-			clear(w.pending)
-		}
-		w.held = w.held[:0]
-		w.report()
-	}
-	if w.mark != nil {
-		w.mk.apply(*w.mark)
-		w.mark = nil
+// commit applies the newest batch's mark.
+func (pw *partWriter) commit() {
+	if pw.mark != nil {
+		pw.mk.apply(*pw.mark)
+		pw.mark = nil
 	}
 }
 
 // report tells Config.Written how far each car's frames are in InfluxDB:
 // everything before its open window when the batch was cut.
-func (w *influxWriter) report() {
-	if w.written != nil {
-		for car, open := range w.pending {
-			if open > w.told[car] {
-				w.told[car] = open
-				w.written(car, open)
+func (pw *partWriter) report(written func(string, int64)) {
+	if written != nil {
+		for car, open := range pw.pending {
+			if open > pw.told[car] {
+				pw.told[car] = open
+				written(car, open)
 			}
 		}
 	}
-	clear(w.pending)
+	clear(pw.pending)
 }
 
 // offsetMark is a partition's restart offset and its commit metadata
@@ -169,7 +280,7 @@ type offsetMark struct {
 }
 
 // marker marks a partition's offsets in the group session; it is used by
-// one goroutine at a time (the partition's without InfluxDB, its writer's
+// one goroutine at a time (the partition's without InfluxDB, the writer's
 // with).
 type marker struct {
 	sess   sarama.ConsumerGroupSession

@@ -34,7 +34,7 @@ type partition struct {
 	pos     *atomic.Int64             // next, for the pipeline stats (runner.positions)
 	newest  int64                     // newest sensor time seen
 	mk      *marker
-	w       *influxWriter // nil without InfluxDB
+	w       *partWriter // nil without InfluxDB
 	frame   telemetry.Frame
 	out     []telemetry.Lap
 }
@@ -396,7 +396,7 @@ func (p *partition) flush(ctx context.Context, wait bool) error {
 			j.open[id] = c.ds.Open()
 		}
 	}
-	p.w.submit(j)
+	p.w.submit(ctx, j)
 	p.batch = spare
 	return nil
 }

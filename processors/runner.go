@@ -55,6 +55,8 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := r.health.prepare(ctx); err != nil {
 			return err
 		}
+		r.writer = newInfluxWriter(r.health, cfg)
+		defer r.writer.close() // after the group: every claim has ended
 	}
 	if r.producer, err = sarama.NewSyncProducerFromClient(prodClient); err != nil {
 		return fmt.Errorf("processors: laps producer: %w", err)
@@ -221,6 +223,7 @@ type runner struct {
 	bad      *badInput
 	influx   *influx.Writer
 	health   *influxHealth // nil without InfluxDB
+	writer   *influxWriter // nil without InfluxDB
 	producer sarama.SyncProducer
 	live     *liveOut    // nil: no telemetry.live records
 	fail     func(error) // ends Run with the error (a failure, not a stop)
@@ -287,8 +290,8 @@ func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 	tick := time.NewTicker(r.cfg.FlushInterval)
 	defer tick.Stop()
 	ctx := sess.Context()
-	if r.health != nil {
-		p.w = newInfluxWriter(ctx, p)
+	if r.writer != nil {
+		p.w = r.writer.partition(p.id, p.mk)
 		defer p.w.close() // before the claim ends: no mark after it
 	}
 	for {
