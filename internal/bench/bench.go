@@ -23,6 +23,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	switch cfg.Peer {
 	case PeerKfake:
 		starters = append(starters, startKfake)
+	case PeerSingle: // one broker process, the peer of a cluster
+		starters = append(starters, func() (*target, error) { return procTarget(ctx, cfg, TargetSingle, 1) })
 	case PeerPlaintext: // the same embedded broker, on PLAINTEXT, in a fresh dir
 		plain := cfg
 		plain.Security, plain.DataDir = SecurityPlaintext, ""
@@ -43,6 +45,9 @@ func startUnderTest(ctx context.Context, cfg Config) (*target, error) {
 	if cfg.Brokers != "" {
 		return external(cfg)
 	}
+	if cfg.Cluster > 0 {
+		return procTarget(ctx, cfg, TargetCluster, cfg.Cluster)
+	}
 	return startEmbedded(ctx, cfg)
 }
 
@@ -58,7 +63,7 @@ func measure(ctx context.Context, cfg Config, start func() (*target, error)) (re
 		}
 	}()
 	cfg.Logger.Info("bench: running", "target", t.name, "brokers", t.seeds, "workload", cfg.Workload)
-	res, err = runWorkload(ctx, cfg, t.seeds, t.opts)
+	res, err = runWorkload(ctx, cfg, t)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s at %s: %w", t.name, t.seeds[0], err)
 	}
@@ -69,20 +74,25 @@ func measure(ctx context.Context, cfg Config, start func() (*target, error)) (re
 
 // runWorkload creates the topic and runs the produce pass, and for Consume
 // the read-back pass over exactly what the produce pass wrote.
-// Every client connects with conn: the seeds, then security's options.
-func runWorkload(ctx context.Context, cfg Config, seeds []string, security []kgo.Opt) (Result, error) {
-	if len(seeds) == 0 {
+// Every client connects with conn: t's seeds, then its security options.
+func runWorkload(ctx context.Context, cfg Config, t *target) (Result, error) {
+	if len(t.seeds) == 0 {
 		return Result{}, errors.New("bench: no broker address")
 	}
-	conn := append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, security...)
+	conn := append([]kgo.Opt{kgo.SeedBrokers(t.seeds...)}, t.opts...)
 	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.ClientID("pitwall-bench-admin")}, conn...)...)
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: admin client: %w", err)
 	}
 	defer admin.Close()
-	parts, err := ensureTopic(ctx, admin, cfg.Topic, cfg.Partitions)
+	parts, err := ensureTopic(ctx, admin, cfg.Topic, cfg.Partitions, max(t.rf, 1))
 	if err != nil {
 		return Result{}, err
+	}
+	if t.ready != nil {
+		if err := t.ready(ctx, cfg.Topic); err != nil {
+			return Result{}, err
+		}
 	}
 	var before map[int32]int64
 	if cfg.Workload == Consume {

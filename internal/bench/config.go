@@ -99,7 +99,7 @@ type Config struct {
 	// temporary directory, removed after the run. Only valid without
 	// Brokers.
 	DataDir string
-	// Peer is "kfake", "none" or "plaintext" (another embedded broker on
+	// Peer is "kfake", "none", "single" (with Cluster) or "plaintext" (another embedded broker on
 	// PLAINTEXT, to measure what Security costs). Default "kfake".
 	Peer string
 	// Security is the protocol of the embedded broker's listener the
@@ -113,6 +113,15 @@ type Config struct {
 	// ClientSecurity is TLS and SASL to Brokers (kafkasec, loaded).
 	// Default PLAINTEXT.
 	ClientSecurity kafkasec.Config
+	// Cluster, if above 0, runs the workload against a cluster of that
+	// many `pitwall broker` child processes on loopback (cluster.go), on
+	// a topic with replication factor Cluster, instead of the embedded
+	// broker; Peer then defaults to "single" (one `pitwall broker` child
+	// process). Default 0. Only valid without Brokers, on PLAINTEXT.
+	Cluster int
+	// Broker is the pitwall executable the child brokers of Cluster and
+	// Peer "single" run. Default: this process's executable.
+	Broker string
 	// Logger receives progress and the embedded broker's warnings. Default
 	// discards everything.
 	Logger *slog.Logger
@@ -154,6 +163,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Peer == "" {
 		c.Peer = PeerKfake
+		if c.Cluster > 0 {
+			c.Peer = PeerSingle
+		}
 	}
 	if c.Client == "" {
 		c.Client = ClientKgo
@@ -201,9 +213,10 @@ func (c Config) validate() error {
 	if _, ok := codec(c.Compression); !ok {
 		bad("--compression %q: want none, gzip, snappy, lz4 or zstd", c.Compression)
 	}
-	if c.Peer != PeerKfake && c.Peer != PeerNone && c.Peer != PeerPlaintext {
-		bad("--peer %q: want kfake, none or plaintext", c.Peer)
+	if c.Peer != PeerKfake && c.Peer != PeerNone && c.Peer != PeerPlaintext && c.Peer != PeerSingle {
+		bad("--peer %q: want kfake, none, plaintext or single", c.Peer)
 	}
+	c.validateCluster(bad)
 	c.validateSecurity(bad)
 	switch c.Client {
 	case ClientKgo:
@@ -243,6 +256,19 @@ func (c Config) validateEmbedded(bad func(string, ...any)) {
 	case "batch", "interval", "never":
 	default:
 		bad("--fsync %q: want batch, interval or never", c.Fsync)
+	}
+}
+
+func (c Config) validateCluster(bad func(string, ...any)) {
+	switch {
+	case c.Cluster < 0 || c.Cluster > maxCluster:
+		bad("--cluster %d: want 1..%d brokers", c.Cluster, maxCluster)
+	case c.Cluster > 0 && c.Brokers != "":
+		bad("--cluster starts its own brokers: omit --brokers")
+	case c.Cluster > 0 && (c.Security != SecurityPlaintext || c.Peer == PeerPlaintext):
+		bad("--cluster runs on PLAINTEXT: omit --security and --peer plaintext")
+	case c.Cluster == 0 && c.Peer == PeerSingle:
+		bad("--peer single is the peer of --cluster")
 	}
 }
 

@@ -29,7 +29,9 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 			"kfake with the identical workload, one after the other, and prints both.\n"+
 			"consume first produces the workload (the fill), then reads back exactly what it wrote.\n"+
 			"With --brokers the process runs with GOGC=400 unless GOGC is set, so the load\n"+
-			"generator spends less CPU; the embedded broker keeps Go's default.\n\nflags:\n")
+			"generator spends less CPU; the embedded broker keeps Go's default.\n"+
+			"With --cluster N it measures N `pitwall broker` processes on loopback (a topic of\n"+
+			"replication factor N) beside one `pitwall broker` process instead.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.Brokers, "brokers", "", "broker under test, host:port[,host:port] (default: an embedded Pitwall broker in a temp dir)")
@@ -45,7 +47,8 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 	fs.StringVar(&c.Compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
 	fs.StringVar(&c.Fsync, "fsync", "", "embedded broker's fsync mode: batch, interval or never (default batch)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "embedded broker's data directory (default: a temp dir, removed afterwards)")
-	fs.StringVar(&c.Peer, "peer", PeerKfake, "comparison target: kfake, none, or plaintext (the embedded broker again on PLAINTEXT, beside --security)")
+	fs.StringVar(&c.Peer, "peer", "", "comparison target: kfake (the default), none, plaintext (the embedded broker again on PLAINTEXT, beside --security) or single (one `pitwall broker` process, the default with --cluster)")
+	fs.IntVar(&c.Cluster, "cluster", 0, "measure a cluster of this many `pitwall broker` processes on loopback (topic replication factor the same) instead of the embedded broker, beside one broker process")
 	fs.StringVar(&c.Security, "security", SecurityPlaintext, "embedded broker's listener the workload runs on: PLAINTEXT, SSL or SASL_SSL (throwaway CA; a SCRAM user of --sasl-mechanism, default SCRAM-SHA-512)")
 	c.ClientSecurity.AddFlags(fs)
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON")

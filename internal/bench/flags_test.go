@@ -36,6 +36,26 @@ func TestParseArgsDefaults(t *testing.T) {
 	}
 }
 
+func TestParseArgsCluster(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		peer string
+	}{
+		{[]string{"produce", "--cluster", "3"}, PeerSingle},
+		{[]string{"consume", "--cluster", "5", "--peer", "none"}, PeerNone},
+		{[]string{"produce", "--cluster", "3", "--peer", "kfake"}, PeerKfake},
+	} {
+		o, err := ParseArgs(tc.args, new(bytes.Buffer))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if o.Config.Peer != tc.peer || o.Config.Cluster == 0 || o.Config.Acks != "all" || o.Config.Fsync != "batch" {
+			t.Errorf("%q: peer %q cluster %d acks %q fsync %q, want peer %q, acks all, fsync batch", tc.args,
+				o.Config.Peer, o.Config.Cluster, o.Config.Acks, o.Config.Fsync, tc.peer)
+		}
+	}
+}
+
 func TestParseArgsFlagsAroundWorkload(t *testing.T) {
 	o, err := ParseArgs([]string{"--acks", "1", "produce", "--record-size=512", "--records", "10",
 		"--partitions", "3", "--producers", "7", "--compression", "zstd", "--fsync", "never",
@@ -74,7 +94,13 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"produce", "--partitions", "-3"}, "--partitions -3"},
 		{[]string{"produce", "--clients", "1000"}, "--clients 1000"},
 		{[]string{"produce", "--compression", "brotli"}, `--compression "brotli"`},
-		{[]string{"produce", "--peer", "redpanda"}, `--peer "redpanda": want kfake, none or plaintext`},
+		{[]string{"produce", "--peer", "redpanda"}, `--peer "redpanda": want kfake, none, plaintext or single`},
+		{[]string{"produce", "--cluster", "-1"}, "--cluster -1: want 1..9 brokers"},
+		{[]string{"produce", "--cluster", "10"}, "--cluster 10: want 1..9 brokers"},
+		{[]string{"produce", "--cluster", "3", "--brokers", "127.0.0.1:9092"}, "--cluster starts its own brokers: omit --brokers"},
+		{[]string{"produce", "--cluster", "3", "--security", "SSL"}, "--cluster runs on PLAINTEXT"},
+		{[]string{"produce", "--cluster", "3", "--peer", "plaintext"}, "--cluster runs on PLAINTEXT"},
+		{[]string{"produce", "--peer", "single"}, "--peer single is the peer of --cluster"},
 		{[]string{"produce", "--security", "SASL_PLAINTEXT"}, `--security "SASL_PLAINTEXT": want PLAINTEXT, SSL or SASL_SSL`},
 		{[]string{"produce", "--security", "SASL_SSL", "--sasl-mechanism", "PLAIN"}, `--sasl-mechanism "PLAIN": the embedded broker's user is SCRAM`},
 		{[]string{"produce", "--security", "ssl", "--client", "raw"}, "--client raw speaks PLAINTEXT only"},

@@ -27,7 +27,13 @@ const topicReadyTimeout = 30 * time.Second
 type target struct {
 	name  string
 	seeds []string
-	opts  []kgo.Opt    // the clients' TLS and SASL options; none for PLAINTEXT
+	opts  []kgo.Opt // the clients' TLS and SASL options; none for PLAINTEXT
+	rf    int16     // replication factor of the topic a run creates; 0 means 1
+	// ready, if set, waits after the topic's creation until every broker
+	// of the target agrees on it (a cluster's brokers apply the creation
+	// one after the other: a client that looked it up too early on one
+	// still behind waits out kgo's metadata min age, 5 s, to look again).
+	ready func(ctx context.Context, topic string) error
 	stop  func() error // releases what start acquired; never nil
 }
 
@@ -54,16 +60,16 @@ func external(cfg Config) (*target, error) {
 	return &target{name: TargetBroker, seeds: cfg.seeds(), opts: opts, stop: func() error { return nil }}, nil
 }
 
-// ensureTopic creates topic with the given partition count unless it exists,
-// waits until every partition has a leader, and returns the partition count
-// the topic really has.
-func ensureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int) (int, error) {
+// ensureTopic creates topic with the given partition count and replication
+// factor unless it exists, waits until every partition has a leader, and
+// returns the partition count the topic really has.
+func ensureTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int, replicationFactor int16) (int, error) {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.TimeoutMillis = int32(topicReadyTimeout / time.Millisecond)
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic = topic
 	rt.NumPartitions = int32(partitions)
-	rt.ReplicationFactor = 1
+	rt.ReplicationFactor = replicationFactor
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
