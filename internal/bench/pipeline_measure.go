@@ -319,6 +319,9 @@ func (r *pipelineRun) latencies(rep *PipelineReport, w wire, s3 snapshot, live *
 		rep.Latency = append(rep.Latency, s3.edge.promLatency("edge_ack_latency_seconds", "(a) edge receipt → broker ack",
 			"the edge's histogram (buckets: p50/p99 interpolated, max a bucket bound)"))
 	}
+	var lf latencyHist
+	lf.add(live.Fetched)
+	rep.Latency = append(rep.Latency, lf.latency("    sample → live subscriber fetched", "when the subscriber got the frame, before the plugin's 20 ms batching"))
 	var lv latencyHist
 	lv.add(live.Latency)
 	rep.Latency = append(rep.Latency, lv.latency("(b) sample → live stream", "a row per car per sample of the streamed channel, batched 20 ms as the plugin does"))

@@ -61,6 +61,7 @@ type stageResult struct {
 	stageProgress
 	Latency histJSON            `json:"latency"`           // live: sample → row streamed; process: sample → InfluxDB accepted
 	Receipt histJSON            `json:"receipt,omitempty"` // live: sample → record timestamp (edge receipt)
+	Fetched histJSON            `json:"fetched,omitempty"` // live: sample → the record reached the subscriber (before its 20 ms batching)
 	Cars    map[string]seqStats `json:"cars,omitempty"`
 	Bad     int64               `json:"bad,omitempty"`
 	Err     string              `json:"err,omitempty"`
@@ -181,6 +182,7 @@ type liveStage struct {
 	bad     atomic.Int64
 	stream  latencyHist
 	receipt latencyHist
+	fetched latencyHist
 	mu      sync.Mutex
 	cars    map[string]seqStats
 }
@@ -218,7 +220,7 @@ func runLiveStage(ctx context.Context, brokers, topic string, chanID int32, out 
 	out.line("READY", nil)
 	go out.progressLoop(ctx, s.progress)
 	wg.Wait()
-	res := stageResult{stageProgress: s.progress(), Latency: s.stream.json(), Receipt: s.receipt.json(), Bad: s.bad.Load()}
+	res := stageResult{stageProgress: s.progress(), Latency: s.stream.json(), Receipt: s.receipt.json(), Fetched: s.fetched.json(), Bad: s.bad.Load()}
 	s.mu.Lock()
 	res.Cars = s.cars
 	s.mu.Unlock()
@@ -301,6 +303,7 @@ func (s *liveStage) partition(ctx context.Context, msgs <-chan *sarama.ConsumerM
 			}
 			now := time.Now()
 			s.receipt.Observe(m.Timestamp.Sub(time.Unix(0, f.TimeNs)))
+			s.fetched.Observe(now.Sub(time.Unix(0, f.TimeNs)))
 			s.frames.Add(1)
 			s.samples.Add(int64(len(f.Samples)))
 			c := cars[f.Car]
