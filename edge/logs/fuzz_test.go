@@ -10,7 +10,7 @@ import (
 // FuzzRead feeds Read anything, in every format: it must not panic, and
 // whatever it returns must keep the model's rules.
 func FuzzRead(f *testing.F) {
-	for _, s := range []string{raceChronoSample, trackAddictSample, aimSample, trackAddictLateLapColumn, aimRealQuirks, raceChronoRealQuirks, "time,lat,lon,speed\ns,deg,deg,mph\n1,51,0,60\n", "time,lat,lon,lap\n1,51,0,1\n2,51,0,2\n", "\"Format\",\"AiM CSV File\"\n\"Time\",\"a\",\"b\"\n"} {
+	for _, s := range []string{raceChronoSample, trackAddictSample, aimSample, trackAddictLateLapColumn, aimRealQuirks, raceChronoRealQuirks, raceChrono1HzPhone, "time,lat,lon,speed\ns,deg,deg,mph\n1,51,0,60\n", "time,lat,lon,lap\n1,51,0,1\n2,51,0,2\n", "\"Format\",\"AiM CSV File\"\n\"Time\",\"a\",\"b\"\n"} {
 		f.Add([]byte(s), uint8(0))
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.csv"))

@@ -177,8 +177,63 @@ func TestRaceChronoRealQuirks(t *testing.T) {
 			t.Errorf("no channel %s: %v", name, l.Catalog.Channels)
 		}
 	}
-	if len(l.Markers) != 1 || l.Markers[0] != 1767150801_425_000_000 {
-		t.Errorf("markers %v, want the crossing row's timestamp", l.Markers)
+	// The crossing row is at 1153.06491 s of elapsed_time, its timestamp
+	// rounded to .425: the marker is at the finer time.
+	if len(l.Markers) != 1 || l.Markers[0] != 1767150801_424_910_000 {
+		t.Errorf("markers %v, want the crossing row's time to 10 µs, as its elapsed_time has it", l.Markers)
+	}
+	checkValid(t, l)
+}
+
+// A real RaceChrono Pro export from a phone's 1 Hz GPS beside a 20 Hz
+// CAN bus: the GPS cells of the rows between two fixes are RaceChrono's
+// interpolation, and the crossing row's elapsed_time (here .69946 beside
+// timestamp .699, and .14695 beside .147) is finer than its timestamp.
+// The values are made up; the layout is the export's.
+const raceChrono1HzPhone = `This file is created using RaceChrono Pro v9.1.3 ( http://racechrono.com/ ).
+Format,3
+Session title,"Race 2"
+Session type,Lap timing
+Track name,"Test"
+Driver name,
+Created,13/11/2022,05:06
+Note,
+
+timestamp,fragment_id,lap_number,elapsed_time,distance_traveled,accuracy,bearing,device_update_rate,latitude,longitude,speed,speed
+unix time,,,s,m,m,deg,Hz,deg,deg,m/s,m/s
+,,,,,100: gps,100: gps,100: gps,100: gps,100: gps,100: gps,200: canbus
+1676148524.0,0,5,581.0,14441.188,15.0,322.6,1.0,-38.6,176.1,23.25,31.9
+1676148524.5,0,5,581.5,14466.858,14.0,322.6,1.0,-38.59986,176.09976,28.375,32.6
+1676148524.699,0,6,581.69946,14477.099,13.60108,322.6,1.0,-38.5998,176.09966,30.41946,32.8
+1676148525.0,0,6,582.0,14492.529,13.0,313.4,1.0,-38.59972,176.09952,33.5,33.8
+1676148631.0,0,6,688.0,18140.429,12.0,316.0,1.0,-38.59975,176.0997,30.25,32.6
+1676148631.147,0,7,688.14695,18145.234,12.0,316.0,1.0,-38.59972,176.09966,30.61737,32.9
+1676148632.0,0,7,689.0,18173.126,12.0,314.1,1.0,-38.59956,176.0994,32.75,34.8
+`
+
+func TestRaceChrono1HzPhone(t *testing.T) {
+	l, err := Read(strings.NewReader(raceChrono1HzPhone), Options{Car: "car7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.BadCount() != 0 || len(l.Markers) != 2 {
+		t.Fatalf("%d bad rows, markers %v", l.BadCount(), l.Markers)
+	}
+	if got, want := l.Markers, []int64{1676148524_699_460_000, 1676148631_146_950_000}; got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("markers %v, want %v: the crossing rows' elapsed_time, to 10 µs", got, want)
+	}
+	if lap := time.Duration(l.Markers[1] - l.Markers[0]); lap != 106447490*time.Microsecond {
+		t.Errorf("device lap %v, want RaceChrono's 1:46.44749", lap)
+	}
+	// Every row is a fix (RaceChrono's own interpolation between the
+	// receiver's), the crossing rows at their finer time.
+	fixes, _ := l.Fixes(false)
+	if len(fixes) != 7 || fixes[2].TimeNs != 1676148524_699_460_000 || fixes[1].TimeNs != 1676148524_500_000_000 {
+		t.Errorf("%d fixes, the crossing row's at %d", len(fixes), fixes[2].TimeNs)
+	}
+	ch := channels(t, l)
+	if ch["gps_speed"].ID == 0 || ch["speed"].ID == 0 {
+		t.Errorf("GPS speed and CAN speed: %v", l.Catalog.Channels)
 	}
 	checkValid(t, l)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // readRaceChrono reads a RaceChrono CSV export, format 3 (see doc.go).
@@ -72,13 +73,20 @@ func raceChronoTable(r io.Reader, b *builder, skipped int, format string) error 
 	if err != nil {
 		return err
 	}
+	elapsed := -1
+	for i, n := range names {
+		if strings.EqualFold(strings.TrimSpace(n), "elapsed_time") {
+			elapsed = i
+			break
+		}
+	}
 	physical := func(l int) int { return l + skipped }
 	if first != nil {
 		b.log.Rows++
 		l, _ := cr.FieldPos(0)
-		raceChronoRow(b, cols, names, first, physical(l))
+		raceChronoRow(b, cols, names, first, physical(l), elapsed)
 	}
-	b.eachRow(cr, physical, func(rec []string, line int) { raceChronoRow(b, cols, names, rec, line) })
+	b.eachRow(cr, physical, func(rec []string, line int) { raceChronoRow(b, cols, names, rec, line, elapsed) })
 	return nil
 }
 
@@ -124,7 +132,7 @@ func raceChronoColumns(b *builder, names, units, sources []string) ([]column, er
 	return cols, nil
 }
 
-func raceChronoRow(b *builder, cols []column, names, rec []string, line int) {
+func raceChronoRow(b *builder, cols []column, names, rec []string, line, elapsed int) {
 	var ns int64
 	for i, c := range cols {
 		if c.kind != colTime {
@@ -136,7 +144,28 @@ func raceChronoRow(b *builder, cols []column, names, rec []string, line int) {
 			return
 		}
 	}
-	b.row(cols, names, rec, line, ns, true)
+	b.row(cols, names, rec, line, ns+subMillisecond(field(rec, elapsed)), true)
+}
+
+// subMillisecond returns what a RaceChrono row's elapsed_time says of its
+// instant below the millisecond, in ns (-500000..500000): timestamp is
+// written to the millisecond, but the row RaceChrono writes where it
+// timed a crossing has elapsed_time to 10 µs (1153.06491 beside
+// timestamp 1767150801.425), and the two differ by whole milliseconds
+// (the session's start). So that row, and the device's lap marker on
+// it, is at the crossing RaceChrono computed, not up to 0.5 ms off it.
+// 0 for any other row, or an elapsed_time that is no time.
+func subMillisecond(cell string) int64 {
+	e, err := parseSeconds(cell)
+	if err != nil {
+		return 0
+	}
+	const ms = int64(time.Millisecond)
+	d := e % ms
+	if d >= ms/2 {
+		d -= ms
+	}
+	return d
 }
 
 func field(rec []string, i int) string {
