@@ -170,6 +170,6 @@ func (s *Server) alarm(a *telemetry.Alarm) {
 		return
 	}
 	if s.alarms.Add(a) {
-		s.ver++
+		s.change()
 	}
 }

@@ -26,9 +26,10 @@ import (
 var static embed.FS
 
 // DefaultPushEvery is the shortest time between two states pushed to a
-// page: at most 20 a second, so a sample reaches the page within a
-// twentieth of a second of the live record that carries it.
-const DefaultPushEvery = 50 * time.Millisecond
+// page: at most 40 a second, so a sample reaches the page within 25 ms
+// of the live record that carries it (the page draws the newest state
+// once per animation frame, so more states cost it little).
+const DefaultPushEvery = 25 * time.Millisecond
 
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("web: bad config")
@@ -122,6 +123,8 @@ type Server struct {
 
 	subsMu sync.Mutex
 	subs   map[chan []byte]struct{}
+	// changed wakes push after a change (one pending wake-up is enough).
+	changed chan struct{}
 }
 
 // Stats count what the server did.
@@ -136,7 +139,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, tower: NewTower(cfg.Order, cfg.Drivers, cfg.SpeedTrapM), trace: newTraces(cfg.Timing),
-		subs: map[chan []byte]struct{}{}, alarms: NewAlarms()}, nil
+		subs: map[chan []byte]struct{}{}, alarms: NewAlarms(), changed: make(chan struct{}, 1)}, nil
 }
 
 // Stats returns the counts so far.
@@ -394,20 +397,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // push sends the state to every page when it changed, at most every
 // PushEvery. A page that has not taken the previous state gets the newer
 // one instead: a slow page skips states, it never holds the others back.
+// A change wakes it (changed), so a record goes out as soon as PushEvery
+// has passed since the last push, not on a ticker's next tick.
 func (s *Server) push(ctx context.Context) {
-	// Changes are looked for five times per PushEvery, so a change goes
-	// out within a fifth of it once PushEvery has passed since the last
-	// push, not on the next tick of a PushEvery ticker (up to 50 ms
-	// later; pitwall bench web).
-	t := time.NewTicker(max(s.cfg.PushEvery/5, time.Millisecond))
-	defer t.Stop()
 	var sent uint64
 	var last time.Time
+	wait := time.NewTimer(0)
+	defer wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-s.changed:
+		case <-wait.C:
 		}
 		s.mu.Lock()
 		v := s.ver
@@ -415,7 +417,11 @@ func (s *Server) push(ctx context.Context) {
 		s.subsMu.Lock()
 		n := len(s.subs)
 		s.subsMu.Unlock()
-		if v == sent || n == 0 || time.Since(last) < s.cfg.PushEvery {
+		if v == sent || n == 0 {
+			continue
+		}
+		if d := s.cfg.PushEvery - time.Since(last); d > 0 {
+			wait.Reset(d) // the change goes out then
 			continue
 		}
 		sent, last = v, time.Now()
@@ -435,6 +441,15 @@ func (s *Server) push(ctx context.Context) {
 		s.stats.Pushed++
 		s.stats.Dropped += dropped
 		s.mu.Unlock()
+	}
+}
+
+// change marks the state changed (under mu) and wakes push.
+func (s *Server) change() {
+	s.ver++
+	select {
+	case s.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -601,7 +616,7 @@ func (s *Server) lap(l *telemetry.Lap) {
 	}
 	if s.tower.AddLap(l) {
 		s.stats.Laps++
-		s.ver++
+		s.change()
 	}
 }
 
@@ -615,7 +630,7 @@ func (s *Server) live(l *telemetry.Live) {
 	s.tower.AddLive(l)
 	s.trace.add(l)
 	s.alarms.Session(l.Car, l.Session, l.TimeNs) // alarms.go
-	s.ver++
+	s.change()
 }
 
 func (s *Server) bad(kind string, err error) {
