@@ -232,14 +232,17 @@ func (p *fieldParser) frame(f *Frame) error {
 	samples := f.Samples[:0]
 	prev := int64(-1)
 	for !p.done && p.err == nil {
-		pair := p.next()
-		eq := bytes.IndexByte(pair, '=')
-		if eq < 0 {
-			p.fail("sample %q is not id=value", pair)
-			break
+		id, v, ok := p.quickSample()
+		if !ok {
+			pair := p.next()
+			eq := bytes.IndexByte(pair, '=')
+			if eq < 0 {
+				p.fail("sample %q is not id=value", pair)
+				break
+			}
+			id = p.uint(pair[:eq], math.MaxInt32)
+			v = p.value(pair[eq+1:])
 		}
-		id := p.uint(pair[:eq], math.MaxInt32)
-		v := p.value(pair[eq+1:])
 		if p.err == nil && id <= prev {
 			p.fail("channel %d after %d (ids must ascend)", id, prev)
 		}
@@ -263,6 +266,65 @@ func (p *fieldParser) frame(f *Frame) error {
 	}
 	f.Session, f.Seq, f.TimeNs, f.Samples = "", seq, t, samples
 	return nil
+}
+
+// quickSample parses the next field in one pass when it is the common
+// "id=value": an id without leading zeros up to MaxInt32 and a value with
+// at most 15 digits, up to 9 of them decimals, and no exponent, which
+// value's fast path would read to the same float. Anything else leaves
+// the field to the general path (ok false, nothing consumed). One pass
+// instead of finding the comma, the '=', then scanning both parts again:
+// the samples are most of what a frame line costs to parse.
+func (p *fieldParser) quickSample() (id int64, v float64, ok bool) {
+	b := p.rest
+	i := 0
+	var n uint64
+	for ; i < len(b) && i < 11 && b[i]-'0' <= 9; i++ {
+		n = n*10 + uint64(b[i]-'0')
+	}
+	if i == 0 || i == 11 || (i > 1 && b[0] == '0') || i == len(b) || b[i] != '=' || n > math.MaxInt32 {
+		return 0, 0, false
+	}
+	j := i + 1
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	start := j
+	var mant uint64
+	for ; j < len(b) && j-start < 16 && b[j]-'0' <= 9; j++ {
+		mant = mant*10 + uint64(b[j]-'0')
+	}
+	digits := j - start
+	if digits == 0 || (digits > 1 && b[start] == '0') {
+		return 0, 0, false
+	}
+	decimals := 0
+	if j < len(b) && b[j] == '.' {
+		j++
+		fs := j
+		for ; j < len(b) && j-fs < 10 && b[j]-'0' <= 9; j++ {
+			mant = mant*10 + uint64(b[j]-'0')
+		}
+		decimals = j - fs
+		digits += decimals
+		if decimals == 0 {
+			return 0, 0, false
+		}
+	}
+	if digits > 15 || decimals >= len(pow10) || (j < len(b) && b[j] != ',') {
+		return 0, 0, false
+	}
+	v = float64(mant) / pow10[decimals]
+	if neg {
+		v = -v
+	}
+	if j == len(b) {
+		p.rest, p.done = nil, true
+	} else {
+		p.rest = b[j+1:]
+	}
+	return int64(n), v, true
 }
 
 func (p *fieldParser) channel(c *ChannelLine) error {
