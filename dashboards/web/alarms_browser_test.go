@@ -45,6 +45,7 @@ func TestAlarmsInBrowser(t *testing.T) {
 	if eval[bool](t, ctx, `document.querySelector('tr[data-car="car01"].alarm, #alarms li[data-car="car01"]') !== null`) {
 		t.Error("the healthy car01 is marked")
 	}
+	checkLayout(t, ctx)
 	screenshot(t, ctx, "pitwall-alarms")
 	if eval[bool](t, ctx, `document.querySelector("#alarms").classList.contains("hidden")`) {
 		t.Error("the alarm banner is hidden with alarms raised")

@@ -109,6 +109,53 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot %s.png: %d bytes", name, len(buf))
 }
 
+// checkLayout fails the test where the page is not drawn as a race
+// engineer would read it at 1600×900: the tower wider than its panel
+// (a column cut off), a value cut by its fixed-size box (app.css .v),
+// the cars' layer not over the circuit, or a car off the map.
+func checkLayout(t *testing.T, ctx context.Context) {
+	t.Helper()
+	type layout struct {
+		Panel, Tower, Map float64
+		Clipped           []string
+		Layers            bool
+		Off               []string
+	}
+	l := eval[layout](t, ctx, `(() => {
+		const p = document.querySelector("#tower-panel");
+		const box = (e) => e.getBoundingClientRect();
+		const clipped = [...document.querySelectorAll("#tower .v")].filter((e) => {
+			const r = document.createRange();
+			r.selectNodeContents(e);
+			return r.getBoundingClientRect().width > box(e).width + 0.5;
+		}).map((e) => e.closest("td").className + " " + JSON.stringify(e.innerText));
+		const a = box(document.querySelector("#map")), b = box(document.querySelector("#map-cars"));
+		const o = box(document.querySelector("#outline")), pad = 30;
+		const off = [...document.querySelectorAll("#cars g")].filter((g) => {
+			const c = box(g.querySelector("circle")), x = c.x + c.width / 2, y = c.y + c.height / 2;
+			return x < o.left - pad || x > o.right + pad || y < o.top - pad || y > o.bottom + pad;
+		}).map((g) => g.dataset.car);
+		return {panel: p.clientWidth, tower: p.scrollWidth, map: box(document.querySelector("#map-panel")).width, clipped,
+			layers: a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height, off};
+	})()`)
+	t.Logf("layout: tower %v px in a %v px panel, map %v px", l.Tower, l.Panel, l.Map)
+	if l.Tower > l.Panel {
+		t.Errorf("the tower is %v px wide in a %v px panel: columns cut off", l.Tower, l.Panel)
+	}
+	if l.Map < 360 {
+		t.Errorf("the map is %v px wide: the tower leaves it too little", l.Map)
+	}
+	if len(l.Clipped) > 0 {
+		t.Errorf("values wider than their boxes: %q", l.Clipped)
+	}
+	if !l.Layers {
+		t.Error("the cars' layer is not where the circuit is")
+	}
+	if len(l.Off) > 0 {
+		t.Errorf("cars off the circuit: %q", l.Off)
+	}
+}
+
 // The whole live path into a real browser, as `pitwall up` runs it:
 // simulator (4 cars, 8× real time, a pit stop every 3 laps) → pty → edge
 // → broker → lap processor (laps and telemetry.live) → the page it
@@ -214,6 +261,7 @@ func TestPageInBrowser(t *testing.T) {
 		t.Error("no live delta to the session's best on the tower")
 	}
 	waitJS(t, ctx, "a car in the pit lane", `document.querySelector("tr.inpit td.pit .inpit") !== null`, 3*time.Minute)
+	checkLayout(t, ctx)
 	screenshot(t, ctx, "pitwall-web")
 
 	// The best laps on the page equal the simulator's truth, for the laps

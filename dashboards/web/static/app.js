@@ -9,7 +9,9 @@ const $ = (id) => document.getElementById(id);
 // What the page has seen, for tests and the benchmark: states received,
 // and for each state how late it arrived after the server made it, and
 // how old its newest sample was when drawn (both ms, wall clock).
-const pitwall = (window.pitwall = { states: 0, maps: 0, lateMs: [], sampleAgeMs: [], frameMs: [], last: null });
+// onRender are called after each render with the state drawn and
+// whether tower rows were added, removed or moved (alarms.js).
+const pitwall = (window.pitwall = { states: 0, maps: 0, lateMs: [], sampleAgeMs: [], frameMs: [], last: null, onRender: [] });
 
 let map = null;      // the last Map
 let proj = null;     // lon/lat or x/z → SVG coordinates
@@ -31,76 +33,147 @@ function fmtClock(ms) {
   return `${m}:${String(s).padStart(2, "0")}.${t}`;
 }
 
-function cell(tr, cls, text, colour) {
-  const td = document.createElement("td");
-  td.className = cls + (colour ? " " + colour : "");
-  td.textContent = text;
-  tr.appendChild(td);
-  return td;
+// ---- the timing tower, updated in place ----
+//
+// A row is built once per car and then only the cells whose text or
+// colour changed are written, so an update costs the browser a small
+// relayout and repaint instead of a new table (pitwall bench web --trace:
+// rebuilding 20 rows 20 times a second kept the page's main thread a
+// third busy with style, layout and paint). Rows are moved only when the
+// order changes.
+
+const towerRows = new Map(); // car → {tr, cells, ...} (rowView)
+let rowsCreated = false;     // a row was added or removed since the last render
+
+// set writes el's text and class only when they change; the class goes
+// to el's cell when el is a value span (val).
+function set(el, text, cls) {
+  if (el._t !== text) { el.textContent = text; el._t = text; }
+  const c = el.cell || el;
+  if (cls !== undefined && c._c !== cls) { c.className = cls; c._c = cls; }
 }
 
-// renderTower rebuilds the rows: at most 20 times a second, 20 rows.
+function td(tr, cls) {
+  const el = document.createElement("td");
+  el.className = cls;
+  el._c = cls;
+  tr.appendChild(el);
+  return el;
+}
+
+// val is a cell whose value changes with every state (the live deltas;
+// the lap clock and the pit timer are built the same way): the text goes
+// in a span of fixed size with CSS containment (app.css, .v), so a new
+// value lays out that span alone, not the table and the page.
+// set(v.x, text, cls) writes the text to the span and the class (the
+// colour) to the cell. The other cells change at a timing line (a few
+// times a second over 20 cars) and keep their natural width: fixed boxes
+// wide enough for any value made the tower too wide for its panel.
+function val(tr, cls) {
+  const cell = td(tr, cls);
+  const v = span(cell, "v");
+  v.cell = cell;
+  return v;
+}
+
+function span(parent, cls) {
+  const el = document.createElement("span");
+  if (cls) el.className = cls;
+  parent.appendChild(el);
+  return el;
+}
+
+// rowView builds the cells of one car's row.
+function rowView(car) {
+  const tr = document.createElement("tr");
+  tr.dataset.car = car;
+  const v = { tr, pips: [] };
+  v.pos = td(tr, "pos");
+  v.badge = span(td(tr, "num"));
+  v.driver = td(tr, "driver");
+  v.name = span(v.driver, "name");
+  v.team = span(v.driver, "team");
+  v.laps = td(tr, "laps");
+  v.interval = td(tr, "interval");
+  v.gap = td(tr, "gap");
+  v.last = td(tr, "last");
+  v.best = td(tr, "best");
+  v.sec = [1, 2, 3].map((i) => td(tr, "sec s" + i));
+  const live = td(tr, "live");
+  v.clock = span(live, "clock v");
+  const pips = span(live, "pips");
+  for (let i = 0; i < 3; i++) v.pips.push(span(pips, "pip"));
+  v.dBest = val(tr, "delta best");
+  v.dSession = val(tr, "delta session");
+  const pit = td(tr, "pit");
+  v.inpit = span(span(pit, "v pitv"), "");
+  v.stops = span(pit, "stops");
+  v.trap = td(tr, "trap");
+  v.theo = td(tr, "theo");
+  return v;
+}
+
+function fmtDelta(d) { return d == null ? "–" : (d > 0 ? "+" : "") + d.toFixed(2); }
+function deltaClass(cls, d) { return `delta ${cls}` + (d == null ? "" : d < 0 ? " ahead" : " behind"); }
+
+function updateRow(v, r) {
+  const tr = v.tr;
+  if (v.inPit !== r.in_pit) { tr.classList.toggle("inpit", r.in_pit); v.inPit = r.in_pit; }
+  set(v.pos, String(r.pos));
+  set(v.badge, r.number);
+  if (v.colour !== r.colour) { v.badge.style.background = r.colour; v.colour = r.colour; }
+  set(v.name, r.driver);
+  set(v.team, r.team || "");
+  set(v.laps, String(r.laps));
+  set(v.interval, r.pos === 1 ? (r.laps ? "Leader" : "") : r.interval || "–");
+  set(v.gap, r.pos === 1 ? "" : r.gap || "–");
+  set(v.last, fmtLap(r.last_ms), "last" + (r.last_colour ? " " + r.last_colour : ""));
+  set(v.best, fmtLap(r.best_ms), "best" + (r.best_colour ? " " + r.best_colour : ""));
+  for (let i = 0; i < 3; i++) {
+    const s = (r.sectors || [])[i];
+    set(v.sec[i], s ? fmtSec(s.ms) : "–", `sec s${i + 1}` + (s && s.colour ? " " + s.colour : ""));
+  }
+  for (let i = 0; i < 3; i++) {
+    const n = i + 1;
+    const cls = "pip" + (r.live_lap && n < r.sector ? " done" : r.live_lap && n === r.sector ? " now" : "");
+    if (v.pips[i]._c !== cls) { v.pips[i].className = cls; v.pips[i]._c = cls; }
+  }
+  set(v.dBest, fmtDelta(r.delta_best_s), deltaClass("best", r.delta_best_s));
+  set(v.dSession, fmtDelta(r.delta_session_s), deltaClass("session", r.delta_session_s));
+  set(v.inpit, r.in_pit ? "IN PIT " + fmtSec(r.pit_time_ms).replace(/\.\d+$/, "") + "s" : "", r.in_pit ? "inpit" : "");
+  set(v.stops, r.pit_stops ? `${r.pit_stops} stop${r.pit_stops > 1 ? "s" : ""}` : "");
+  set(v.trap, r.trap_kmh ? r.trap_kmh.toFixed(1) : "–");
+  set(v.theo, fmtLap(r.theoretical_ms));
+}
+
+// renderTower brings the rows up to date with the newest state.
 function renderTower() {
   const tbody = document.querySelector("#tower tbody");
-  const frag = document.createDocumentFragment();
+  const seen = new Set();
+  let i = 0, moved = false;
   for (const r of rows) {
-    const tr = document.createElement("tr");
-    tr.dataset.car = r.car;
-    if (r.in_pit) tr.classList.add("inpit");
-    cell(tr, "pos", String(r.pos));
-    const num = cell(tr, "num", "");
-    const badge = document.createElement("span");
-    badge.textContent = r.number;
-    badge.style.background = r.colour;
-    num.appendChild(badge);
-    const drv = cell(tr, "driver", r.driver);
-    if (r.team) {
-      const t = document.createElement("span");
-      t.className = "team";
-      t.textContent = r.team;
-      drv.appendChild(t);
+    seen.add(r.car);
+    let v = towerRows.get(r.car);
+    if (!v) {
+      v = rowView(r.car);
+      towerRows.set(r.car, v);
+      rowsCreated = true;
     }
-    cell(tr, "laps", String(r.laps));
-    cell(tr, "interval", r.pos === 1 ? (r.laps ? "Leader" : "") : r.interval || "–");
-    cell(tr, "gap", r.pos === 1 ? "" : r.gap || "–");
-    cell(tr, "last", fmtLap(r.last_ms), r.last_colour);
-    cell(tr, "best", fmtLap(r.best_ms), r.best_colour);
-    for (let i = 0; i < 3; i++) {
-      const s = (r.sectors || [])[i];
-      cell(tr, "sec s" + (i + 1), s ? fmtSec(s.ms) : "–", s ? s.colour : "");
+    updateRow(v, r);
+    // Keep the rows in the state's order: move a row only when it is
+    // not where it belongs.
+    if (tbody.children[i] !== v.tr) {
+      tbody.insertBefore(v.tr, tbody.children[i] || null);
+      moved = true;
     }
-    const live = cell(tr, "live", "");
-    const clock = document.createElement("span");
-    clock.className = "clock";
-    live.appendChild(clock);
-    const pips = document.createElement("span");
-    pips.className = "pips";
-    for (let i = 1; i <= 3; i++) {
-      const p = document.createElement("span");
-      p.className = "pip" + (r.live_lap && i < r.sector ? " done" : r.live_lap && i === r.sector ? " now" : "");
-      pips.appendChild(p);
-    }
-    live.appendChild(pips);
-    for (const [d, cls] of [[r.delta_best_s, "best"], [r.delta_session_s, "session"]]) {
-      cell(tr, `delta ${cls}` + (d == null ? "" : d < 0 ? " ahead" : " behind"), d == null ? "–" : (d > 0 ? "+" : "") + d.toFixed(2));
-    }
-    const pit = cell(tr, "pit", "");
-    if (r.in_pit) {
-      const b = document.createElement("span");
-      b.className = "inpit";
-      b.textContent = "IN PIT " + fmtSec(r.pit_time_ms).replace(/\.\d+$/, "") + "s";
-      pit.appendChild(b);
-    }
-    const stops = document.createElement("span");
-    stops.className = "stops";
-    stops.textContent = r.pit_stops ? `${r.pit_stops} stop${r.pit_stops > 1 ? "s" : ""}` : "";
-    pit.appendChild(stops);
-    cell(tr, "trap", r.trap_kmh ? r.trap_kmh.toFixed(1) : "–");
-    cell(tr, "theo", fmtLap(r.theoretical_ms));
-    frag.appendChild(tr);
+    i++;
   }
-  tbody.replaceChildren(frag);
-  $("empty").classList.toggle("hidden", rows.length > 0);
+  for (const [car, v] of towerRows) {
+    if (!seen.has(car)) { v.tr.remove(); towerRows.delete(car); rowsCreated = true; }
+  }
+  if (moved) rowsCreated = true;
+  const empty = $("empty");
+  if (empty._hidden !== rows.length > 0) { empty.classList.toggle("hidden", rows.length > 0); empty._hidden = rows.length > 0; }
   tickClocks();
 }
 
@@ -109,12 +182,10 @@ function renderTower() {
 // does not run on for ever).
 function tickClocks() {
   const since = Math.min(performance.now() - received, 2000);
-  const trs = document.querySelectorAll("#tower tbody tr");
-  rows.forEach((r, i) => {
-    const el = trs[i] && trs[i].querySelector(".clock");
-    if (!el) return;
-    el.textContent = r.live_lap ? fmtClock((r.time_ns - r.lap_start_ns) / 1e6 + since) : "–";
-  });
+  for (const r of rows) {
+    const v = towerRows.get(r.car);
+    if (v) set(v.clock, r.live_lap ? fmtClock((r.time_ns - r.lap_start_ns) / 1e6 + since) : "–");
+  }
 }
 
 function setProjection() {
@@ -165,31 +236,76 @@ function renderMap() {
   drawAnalysisMap();
 }
 
+// renderCars moves the cars on the map: one transform per car.
 function renderCars() {
   if (!proj) return;
   const g = $("cars");
   const want = rows.filter((r) => r.has_pos);
   if (want.some((r) => outside(r.x, r.y)) && !(map && map.complete)) return renderMap();
-  const byCar = new Map([...g.children].map((el) => [el.dataset.car, el]));
+  const gone = new Set(carDots.keys());
   for (const r of want) {
-    let el = byCar.get(r.car);
-    if (!el) {
-      el = document.createElementNS(SVG, "g");
+    let dot = carDots.get(r.car);
+    if (!dot) {
+      const el = document.createElementNS(SVG, "g");
       el.dataset.car = r.car;
-      el.appendChild(document.createElementNS(SVG, "circle"));
+      const c = document.createElementNS(SVG, "circle");
+      c.setAttribute("r", 16);
+      el.appendChild(c);
       el.appendChild(document.createElementNS(SVG, "text"));
       g.appendChild(el);
+      dot = { el, circle: c, text: el.lastChild };
+      carDots.set(r.car, dot);
     }
-    byCar.delete(r.car);
+    gone.delete(r.car);
     const [x, y] = proj(r.x, r.y);
-    const c = el.firstChild;
-    c.setAttribute("cx", x.toFixed(1)); c.setAttribute("cy", y.toFixed(1)); c.setAttribute("r", 16);
-    c.setAttribute("fill", r.colour);
-    const t = el.lastChild;
-    t.setAttribute("x", x.toFixed(1)); t.setAttribute("y", y.toFixed(1));
-    t.textContent = r.number;
+    const at = `translate(${x.toFixed(1)},${y.toFixed(1)})`;
+    if (dot.at !== at) { dot.el.setAttribute("transform", at); dot.at = at; }
+    if (dot.fill !== r.colour) { dot.circle.setAttribute("fill", r.colour); dot.fill = r.colour; }
+    set(dot.text, r.number);
   }
-  for (const el of byCar.values()) el.remove();
+  for (const car of gone) { carDots.get(car).el.remove(); carDots.delete(car); }
+}
+const carDots = new Map(); // car → its dot on the map
+
+// ---- the stream: states are parsed as they come and drawn once per
+// animation frame (the newest), so a burst of states costs one render ----
+
+let pending = null; // the newest state not drawn yet
+let latencyShown = 0; // Date.now() when the header's latency was written
+let scheduled = false;
+
+function schedule() {
+  if (!scheduled) { scheduled = true; requestAnimationFrame(render); }
+}
+
+// render draws the newest state (if one came) and runs the lap clocks.
+// It runs in an animation frame callback: what it writes is on screen in
+// this frame.
+function render() {
+  scheduled = false;
+  const st = pending;
+  pending = null;
+  if (!st) { tickClocks(); return; }
+  const t0 = performance.now();
+  rows = st.rows;
+  set($("track"), st.track);
+  set($("order"), st.order === "best" ? "order: best lap" : "order: race");
+  renderTower();
+  renderCars();
+  refreshLaps();
+  const now = Date.now();
+  if (bench) benchApplied(rows, now, st.sent_ms);
+  pitwall.last = st;
+  for (const f of pitwall.onRender) f(st, rowsCreated);
+  rowsCreated = false;
+  pitwall.frameMs.push(performance.now() - t0);
+  let newest = 0;
+  for (const r of rows) newest = Math.max(newest, r.time_ns || 0);
+  if (newest) pitwall.sampleAgeMs.push(now - newest / 1e6);
+  for (const a of [pitwall.lateMs, pitwall.sampleAgeMs, pitwall.frameMs]) if (a.length > 5000) a.splice(0, a.length - 5000);
+  // The header's latency once a second: a figure changing 40 times a
+  // second can not be read anyway.
+  if (now - latencyShown >= 1000) { set($("latency"), `update ${now - st.sent_ms} ms`); latencyShown = now; }
 }
 
 function connect() {
@@ -203,25 +319,11 @@ function connect() {
   });
   es.addEventListener("state", (e) => {
     const st = JSON.parse(e.data);
-    const t0 = performance.now();
-    received = t0;
-    rows = st.rows;
-    $("track").textContent = st.track;
-    $("order").textContent = st.order === "best" ? "order: best lap" : "order: race";
-    renderTower();
-    renderCars();
-    refreshLaps();
-    if (bench) benchApplied(rows);
-    const now = Date.now();
+    received = performance.now();
     pitwall.states++;
-    pitwall.last = st;
-    pitwall.lateMs.push(now - st.sent_ms);
-    let newest = 0;
-    for (const r of rows) newest = Math.max(newest, r.time_ns || 0);
-    if (newest) pitwall.sampleAgeMs.push(now - newest / 1e6);
-    pitwall.frameMs.push(performance.now() - t0);
-    for (const a of [pitwall.lateMs, pitwall.sampleAgeMs, pitwall.frameMs]) if (a.length > 5000) a.splice(0, a.length - 5000);
-    $("latency").textContent = `update ${now - st.sent_ms} ms`;
+    pitwall.lateMs.push(Date.now() - st.sent_ms);
+    pending = st;
+    schedule();
   });
 }
 
@@ -393,24 +495,26 @@ $("lapB").addEventListener("change", () => { analysis.picked = true; compare(); 
 
 // With ?bench=1 the page records, for every live record it applies (a
 // row whose sensor time changed), the time from the sample's time to the
-// first animation frame after the update (on screen), and every animation
-// frame's duration; pitwall bench web reads window.pitwall.bench.
-const bench = new URLSearchParams(location.search).has("bench") ? { latMs: [], frameMs: [], seen: new Map(), pending: [] } : null;
+// animation frame that draws it (states are applied in a frame callback,
+// so that frame shows them), and every animation frame's interval;
+// pitwall bench web reads window.pitwall.bench.
+const bench = new URLSearchParams(location.search).has("bench") ? { latMs: [], serverMs: [], frameMs: [], seen: new Map() } : null;
 
-function benchApplied(rs) {
+// benchApplied also records each record's age when the server made the
+// state (sent_ms), the pipeline's and the server's share.
+function benchApplied(rs, now, sentMs) {
   for (const r of rs) {
     if (!r.time_ns || bench.seen.get(r.car) === r.time_ns) continue;
     bench.seen.set(r.car, r.time_ns);
-    bench.pending.push(r.time_ns / 1e6);
+    bench.latMs.push(now - r.time_ns / 1e6);
+    bench.serverMs.push(sentMs - r.time_ns / 1e6);
   }
+  if (bench.latMs.length > 200000) { bench.latMs.splice(0, 100000); bench.serverMs.splice(0, 100000); }
 }
 
 function benchFrame(t) {
   if (bench.last !== undefined) bench.frameMs.push(t - bench.last);
   bench.last = t;
-  const now = Date.now();
-  for (const ms of bench.pending) bench.latMs.push(now - ms);
-  bench.pending.length = 0;
   requestAnimationFrame(benchFrame);
 }
 
@@ -419,5 +523,6 @@ if (bench) {
   requestAnimationFrame(benchFrame);
 }
 
-setInterval(tickClocks, 100);
+// The lap clocks run on between states, ten times a second.
+setInterval(schedule, 100);
 connect();
