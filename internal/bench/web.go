@@ -63,9 +63,10 @@ type WebResult struct {
 	// Without and With are `pitwall up`'s CPU (cores) and RSS without
 	// the page open and with it.
 	Without, With ProcFigures
-	// Latency is sample time → on-page update (first animation frame
-	// after the page applied the live record), one per live record the
-	// page applied, ms.
+	// Latency is sample time → on-page update (the animation frame in
+	// which the page applies the live record and draws it: the page
+	// applies the newest state in a requestAnimationFrame callback), one
+	// per live record the page applied, ms.
 	Latency Dist
 	// Broker is sample time → the live record read from the broker by
 	// the benchmark's own consumer, ms: the pipeline's part of Latency
@@ -78,6 +79,14 @@ type WebResult struct {
 	// Handle is the page's handling of one pushed state (parse, tower,
 	// map), ms.
 	Handle Dist
+	// Server is sample time → the state that carries it made by the
+	// page's server, per live record the page applied, ms: the pipeline's
+	// share and the server's (absent with a page older than the field).
+	Server Dist
+	// Page is, per live record the page applied, state made → on-page
+	// update (Latency less Server): the SSE stream's, the browser's and
+	// the page's share.
+	Page Dist
 	// Transit is a pushed state's age when the page handled it (its
 	// SentMs, the server's clock when it made it, to the page's clock
 	// then), ms: the SSE stream's and the browser's queueing.
@@ -339,15 +348,19 @@ type pageBench struct {
 	Frames []float64 `json:"frameMs"`
 	Handle []float64 `json:"handleMs"`
 	Late   []float64 `json:"lateMs"`
+	Server []float64 `json:"serverMs"`
 	States int       `json:"states"`
 	Cars   int       `json:"cars"`
 }
 
 const pageBenchJS = `({latMs: pitwall.bench.latMs, frameMs: pitwall.bench.frameMs, handleMs: pitwall.frameMs,
-	lateMs: pitwall.lateMs, states: pitwall.states, cars: document.querySelectorAll("#cars circle").length})`
+	lateMs: pitwall.lateMs, serverMs: pitwall.bench.serverMs || [], states: pitwall.states, cars: document.querySelectorAll("#cars circle").length})`
+
+// pageSettle is how long the page runs before it is measured.
+const pageSettle = 10 * time.Second
 
 // resetJS starts the page's counts afresh.
-const resetJS = `pitwall.bench.latMs.length = 0; pitwall.bench.frameMs.length = 0; pitwall.frameMs.length = 0; pitwall.lateMs.length = 0; pitwall.states = 0; true`
+const resetJS = `pitwall.bench.latMs.length = 0; if (pitwall.bench.serverMs) pitwall.bench.serverMs.length = 0; pitwall.bench.frameMs.length = 0; pitwall.frameMs.length = 0; pitwall.lateMs.length = 0; pitwall.states = 0; true`
 
 // withPage opens the page, waits for every car on the map, and measures
 // the page and the child for cfg.Duration.
@@ -384,6 +397,12 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 			return err
 		}
+	}
+	// Chromium loads its own pages after the first (headless as it is,
+	// the omnibox popup's WebUI: seconds of CPU, seen in --trace); let it
+	// settle before measuring.
+	if err := sleepCtx(ctx, pageSettle); err != nil {
+		return err
 	}
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](resetJS)); err != nil {
 		return fmt.Errorf("bench web: %w", err)
@@ -423,7 +442,14 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 		return fmt.Errorf("bench web: %d of %d cars on the map at the end", pb.Cars, cfg.Cars)
 	}
 	res.Latency, res.Frame, res.Handle, res.States = dist(pb.Lat), dist(pb.Frames), dist(pb.Handle), pb.States
-	res.Transit = dist(pb.Late)
+	res.Transit, res.Server = dist(pb.Late), dist(pb.Server)
+	if len(pb.Server) == len(pb.Lat) {
+		share := make([]float64, len(pb.Lat))
+		for i := range share {
+			share[i] = pb.Lat[i] - pb.Server[i]
+		}
+		res.Page = dist(share)
+	}
 	for _, f := range pb.Frames {
 		if f > 50 {
 			res.Long++
@@ -533,6 +559,12 @@ func WriteWebTable(w io.Writer, r WebResult) error {
 	fmt.Fprintf(tw, "sample → on-page update\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d live records applied)\n", r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Latency.N)
 	fmt.Fprintf(tw, "sample → telemetry.live (broker)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d records; min %.0f ms)\n", r.Broker.P50, r.Broker.P99, r.Broker.Max, r.Broker.N, r.Broker.Min)
 	fmt.Fprintf(tw, "frame time (rAF)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d frames, %d over 50 ms)\n", r.Frame.P50, r.Frame.P99, r.Frame.Max, r.Frame.N, r.Long)
+	if r.Server.N > 0 {
+		fmt.Fprintf(tw, "sample → state made (server)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t\n", r.Server.P50, r.Server.P99, r.Server.Max)
+	}
+	if r.Page.N > 0 {
+		fmt.Fprintf(tw, "state made → on-page update\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t\n", r.Page.P50, r.Page.P99, r.Page.Max)
+	}
 	fmt.Fprintf(tw, "state made → handled (SSE)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t\n", r.Transit.P50, r.Transit.P99, r.Transit.Max)
 	fmt.Fprintf(tw, "state handling (JS)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d states)\n", r.Handle.P50, r.Handle.P99, r.Handle.Max, r.States)
 	fmt.Fprintf(tw, "pitwall up without the page\tCPU %.2f cores\tRSS %.0f MiB (max %.0f)\t\t\n", r.Without.CPU, mib(r.Without.RSSLast), mib(r.Without.RSSMax))

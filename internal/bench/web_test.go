@@ -74,14 +74,16 @@ func TestSummarizeTrace(t *testing.T) {
 	events := [][]byte{
 		ev(`{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"CrRendererMain"}}`),
 		ev(`{"ph":"M","name":"thread_name","pid":1,"tid":2,"args":{"name":"Compositor"}}`),
-		// A 100 ms task: 60 ms of script (of which 20 ms GC), 30 ms layout.
-		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":1,"ts":1000,"dur":100000}`),
-		ev(`{"ph":"X","name":"FunctionCall","pid":1,"tid":1,"ts":2000,"dur":60000}`),
-		ev(`{"ph":"X","name":"MinorGC","pid":1,"tid":1,"ts":10000,"dur":20000}`),
-		ev(`{"ph":"X","name":"Layout","pid":1,"tid":1,"ts":62000,"dur":30000}`),
-		// A short task, and a long one on another thread: not counted.
-		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":1,"ts":200000,"dur":10000}`),
-		ev(`{"ph":"X","name":"Layout","pid":1,"tid":1,"ts":201000,"dur":5000}`),
+		// A 100 ms task: 60 ms of script (of which 20 ms GC), 30 ms
+		// layout; half of it on a core (tdur).
+		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":1,"ts":1000,"dur":100000,"tdur":50000}`),
+		ev(`{"ph":"X","name":"FunctionCall","pid":1,"tid":1,"ts":2000,"dur":60000,"tdur":30000}`),
+		ev(`{"ph":"X","name":"MinorGC","pid":1,"tid":1,"ts":10000,"dur":20000,"tdur":10000}`),
+		ev(`{"ph":"X","name":"Layout","pid":1,"tid":1,"ts":62000,"dur":30000,"tdur":15000}`),
+		// A short task (counted in the CPU only), and a long one on
+		// another thread: not counted.
+		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":1,"ts":200000,"dur":10000,"tdur":10000}`),
+		ev(`{"ph":"X","name":"Layout","pid":1,"tid":1,"ts":201000,"dur":5000,"tdur":5000}`),
 		ev(`{"ph":"X","name":"RunTask","pid":1,"tid":2,"ts":1000,"dur":90000}`),
 		ev(`not json`),
 	}
@@ -92,5 +94,9 @@ func TestSummarizeTrace(t *testing.T) {
 	want := []NamedMs{{"FunctionCall", 40}, {"Layout", 30}, {"MinorGC", 20}, {"RunTask", 10}}
 	if !slices.Equal(lt.Self, want) {
 		t.Errorf("self times %v, want %v", lt.Self, want)
+	}
+	wantCPU := []NamedMs{{"FunctionCall", 20}, {"Layout", 20}, {"MinorGC", 10}, {"RunTask", 10}}
+	if lt.CPUMs != 60 || !slices.Equal(lt.SelfCPU, wantCPU) {
+		t.Errorf("CPU %v ms, by event %v; want 60 ms, %v", lt.CPUMs, lt.SelfCPU, wantCPU)
 	}
 }

@@ -95,8 +95,9 @@ func (pt *pageTrace) stop(ctx context.Context, path string) error {
 type traceEvent struct {
 	Name string          `json:"name"`
 	Ph   string          `json:"ph"`
-	Ts   float64         `json:"ts"`  // µs
-	Dur  float64         `json:"dur"` // µs
+	Ts   float64         `json:"ts"`   // µs
+	Dur  float64         `json:"dur"`  // µs
+	TDur float64         `json:"tdur"` // µs of the thread's CPU
 	Pid  int             `json:"pid"`
 	Tid  int             `json:"tid"`
 	Args json.RawMessage `json:"args"`
@@ -105,7 +106,8 @@ type traceEvent struct {
 // LongTasks summarises a trace's long tasks on the page's main thread
 // (CrRendererMain): tasks over limitMs and where their time went, by
 // event name, counting each event's own time (without the events nested
-// in it).
+// in it); and the main thread's CPU time, which on a loaded machine is
+// far below its wall time (a task waits for a core inside it).
 type LongTasks struct {
 	Tasks   int     // main-thread tasks over the limit
 	TotalMs float64 // their summed duration
@@ -116,6 +118,11 @@ type LongTasks struct {
 	// Self is the time spent in each kind of event inside them, ms,
 	// largest first.
 	Self []NamedMs
+	// CPUMs is the main thread's CPU time in every task (the events'
+	// tdur), ms; SelfCPU the CPU time of each kind of event in every
+	// task, own time as Self, largest first.
+	CPUMs   float64
+	SelfCPU []NamedMs
 }
 
 // NamedMs is a time by name.
@@ -147,7 +154,7 @@ func summarizeTrace(events [][]byte, limitMs float64) LongTasks {
 		}
 	}
 	var out LongTasks
-	self := map[string]float64{}
+	self, selfCPU := map[string]float64{}, map[string]float64{}
 	byThread := map[[2]int][]traceEvent{}
 	for _, e := range evs {
 		k := [2]int{e.Pid, e.Tid}
@@ -164,18 +171,19 @@ func summarizeTrace(events [][]byte, limitMs float64) LongTasks {
 			return cmp.Compare(b.Dur, a.Dur)
 		})
 		var stack []int // indexes into list
-		own := make([]float64, len(list))
+		own, ownCPU := make([]float64, len(list)), make([]float64, len(list))
 		inLong := make([]bool, len(list))
 		for i, e := range list {
 			for len(stack) > 0 && list[stack[len(stack)-1]].Ts+list[stack[len(stack)-1]].Dur <= e.Ts {
 				stack = stack[:len(stack)-1]
 			}
-			own[i] = e.Dur
+			own[i], ownCPU[i] = e.Dur, e.TDur
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
 				own[p] -= e.Dur
+				ownCPU[p] -= e.TDur
 				inLong[i] = inLong[p]
-			} else if out.BusyMs += e.Dur / 1000; e.Dur > limitMs*1000 {
+			} else if out.BusyMs, out.CPUMs = out.BusyMs+e.Dur/1000, out.CPUMs+e.TDur/1000; e.Dur > limitMs*1000 {
 				inLong[i] = true
 				out.Tasks++
 				out.TotalMs += e.Dur / 1000
@@ -194,13 +202,28 @@ func summarizeTrace(events [][]byte, limitMs float64) LongTasks {
 			if inLong[i] {
 				self[e.Name] += max(own[i], 0) / 1000
 			}
+			selfCPU[e.Name] += max(ownCPU[i], 0) / 1000
 		}
 	}
-	for n, ms := range self {
-		out.Self = append(out.Self, NamedMs{n, ms})
-	}
-	slices.SortFunc(out.Self, func(a, b NamedMs) int { return cmp.Compare(b.Ms, a.Ms) })
+	out.Self, out.SelfCPU = byMs(self), byMs(selfCPU)
 	return out
+}
+
+// byMs lists m's times, largest first (then by name), without zeros.
+func byMs(m map[string]float64) []NamedMs {
+	var l []NamedMs
+	for n, ms := range m {
+		if ms > 0 {
+			l = append(l, NamedMs{n, ms})
+		}
+	}
+	slices.SortFunc(l, func(a, b NamedMs) int {
+		if c := cmp.Compare(b.Ms, a.Ms); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return l
 }
 
 // WriteLongTasks prints a trace summary: the top n kinds of event.
@@ -208,6 +231,11 @@ func WriteLongTasks(w io.Writer, lt LongTasks, n int) {
 	fmt.Fprintf(w, "page main thread (trace): busy %.0f of %.0f ms; %d tasks over 50 ms, %.0f ms in all, longest %.0f ms; inside them:\n",
 		lt.BusyMs, lt.SpanMs, lt.Tasks, lt.TotalMs, lt.MaxMs)
 	for _, s := range lt.Self[:min(n, len(lt.Self))] {
+		fmt.Fprintf(w, "  %-40s %8.1f ms\n", s.Name, s.Ms)
+	}
+	fmt.Fprintf(w, "page main thread CPU: %.0f ms in %.0f ms (%.1f%% of a core); in every task, by event:\n",
+		lt.CPUMs, lt.SpanMs, 100*lt.CPUMs/max(lt.SpanMs, 1))
+	for _, s := range lt.SelfCPU[:min(n, len(lt.SelfCPU))] {
 		fmt.Fprintf(w, "  %-40s %8.1f ms\n", s.Name, s.Ms)
 	}
 }
