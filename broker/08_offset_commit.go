@@ -30,7 +30,11 @@ func handleOffsetCommit(c *conn, kreq kmsg.Request) *reply {
 	cr := group.CommitRequest{Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: deref(req.InstanceID)}
 	var sent []*kmsg.OffsetCommitResponseTopicPartition // answers of cr.Offsets, in order
 	resp.Topics = make([]kmsg.OffsetCommitResponseTopic, len(req.Topics))
-	groupDenied := !c.mayGroup(kmsg.ACLOperationRead, req.Group)
+	var co *group.Coordinator
+	groupErr := errGroupAuthorization
+	if c.mayGroup(kmsg.ACLOperationRead, req.Group) {
+		co, groupErr = c.s.coordinator(req.Group) // NOT_COORDINATOR in a cluster if another broker is
+	}
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
 		*st = kmsg.NewOffsetCommitResponseTopic()
@@ -38,8 +42,8 @@ func handleOffsetCommit(c *conn, kreq kmsg.Request) *reply {
 		st.Partitions = make([]kmsg.OffsetCommitResponseTopicPartition, len(rt.Partitions))
 		var denied error
 		switch {
-		case groupDenied:
-			denied = errGroupAuthorization
+		case groupErr != nil:
+			denied = groupErr
 		case !c.mayTopic(kmsg.ACLOperationRead, rt.Topic):
 			denied = errTopicAuthorization
 		}
@@ -51,7 +55,7 @@ func handleOffsetCommit(c *conn, kreq kmsg.Request) *reply {
 				sp.ErrorCode = groupErrorCode(denied)
 				continue
 			}
-			if _, err := c.s.topics.Partition(rt.Topic, rp.Partition); err != nil {
+			if err := c.s.partitionExists(rt.Topic, rp.Partition); err != nil {
 				sp.ErrorCode = groupErrorCode(err)
 				continue
 			}
@@ -69,7 +73,7 @@ func handleOffsetCommit(c *conn, kreq kmsg.Request) *reply {
 	if len(sent) == 0 {
 		return ready(resp)
 	}
-	ch := c.s.groups.CommitOffsets(cr)
+	ch := co.CommitOffsets(cr)
 	fill := func(res group.CommitResult, err error) kmsg.Response {
 		if err == nil {
 			err = res.Err

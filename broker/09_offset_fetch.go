@@ -123,7 +123,11 @@ func (c *conn) fetchOffsets(groupID string, want []group.TopicPartition, all boo
 		}
 		want = allowed
 	}
-	offs, err := c.s.groups.FetchOffsets(groupID, want)
+	co, err := c.s.coordinator(groupID)
+	if err != nil {
+		return nil, err
+	}
+	offs, err := co.FetchOffsets(groupID, want)
 	if err != nil {
 		return nil, err
 	}

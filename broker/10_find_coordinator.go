@@ -4,8 +4,9 @@ package broker
 //
 // librdkafka 2.0.2 sends 0-2, sarama up to v2 (v1 with its default
 // Version), franz-go the highest; v4+ batches several keys in one request.
-// This broker is the coordinator of every group, so the answer is always
-// itself. Transactions are not supported: a transactional key (type 1) or
+// A single broker is the coordinator of every group, so the answer is
+// itself; in a cluster it is the leader of the group's __consumer_offsets
+// partition (cluster.go, cluster_groups.go). Transactions are not supported: a transactional key (type 1) or
 // a share group key (type 2, v6) gets INVALID_REQUEST rather than a
 // coordinator that would refuse the next request.
 
@@ -51,7 +52,7 @@ func (c *conn) coordinatorFor(key string, keyType int8) kmsg.FindCoordinatorResp
 	}
 	co.NodeID, co.Host, co.Port = c.s.cfg.NodeID, c.l.host, c.l.port
 	if c.s.cluster != nil {
-		c.s.clusterCoordinator(&co) // cluster.go: one broker coordinates every group
+		c.s.clusterCoordinator(&co) // cluster.go: the leader of the group's partition
 	}
 	return co
 }

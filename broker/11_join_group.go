@@ -51,7 +51,11 @@ func handleJoinGroup(c *conn, kreq kmsg.Request) *reply {
 	for _, p := range req.Protocols {
 		jr.Protocols = append(jr.Protocols, group.Protocol{Name: p.Name, Metadata: p.Metadata})
 	}
-	ch := c.s.groups.Join(jr)
+	co, err := c.s.coordinator(req.Group)
+	if err != nil {
+		return ready(joinResponse(req, group.JoinResult{}, err))
+	}
+	ch := co.Join(jr)
 	select {
 	case res := <-ch: // errors, and members that need no rebalance
 		if errors.Is(res.Err, group.ErrMemberIDRequired) {
@@ -66,7 +70,7 @@ func handleJoinGroup(c *conn, kreq kmsg.Request) *reply {
 			// The connection closed under a waiting member: nobody
 			// will read the answer, so the group must not wait for
 			// the member, or hand it partitions.
-			c.s.groups.Abandon(req.Group, ch)
+			co.Abandon(req.Group, ch)
 		}
 		return joinResponse(req, res, err)
 	})
@@ -90,7 +94,9 @@ func (c *conn) noteHandedOutID(group, memberID string) {
 // to join are not pending any more, and are left alone.
 func (c *conn) forgetHandedOutIDs() {
 	for _, gm := range c.handedOut {
-		c.s.groups.Forget(gm[0], gm[1])
+		if co, err := c.s.coordinator(gm[0]); err == nil {
+			co.Forget(gm[0], gm[1])
+		}
 	}
 }
 

@@ -21,9 +21,12 @@ func handleHeartbeat(c *conn, kreq kmsg.Request) *reply {
 		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
 		return ready(resp)
 	}
-	err := c.s.groups.Heartbeat(group.HeartbeatRequest{
-		Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: deref(req.InstanceID),
-	})
+	co, err := c.s.coordinator(req.Group)
+	if err == nil {
+		err = co.Heartbeat(group.HeartbeatRequest{
+			Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: deref(req.InstanceID),
+		})
+	}
 	resp.ErrorCode = groupErrorCode(err)
 	return ready(resp)
 }

@@ -29,7 +29,11 @@ func handleLeaveGroup(c *conn, kreq kmsg.Request) *reply {
 			ids = append(ids, group.MemberIdentity{MemberID: m.MemberID, InstanceID: deref(m.InstanceID)})
 		}
 	}
-	errs, err := c.s.groups.Leave(req.Group, ids)
+	co, err := c.s.coordinator(req.Group)
+	var errs []error
+	if err == nil {
+		errs, err = co.Leave(req.Group, ids)
+	}
 	if err != nil {
 		resp.ErrorCode = groupErrorCode(err)
 		return ready(resp)

@@ -36,7 +36,11 @@ func handleSyncGroup(c *conn, kreq kmsg.Request) *reply {
 	for _, a := range req.GroupAssignment {
 		sr.Assignments = append(sr.Assignments, group.Assignment{MemberID: a.MemberID, Data: a.MemberAssignment})
 	}
-	ch := c.s.groups.Sync(sr)
+	co, err := c.s.coordinator(req.Group)
+	if err != nil {
+		return ready(syncResponse(req, group.SyncResult{}, err))
+	}
+	ch := co.Sync(sr)
 	select {
 	case res := <-ch:
 		return ready(syncResponse(req, res, nil))

@@ -36,7 +36,11 @@ func handleDescribeGroups(c *conn, kreq kmsg.Request) *reply {
 		if req.IncludeAuthorizedOperations {
 			sg.AuthorizedOperations = c.authorizedOperations(kmsg.ACLResourceTypeGroup, id, groupOperations)
 		}
-		d, err := c.s.groups.Describe(id)
+		d := group.Description{Group: id, State: group.Dead}
+		co, err := c.s.coordinator(id)
+		if err == nil {
+			d, err = co.Describe(id)
+		}
 		sg.State = d.State.String()
 		if err != nil {
 			if !errors.Is(err, group.ErrGroupNotFound) || req.Version >= 6 {

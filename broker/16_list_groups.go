@@ -27,7 +27,13 @@ func handleListGroups(c *conn, kreq kmsg.Request) *reply {
 	// Kafka lists every group to DESCRIBE on the cluster, else those
 	// the principal may describe.
 	all := c.s.sec.authz == nil || c.allows(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeCluster, auth.ClusterName)
-	for _, l := range c.s.groups.List() {
+	groups, loading := c.s.listGroups()
+	if loading {
+		// Kafka's answer while a partition of this coordinator loads:
+		// the list would be short of its groups.
+		resp.ErrorCode = groupErrorCode(errCoordinatorLoading)
+	}
+	for _, l := range groups {
 		if !match(req.StatesFilter, l.State.String()) || !match(req.TypesFilter, "classic") {
 			continue
 		}

@@ -22,7 +22,13 @@ func handleDeleteGroups(c *conn, kreq kmsg.Request) *reply {
 	denied := make([]bool, len(req.Groups))
 	for i, id := range req.Groups {
 		if denied[i] = !c.mayGroup(kmsg.ACLOperationDelete, id); !denied[i] {
-			chans[i] = c.s.groups.Delete(id)
+			if co, err := c.s.coordinator(id); err != nil {
+				ch := make(chan error, 1)
+				ch <- err
+				chans[i] = ch
+			} else {
+				chans[i] = co.Delete(id)
+			}
 		}
 	}
 	return c.pending(func(ctx context.Context) kmsg.Response {

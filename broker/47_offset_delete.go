@@ -28,6 +28,11 @@ func handleOffsetDelete(c *conn, kreq kmsg.Request) *reply {
 		resp.ErrorCode = groupErrorCode(errGroupAuthorization)
 		return ready(resp)
 	}
+	co, err := c.s.coordinator(req.Group)
+	if err != nil {
+		resp.ErrorCode = groupErrorCode(err)
+		return ready(resp)
+	}
 	resp.Topics = make([]kmsg.OffsetDeleteResponseTopic, len(req.Topics))
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
@@ -43,7 +48,7 @@ func handleOffsetDelete(c *conn, kreq kmsg.Request) *reply {
 				sp.ErrorCode = groupErrorCode(errTopicAuthorization)
 				continue
 			}
-			if _, err := c.s.topics.Partition(rt.Topic, rp.Partition); err != nil {
+			if err := c.s.partitionExists(rt.Topic, rp.Partition); err != nil {
 				sp.ErrorCode = groupErrorCode(err)
 				continue
 			}
@@ -54,7 +59,7 @@ func handleOffsetDelete(c *conn, kreq kmsg.Request) *reply {
 	if parts == nil {
 		parts = []group.TopicPartition{}
 	}
-	ch := c.s.groups.DeleteOffsets(req.Group, parts)
+	ch := co.DeleteOffsets(req.Group, parts)
 	return c.pending(func(ctx context.Context) kmsg.Response {
 		res, err := awaitGroup(c, ctx, ch, false)
 		if err == nil {

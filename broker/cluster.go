@@ -107,6 +107,7 @@ func (s *Server) reconcileLoop(stop <-chan struct{}) {
 	go func() { defer close(isrDone); s.isrLoop(stop) }()
 	defer func() {
 		<-isrDone
+		s.cgroups.close() // before the fetchers: its last writes settle
 		s.replicas.close()
 	}()
 	seen := map[string][16]byte{}
@@ -158,6 +159,7 @@ func (s *Server) reconcile(st *cluster.State, seen map[string][16]byte) {
 		s.assignEpochs(lt, t)
 		s.replicate(lt, t)
 	}
+	s.cgroups.reconcile(st) // after replicate: a partition led is Lead first
 }
 
 // assignEpochs starts the leader epoch of each partition this broker
@@ -195,7 +197,7 @@ func replicaOf(t *cluster.Topic, id int32) bool {
 // servedPartition is the partition Produce and Fetch use: in cluster
 // mode only if this broker leads it.
 func (s *Server) servedPartition(topic string, p int32) (*partition.Partition, error) {
-	if s.cluster != nil && topic != offsetsTopic {
+	if s.cluster != nil {
 		if err := s.leads(topic, p); err != nil {
 			return nil, err
 		}
@@ -236,8 +238,13 @@ func (s *Server) leaderEpoch(topic string, p int32) int32 {
 // not exist and may be auto-created; errNotLeader if another broker
 // holds them.
 func (s *Server) clusterAutoTopic(name string, allowed bool) (*partition.Topic, error) {
-	if name == offsetsTopic {
-		return s.offsetsTopic() // the local coordinator's, as on one broker
+	if name == offsetsTopic && s.cluster.State().Topics[name] == nil {
+		if !allowed {
+			return nil, partition.ErrUnknownTopic
+		}
+		if _, err := s.clusterOffsetsTopic(); err != nil { // the coordinator's configs
+			return nil, err
+		}
 	}
 	if s.cluster.State().Topics[name] == nil {
 		if s.cfg.DisableAutoCreate || !allowed {
@@ -308,20 +315,28 @@ func (s *Server) clusterCreate(name string, partitions int32, rf int16, replicas
 	return checked, t, err
 }
 
-// clusterCoordinator makes co name the cluster's group coordinator: the
-// live broker with the lowest id, so that every broker gives a group's
-// members the same one. Groups are not replicated yet: the coordinator
-// keeps them in its own __consumer_offsets, and they start afresh on
-// another broker if it is fenced.
+// clusterCoordinator makes co name the coordinator of group co.Key: the
+// leader of the group's __consumer_offsets partition (created first if
+// need be), COORDINATOR_NOT_AVAILABLE while it has none (cluster_groups.go).
 func (s *Server) clusterCoordinator(co *kmsg.FindCoordinatorResponseCoordinator) {
-	live := s.cluster.State().LiveBrokers()
-	switch {
-	case len(live) == 0:
+	unavailable := func(err error) {
 		co.NodeID, co.Host, co.Port = -1, "", -1
-		co.ErrorCode = kerr.CoordinatorNotAvailable.Code
-	case live[0].ID != s.cfg.NodeID:
-		co.NodeID, co.Host, co.Port = live[0].ID, live[0].Host, live[0].Port
+		co.ErrorCode, co.ErrorMessage = kerr.CoordinatorNotAvailable.Code, errorMessage(err)
 	}
+	t, err := s.clusterOffsetsTopic()
+	if err != nil {
+		unavailable(err)
+		return
+	}
+	leader := t.Partitions[offsetsPartition(co.Key, len(t.Partitions))].Leader
+	b := s.cluster.State().Brokers[leader]
+	switch {
+	case leader < 0 || b == nil || b.Fenced:
+		unavailable(fmt.Errorf("%s partition %d has no leader", offsetsTopic, offsetsPartition(co.Key, len(t.Partitions))))
+	case leader != s.cfg.NodeID:
+		co.NodeID, co.Host, co.Port = b.ID, b.Host, b.Port
+	}
+	// This broker: the listener the client came in on, as set.
 }
 
 // clusterDelete deletes a topic through the controller; each broker's
@@ -447,7 +462,16 @@ func (c *conn) clusterMetadata(req *kmsg.MetadataRequest, resp *kmsg.MetadataRes
 		switch {
 		case s.sec.authz != nil && !c.mayTopic(kmsg.ACLOperationDescribe, name):
 			err = errTopicAuthorization
-		case st.Topics[name] == nil && name != offsetsTopic:
+		case st.Topics[name] == nil && name == offsetsTopic:
+			// Created as the coordinator creates it, whoever names it
+			// first (as on a single broker).
+			if !allowCreate || !c.mayCreateTopic(name) {
+				err = partition.ErrUnknownTopic
+				break
+			}
+			_, err = s.clusterOffsetsTopic()
+			st = s.cluster.State()
+		case st.Topics[name] == nil:
 			create := allowCreate && !s.cfg.DisableAutoCreate && c.mayCreateTopic(name)
 			if !create {
 				err = partition.ErrUnknownTopic

@@ -106,6 +106,9 @@ var groupCodes = codeTable{
 	{group.ErrNotAvailable, kerr.CoordinatorNotAvailable.Code},
 	{partition.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
 	{errNotCoordinator, kerr.NotCoordinator.Code},
+	// Cluster mode (cluster_groups.go).
+	{errNotGroupCoordinator, kerr.NotCoordinator.Code},
+	{errCoordinatorLoading, kerr.CoordinatorLoadInProgress.Code},
 	{errGroupAuthorization, kerr.GroupAuthorizationFailed.Code},
 	{errTopicAuthorization, kerr.TopicAuthorizationFailed.Code},
 }

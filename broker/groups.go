@@ -50,8 +50,14 @@ var offsetsTopicConfigs = map[string]string{
 	"segment.bytes":   strconv.Itoa(offsetsSegmentBytes),
 }
 
-// startGroups replays __consumer_offsets and starts the coordinator.
+// startGroups replays __consumer_offsets and starts the coordinator. In
+// cluster mode the coordinators are per partition, loaded as this broker
+// becomes its leader (cluster_groups.go).
 func (s *Server) startGroups() error {
+	if s.cfg.Voters != "" {
+		s.cgroups = newClusterGroups(s)
+		return nil
+	}
 	r := group.NewReplayer()
 	if t := s.topics.Lookup(offsetsTopic); t != nil {
 		for i := range int32(t.NumPartitions()) {

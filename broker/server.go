@@ -56,7 +56,10 @@ type Server struct {
 	fetchBudget   *byteBudget
 	pids          *producerIDs
 	topics        *partition.Registry // opened in New (its partitions in the background), closed in shutdown
-	groups        *group.Coordinator  // started in New, closed in shutdown before the topics
+	groups        *group.Coordinator  // started in New, closed in shutdown before the topics; nil in cluster mode
+	// cgroups are cluster mode's coordinators, one per __consumer_offsets
+	// partition led (cluster_groups.go), closed by reconcileLoop.
+	cgroups *clusterGroups
 	// cluster is the controller quorum member in cluster mode
 	// (Config.Voters, cluster.go); nil on a single broker.
 	cluster *cluster.Controller

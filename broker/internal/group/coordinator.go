@@ -135,8 +135,13 @@ func New(cfg Config, store Store, r *Replayer) (*Coordinator, error) {
 
 // Close stops every group and waits for their goroutines. Requests still
 // waiting (a JoinGroup, a commit not yet durable) are answered with
-// ErrNotAvailable. The Store must stay usable until Close returns.
+// ErrNotAvailable. The Store must stay usable until Close returns. A nil
+// Coordinator (a cluster broker's, whose groups are per partition) has
+// nothing to close.
 func (c *Coordinator) Close() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
@@ -332,6 +337,13 @@ func (c *Coordinator) Describe(id string) (Description, error) {
 		return d, ErrGroupNotFound
 	}
 	return d, nil
+}
+
+// Len is the number of groups the coordinator holds (loaded or created).
+func (c *Coordinator) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.groups)
 }
 
 // List lists every group that is not Dead, by name.

@@ -1,0 +1,425 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Consumer groups in a cluster (issue 13): the coordinator of a group is
+// the leader of its __consumer_offsets partition, replicated like any
+// topic, so a group survives its coordinator's SIGKILL.
+
+// TestClusterGroupCoordinatorKilled: a sarama consumer group and a kgo
+// group (one member each, committing as they go) consume an RF=3 topic
+// that a producer keeps writing; their common coordinator is SIGKILLed.
+// The groups find the new coordinator and carry on from their committed
+// offsets: every offset of the topic is consumed, and none below what was
+// committed (and read back) before the kill is consumed twice. `pitwall
+// groups describe` against a surviving broker shows both groups.
+func TestClusterGroupCoordinatorKilled(t *testing.T) {
+	const topic = "cgk"
+	c := startTestCluster(t, buildPitwall(t), 3)
+	for i := range c.nodes {
+		c.waitMetadata(i, "three brokers", func(m *kmsg.MetadataResponse) bool { return len(m.Brokers) == 3 })
+	}
+	mustTopics(t, "create", topic, "--partitions", "3", "--replication-factor", "3", "--brokers", c.nodes[0].addr)
+	c.waitTopic(topic)
+
+	kgoGroup, saramaGroup, coord := c.groupsWithOneCoordinator(t)
+	t.Logf("groups %s and %s: coordinator broker %d", kgoGroup, saramaGroup, c.nodes[coord].id)
+
+	kt := c.kgoGroupConsumer(t, kgoGroup, topic)
+	st := c.saramaGroupConsumer(t, saramaGroup, topic)
+	prod := c.pacedProducer(t, topic, kt, st)
+
+	waitGroupCond(t, "both groups consuming and committing", func() bool {
+		return kt.count() >= 300 && st.count() >= 300 &&
+			committedSum(c.committed(t, kgoGroup, topic)) >= 100 && committedSum(c.committed(t, saramaGroup, topic)) >= 100
+	})
+	before := map[string][]int64{kgoGroup: c.committed(t, kgoGroup, topic), saramaGroup: c.committed(t, saramaGroup, topic)}
+	kBefore, sBefore := kt.count(), st.count()
+	t.Logf("committed before the kill: %s %v, %s %v", kgoGroup, before[kgoGroup], saramaGroup, before[saramaGroup])
+
+	killed := c.nodes[coord].id
+	c.kill(coord)
+	survivor := (coord + 1) % len(c.nodes)
+	for _, g := range []string{kgoGroup, saramaGroup} {
+		waitGroupCond(t, "a new coordinator of "+g, func() bool {
+			id, code := c.findCoordinator(survivor, g)
+			return code == 0 && id > 0 && id != killed
+		})
+	}
+	waitGroupCond(t, "both groups consuming again", func() bool {
+		return kt.count() >= kBefore+300 && st.count() >= sBefore+300
+	})
+	ends := prod.finish(t)
+	t.Logf("produced: ends %v", ends)
+	for _, tr := range []*consumedTrack{kt, st} {
+		waitGroupCond(t, tr.name+" consuming every record", func() bool { return tr.covers(ends) })
+		tr.check(t, ends, before[tr.name])
+	}
+
+	// The group is served, with its offsets, by a broker that was not
+	// its coordinator before.
+	for _, g := range []string{kgoGroup, saramaGroup} {
+		var out string
+		waitGroupCond(t, "pitwall groups describe "+g, func() bool {
+			var err error
+			out, err = groups(t, "describe", g, "--brokers", c.nodes[survivor].addr)
+			return err == nil && strings.Contains(out, "state: Stable") && strings.Contains(out, "members: 1")
+		})
+		committedRows := 0
+		for _, row := range fields(out) {
+			if len(row) >= 3 && row[0] == topic {
+				p, _ := strconv.Atoi(row[1])
+				got, err := strconv.ParseInt(row[2], 10, 64)
+				if err != nil || got < before[g][p] {
+					t.Errorf("%s: partition %d committed %q, before the kill %d:\n%s", g, p, row[2], before[g][p], out)
+				}
+				committedRows++
+			}
+		}
+		if committedRows != 3 {
+			t.Errorf("%s: %d committed partitions of %s described, want 3:\n%s", g, committedRows, topic, out)
+		}
+	}
+}
+
+// waitGroupCond polls cond until it holds, failing the test after two
+// minutes (a copy of waitFor, whose file another change owns).
+func waitGroupCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// findCoordinator asks broker i (index) for group's coordinator.
+func (c *testCluster) findCoordinator(i int, group string) (int32, int16) {
+	cl := c.client(nil, i)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorKey, req.CoordinatorKeys = group, []string{group} // v0-v3, v4+
+	resp, err := req.RequestWith(ctx, cl.SeedBrokers()[0])
+	if err != nil {
+		c.t.Logf("FindCoordinator %s from broker %d: %v", group, c.nodes[i].id, err)
+		return -1, -1
+	}
+	if len(resp.Coordinators) == 1 {
+		co := resp.Coordinators[0]
+		resp.NodeID, resp.ErrorCode, resp.ErrorMessage = co.NodeID, co.ErrorCode, co.ErrorMessage
+	}
+	if resp.ErrorCode != 0 {
+		c.t.Logf("FindCoordinator %s from broker %d: %v %v", group, c.nodes[i].id, kerr.ErrorForCode(resp.ErrorCode), deref(resp.ErrorMessage))
+	}
+	return resp.NodeID, resp.ErrorCode
+}
+
+// groupsWithOneCoordinator names a kgo and a sarama group that the same
+// broker coordinates (the first pair found), and that broker's index.
+func (c *testCluster) groupsWithOneCoordinator(t *testing.T) (kgoGroup, saramaGroup string, coord int) {
+	t.Helper()
+	coordOf := func(g string) int32 {
+		var id int32
+		waitGroupCond(t, "the coordinator of "+g, func() bool {
+			var code int16
+			id, code = c.findCoordinator(0, g)
+			return code == 0 && id > 0
+		})
+		return id
+	}
+	for i := range 30 {
+		kg, sg := fmt.Sprintf("kgo-%d", i), fmt.Sprintf("sarama-%d", i)
+		if id := coordOf(kg); id == coordOf(sg) {
+			return kg, sg, int(id) - 1
+		}
+	}
+	t.Fatal("no pair of groups with one coordinator among 30")
+	return "", "", 0
+}
+
+// committed is group's committed offset of each of topic's three
+// partitions (-1: none), as its coordinator answers OffsetFetch.
+func (c *testCluster) committed(t *testing.T, group, topic string) []int64 {
+	cl := c.client(nil)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	rt := kmsg.NewOffsetFetchRequestTopic()
+	rt.Topic, rt.Partitions = topic, []int32{0, 1, 2}
+	req.Topics = append(req.Topics, rt)
+	out := []int64{-1, -1, -1}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 {
+		return out
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode == 0 && p.Partition >= 0 && p.Partition < 3 {
+				out[p.Partition] = p.Offset
+			}
+		}
+	}
+	return out
+}
+
+func committedSum(offs []int64) int64 {
+	var n int64
+	for _, o := range offs {
+		n += max(o, 0)
+	}
+	return n
+}
+
+// consumedTrack records what one group consumed: how many times each
+// offset of each partition.
+type consumedTrack struct {
+	name string
+	mu   sync.Mutex
+	seen map[int32]map[int64]int
+	n    int
+}
+
+func newConsumedTrack(name string) *consumedTrack {
+	return &consumedTrack{name: name, seen: map[int32]map[int64]int{}}
+}
+
+func (tr *consumedTrack) add(p int32, off int64) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.seen[p] == nil {
+		tr.seen[p] = map[int64]int{}
+	}
+	tr.seen[p][off]++
+	tr.n++
+}
+
+func (tr *consumedTrack) count() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.n
+}
+
+// covers reports whether every offset below ends[p] was consumed.
+func (tr *consumedTrack) covers(ends []int64) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for p, end := range ends {
+		if int64(len(tr.seen[int32(p)])) < end {
+			return false
+		}
+		for off := range end {
+			if tr.seen[int32(p)][off] == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// check fails the test for an offset below ends never consumed, and for
+// one consumed twice below what was committed before the kill.
+func (tr *consumedTrack) check(t *testing.T, ends, committed []int64) {
+	t.Helper()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for p, end := range ends {
+		var twice []int64
+		for off, n := range tr.seen[int32(p)] {
+			if n > 1 {
+				twice = append(twice, off)
+			}
+		}
+		slices.Sort(twice)
+		for off := range end {
+			if tr.seen[int32(p)][off] == 0 {
+				t.Errorf("%s: partition %d offset %d never consumed (end %d)", tr.name, p, off, end)
+				break
+			}
+		}
+		if len(twice) > 0 && twice[0] < committed[p] {
+			t.Errorf("%s: partition %d: offsets from %d consumed twice, below %d committed before the kill", tr.name, p, twice[0], committed[p])
+		}
+		t.Logf("%s: partition %d: %d offsets, %d consumed twice (from %v), committed before the kill %d", tr.name, p, end, len(twice), firstOr(twice, -1), committed[p])
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func firstOr(s []int64, or int64) int64 {
+	if len(s) == 0 {
+		return or
+	}
+	return s[0]
+}
+
+// kgoGroupConsumer runs a franz-go group member that commits what each
+// poll returned once it has recorded it.
+func (c *testCluster) kgoGroupConsumer(t *testing.T, group, topic string) *consumedTrack {
+	tr := newConsumedTrack(group)
+	cl := c.client([]kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200 * time.Millisecond)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			fs.EachRecord(func(r *kgo.Record) { tr.add(r.Partition, r.Offset) })
+			cl.CommitUncommittedOffsets(ctx) // an error: committed with the next poll's
+		}
+	}()
+	return tr
+}
+
+// saramaGroupConsumer runs a sarama consumer group member that marks
+// each message once recorded (committed every 100 ms).
+func (c *testCluster) saramaGroupConsumer(t *testing.T, group, topic string) *consumedTrack {
+	tr := newConsumedTrack(group)
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_8_0_0
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
+	cfg.Consumer.Group.Rebalance.Retry.Max = 1000
+	cfg.Consumer.Group.Rebalance.Retry.Backoff = 100 * time.Millisecond
+	cfg.Metadata.Retry.Max = 1000
+	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
+	var addrs []string
+	for _, nd := range c.nodes {
+		addrs = append(addrs, nd.addr)
+	}
+	g, err := sarama.NewConsumerGroup(addrs, group, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done; g.Close() })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if err := g.Consume(ctx, []string{topic}, groupHandler{tr}); err != nil && ctx.Err() == nil {
+				t.Logf("sarama group %s: %v (consuming again)", group, err)
+			}
+		}
+	}()
+	return tr
+}
+
+type groupHandler struct{ tr *consumedTrack }
+
+func (groupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for {
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			h.tr.add(m.Partition, m.Offset)
+			sess.MarkMessage(m, "")
+		case <-sess.Context().Done():
+			return nil
+		}
+	}
+}
+
+// pacedProducer writes to topic's three partitions in turn, acks=all,
+// staying at most 300 records ahead of the slower group.
+type pacedProducer struct {
+	stop chan struct{}
+	done chan struct{}
+	mu   sync.Mutex
+	ends []int64
+	err  error
+}
+
+func (c *testCluster) pacedProducer(t *testing.T, topic string, groups ...*consumedTrack) *pacedProducer {
+	pp := &pacedProducer{stop: make(chan struct{}), done: make(chan struct{}), ends: []int64{0, 0, 0}}
+	cl := c.client([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())})
+	t.Cleanup(func() {
+		select {
+		case <-pp.stop:
+		default:
+			close(pp.stop)
+		}
+		<-pp.done
+	})
+	go func() {
+		defer close(pp.done)
+		produced := 0
+		for v := 0; ; v += 30 {
+			for {
+				select {
+				case <-pp.stop:
+					return
+				default:
+				}
+				slowest := produced
+				for _, g := range groups {
+					slowest = min(slowest, g.count())
+				}
+				if produced-slowest < 300 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond) // until a group catches up
+			}
+			var recs []*kgo.Record
+			for i := range 30 {
+				recs = append(recs, &kgo.Record{Partition: int32(i % 3), Value: []byte(strconv.Itoa(v + i))})
+			}
+			res := cl.ProduceSync(context.Background(), recs...)
+			pp.mu.Lock()
+			for _, r := range res {
+				if r.Err != nil {
+					pp.err = r.Err
+					continue
+				}
+				pp.ends[r.Record.Partition] = max(pp.ends[r.Record.Partition], r.Record.Offset+1)
+			}
+			pp.mu.Unlock()
+			produced += len(recs)
+		}
+	}()
+	return pp
+}
+
+// finish stops the producer and returns each partition's end (one past
+// the last acknowledged offset).
+func (pp *pacedProducer) finish(t *testing.T) []int64 {
+	t.Helper()
+	close(pp.stop)
+	<-pp.done
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.err != nil && !kerr.IsRetriable(pp.err) {
+		t.Fatalf("producing: %v", pp.err)
+	}
+	return slices.Clone(pp.ends)
+}
