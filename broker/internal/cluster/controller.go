@@ -183,10 +183,16 @@ func (c *Controller) start(self string) error {
 	rc.LocalID = serverID(c.cfg.NodeID)
 	rc.Logger = hl
 	// A switch between trackside machines: much quicker than the WAN
-	// defaults, and elections well inside the broker session timeout.
-	rc.HeartbeatTimeout = 500 * time.Millisecond
-	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	// defaults, and elections inside the broker session timeout: 500 ms
+	// from a 1 s session up (the default is 3 s), half of a shorter one,
+	// so that the death of the active controller, noticed by Raft within
+	// two heartbeat timeouts, costs about one session like any broker's
+	// (the new controller counts its session from its last Raft contact:
+	// sessionLoop).
+	hb := max(min(500*time.Millisecond, c.cfg.SessionTimeout/2), 50*time.Millisecond)
+	rc.HeartbeatTimeout = hb
+	rc.ElectionTimeout = hb
+	rc.LeaderLeaseTimeout = hb / 2
 	rc.SnapshotThreshold = 1024
 	rc.SnapshotInterval = 30 * time.Second
 	existing, err := raft.HasExistingState(c.store, c.store, snaps)
@@ -325,6 +331,8 @@ func (c *Controller) sessionLoop() {
 	t := time.NewTicker(max(c.cfg.SessionTimeout/10, 20*time.Millisecond))
 	defer t.Stop()
 	leading := false
+	var prev raft.ServerID    // the active controller while this broker followed
+	var prevContact time.Time // when this broker last heard from it
 	for {
 		select {
 		case <-c.stop:
@@ -333,15 +341,26 @@ func (c *Controller) sessionLoop() {
 		}
 		if c.raft.State() != raft.Leader {
 			leading = false
+			if _, id := c.raft.LeaderWithID(); id != "" {
+				prev, prevContact = id, c.raft.LastContact()
+			}
 			continue
 		}
 		now := time.Now()
 		c.sessMu.Lock()
 		if !leading {
 			// A new active controller gives every broker a full session
-			// from now: it has heard nobody yet.
+			// from now: it has heard nobody yet. Except the broker that
+			// was the active controller: its Raft contact is the last
+			// sign of life this one had from it, and the quorum elected
+			// another because that contact stopped (its death, in
+			// failover, would otherwise wait out an election and then a
+			// whole session).
 			leading = true
 			clear(c.lastSeen)
+			if id, err := strconv.Atoi(string(prev)); err == nil && int32(id) != c.cfg.NodeID && !prevContact.IsZero() {
+				c.lastSeen[int32(id)] = prevContact
+			}
 		}
 		var fence []fenceCmd
 		for _, b := range c.State().Brokers {

@@ -48,7 +48,11 @@
 // (default 3 s); heartbeats are not Raft entries, only the registration
 // they cause when needed. The active controller keeps when it last heard
 // each broker; past the session timeout it applies a fence. A newly
-// elected controller gives every broker a full session from its election.
+// elected controller gives every broker a full session from its election,
+// except the previous controller, whose session it counts from its last
+// Raft contact with it: that controller's death then costs about one
+// session, not an election and a session. Raft's heartbeat and election
+// timeouts are 500 ms, or half a session timeout shorter than 1 s.
 //
 // The controller port carries Raft's own protocol and the controller's
 // RPC (HTTP/JSON: /heartbeat, /create-topic, /delete-topic, /alter-isr),
