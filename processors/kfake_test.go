@@ -1,0 +1,191 @@
+package processors_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/pitwall/pitwall/edge"
+	"github.com/pitwall/pitwall/internal/admin"
+	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
+)
+
+// The kfake cluster's size, and the session the pipeline times on it
+// (shorter than the other end-to-end tests': the leader moves are what
+// it adds).
+const (
+	kfakeBrokers = 3
+	kfakeCars    = 2
+	kfakeLaps    = 2
+)
+
+// startKfake starts franz-go's kfake, an independent Kafka implementation,
+// with three brokers on loopback, creates Pitwall's topics with the
+// settings `pitwall` uses (through admin.EnsureTopics, as the edge and the
+// processors do) and puts partition p of each on broker p mod 3, so every
+// broker leads some partitions of every topic. It returns the cluster and
+// its addresses.
+func startKfake(t *testing.T) (*kfake.Cluster, []string) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(kfakeBrokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addrs := c.ListenAddrs()
+	client, err := sarama.NewClient(addrs, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := admin.EnsureTopics(client, telemetry.Topics()...); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range telemetry.Topics() {
+		for p := range int32(s.Partitions) {
+			if err := c.MoveTopicPartition(s.Name, p, p%kfakeBrokers); err != nil {
+				t.Fatalf("%s/%d: %v", s.Name, p, err)
+			}
+		}
+	}
+	return c, addrs
+}
+
+// moveLeaders moves every partition of Pitwall's topics to the next
+// broker every period until stop is called: a leader election as the
+// clients see it (NOT_LEADER_OR_FOLLOWER from the old leader, a new
+// leader epoch in Metadata), again and again while they work.
+func moveLeaders(t *testing.T, c *kfake.Cluster, period time.Duration) (stop func() int) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	moves := 0
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for shift := int32(1); ; shift++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			for _, s := range telemetry.Topics() {
+				for p := range int32(s.Partitions) {
+					if err := c.MoveTopicPartition(s.Name, p, (p+shift)%kfakeBrokers); err != nil {
+						t.Errorf("move %s/%d: %v", s.Name, p, err)
+						return
+					}
+				}
+			}
+			moves++
+		}
+	}()
+	var once sync.Once
+	stop = func() int { once.Do(func() { close(done); <-exited }); return moves }
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// TestPipelineOnKfakeCluster: the whole pipeline — simulator at --speed
+// max → a pty serial link → edge → franz-go's kfake with three brokers,
+// every topic's partitions led by all three → two lap processors in one
+// group — with every partition's leader moved to another broker every
+// second while it runs: the laps on telemetry.laps equal the simulator's
+// truth, once each, and telemetry.live has records of every car in every
+// lap. Every Pitwall client on the path (the edge's producer and its
+// topic check, the processors' group consumer, catalog reader and
+// laps/live producers, topicread) follows leaders on a multi-broker
+// Kafka that is not Pitwall's.
+//
+// The live check is per lap, not every record: the live producer sends
+// each batch once (sarama Retry.Max 0, "a late live record is worth
+// nothing"), so a batch that meets a leader change is dropped and
+// counted, not retried.
+func TestPipelineOnKfakeCluster(t *testing.T) {
+	t.Parallel() // own cluster, pty and edge
+	c, addrs := startKfake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	cfg := config(t, addrs[0], "kfake", nil)
+	cfg.Brokers = addrs
+	cfg.LiveWait = time.Minute // every live record kept, however busy the machine
+	startProcessor(t, cfg)
+	startProcessor(t, cfg)
+	stopMoving := moveLeaders(t, c, time.Second)
+
+	truthPath := filepath.Join(t.TempDir(), "truth.csv")
+	ann := &ptyAnnouncer{path: make(chan string, 1), proceed: make(chan struct{})}
+	simDone := make(chan error, 1)
+	go func() {
+		simDone <- simulator.Run(ctx, simulator.Config{
+			Track: testTrack, Cars: kfakeCars, Laps: kfakeLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
+			DropoutsPerHour: -1, GPSNoise: -1, PTY: true, Out: "serial", Truth: truthPath, Stdout: ann,
+		})
+	}()
+	in := "serial:" + <-ann.path
+	e, err := edge.New(edge.Config{
+		Brokers: addrs[1:2], Inputs: []string{in}, Spool: edge.SpoolConfig{Dir: t.TempDir()},
+		Metrics: "127.0.0.1:0", StatusEvery: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edgeDone := make(chan error, 1)
+	go func() { edgeDone <- e.Run(ctx) }()
+	waitEdgeSource(t, e.MetricsAddr(), in)
+	close(ann.proceed)
+	if err := <-simDone; err != nil {
+		t.Fatal(err)
+	}
+	truth := lapsUpTo(readTruth(t, truthPath), kfakeLaps)
+
+	codec := telemetry.MustNewCodec()
+	got := lapsUpTo(readAllLaps(t, addrs[2], codec, "kfake"), kfakeLaps)
+	for deadline := time.Now().Add(2 * time.Minute); len(got) < len(truth) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		got = lapsUpTo(readAllLaps(t, addrs[2], codec, "kfake"), kfakeLaps)
+	}
+	moves := stopMoving()
+	t.Logf("leaders moved %d times while the pipeline ran", moves)
+	if moves == 0 {
+		t.Error("no leader moved while the pipeline ran")
+	}
+	checkTruth(t, got, truth)
+
+	var live map[string][]telemetry.Live
+	inLap := func(w telemetry.Lap) bool {
+		for _, l := range live[w.Car] {
+			if l.Lap == w.Lap && l.TimeNs >= w.StartNs && l.TimeNs < w.EndNs {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		live = readLive(t, addrs[0])
+		missing := 0
+		for _, w := range truth {
+			if !inLap(w) {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, w := range truth {
+		if !inLap(w) {
+			t.Errorf("%s lap %d: no record on telemetry.live (%d records of the car)", w.Car, w.Lap, len(live[w.Car]))
+		}
+	}
+	cancel()
+	if err := <-edgeDone; err != nil {
+		t.Errorf("edge: %v", err)
+	}
+}
