@@ -19,7 +19,7 @@ import (
 // default stays, so the broker is measured as `pitwall broker` runs.
 const generatorGOGC = 400
 
-// runBench is `pitwall bench produce|consume|partitions [flags]`: see
+// runBench is `pitwall bench produce|consume|partitions|pipeline|web|failover [flags]`: see
 // internal/bench.
 func runBench(ctx context.Context, args []string) error {
 	return benchMain(ctx, args, os.Stdout, os.Stderr)
@@ -34,6 +34,9 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(args) > 0 && args[0] == "web" {
 		return benchWeb(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "failover" {
+		return benchFailover(ctx, args[1:], stdout, stderr)
 	}
 	opts, err := bench.ParseArgs(args, stderr)
 	if err != nil {
@@ -137,4 +140,26 @@ func benchWeb(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return bench.WriteWebTable(stdout, res)
+}
+
+// benchFailover is `pitwall bench failover [flags]`: leader failover
+// times of a 3-broker cluster under acks=all
+// (internal/bench/cluster_failover.go).
+func benchFailover(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opts, err := bench.ParseFailoverArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts.Config.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	rep, err := bench.RunFailover(ctx, opts.Config)
+	if rep != nil && len(rep.Kills) > 0 {
+		werr := rep.WriteTable(stdout)
+		if opts.JSON {
+			werr = rep.WriteJSON(stdout)
+		}
+		if err == nil {
+			err = werr
+		}
+	}
+	return err
 }

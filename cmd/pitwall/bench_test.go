@@ -94,4 +94,11 @@ func TestBenchFlagErrors(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "usage: pitwall bench") {
 		t.Errorf("-h: %v, stderr %q", err, stderr)
 	}
+	_, stderr, err = benchCmd(t, "failover", "-h")
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "usage: pitwall bench failover") {
+		t.Errorf("failover -h: %v, stderr %q", err, stderr)
+	}
+	if _, _, err := benchCmd(t, "failover", "--kills", "0"); err == nil || !strings.Contains(err.Error(), "--kills") {
+		t.Errorf("failover --kills 0: %v", err)
+	}
 }

@@ -33,7 +33,7 @@ func commands() map[string]command {
 		"users":   {"add, delete or list SCRAM users (offline with --data-dir, to create the first admin; works against any Kafka)", runUsers},
 		"acls":    {"add, list or delete ACLs, as kafka-acls.sh names them (works against any Kafka)", runAcls},
 		"groups":  {"list or describe consumer groups: members, offsets, lag (works against any Kafka)", runGroups},
-		"bench":   {"benchmarks: produce/consume beside franz-go's kfake, partitions, the whole pipeline (pipeline)", runBench},
+		"bench":   {"benchmarks: produce/consume beside franz-go's kfake (or a cluster beside one broker), partitions, the whole pipeline (pipeline), the page (web), leader failover (failover)", runBench},
 		"sim":     {"simulate cars on a track and emit their sensor data", runSim},
 		"process": {"run the lap processor: consumer group on telemetry, laps to InfluxDB and telemetry.laps", runProcess},
 		"track":   {"derive a track file from a recorded session (pitwall track derive LOG.csv)", runTrack},

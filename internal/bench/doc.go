@@ -75,4 +75,12 @@
 // it; a consumer of its own reads telemetry.live meanwhile, so the
 // pipeline's share of the latency (sample → live record at the broker)
 // stands beside the page's.
+//
+// Clusters (issue 13, cluster.go): with --cluster N the broker under
+// test is N `pitwall broker` child processes on loopback, every one a
+// controller voter, and the topic has replication factor N; the peer is
+// one `pitwall broker` child process. `pitwall bench failover`
+// (cluster_failover.go) SIGKILLs the leader of an RF=3 partition of a
+// 3-broker cluster again and again under a kgo acks=all producer and
+// times each kill to the first acknowledgement by its successor.
 package bench

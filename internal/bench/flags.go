@@ -31,7 +31,8 @@ func ParseArgs(args []string, output io.Writer) (Options, error) {
 			"With --brokers the process runs with GOGC=400 unless GOGC is set, so the load\n"+
 			"generator spends less CPU; the embedded broker keeps Go's default.\n"+
 			"With --cluster N it measures N `pitwall broker` processes on loopback (a topic of\n"+
-			"replication factor N) beside one `pitwall broker` process instead.\n\nflags:\n")
+			"replication factor N) beside one `pitwall broker` process instead.\n"+
+			"`pitwall bench failover -h`: leader failover times of a 3-broker cluster.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.Brokers, "brokers", "", "broker under test, host:port[,host:port] (default: an embedded Pitwall broker in a temp dir)")
