@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pitwall/pitwall/broker/internal/auth"
 	"github.com/pitwall/pitwall/broker/internal/cluster"
 	"github.com/pitwall/pitwall/broker/internal/commitlog"
 	"github.com/pitwall/pitwall/broker/internal/partition"
@@ -254,6 +255,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if !slices.ContainsFunc(voters, func(v cluster.Voter) bool { return v.ID == c.NodeID }) {
 			return c, fmt.Errorf("%w: NodeID %d is not among the voters %s", ErrConfig, c.NodeID, c.Voters)
+		}
+		// Followers fetch from their leader's first listener without TLS
+		// or SASL (replication.go): refuse what would leave them unable to.
+		if eps, err := auth.ParseEndpoints(c.Listen); err == nil && len(eps) > 0 && eps[0].Protocol != auth.Plaintext {
+			return c, fmt.Errorf("%w: Listen: in a cluster the first listener carries replication between brokers and must be PLAINTEXT (on a private address), not %s; put the %s listener after it", ErrConfig, eps[0].Protocol, eps[0].Protocol)
 		}
 	}
 	return c, c.validate()

@@ -50,6 +50,8 @@ func TestConfigDefaults(t *testing.T) {
 		{Config{DataDir: "d", MaxConnections: -1}, "MaxConnections"},
 		{Config{DataDir: "d", MaxConnectionsPerIP: -1}, "MaxConnectionsPerIP"},
 		{Config{DataDir: "d", FetchMemory: 1000}, "FetchMemory"},
+		{Config{DataDir: "d", Voters: "1@127.0.0.1:9093", NodeID: 1, Listen: "SASL_SSL://127.0.0.1:9094,127.0.0.1:9092",
+			TLSCertFile: "c", TLSKeyFile: "k"}, "first listener carries replication between brokers and must be PLAINTEXT"},
 	} {
 		if _, err := tc.cfg.withDefaults(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want ErrConfig naming %s", tc.cfg, err, tc.want)
