@@ -32,7 +32,13 @@ var update = flag.Bool("update", false, "rewrite the sample logs in testdata")
 //   - aim_20hz.csv: AiM Race Studio export at 20 Hz, Beacon Markers;
 //   - trackaddict_1hz.csv: TrackAddict on a phone: GPS at 1 Hz (1 m of
 //     noise), 10 Hz accelerometer rows repeating the last fix, the Lap
-//     column counting up on the first row after each crossing.
+//     column counting up on the first row after each crossing;
+//   - racechrono_1hz.csv: RaceChrono Pro on a phone, as a real export
+//     of one is laid out (docs/real-logs.md): GPS at 1 Hz (3 m of noise)
+//     beside a 20 Hz CAN bus, every row carrying the GPS cells
+//     interpolated along the chord between the fixes either side, and a
+//     row at each crossing RaceChrono timed on those chords (timestamp to
+//     the millisecond, elapsed_time to 10 µs).
 //
 // Each is an out lap from a standing start, sampleLaps timed laps and a
 // part lap; lap samplePit ends in the pit lane (a stop at the box) and
@@ -62,6 +68,9 @@ func TestSamples(t *testing.T) {
 		{"racechrono_25hz.csv", logs.FormatRaceChrono, 5 * time.Millisecond},
 		{"aim_20hz.csv", logs.FormatAiM, 5 * time.Millisecond},
 		{"trackaddict_1hz.csv", logs.FormatTrackAddict, time.Second},
+		// The device timed its laps on the chords between its 1 Hz fixes
+		// as Pitwall does: on the same line, the same time.
+		{"racechrono_1hz.csv", logs.FormatRaceChrono, 5 * time.Millisecond},
 	}
 	var derived *track.Timing
 	for i, s := range samples {
@@ -358,5 +367,70 @@ func writeSamples(t *testing.T) {
 				upd, lat, lon, fix.speed/0.44704, fix.head)
 		}
 		fmt.Fprintln(w, "# Session End")
+	})
+
+	write("racechrono_1hz.csv", func(w *bufio.Writer) {
+		// The receiver's fixes, a second apart, with a phone's noise.
+		type gpsFix struct {
+			f        sampleFix
+			lat, lon float64
+		}
+		var gps []gpsFix
+		for i := 0; i < len(fixes); i += 1000 {
+			lat, lon := noisy(fixes[i], 3)
+			gps = append(gps, gpsFix{fixes[i], lat, lon})
+		}
+		east := func(lon float64) float64 {
+			return (lon - ovalLon0) * math.Pi / 180 * track.EarthRadius * math.Cos(ovalLat0*math.Pi/180)
+		}
+		// RaceChrono's crossings: where a chord between two fixes on the
+		// bottom straight passes x = 200 going east.
+		type crossing struct {
+			ns int64
+			k  int // the chord from gps[k]
+			t  float64
+		}
+		var devCross []crossing
+		for k := 0; k+1 < len(gps); k++ {
+			a, b := gps[k], gps[k+1]
+			xa, xb := east(a.lon), east(b.lon)
+			if xa < ovalSF && xb >= ovalSF && a.f.y < ovalR {
+				t := (ovalSF - xa) / (xb - xa)
+				devCross = append(devCross, crossing{a.f.ns + int64(t*1e9), k, t})
+			}
+		}
+		if len(devCross) != sampleLaps+1 {
+			t.Fatalf("racechrono_1hz: %d crossings on the chords, want %d", len(devCross), sampleLaps+1)
+		}
+		fmt.Fprint(w, "This file is created using RaceChrono Pro v9.1.3 ( http://racechrono.com/ ).\nFormat,3\nSession title,\"Oval phone\"\n"+
+			"Session type,Lap timing\nTrack name,\"Oval\"\nDriver name,\nCreated,05/07/2025,10:31\nNote,\n\n")
+		fmt.Fprintln(w, "timestamp,fragment_id,lap_number,elapsed_time,distance_traveled,accuracy,bearing,device_update_rate,latitude,longitude,speed,speed")
+		fmt.Fprintln(w, "unix time,,,s,m,m,deg,Hz,deg,deg,m/s,m/s")
+		fmt.Fprintln(w, ",,,,,100: gps,100: gps,100: gps,100: gps,100: gps,100: gps,200: canbus")
+		laps := func(ns int64) string { // crossings at or before ns
+			n := sort.Search(len(devCross), func(i int) bool { return devCross[i].ns > ns })
+			if n == 0 {
+				return ""
+			}
+			return fmt.Sprint(n)
+		}
+		// One row: the GPS cells interpolated on the chord from gps[k]
+		// at fraction t, the CAN speed as the car had it.
+		row := func(ts, elapsed string, ns int64, k int, t float64, can float64) {
+			a, b := gps[k], gps[min(k+1, len(gps)-1)]
+			lerp := func(x, y float64) float64 { return x + (y-x)*t }
+			fmt.Fprintf(w, "%s,0,%s,%s,%.3f,3.0,%.1f,1.0,%.7f,%.7f,%.3f,%.3f\n", ts, laps(ns), elapsed, lerp(a.f.distance, b.f.distance),
+				a.f.head, lerp(a.lat, b.lat), lerp(a.lon, b.lon), lerp(a.f.speed, b.f.speed), can)
+		}
+		c := 0
+		for i := 0; i < len(fixes) && i/1000 < len(gps)-1; i += 50 {
+			f := fixes[i]
+			for ; c < len(devCross) && devCross[c].ns < f.ns; c++ {
+				x := devCross[c]
+				ms := (x.ns + 5e5) / 1e6 * 1e6
+				row(unix(ms), fmt.Sprintf("%.5f", float64(x.ns-start)/1e9), x.ns, x.k, x.t, fixes[(ms-start)/1e6].speed)
+			}
+			row(unix(f.ns), fmt.Sprintf("%.3f", float64(f.ns-start)/1e9), f.ns, i/1000, float64(i%1000)/1000, f.speed)
+		}
 	})
 }
