@@ -24,7 +24,12 @@
 //     different sources interleave and leave the other sources' cells
 //     empty. timestamp is Unix seconds. lap_number is empty before the
 //     first crossing; RaceChrono writes a row at the very time it saw the
-//     line, where lap_number changes.
+//     line, where lap_number changes, its timestamp rounded to the
+//     millisecond but its elapsed_time to 10 µs: a row whose elapsed_time
+//     is finer than the millisecond is read at that finer time. With a
+//     1 Hz receiver (a phone) beside faster sources, the GPS cells of the
+//     rows between two fixes are RaceChrono's interpolation along the
+//     chord between them, read as fixes like any other.
 //   - trackaddict: TrackAddict's RaceRender CSV. "# " comment lines (the
 //     "# RaceRender Data: TrackAddict ..." banner, "# Lap N: H:MM:SS.mmm",
 //     "# Pit Lane Entry", "# Session End"), one header row ("Time", "UTC
