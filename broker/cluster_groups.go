@@ -337,15 +337,35 @@ func (s *Server) clusterOffsetsTopic() (*cluster.Topic, error) {
 	rf := min(maxOffsetsReplicationFactor, len(voters))
 	_, t, err := s.clusterCreate(offsetsTopic, int32(n), int16(rf), nil, offsetsTopicConfigs, false)
 	if errors.Is(err, partition.ErrTopicExists) {
-		if t = s.cluster.State().Topics[offsetsTopic]; t != nil {
-			return t, nil
-		}
+		// Another broker created it: this one's state has it once it
+		// applies that entry.
+		return s.awaitClusterTopic(offsetsTopic)
 	}
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("created "+offsetsTopic, "partitions", n, "replication_factor", rf)
 	return t, nil
+}
+
+// awaitClusterTopic waits (up to controllerTimeout) for this broker's
+// cluster state to have topic name.
+func (s *Server) awaitClusterTopic(name string) (*cluster.Topic, error) {
+	timer := time.NewTimer(controllerTimeout)
+	defer timer.Stop()
+	for {
+		ch := s.cluster.Changed()
+		if t := s.cluster.State().Topics[name]; t != nil {
+			return t, nil
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return nil, fmt.Errorf("%w: %s exists on the controller, not yet in this broker's state", group.ErrNotAvailable, name)
+		case <-s.draining:
+			return nil, errNotCoordinator
+		}
+	}
 }
 
 // partitionExists says whether topic's partition p exists: in the

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -422,4 +423,161 @@ func (pp *pacedProducer) finish(t *testing.T) []int64 {
 		t.Fatalf("producing: %v", pp.err)
 	}
 	return slices.Clone(pp.ends)
+}
+
+// TestClusterGroupCoordinatorRouting: __consumer_offsets is created on
+// the first FindCoordinator with 12 partitions of 3 replicas led by every
+// broker; every broker names the leader of the group's partition (Kafka's
+// hash) as its coordinator, which serves the group; each group request to
+// another broker is answered NOT_COORDINATOR.
+func TestClusterGroupCoordinatorRouting(t *testing.T) {
+	c := startTestCluster(t, buildPitwall(t), 3)
+	for i := range c.nodes {
+		c.waitMetadata(i, "three brokers", func(m *kmsg.MetadataResponse) bool { return len(m.Brokers) == 3 })
+	}
+	mustTopics(t, "create", "routed", "--partitions", "1", "--replication-factor", "3", "--brokers", c.nodes[0].addr)
+	c.waitTopic("routed")
+	const g = "laps-group"
+	coord, _ := c.findCoordinator(0, g)
+	for i := range c.nodes {
+		if id, code := c.findCoordinator(i, g); code != 0 || id != coord {
+			t.Errorf("FindCoordinator %s through broker %d: node %d code %d, broker 1 named %d", g, i+1, id, code, coord)
+		}
+	}
+	m := c.waitMetadata(0, "__consumer_offsets", func(m *kmsg.MetadataResponse) bool { return findTopic(m, "__consumer_offsets") != nil })
+	parts := findTopic(m, "__consumer_offsets").Partitions
+	leaders := map[int32]bool{}
+	for _, p := range parts {
+		leaders[p.Leader] = true
+		if len(p.Replicas) != 3 || len(p.ISR) != 3 {
+			t.Errorf("__consumer_offsets/%d: replicas %v ISR %v, want 3 of each", p.Partition, p.Replicas, p.ISR)
+		}
+	}
+	if len(parts) != 12 || len(leaders) != 3 {
+		t.Errorf("__consumer_offsets: %d partitions led by %v, want 12 led by every broker", len(parts), leaders)
+	}
+	if want := parts[javaHashPartition(g, len(parts))].Leader; coord != want {
+		t.Errorf("coordinator of %s: %d, the leader of its partition %d is %d", g, coord, javaHashPartition(g, len(parts)), want)
+	}
+
+	// The coordinator takes a commit (no generation: an admin's) and
+	// serves it back; another broker refuses every group request.
+	ci := int(coord) - 1
+	other := (ci + 1) % 3
+	commit := kmsg.NewPtrOffsetCommitRequest()
+	commit.Group, commit.Generation = g, -1
+	ct := kmsg.NewOffsetCommitRequestTopic()
+	ct.Topic = "routed"
+	cp := kmsg.NewOffsetCommitRequestTopicPartition()
+	cp.Partition, cp.Offset = 0, 42
+	ct.Partitions = append(ct.Partitions, cp)
+	commit.Topics = append(commit.Topics, ct)
+	waitGroupCond(t, "a commit to the coordinator", func() bool {
+		code := c.groupRequest(t, ci, commit).(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode
+		if code != 0 && !kerr.IsRetriable(kerr.ErrorForCode(code)) {
+			t.Fatalf("commit to the coordinator: %v", kerr.ErrorForCode(code))
+		}
+		return code == 0 // COORDINATOR_LOAD_IN_PROGRESS until it has loaded the partition
+	})
+	if got := c.committedThrough(t, ci, g, "routed"); got != 42 {
+		t.Errorf("offset fetched from the coordinator: %d, want 42", got)
+	}
+
+	notCoord := kerr.NotCoordinator.Code
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = g, 10000, 10000, "consumer"
+	join.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}}
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.Generation, sync.MemberID = g, 1, "m"
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group, hb.Generation, hb.MemberID = g, 1, "m"
+	leave := kmsg.NewPtrLeaveGroupRequest()
+	leave.Group, leave.MemberID = g, "m"
+	leave.Members = []kmsg.LeaveGroupRequestMember{{MemberID: "m"}}
+	fetch := kmsg.NewPtrOffsetFetchRequest()
+	fetch.Group = g
+	fetch.Groups = []kmsg.OffsetFetchRequestGroup{{Group: g}}
+	describe := kmsg.NewPtrDescribeGroupsRequest()
+	describe.Groups = []string{g}
+	del := kmsg.NewPtrDeleteGroupsRequest()
+	del.Groups = []string{g}
+	odel := kmsg.NewPtrOffsetDeleteRequest()
+	odel.Group = g
+	odel.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "routed", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}}}
+	codes := map[string]int16{}
+	codes["JoinGroup"] = c.groupRequest(t, other, join).(*kmsg.JoinGroupResponse).ErrorCode
+	codes["SyncGroup"] = c.groupRequest(t, other, sync).(*kmsg.SyncGroupResponse).ErrorCode
+	codes["Heartbeat"] = c.groupRequest(t, other, hb).(*kmsg.HeartbeatResponse).ErrorCode
+	codes["LeaveGroup"] = c.groupRequest(t, other, leave).(*kmsg.LeaveGroupResponse).ErrorCode
+	codes["OffsetCommit"] = c.groupRequest(t, other, commit).(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode
+	fr := c.groupRequest(t, other, fetch).(*kmsg.OffsetFetchResponse)
+	codes["OffsetFetch"] = fr.ErrorCode
+	if len(fr.Groups) == 1 {
+		codes["OffsetFetch"] = fr.Groups[0].ErrorCode
+	}
+	codes["DescribeGroups"] = c.groupRequest(t, other, describe).(*kmsg.DescribeGroupsResponse).Groups[0].ErrorCode
+	codes["DeleteGroups"] = c.groupRequest(t, other, del).(*kmsg.DeleteGroupsResponse).Groups[0].ErrorCode
+	codes["OffsetDelete"] = c.groupRequest(t, other, odel).(*kmsg.OffsetDeleteResponse).ErrorCode
+	for api, code := range codes {
+		if code != notCoord {
+			t.Errorf("%s to broker %d (coordinator %d): %v, want NOT_COORDINATOR", api, other+1, coord, kerr.ErrorForCode(code))
+		}
+	}
+	lg := c.groupRequest(t, other, kmsg.NewPtrListGroupsRequest()).(*kmsg.ListGroupsResponse)
+	for _, lgg := range lg.Groups {
+		if lgg.Group == g {
+			t.Errorf("ListGroups on broker %d lists %s, coordinated by %d", other+1, g, coord)
+		}
+	}
+	lg = c.groupRequest(t, ci, kmsg.NewPtrListGroupsRequest()).(*kmsg.ListGroupsResponse)
+	if !slices.ContainsFunc(lg.Groups, func(l kmsg.ListGroupsResponseGroup) bool { return l.Group == g }) {
+		t.Errorf("ListGroups on the coordinator %d: %v, want %s", coord, lg.Groups, g)
+	}
+}
+
+// groupRequest sends req to broker i (index) itself, not to the
+// coordinator the client would look up.
+func (c *testCluster) groupRequest(t *testing.T, i int, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	cl := c.client(nil, i)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+	if err != nil {
+		t.Fatalf("%T to broker %d: %v", req, i+1, err)
+	}
+	return resp
+}
+
+// committedThrough is group's committed offset of topic's partition 0
+// as broker i answers OffsetFetch.
+func (c *testCluster) committedThrough(t *testing.T, i int, group, topic string) int64 {
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	req.Topics = []kmsg.OffsetFetchRequestTopic{{Topic: topic, Partitions: []int32{0}}}
+	req.Groups = []kmsg.OffsetFetchRequestGroup{{Group: group, Topics: []kmsg.OffsetFetchRequestGroupTopic{{Topic: topic, Partitions: []int32{0}}}}}
+	resp := c.groupRequest(t, i, req).(*kmsg.OffsetFetchResponse)
+	for _, g := range resp.Groups {
+		for _, tp := range g.Topics {
+			for _, p := range tp.Partitions {
+				return p.Offset
+			}
+		}
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			return p.Offset
+		}
+	}
+	return -1
+}
+
+// javaHashPartition is Kafka's partitionFor: abs(String.hashCode) % n.
+func javaHashPartition(s string, n int) int {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return int(h&0x7fffffff) % n
 }
