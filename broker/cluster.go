@@ -34,10 +34,19 @@ package broker
 //     (AlterISR entries); a replica that becomes a follower truncates
 //     its divergent tail (OffsetForLeaderEpoch, KIP-279) first.
 //
-// Not built yet: the group coordinator (__consumer_offsets) is each
-// broker's own, as on a single broker (FindCoordinator names the lowest
-// live broker): groups are not replicated. The replica fetchers connect
-// without TLS or SASL, so a cluster's first listener must be PLAINTEXT.
+//   - consumer groups (cluster_groups.go): __consumer_offsets is a
+//     replicated topic, created through the controller on first use
+//     with replication factor min(3, voters); FindCoordinator names the
+//     leader of the group's partition of it (clusterCoordinator), which
+//     runs a coordinator per partition it leads, loaded from the
+//     partition's log when it becomes leader and closed when it stops;
+//     group requests to another broker get NOT_COORDINATOR; commits are
+//     answered once the high watermark passes them, as acks=all.
+//
+// Not built yet: the replica fetchers connect without TLS or SASL, so a
+// cluster's first listener must be PLAINTEXT. There is no preferred
+// leader election: leaders (and so group coordinators) stay where a
+// failover moved them.
 //
 // A broker started without Voters never reaches this file's code past a
 // nil check: s.cluster is nil.

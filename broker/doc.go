@@ -26,6 +26,7 @@
 //	metrics.go           Prometheus metrics; refused input, counted and logged sparingly
 //	cluster.go           cluster mode: metadata, topic creation and partition leadership from internal/cluster
 //	replication.go       cluster mode: replica fetchers (followers), ISR changes, acks=all waiting on the high watermark
+//	cluster_groups.go    cluster mode: a group coordinator per __consumer_offsets partition led, loaded and unloaded with its leadership
 //
 //	internal/partition   topics and partitions: the owner of every file under DataDir/topics
 //	internal/commitlog   the storage engine: one partition's log (format in its doc)
@@ -85,7 +86,12 @@
 // goroutine per group); groups.go persists its records in the internal,
 // compacted topic __consumer_offsets with Kafka's own key and value layouts
 // and replays them at start. Clients can neither produce to that topic nor
-// delete it.
+// delete it. In a cluster __consumer_offsets is replicated like any topic
+// and a group's coordinator is the leader of its partition of it, as in
+// Kafka: each broker runs one coordinator per partition it leads, replayed
+// from the partition's log when it becomes leader, and a commit is answered
+// once the high watermark passes it (cluster_groups.go), so groups and
+// their committed offsets survive the coordinator's death.
 //
 // # Rules
 //

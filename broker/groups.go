@@ -11,6 +11,9 @@ package broker
 //     time or size retention: committed offsets must never age out of it.
 //   - At startup every partition is read back to the high watermark and
 //     replayed into the coordinator before the broker accepts clients.
+//   - In cluster mode (cluster_groups.go) none of that happens at start:
+//     each partition is replayed into a coordinator of its own when this
+//     broker becomes its leader, and written through the leader only.
 //
 // Kafka error codes for the coordinator's errors are chosen in errors.go.
 
