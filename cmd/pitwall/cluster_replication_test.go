@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -464,10 +465,125 @@ func TestClusterLeaderKilled(t *testing.T) {
 		p := c.partitionOf(newLeader, "lk", 0)
 		return p != nil && len(p.ISR) == 3
 	})
+	t.Log("back in the ISR")
 	acked := kl.finish(t)
 	for k, v := range sl.finish(t) {
 		acked[k] = v
 	}
+	t.Log("producers finished")
 	c.consumeAll(newLeader, "lk", acked)
+	t.Log("consumed")
 	c.sameReplicas("lk", 1)
+}
+
+// produceValue sends one Produce of one record with value v to broker i
+// (index) and returns the partition's error code (-1 if the request
+// failed).
+func (c *testCluster) produceValue(i int, topic string, p int32, acks int16, v string) int16 {
+	c.t.Helper()
+	cl := c.acksClient(i, acks)
+	defer cl.Close()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = acks, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = p, rawBatch([]byte(v))
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+	if err != nil {
+		c.t.Logf("produce %q (acks %d) to broker %d: %v", v, acks, c.nodes[i].id, err)
+		return -1
+	}
+	rp0 := resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+	if rp0.ErrorCode != 0 {
+		msg := ""
+		if rp0.ErrorMessage != nil {
+			msg = *rp0.ErrorMessage
+		}
+		c.t.Logf("produce %q (acks %d) to broker %d: %v %s", v, acks, c.nodes[i].id, kerr.ErrorForCode(rp0.ErrorCode), msg)
+	}
+	return rp0.ErrorCode
+}
+
+// TestClusterDivergence: the leader of an RF=3 partition is cut off
+// from its followers' fetches (its Kafka listener's proxy cut; it still
+// reaches the controller, so it keeps leading) and takes acks=1 batches
+// nobody copies; then it is SIGKILLed. One of the followers leads at a
+// new epoch and takes other records at the same offsets. The old leader,
+// restarted, asks OffsetForLeaderEpoch, truncates the batches nobody
+// copied, and ends with the same log as the others; no consumer ever
+// reads them.
+func TestClusterDivergence(t *testing.T) {
+	c := startTestClusterOpts(t, buildPitwall(t), 3, clusterOpts{proxied: true})
+	for i := range c.nodes {
+		c.waitMetadata(i, "three brokers", func(m *kmsg.MetadataResponse) bool { return len(m.Brokers) == 3 })
+	}
+	// The followers stay in the ISR while they cannot fetch: acks=1 is
+	// taken, and the new leader comes from the ISR.
+	mustTopics(t, "create", "dv", "--partitions", "1", "--replication-factor", "3", "--brokers", c.nodes[0].addr,
+		"--config", "replica.lag.time.max.ms=600000")
+	c.waitTopic("dv")
+	leader, _ := c.leaderIndex(0, "dv", 0, -1)
+	for i := range 10 {
+		if code := c.produceValue(leader, "dv", 0, -1, fmt.Sprint("before-", i)); code != 0 {
+			t.Fatalf("acks=all before the cut: code %d", code)
+		}
+	}
+	var followers []int
+	for i := range c.nodes {
+		if i != leader {
+			followers = append(followers, i)
+		}
+	}
+	// Cut closes the followers' fetch connections at once: no fetch
+	// response written after it reaches them.
+	c.nodes[leader].kafkaProxy.Cut()
+	for i := range 5 {
+		if code := c.produceValue(leader, "dv", 0, 1, fmt.Sprint("divergent-", i)); code != 0 {
+			t.Fatalf("acks=1 to the leader its followers cannot fetch from: code %d", code)
+		}
+	}
+	c.kill(leader)
+	c.nodes[leader].kafkaProxy.Heal()
+	lid := c.nodes[leader].id
+	newLeader, _ := c.leaderIndex(followers[0], "dv", 0, lid)
+	for i := range 10 {
+		if code := c.produceValue(newLeader, "dv", 0, -1, fmt.Sprint("after-", i)); code != 0 {
+			t.Fatalf("acks=all to the new leader: code %d", code)
+		}
+	}
+	c.start(leader)
+	waitFor(t, fmt.Sprintf("broker %d back in the ISR", lid), func() bool {
+		p := c.partitionOf(newLeader, "dv", 0)
+		return p != nil && len(p.ISR) == 3
+	})
+	if !strings.Contains(c.nodes[leader].log.String(), "truncating the log to the leader's") {
+		t.Errorf("broker %d did not log a truncation", lid)
+	}
+
+	cons := c.client([]kgo.Opt{kgo.ConsumeTopics("dv"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, newLeader)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var got []string
+	for len(got) < 20 {
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %v: %v", got, ctx.Err())
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	for i, v := range got {
+		want := fmt.Sprint("before-", i)
+		if i >= 10 {
+			want = fmt.Sprint("after-", i-10)
+		}
+		if v != want {
+			t.Fatalf("record %d is %q, want %q (all: %v)", i, v, want, got)
+		}
+	}
+	c.sameReplicas("dv", 1)
 }

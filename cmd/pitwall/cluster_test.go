@@ -20,6 +20,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/internal/netproxy"
 )
 
 // A broker cluster of separate `pitwall broker` processes on loopback,
@@ -34,13 +36,30 @@ type clusterNode struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
+
+	// With clusterOpts.proxied: the proxy in front of the Kafka
+	// listener, advertised to clients and the other brokers, and the
+	// proxies this broker dials the others' controller listeners
+	// through (by index; nil for itself).
+	kafkaProxy *netproxy.Proxy
+	ctlProxies []*netproxy.Proxy
 }
 
 type testCluster struct {
 	t      *testing.T
 	bin    string
+	opts   clusterOpts
 	voters string
 	nodes  []*clusterNode
+}
+
+// clusterOpts are a test cluster's settings beyond its size.
+type clusterOpts struct {
+	// session is the brokers' --broker-session-timeout; default 1s.
+	session string
+	// proxied puts the brokers behind internal/netproxy proxies so that
+	// c.cut can partition one off (see cut).
+	proxied bool
 }
 
 // freeAddr reserves a loopback port and lets it go for a broker to bind.
@@ -56,7 +75,16 @@ func freeAddr(t *testing.T) string {
 
 func startTestCluster(t *testing.T, bin string, n int) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, bin: bin}
+	return startTestClusterOpts(t, bin, n, clusterOpts{})
+}
+
+// startTestClusterOpts is startTestCluster with settings.
+func startTestClusterOpts(t *testing.T, bin string, n int, opts clusterOpts) *testCluster {
+	t.Helper()
+	if opts.session == "" {
+		opts.session = "1s"
+	}
+	c := &testCluster{t: t, bin: bin, opts: opts}
 	var voters []string
 	for i := range n {
 		nd := &clusterNode{id: int32(i + 1), dir: filepath.Join(t.TempDir(), "data"), addr: freeAddr(t), ctl: freeAddr(t)}
@@ -64,6 +92,9 @@ func startTestCluster(t *testing.T, bin string, n int) *testCluster {
 		voters = append(voters, fmt.Sprintf("%d@%s", nd.id, nd.ctl))
 	}
 	c.voters = strings.Join(voters, ",")
+	if opts.proxied {
+		c.startProxies()
+	}
 	for i := range c.nodes {
 		c.start(i)
 	}
@@ -80,12 +111,87 @@ func startTestCluster(t *testing.T, bin string, n int) *testCluster {
 	return c
 }
 
+// startProxies starts, for each broker, a proxy in front of its Kafka
+// listener and one in front of its controller listener per other
+// broker, closed when the test ends.
+func (c *testCluster) startProxies() {
+	c.t.Helper()
+	proxy := func(target string) *netproxy.Proxy {
+		p, err := netproxy.Start(target)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.t.Cleanup(func() { p.Close() })
+		return p
+	}
+	for _, nd := range c.nodes {
+		nd.kafkaProxy = proxy(nd.addr)
+		nd.ctlProxies = make([]*netproxy.Proxy, len(c.nodes))
+		for j, to := range c.nodes {
+			if to != nd {
+				nd.ctlProxies[j] = proxy(to.ctl)
+			}
+		}
+	}
+}
+
+// votersFor is broker i's --voters: the others' controller addresses
+// through i's own proxies when proxied, so that a cut of i stops what it
+// dials as well as what it is dialed by (Raft and the controller RPC go
+// both ways on connections either side opens).
+func (c *testCluster) votersFor(i int) string {
+	if !c.opts.proxied {
+		return c.voters
+	}
+	var voters []string
+	for j, nd := range c.nodes {
+		addr := nd.ctl
+		if j != i {
+			addr = c.nodes[i].ctlProxies[j].Addr()
+		}
+		voters = append(voters, fmt.Sprintf("%d@%s", nd.id, addr))
+	}
+	return strings.Join(voters, ",")
+}
+
+// cut partitions broker i (index) off from the others: every controller
+// connection between them, either way, and every connection to its Kafka
+// listener through the address it advertises are closed, and new ones
+// refused, until heal. The test still reaches broker i directly at
+// c.nodes[i].addr: the minority side a client in the same place sees.
+// What i dials on the others' Kafka listeners (its replica fetchers, as
+// a follower of their partitions) is not cut: the Kafka addresses are one
+// per broker, advertised alike to all; a broker cut off from the
+// controller quorum is fenced and leads nothing, whatever it fetches.
+func (c *testCluster) cut(i int) { c.setLinks(i, (*netproxy.Proxy).Cut) }
+
+// heal undoes cut(i).
+func (c *testCluster) heal(i int) { c.setLinks(i, (*netproxy.Proxy).Heal) }
+
+func (c *testCluster) setLinks(i int, set func(*netproxy.Proxy)) {
+	c.t.Helper()
+	if !c.opts.proxied {
+		c.t.Fatal("cut and heal need a cluster started with clusterOpts.proxied")
+	}
+	set(c.nodes[i].kafkaProxy)
+	for j, nd := range c.nodes {
+		if j != i {
+			set(c.nodes[i].ctlProxies[j])
+			set(nd.ctlProxies[i])
+		}
+	}
+}
+
 func (c *testCluster) start(i int) {
 	c.t.Helper()
 	nd := c.nodes[i]
-	nd.cmd = exec.Command(c.bin, "broker", "--node-id", strconv.Itoa(int(nd.id)), "--listen", nd.addr,
-		"--controller-listen", nd.ctl, "--voters", c.voters, "--data-dir", nd.dir,
-		"--broker-session-timeout", "1s", "--partitions", "3")
+	args := []string{"broker", "--node-id", strconv.Itoa(int(nd.id)), "--listen", nd.addr,
+		"--controller-listen", nd.ctl, "--voters", c.votersFor(i), "--data-dir", nd.dir,
+		"--broker-session-timeout", c.opts.session, "--partitions", "3"}
+	if nd.kafkaProxy != nil {
+		args = append(args, "--advertise", nd.kafkaProxy.Addr())
+	}
+	nd.cmd = exec.Command(c.bin, args...)
 	if nd.log == nil {
 		nd.log = &syncBuffer{}
 	}
@@ -263,11 +369,26 @@ func rawBatch(v []byte) []byte {
 	return b
 }
 
+// acksClient is a client seeded with broker i (index) for raw Produce
+// requests with acks: franz-go rewrites a raw Produce's acks to its
+// configured ones.
+func (c *testCluster) acksClient(i int, acks int16) *kgo.Client {
+	c.t.Helper()
+	var opts []kgo.Opt
+	switch acks {
+	case 0:
+		opts = []kgo.Opt{kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite()}
+	case 1:
+		opts = []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}
+	}
+	return c.client(opts, i)
+}
+
 // produceRaw sends one Produce of one record to broker i (index) and
 // returns the partition's error code.
 func (c *testCluster) produceRaw(i int, topic string, p int32, acks int16) int16 {
 	c.t.Helper()
-	cl := c.client(nil, i)
+	cl := c.acksClient(i, acks)
 	defer cl.Close()
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks, req.TimeoutMillis = acks, 5000

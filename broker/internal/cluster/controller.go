@@ -682,6 +682,12 @@ func (c *Controller) callOnce(ctx context.Context, path string, body []byte) ([]
 	if addr == "" {
 		return nil, fmt.Errorf("%w: no leader elected", ErrNotController)
 	}
+	// Raft knows the leader by the address it listens on; this broker
+	// reaches it at the one its Voters give (the same unless something,
+	// such as a test's proxy, stands between them).
+	if a, ok := c.addrs[id]; ok {
+		addr = raft.ServerAddress(a)
+	}
 	if id == serverID(c.cfg.NodeID) {
 		out, err := c.route(path, body)
 		if err != nil {
