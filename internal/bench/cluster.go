@@ -244,9 +244,42 @@ func procTarget(ctx context.Context, cfg Config, name string, n int) (*target, e
 		name:  name,
 		seeds: pc.seeds(),
 		rf:    int16(n),
-		ready: func(ctx context.Context, topic string) error { return pc.waitTopic(ctx, topic, n) },
+		ready: func(ctx context.Context, topic string) error { return pc.readyTopic(ctx, topic, n) },
 		stop:  func() error { return errors.Join(pc.stop(), cleanup()) },
 	}, nil
+}
+
+// readyTopic waits until every broker agrees on topic (waitTopic), then
+// until each partition has acknowledged one acks=all record: a leader
+// named in every broker's Metadata may still be taking the partition
+// over and answer NOT_LEADER_OR_FOLLOWER for a moment, which kgo retries
+// but the raw producer takes for an error.
+func (pc *procCluster) readyTopic(ctx context.Context, topic string, isr int) error {
+	if err := pc.waitTopic(ctx, topic, isr); err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(pc.seeds()...), kgo.ClientID("pitwall-bench-admin"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	m, err := pc.metadata(ctx, 0, topic)
+	if err != nil {
+		return err
+	}
+	var rs []*kgo.Record
+	for _, t := range m.Topics {
+		for _, p := range t.Partitions {
+			rs = append(rs, &kgo.Record{Topic: topic, Partition: p.Partition, Value: []byte("ready")})
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, clusterReadyTimeout)
+	defer cancel()
+	if err := cl.ProduceSync(pctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("bench: topic %s: a record to each partition: %w", topic, err)
+	}
+	return nil
 }
 
 // waitTopic waits until every running node's Metadata lists topic with
