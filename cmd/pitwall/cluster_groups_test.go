@@ -26,8 +26,11 @@ import (
 // that a producer keeps writing; their common coordinator is SIGKILLed.
 // The groups find the new coordinator and carry on from their committed
 // offsets: every offset of the topic is consumed, and none below what was
-// committed (and read back) before the kill is consumed twice. `pitwall
-// groups describe` against a surviving broker shows both groups.
+// committed (and read back) before the kill is consumed again. Then the
+// killed broker comes back, catches up as a follower of
+// __consumer_offsets, and the sarama group's new coordinator is killed
+// in turn, with the same checks. `pitwall groups describe` against a
+// surviving broker shows both groups with their commits.
 func TestClusterGroupCoordinatorKilled(t *testing.T) {
 	const topic = "cgk"
 	c := startTestCluster(t, buildPitwall(t), 3)
@@ -42,37 +45,72 @@ func TestClusterGroupCoordinatorKilled(t *testing.T) {
 
 	kt := c.kgoGroupConsumer(t, kgoGroup, topic)
 	st := c.saramaGroupConsumer(t, saramaGroup, topic)
+	tracks := []*consumedTrack{kt, st}
 	prod := c.pacedProducer(t, topic, kt, st)
 
-	waitGroupCond(t, "both groups consuming and committing", func() bool {
-		return kt.count() >= 300 && st.count() >= 300 &&
-			committedSum(c.committed(t, kgoGroup, topic)) >= 100 && committedSum(c.committed(t, saramaGroup, topic)) >= 100
-	})
-	before := map[string][]int64{kgoGroup: c.committed(t, kgoGroup, topic), saramaGroup: c.committed(t, saramaGroup, topic)}
-	kBefore, sBefore := kt.count(), st.count()
-	t.Logf("committed before the kill: %s %v, %s %v", kgoGroup, before[kgoGroup], saramaGroup, before[saramaGroup])
-
-	killed := c.nodes[coord].id
-	c.kill(coord)
-	survivor := (coord + 1) % len(c.nodes)
-	for _, g := range []string{kgoGroup, saramaGroup} {
-		waitGroupCond(t, "a new coordinator of "+g, func() bool {
-			id, code := c.findCoordinator(survivor, g)
-			return code == 0 && id > 0 && id != killed
+	// before[g][k] is group g's commits read back before kill k.
+	before := map[string][][]int64{}
+	var survivor int
+	for round := range 2 {
+		waitGroupCond(t, "both groups consuming and committing", func() bool {
+			for _, tr := range tracks {
+				var prev int64 // commits read back before the last kill
+				if b := before[tr.name]; len(b) > 0 {
+					prev = committedSum(b[len(b)-1])
+				}
+				if tr.count() < tr.mark+300 || committedSum(c.committed(t, tr.name, topic)) < prev+100 {
+					return false
+				}
+			}
+			return true
 		})
+		for _, tr := range tracks {
+			tr.setPhase(round + 1) // what is consumed from now on
+			before[tr.name] = append(before[tr.name], c.committed(t, tr.name, topic))
+			t.Logf("round %d: %s committed %v", round+1, tr.name, before[tr.name][round])
+		}
+		killed := c.nodes[coord].id
+		c.kill(coord)
+		survivor = (coord + 1) % len(c.nodes)
+		for _, g := range []string{kgoGroup, saramaGroup} {
+			waitGroupCond(t, "a coordinator of "+g, func() bool {
+				id, code := c.findCoordinator(survivor, g)
+				return code == 0 && id > 0 && id != killed
+			})
+		}
+		for _, tr := range tracks {
+			tr.mark = tr.count()
+		}
+		waitGroupCond(t, "both groups consuming again", func() bool {
+			return kt.count() >= kt.mark+300 && st.count() >= st.mark+300
+		})
+		if round == 1 {
+			break
+		}
+
+		// The killed broker returns and follows; then the sarama
+		// group's coordinator goes.
+		c.start(coord)
+		for _, g := range []string{kgoGroup, saramaGroup} {
+			p := int32(javaHashPartition(g, 12))
+			waitGroupCond(t, fmt.Sprintf("broker %d back in the ISR of __consumer_offsets/%d", killed, p), func() bool {
+				pm := c.partitionMeta(survivor, "__consumer_offsets", p)
+				return pm != nil && len(pm.ISR) == 3
+			})
+		}
+		id, _ := c.findCoordinator(survivor, saramaGroup)
+		coord = int(id) - 1
+		kid, _ := c.findCoordinator(survivor, kgoGroup)
+		t.Logf("broker %d back; coordinators: %s %d, %s %d", killed, saramaGroup, id, kgoGroup, kid)
 	}
-	waitGroupCond(t, "both groups consuming again", func() bool {
-		return kt.count() >= kBefore+300 && st.count() >= sBefore+300
-	})
 	ends := prod.finish(t)
 	t.Logf("produced: ends %v", ends)
-	for _, tr := range []*consumedTrack{kt, st} {
+	for _, tr := range tracks {
 		waitGroupCond(t, tr.name+" consuming every record", func() bool { return tr.covers(ends) })
 		tr.check(t, ends, before[tr.name])
 	}
 
-	// The group is served, with its offsets, by a broker that was not
-	// its coordinator before.
+	// The groups are served, with their offsets, by the brokers left.
 	for _, g := range []string{kgoGroup, saramaGroup} {
 		var out string
 		waitGroupCond(t, "pitwall groups describe "+g, func() bool {
@@ -80,13 +118,14 @@ func TestClusterGroupCoordinatorKilled(t *testing.T) {
 			out, err = groups(t, "describe", g, "--brokers", c.nodes[survivor].addr)
 			return err == nil && strings.Contains(out, "state: Stable") && strings.Contains(out, "members: 1")
 		})
+		last := before[g][len(before[g])-1]
 		committedRows := 0
 		for _, row := range fields(out) {
 			if len(row) >= 3 && row[0] == topic {
 				p, _ := strconv.Atoi(row[1])
 				got, err := strconv.ParseInt(row[2], 10, 64)
-				if err != nil || got < before[g][p] {
-					t.Errorf("%s: partition %d committed %q, before the kill %d:\n%s", g, p, row[2], before[g][p], out)
+				if err != nil || p < 0 || p > 2 || got < last[p] {
+					t.Errorf("%s: partition %d committed %q, before the last kill %v:\n%s", g, p, row[2], last, out)
 				}
 				committedRows++
 			}
@@ -95,6 +134,18 @@ func TestClusterGroupCoordinatorKilled(t *testing.T) {
 			t.Errorf("%s: %d committed partitions of %s described, want 3:\n%s", g, committedRows, topic, out)
 		}
 	}
+}
+
+// partitionMeta is topic's partition p in broker i's Metadata, or nil.
+func (c *testCluster) partitionMeta(i int, topic string, p int32) *kmsg.MetadataResponseTopicPartition {
+	m, err := c.metadata(i)
+	if err != nil {
+		return nil
+	}
+	if t := findTopic(m, topic); t != nil && int(p) < len(t.Partitions) {
+		return &t.Partitions[p]
+	}
+	return nil
 }
 
 // waitGroupCond polls cond until it holds, failing the test after two
@@ -191,27 +242,35 @@ func committedSum(offs []int64) int64 {
 	return n
 }
 
-// consumedTrack records what one group consumed: how many times each
-// offset of each partition.
+// consumedTrack records what one group consumed: each offset of each
+// partition, with the phase (kills before it) of each time it was.
 type consumedTrack struct {
-	name string
-	mu   sync.Mutex
-	seen map[int32]map[int64]int
-	n    int
+	name  string
+	mark  int // the test's: count at the start of a round
+	mu    sync.Mutex
+	seen  map[int32]map[int64][]int
+	n     int
+	phase int
 }
 
 func newConsumedTrack(name string) *consumedTrack {
-	return &consumedTrack{name: name, seen: map[int32]map[int64]int{}}
+	return &consumedTrack{name: name, seen: map[int32]map[int64][]int{}}
 }
 
 func (tr *consumedTrack) add(p int32, off int64) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if tr.seen[p] == nil {
-		tr.seen[p] = map[int64]int{}
+		tr.seen[p] = map[int64][]int{}
 	}
-	tr.seen[p][off]++
+	tr.seen[p][off] = append(tr.seen[p][off], tr.phase)
 	tr.n++
+}
+
+func (tr *consumedTrack) setPhase(k int) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.phase = k
 }
 
 func (tr *consumedTrack) count() int {
@@ -229,7 +288,7 @@ func (tr *consumedTrack) covers(ends []int64) bool {
 			return false
 		}
 		for off := range end {
-			if tr.seen[int32(p)][off] == 0 {
+			if len(tr.seen[int32(p)][off]) == 0 {
 				return false
 			}
 		}
@@ -238,29 +297,43 @@ func (tr *consumedTrack) covers(ends []int64) bool {
 }
 
 // check fails the test for an offset below ends never consumed, and for
-// one consumed twice below what was committed before the kill.
-func (tr *consumedTrack) check(t *testing.T, ends, committed []int64) {
+// one consumed again after kill k (phase k) below committed[k-1], what
+// was committed before that kill: only the uncommitted tail may be
+// consumed twice.
+func (tr *consumedTrack) check(t *testing.T, ends []int64, committed [][]int64) {
 	t.Helper()
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	for p, end := range ends {
-		var twice []int64
-		for off, n := range tr.seen[int32(p)] {
-			if n > 1 {
-				twice = append(twice, off)
-			}
-		}
-		slices.Sort(twice)
 		for off := range end {
-			if tr.seen[int32(p)][off] == 0 {
+			if len(tr.seen[int32(p)][off]) == 0 {
 				t.Errorf("%s: partition %d offset %d never consumed (end %d)", tr.name, p, off, end)
 				break
 			}
 		}
-		if len(twice) > 0 && twice[0] < committed[p] {
-			t.Errorf("%s: partition %d: offsets from %d consumed twice, below %d committed before the kill", tr.name, p, twice[0], committed[p])
+		again := map[int]int{} // phase: offsets consumed again in it
+		bad := 0
+		for off, phases := range tr.seen[int32(p)] {
+			for _, k := range phases[1:] {
+				again[k]++
+				var err string
+				switch {
+				case k == 0:
+					err = "before any kill"
+				case off < committed[k-1][p]:
+					err = fmt.Sprintf("after kill %d, below %d committed before it", k, committed[k-1][p])
+				default:
+					continue
+				}
+				if bad++; bad <= 5 {
+					t.Errorf("%s: partition %d offset %d consumed again %s", tr.name, p, off, err)
+				}
+			}
 		}
-		t.Logf("%s: partition %d: %d offsets, %d consumed twice (from %v), committed before the kill %d", tr.name, p, end, len(twice), firstOr(twice, -1), committed[p])
+		if bad > 5 {
+			t.Errorf("%s: partition %d: %d more offsets consumed again", tr.name, p, bad-5)
+		}
+		t.Logf("%s: partition %d: %d offsets; consumed again, by kills before: %v", tr.name, p, end, again)
 	}
 }
 
