@@ -87,6 +87,12 @@ type WebResult struct {
 	// update (Latency less Server): the SSE stream's, the browser's and
 	// the page's share.
 	Page Dist
+	// Wait is, per live record the page applied, its arrival at the
+	// benchmark's own consumer of telemetry.live (Broker) → the state
+	// that carries it made by the page's server, ms: the server's own
+	// share (its consumer and the push's pacing), without the
+	// pipeline's, which on a loaded machine varies by seconds.
+	Wait Dist
 	// Transit is a pushed state's age when the page handled it (its
 	// SentMs, the server's clock when it made it, to the page's clock
 	// then), ms: the SSE stream's and the browser's queueing.
@@ -349,18 +355,19 @@ type pageBench struct {
 	Handle []float64 `json:"handleMs"`
 	Late   []float64 `json:"lateMs"`
 	Server []float64 `json:"serverMs"`
+	Keys   []string  `json:"keys"`
 	States int       `json:"states"`
 	Cars   int       `json:"cars"`
 }
 
 const pageBenchJS = `({latMs: pitwall.bench.latMs, frameMs: pitwall.bench.frameMs, handleMs: pitwall.frameMs,
-	lateMs: pitwall.lateMs, serverMs: pitwall.bench.serverMs || [], states: pitwall.states, cars: document.querySelectorAll("#cars circle").length})`
+	lateMs: pitwall.lateMs, serverMs: pitwall.bench.serverMs || [], keys: pitwall.bench.keys || [], states: pitwall.states, cars: document.querySelectorAll("#cars circle").length})`
 
 // pageSettle is how long the page runs before it is measured.
 const pageSettle = 10 * time.Second
 
 // resetJS starts the page's counts afresh.
-const resetJS = `pitwall.bench.latMs.length = 0; if (pitwall.bench.serverMs) pitwall.bench.serverMs.length = 0; pitwall.bench.frameMs.length = 0; pitwall.frameMs.length = 0; pitwall.lateMs.length = 0; pitwall.states = 0; true`
+const resetJS = `pitwall.bench.latMs.length = 0; if (pitwall.bench.serverMs) pitwall.bench.serverMs.length = 0; if (pitwall.bench.keys) pitwall.bench.keys.length = 0; pitwall.bench.frameMs.length = 0; pitwall.frameMs.length = 0; pitwall.lateMs.length = 0; pitwall.states = 0; true`
 
 // withPage opens the page, waits for every car on the map, and measures
 // the page and the child for cfg.Duration.
@@ -417,12 +424,13 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 	b0 := treeTicks(browserPid)
 	start := time.Now()
 	lctx, stopLive := context.WithCancel(ctx)
-	arrivals := make(chan []float64, 1)
+	arrivals := make(chan liveArrivals, 1)
 	go func() { arrivals <- liveAges(lctx, broker) }()
 	var err error
 	res.With, err = measureProc(ctx, pid, cfg.Duration)
 	stopLive()
-	res.Broker = dist(<-arrivals)
+	arrived := <-arrivals
+	res.Broker = dist(arrived.ages)
 	if err != nil {
 		return err
 	}
@@ -450,6 +458,16 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 		}
 		res.Page = dist(share)
 	}
+	if len(pb.Keys) == len(pb.Server) {
+		var wait []float64
+		for i, k := range pb.Keys {
+			if age, ok := arrived.byKey[k]; ok {
+				// (made - sample) - (arrived - sample)
+				wait = append(wait, pb.Server[i]-age)
+			}
+		}
+		res.Wait = dist(wait)
+	}
 	for _, f := range pb.Frames {
 		if f > 50 {
 			res.Long++
@@ -458,26 +476,40 @@ func withPage(ctx context.Context, cfg WebConfig, dir, url, broker string, pid i
 	return nil
 }
 
-// liveAges reads telemetry.live from its end until ctx ends and returns,
-// per record, the time from its sample time to its arrival, ms.
-func liveAges(ctx context.Context, broker string) []float64 {
+// liveArrivals are the live records a consumer read: per record, the
+// time from its sample time to its arrival (ms), and the same by key
+// (liveKey).
+type liveArrivals struct {
+	ages  []float64
+	byKey map[string]float64
+}
+
+// liveKey names a live record as the page's bench does: car@sample time
+// in whole Unix ms (a car's records are 100 ms apart).
+func liveKey(car string, timeNs int64) string {
+	return car + "@" + strconv.FormatInt((timeNs+500_000)/1_000_000, 10)
+}
+
+// liveAges reads telemetry.live from its end until ctx ends.
+func liveAges(ctx context.Context, broker string) liveArrivals {
+	var out liveArrivals
 	sc := sarama.NewConfig()
 	sc.Consumer.MaxWaitTime = 50 * time.Millisecond
 	client, err := sarama.NewClient([]string{broker}, sc)
 	if err != nil {
-		return nil
+		return out
 	}
 	defer client.Close()
 	codec := telemetry.MustNewCodec()
 	var mu sync.Mutex
-	var ages []float64
+	out.byKey = map[string]float64{}
 	parts, err := client.Partitions(telemetry.TopicLive)
 	if err != nil {
-		return nil
+		return out
 	}
 	cons, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
-		return nil
+		return out
 	}
 	defer cons.Close()
 	var wg sync.WaitGroup
@@ -499,14 +531,16 @@ func liveAges(ctx context.Context, broker string) []float64 {
 						continue
 					}
 					mu.Lock()
-					ages = append(ages, float64(now.UnixNano()-l.TimeNs)/1e6)
+					age := float64(now.UnixNano()-l.TimeNs) / 1e6
+					out.ages = append(out.ages, age)
+					out.byKey[liveKey(l.Car, l.TimeNs)] = age
 					mu.Unlock()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return ages
+	return out
 }
 
 // treeTicks is the CPU time of pid and every process below it (the
@@ -561,6 +595,9 @@ func WriteWebTable(w io.Writer, r WebResult) error {
 	fmt.Fprintf(tw, "frame time (rAF)\tp50 %.1f ms\tp99 %.1f ms\tmax %.0f ms\t(%d frames, %d over 50 ms)\n", r.Frame.P50, r.Frame.P99, r.Frame.Max, r.Frame.N, r.Long)
 	if r.Server.N > 0 {
 		fmt.Fprintf(tw, "sample → state made (server)\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t\n", r.Server.P50, r.Server.P99, r.Server.Max)
+	}
+	if r.Wait.N > 0 {
+		fmt.Fprintf(tw, "live record at the broker → state made\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t(%d matched; min %.0f ms)\n", r.Wait.P50, r.Wait.P99, r.Wait.Max, r.Wait.N, r.Wait.Min)
 	}
 	if r.Page.N > 0 {
 		fmt.Fprintf(tw, "state made → on-page update\tp50 %.0f ms\tp99 %.0f ms\tmax %.0f ms\t\n", r.Page.P50, r.Page.P99, r.Page.Max)

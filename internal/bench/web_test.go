@@ -100,3 +100,18 @@ func TestSummarizeTrace(t *testing.T) {
 		t.Errorf("CPU %v ms, by event %v; want 60 ms, %v", lt.CPUMs, lt.SelfCPU, wantCPU)
 	}
 }
+
+// The benchmark names a live record as the page does
+// (`${car}@${Math.round(time_ns / 1e6)}`): sample time rounded to the
+// nearest ms.
+func TestLiveKey(t *testing.T) {
+	for ns, want := range map[int64]string{
+		1796577426033728476: "car01@1796577426034",
+		1796577426033499999: "car01@1796577426033",
+		1796577426033000000: "car01@1796577426033",
+	} {
+		if got := liveKey("car01", ns); got != want {
+			t.Errorf("liveKey(%d) = %s, want %s", ns, got, want)
+		}
+	}
+}

@@ -498,18 +498,21 @@ $("lapB").addEventListener("change", () => { analysis.picked = true; compare(); 
 // animation frame that draws it (states are applied in a frame callback,
 // so that frame shows them), and every animation frame's interval;
 // pitwall bench web reads window.pitwall.bench.
-const bench = new URLSearchParams(location.search).has("bench") ? { latMs: [], serverMs: [], frameMs: [], seen: new Map() } : null;
+const bench = new URLSearchParams(location.search).has("bench") ? { latMs: [], serverMs: [], keys: [], frameMs: [], seen: new Map() } : null;
 
 // benchApplied also records each record's age when the server made the
-// state (sent_ms), the pipeline's and the server's share.
+// state (sent_ms), the pipeline's and the server's share, and its key
+// (car@sample ms), which the benchmark matches with the record's arrival
+// at a consumer of its own.
 function benchApplied(rs, now, sentMs) {
   for (const r of rs) {
     if (!r.time_ns || bench.seen.get(r.car) === r.time_ns) continue;
     bench.seen.set(r.car, r.time_ns);
     bench.latMs.push(now - r.time_ns / 1e6);
     bench.serverMs.push(sentMs - r.time_ns / 1e6);
+    bench.keys.push(`${r.car}@${Math.round(r.time_ns / 1e6)}`);
   }
-  if (bench.latMs.length > 200000) { bench.latMs.splice(0, 100000); bench.serverMs.splice(0, 100000); }
+  if (bench.latMs.length > 200000) { for (const a of [bench.latMs, bench.serverMs, bench.keys]) a.splice(0, 100000); }
 }
 
 function benchFrame(t) {
