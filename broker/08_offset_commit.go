@@ -11,7 +11,8 @@ package broker
 // A commit without a generation (-1, as v0 and admin tools send) is
 // accepted only while the group has no members. Partitions of topics that
 // do not exist get UNKNOWN_TOPIC_OR_PARTITION; the others are answered
-// (a pending reply) once their records are durable in __consumer_offsets.
+// (a pending reply) once their records are durable in __consumer_offsets:
+// fsynced on a single broker, past the high watermark in a cluster.
 
 import (
 	"context"

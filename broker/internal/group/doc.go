@@ -50,6 +50,13 @@
 // value deletes), and New restores each group: Stable with its members
 // (whose sessions restart) or Empty with its offsets.
 //
+// A single broker runs one Coordinator for every group. A broker of a
+// cluster runs one per __consumer_offsets partition it leads, made by New
+// from that partition's records when it becomes leader and closed when it
+// stops; its Store answers a write as durable once every in-sync replica
+// holds it. The package is the same either way: it sees only a Store and
+// a Replayer.
+//
 // # Locking
 //
 // Coordinator.mu guards only the map of groups and is never held while
