@@ -171,6 +171,7 @@ func saramaConfig(cfg Config, producer bool) *sarama.Config {
 		cfg.Logger.Error("processors: TLS/SASL settings", "err", err)
 	}
 	sc.ClientID = "pitwall-process"
+	sc.MetricRegistry = nilMetrics{}
 	sc.Version = sarama.V2_8_0_0
 	sc.Metadata.AllowAutoTopicCreation = false
 	if producer {
