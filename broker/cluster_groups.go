@@ -78,6 +78,8 @@ type coordPartition struct {
 	// stop closes when the partition is unloaded: a load still running
 	// closes what it loaded.
 	stop chan struct{}
+	// logStart and logEnd are the offsets the load replayed between.
+	logStart, logEnd int64
 }
 
 func newClusterGroups(s *Server) *clusterGroups {
@@ -223,7 +225,7 @@ func (m *clusterGroups) load(lt *partition.Topic, e *coordPartition) {
 	}
 	e.coord = coord
 	s.log.Info("group coordinator: partition loaded", "partition", e.p, "leader_epoch", e.epoch,
-		"groups", coord.Len(), "load_time", time.Since(start).Round(time.Millisecond))
+		"groups", coord.Len(), "log_start", e.logStart, "log_end", e.logEnd, "load_time", time.Since(start).Round(time.Millisecond))
 }
 
 func (m *clusterGroups) open(lt *partition.Topic, e *coordPartition) (*group.Coordinator, error) {
@@ -247,6 +249,7 @@ func (m *clusterGroups) open(lt *partition.Topic, e *coordPartition) (*group.Coo
 	if err := l.Sync(ctx, l.EndOffset()); err != nil {
 		return nil, err
 	}
+	e.logStart, e.logEnd = l.StartOffset(), l.HighWatermark()
 	r := group.NewReplayer()
 	if err := s.replayOffsets(l, r); err != nil {
 		return nil, err
