@@ -192,7 +192,13 @@ func (c *Controller) start(self string) error {
 	hb := max(min(500*time.Millisecond, c.cfg.SessionTimeout/2), 50*time.Millisecond)
 	rc.HeartbeatTimeout = hb
 	rc.ElectionTimeout = hb
-	rc.LeaderLeaseTimeout = hb / 2
+	// The lease as long as the heartbeat timeout (the library's default
+	// is half): with one of three brokers dead, the controller keeps its
+	// lease only through the one left, and on a busy 2-core machine that
+	// one answered late enough now and then (> 250 ms) to depose it just
+	// as it was fencing the dead broker; the next controller then gave
+	// the dead broker a whole session again (9.5 s failovers at 3 s).
+	rc.LeaderLeaseTimeout = hb
 	rc.SnapshotThreshold = 1024
 	rc.SnapshotInterval = 30 * time.Second
 	existing, err := raft.HasExistingState(c.store, c.store, snaps)
