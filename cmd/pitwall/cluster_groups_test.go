@@ -344,13 +344,6 @@ func deref(s *string) string {
 	return *s
 }
 
-func firstOr(s []int64, or int64) int64 {
-	if len(s) == 0 {
-		return or
-	}
-	return s[0]
-}
-
 // kgoGroupConsumer runs a franz-go group member that commits what each
 // poll returned once it has recorded it.
 func (c *testCluster) kgoGroupConsumer(t *testing.T, group, topic string) *consumedTrack {

@@ -44,7 +44,7 @@ func TestPushGathersBursts(t *testing.T) {
 		ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 		// Changes at these times (ms after start).
 		for _, at := range []float64{0, 0.5, 1, 5, 10, 100, 110} {
-			time.Sleep(start.Add(ms(at)).Sub(time.Now()))
+			time.Sleep(time.Until(start.Add(ms(at))))
 			s.mu.Lock()
 			s.change()
 			s.mu.Unlock()
