@@ -49,11 +49,12 @@ type procNode struct {
 // loopback, each with its own data directory under dir; with one node and
 // no voters it is a single broker.
 type procCluster struct {
-	exe    string
-	voters string // empty: a single broker, not in cluster mode
-	args   []string
-	nodes  []*procNode
-	log    *slog.Logger
+	exe      string
+	voters   string // empty: a single broker, not in cluster mode
+	args     []string
+	logLevel string // the brokers' --log-level; default error
+	nodes    []*procNode
+	log      *slog.Logger
 }
 
 // pitwallExe is exe, or this process's own executable.
@@ -72,7 +73,12 @@ func pitwallExe(exe string) (string, error) {
 // cluster set) with data under dir, each with args added to its command
 // line, and waits until every broker's Metadata lists all n.
 func startProcCluster(ctx context.Context, exe string, n int, cluster bool, dir string, args []string, log *slog.Logger) (*procCluster, error) {
-	pc := &procCluster{exe: exe, args: args, log: log}
+	return startProcClusterLevel(ctx, exe, n, cluster, dir, args, "", log)
+}
+
+// startProcClusterLevel is startProcCluster with the brokers' --log-level.
+func startProcClusterLevel(ctx context.Context, exe string, n int, cluster bool, dir string, args []string, level string, log *slog.Logger) (*procCluster, error) {
+	pc := &procCluster{exe: exe, args: args, logLevel: level, log: log}
 	var voters []string
 	for i := range n {
 		nd := &procNode{id: int32(i + 1), dir: filepath.Join(dir, strconv.Itoa(i+1))}
@@ -105,7 +111,11 @@ func startProcCluster(ctx context.Context, exe string, n int, cluster bool, dir 
 // start starts node i (again).
 func (pc *procCluster) start(i int) error {
 	nd := pc.nodes[i]
-	args := []string{"broker", "--listen", nd.addr, "--data-dir", nd.dir, "--log-level", "error"}
+	level := pc.logLevel
+	if level == "" {
+		level = "error"
+	}
+	args := []string{"broker", "--listen", nd.addr, "--data-dir", nd.dir, "--log-level", level}
 	if pc.voters != "" {
 		args = append(args, "--node-id", strconv.Itoa(int(nd.id)), "--controller-listen", nd.ctl, "--voters", pc.voters)
 	}

@@ -55,6 +55,9 @@ type FailoverConfig struct {
 	ClientBackoff time.Duration
 	// Interval is how often the producer produces a record. Default 5ms.
 	Interval time.Duration
+	// BrokerLogLevel is the brokers' --log-level (their logs go to this
+	// process's stderr, with the kills logged at info). Default error.
+	BrokerLogLevel string
 	// Broker is the pitwall executable. Default: this process's.
 	Broker string
 	// DataDir is where the brokers' data directories go. Default: a temp
@@ -112,6 +115,7 @@ func ParseFailoverArgs(args []string, output io.Writer) (FailoverOptions, error)
 	fs.DurationVar(&c.ClientBackoff, "client-backoff", 0, "the producer's retry backoff and metadata min age (default: kgo's, 250ms+ and 5s)")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Millisecond, "how often the producer produces a record")
 	fs.StringVar(&c.Broker, "broker", "", "pitwall binary to run (default: this one)")
+	fs.StringVar(&c.BrokerLogLevel, "broker-log-level", "error", "the brokers' --log-level (warn shows fencing and elections, on stderr)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "where the data directories go (default: a temp dir, removed afterwards)")
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON")
 	pos, err := cli.ParseInterleaved(fs, args)
@@ -162,7 +166,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverReport, erro
 	if cfg.SessionTimeout > 0 {
 		args = append(args, "--broker-session-timeout", cfg.SessionTimeout.String())
 	}
-	pc, err := startProcCluster(ctx, exe, 3, true, dir, args, cfg.Logger)
+	pc, err := startProcClusterLevel(ctx, exe, 3, true, dir, args, cfg.BrokerLogLevel, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +237,7 @@ func killCycle(ctx context.Context, cfg FailoverConfig, pc *procCluster, p *fail
 	if i < 0 {
 		return k, fmt.Errorf("leader %d is not one of the brokers", leader)
 	}
+	cfg.Logger.Info("bench: killing the leader", "broker", leader, "controller", k.Controller)
 	killed := time.Now()
 	pc.killNode(i)
 	elected := make(chan time.Time, 1)
