@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
@@ -33,6 +35,24 @@ type emitter struct {
 	buf   []byte
 	// counted once the batch is in the spool (or refused)
 	frames, samples, catalogs int
+	// counters is this source's children of the per-source counters,
+	// looked up at the first Flush: a lookup hashes the label values,
+	// and Flush runs once per read (thousands of times a second).
+	counters *sourceCounters
+}
+
+// sourceCounters are one source's counters of a successful Flush.
+type sourceCounters struct {
+	framesIn, samplesIn, catalogsIn, framesRead prometheus.Counter
+}
+
+func (m *emitter) sourceCounters() *sourceCounters {
+	if m.counters == nil {
+		ms := m.e.metrics
+		m.counters = &sourceCounters{framesIn: ms.framesIn.WithLabelValues(m.name), samplesIn: ms.samplesIn.WithLabelValues(m.name),
+			catalogsIn: ms.catalogsIn.WithLabelValues(m.name), framesRead: ms.framesRead.WithLabelValues(m.name)}
+	}
+	return m.counters
 }
 
 // maxBatchBytes flushes a batch early, bounding the memory one read of a
@@ -148,6 +168,7 @@ func (m *emitter) Flush() error {
 		return nil
 	}
 	_, err := m.e.spool.Append(&m.batch)
+	c := m.sourceCounters()
 	if err != nil {
 		reason := source.DropWriteFailed
 		switch {
@@ -165,12 +186,12 @@ func (m *emitter) Flush() error {
 		m.e.setLastErr("spool: " + err.Error())
 	} else {
 		m.stats.frames.Add(int64(m.frames))
-		m.e.metrics.framesIn.WithLabelValues(m.name).Add(float64(m.frames))
-		m.e.metrics.samplesIn.WithLabelValues(m.name).Add(float64(m.samples))
-		m.e.metrics.catalogsIn.WithLabelValues(m.name).Add(float64(m.catalogs))
+		c.framesIn.Add(float64(m.frames))
+		c.samplesIn.Add(float64(m.samples))
+		c.catalogsIn.Add(float64(m.catalogs))
 	}
 	m.stats.read.Add(int64(m.frames))
-	m.e.metrics.framesRead.WithLabelValues(m.name).Add(float64(m.frames))
+	c.framesRead.Add(float64(m.frames))
 	m.batch.Reset()
 	m.frames, m.samples, m.catalogs = 0, 0, 0
 	return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
@@ -32,6 +33,10 @@ type sender struct {
 	records  int       // records handed to the producer, not yet resolved
 	failed   []*flight // given up on by the producer, to send again
 	stopping bool
+
+	// ackedFrames is edge_acked_records_total of the frames topic, looked
+	// up once (by results, its only user) instead of per record.
+	ackedFrames prometheus.Counter
 }
 
 // flight is one record handed to the producer.
@@ -286,7 +291,14 @@ func (s *sender) acked(msg *sarama.ProducerMessage) uint64 {
 	e := s.e
 	e.lat.observe(time.Since(time.Unix(0, f.rec.TimeNs)))
 	e.metrics.latency.Observe(time.Since(time.Unix(0, f.rec.TimeNs)).Seconds())
-	e.metrics.acked.WithLabelValues(f.rec.Topic).Inc()
+	if f.rec.Topic == e.cfg.Topic {
+		if s.ackedFrames == nil {
+			s.ackedFrames = e.metrics.acked.WithLabelValues(e.cfg.Topic)
+		}
+		s.ackedFrames.Inc()
+	} else {
+		e.metrics.acked.WithLabelValues(f.rec.Topic).Inc()
+	}
 	if f.rec.Topic == e.cfg.Topic {
 		e.ackedFrames.Add(1)
 		e.ackedSamples.Add(int64(f.rec.Count))
