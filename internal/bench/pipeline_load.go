@@ -41,6 +41,9 @@ type load struct {
 	frames  atomic.Int64
 	lagMax  atomic.Int64 // ns the simulator ran behind the wall clock, at most
 	blocked atomic.Int64 // ns the wire held the simulator back (backpressure)
+	// made is sample time → the frame handed to the wire: the load's own
+	// lateness, which every latency from sample time includes.
+	made latencyHist
 
 	mu   sync.Mutex
 	cars map[string]*offeredCar
@@ -103,6 +106,7 @@ func (l *load) run(ctx context.Context, d time.Duration) error {
 }
 
 func (l *load) emit(f *telemetry.Frame) error {
+	l.made.Observe(time.Since(time.Unix(0, f.TimeNs)))
 	n := int64(len(f.Samples))
 	l.mu.Lock()
 	c := l.cars[f.Car]

@@ -304,12 +304,14 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 			rep.PitwallPeakRSSMiB += s.PeakRSSMiB
 		}
 	}
-	r.latencies(rep, w, s3, live, procs)
+	r.latencies(rep, l, w, s3, live, procs)
 	r.frames(rep, l, live)
 }
 
 // latencies fills the latency rows.
-func (r *pipelineRun) latencies(rep *PipelineReport, w wire, s3 snapshot, live *stageResult, procs []*stageResult) {
+func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapshot, live *stageResult, procs []*stageResult) {
+	rep.Latency = append(rep.Latency, l.made.latency("    sample → made by the simulator",
+		"the frame handed to the wire: the load's own lateness, part of every row below"))
 	if kw, ok := w.(*kafkaWire); ok {
 		rep.Latency = append(rep.Latency, kw.ack.latency("(a) sample → broker ack", "the producer's acknowledgements (acks=all)"))
 	} else {

@@ -98,14 +98,14 @@ func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
 		if l.Count == 0 || l.P50Ms > l.P99Ms || l.P99Ms > l.MaxMs+1e-9 && !strings.Contains(l.Note, "bucket") {
 			t.Errorf("latency %+v", l)
 		}
-		if (strings.HasPrefix(l.What, "(b)") || strings.Contains(l.What, "live subscriber fetched")) && l.Count != 300 {
+		if (strings.HasPrefix(l.What, "(b)") || strings.Contains(l.What, "live subscriber fetched") || strings.Contains(l.What, "made by the simulator")) && l.Count != 300 {
 			t.Errorf("%s: %d timed, want 300 (one per frame)", l.What, l.Count)
 		}
 		if strings.HasPrefix(l.What, "(a) sample") && l.Count != 300 {
 			t.Errorf("%s: %d acks timed, want 300", l.What, l.Count)
 		}
 	}
-	if len(rep.Latency) != map[string]int{"kafka": 4, "serial": 5}[in] {
+	if len(rep.Latency) != map[string]int{"kafka": 5, "serial": 6}[in] {
 		t.Errorf("%d latency rows", len(rep.Latency))
 	}
 	if !strings.Contains(table, "\nverdict: ") || rep.Verdict == "" {
