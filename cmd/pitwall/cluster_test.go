@@ -546,21 +546,35 @@ func TestClusterTopicsAndLeaders(t *testing.T) {
 		t.Errorf("laps/0 (3 replicas) acks=all: code %d, want it acknowledged once the ISR holds it", code)
 	}
 
-	// Every broker names the same group coordinator: the lowest live id.
+	// Every broker names the same group coordinator (the leader of the
+	// group's __consumer_offsets partition, made on first use: until it
+	// has one, COORDINATOR_NOT_AVAILABLE), at that broker's own port.
+	// TestClusterGroupCoordinatorRouting checks it leads that partition.
+	coordinator := int32(-1)
 	for i := range c.nodes {
 		cl := c.client(nil, i)
-		req := kmsg.NewPtrFindCoordinatorRequest()
-		req.CoordinatorKey, req.CoordinatorKeys = "laps-group", []string{"laps-group"} // below v4, v4+
-		resp, err := cl.SeedBrokers()[0].Request(ctx, req)
-		if err != nil {
-			t.Fatal(err)
+		var co kmsg.FindCoordinatorResponseCoordinator
+		waitFor(t, fmt.Sprintf("a coordinator named by broker %d", i+1), func() bool {
+			req := kmsg.NewPtrFindCoordinatorRequest()
+			req.CoordinatorKey, req.CoordinatorKeys = "laps-group", []string{"laps-group"} // below v4, v4+
+			resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := resp.(*kmsg.FindCoordinatorResponse)
+			if len(r.Coordinators) != 1 {
+				t.Fatalf("FindCoordinator v%d: %d coordinators", r.Version, len(r.Coordinators))
+			}
+			co = r.Coordinators[0]
+			return co.ErrorCode == 0
+		})
+		cl.Close()
+		if coordinator < 0 {
+			coordinator = co.NodeID
 		}
-		r := resp.(*kmsg.FindCoordinatorResponse)
-		if len(r.Coordinators) != 1 {
-			t.Fatalf("FindCoordinator v%d: %d coordinators", r.Version, len(r.Coordinators))
-		}
-		if r := r.Coordinators[0]; r.ErrorCode != 0 || r.NodeID != 1 || r.Port != int32(mustPort(t, c.nodes[0].addr)) {
-			t.Errorf("FindCoordinator through broker %d: node %d port %d code %d, want broker 1", i+1, r.NodeID, r.Port, r.ErrorCode)
+		if co.NodeID != coordinator || co.NodeID < 1 || int(co.NodeID) > len(c.nodes) ||
+			co.Port != int32(mustPort(t, c.nodes[co.NodeID-1].addr)) {
+			t.Errorf("FindCoordinator through broker %d: node %d port %d, want node %d at its own port", i+1, co.NodeID, co.Port, coordinator)
 		}
 	}
 
