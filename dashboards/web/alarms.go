@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 
-	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -136,29 +134,26 @@ func (s *Server) readAlarms(ctx context.Context, client sarama.Client) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		var wg sync.WaitGroup
+		from := map[int32]int64{}
 		for _, p := range parts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := topicread.Follow(ctx, client, telemetry.TopicAlarms, topicread.Config{Partitions: []int32{p}},
-					func(m *sarama.ConsumerMessage) {
-						if s.cfg.Group != "" && !processors.FromGroup(m, s.cfg.Group) {
-							return
-						}
-						var a telemetry.Alarm
-						if err := codec.DecodeAlarm(m.Value, &a); err != nil {
-							s.bad("alarm", err)
-							return
-						}
-						s.alarm(&a)
-					})
-				if err != nil && ctx.Err() == nil {
-					s.cfg.Logger.Warn("web: reading alarms", "partition", p, "err", err)
-				}
-			}()
+			from[p] = sarama.OffsetOldest
 		}
-		wg.Wait()
+		// One consumer for every partition (follow.go): a consumer each
+		// queued 12 more long polls on the connection the laps share.
+		err = followAll(ctx, client, telemetry.TopicAlarms, from, func(m *sarama.ConsumerMessage) {
+			if s.cfg.Group != "" && !processors.FromGroup(m, s.cfg.Group) {
+				return
+			}
+			var a telemetry.Alarm
+			if err := codec.DecodeAlarm(m.Value, &a); err != nil {
+				s.bad("alarm", err)
+				return
+			}
+			s.alarm(&a)
+		})
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("web: reading alarms", "err", err)
+		}
 		sleep(ctx, time.Second)
 	}
 }

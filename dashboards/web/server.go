@@ -17,7 +17,6 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/internal/export"
-	"github.com/pitwall/pitwall/processors/timing"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/track"
 )
@@ -526,22 +525,7 @@ func (s *Server) read(ctx context.Context) error {
 		defer wg.Done()
 		s.readAlarms(ctx, client)
 	}()
-	f := timing.Filter{Group: s.cfg.Group, Session: s.cfg.Session}
-	for ctx.Err() == nil {
-		err := timing.Read(ctx, client, f, true, func(rows []timing.Row) {
-			for i := range rows {
-				s.lap(&rows[i].Lap)
-			}
-		}, func(r timing.Row) { s.lap(&r.Lap) }, func(err error) { s.bad("lap", err) })
-		switch {
-		case err == nil:
-		case errors.Is(err, timing.ErrNoLaps):
-			_ = client.RefreshMetadata(telemetry.TopicLaps)
-		default:
-			s.cfg.Logger.Warn("web: reading laps", "err", err)
-		}
-		sleep(ctx, time.Second)
-	}
+	s.readLaps(ctx, client) // follow.go
 	return nil
 }
 
@@ -559,72 +543,27 @@ func (s *Server) readLive(ctx context.Context, client sarama.Client) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		if err := s.followLive(ctx, client, parts, codec); err != nil && ctx.Err() == nil {
+		since := time.Now().Add(-s.cfg.LiveHistory).UnixMilli()
+		from := map[int32]int64{}
+		for _, p := range parts {
+			o, err := client.GetOffset(telemetry.TopicLive, p, since)
+			if err != nil || o < 0 { // nothing that recent: from the end
+				o = sarama.OffsetNewest
+			}
+			from[p] = o
+		}
+		err = followAll(ctx, client, telemetry.TopicLive, from, func(m *sarama.ConsumerMessage) {
+			var l telemetry.Live
+			if err := codec.DecodeLive(m.Value, &l); err != nil {
+				s.bad("live", err)
+				return
+			}
+			s.live(&l)
+		})
+		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("web: reading live records", "err", err)
 		}
 		sleep(ctx, time.Second)
-	}
-}
-
-// followLive reads parts of telemetry.live with one consumer until ctx
-// ends or a partition fails.
-func (s *Server) followLive(ctx context.Context, client sarama.Client, parts []int32, codec *telemetry.Codec) error {
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		return err
-	}
-	defer cons.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	since := time.Now().Add(-s.cfg.LiveHistory).UnixMilli()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	errc := make(chan error, len(parts))
-	for _, p := range parts {
-		from, err := client.GetOffset(telemetry.TopicLive, p, since)
-		if err != nil || from < 0 { // nothing that recent: from the end
-			from = sarama.OffsetNewest
-		}
-		pc, err := cons.ConsumePartition(telemetry.TopicLive, p, from)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("partition %d: %w", p, err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer pc.Close()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m, ok := <-pc.Messages():
-					if !ok {
-						errc <- fmt.Errorf("partition %d: consumer closed", p)
-						cancel()
-						return
-					}
-					var l telemetry.Live
-					if err := codec.DecodeLive(m.Value, &l); err != nil {
-						s.bad("live", err)
-						continue
-					}
-					s.live(&l)
-				case err := <-pc.Errors():
-					errc <- fmt.Errorf("partition %d: %w", p, err)
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-	<-ctx.Done()
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
 	}
 }
 
