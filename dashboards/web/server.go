@@ -508,9 +508,10 @@ func (s *Server) read(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		// Live records on a connection of their own: requests on one
-		// connection are answered in order, and the laps' long polls
-		// (a consumer per partition, 50 ms each when idle) queued ahead
-		// of the live fetch held live records back a second at a time.
+		// connection are answered in order, and the laps' and alarms'
+		// long polls (50 ms each when idle) would queue ahead of the
+		// live fetch (when they were a consumer per partition, they
+		// held live records back a second at a time).
 		lc, err := sarama.NewClient(s.cfg.Brokers, &sc)
 		if err != nil {
 			s.cfg.Logger.Warn("web: a second connection for live records failed; sharing the laps'", "err", err)
