@@ -11,10 +11,13 @@
 // States, changed at any time from any goroutine:
 //
 //	open       connections are accepted and forwarded both ways
-//	Cut        every open connection is closed at once (both sides), and a
-//	           new one is accepted and closed before a byte crosses: the
-//	           peer sees its connection end or be reset, as across a
-//	           link that went down and a host that refuses
+//	Cut        every open connection is reset at once (both sides), and a
+//	           new one is accepted and reset before a byte crosses: the
+//	           peer sees ECONNRESET, as across a link that went down and
+//	           a host that refuses; never an orderly end of stream, which
+//	           a client may take for a protocol mistake and not retry
+//	           (franz-go: "is TLS missing?"). So is a connection whose
+//	           target is down.
 //	Blackhole  every open connection is closed, and a new one is accepted
 //	           and held silent: what it sends is read and dropped, nothing
 //	           comes back, as across a link that loses every packet; the

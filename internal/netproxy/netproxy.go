@@ -76,8 +76,8 @@ func (p *Proxy) Conns() int {
 	return n
 }
 
-// Cut closes every connection through the proxy and refuses new ones
-// (accepted and closed at once) until Heal.
+// Cut resets every connection through the proxy and refuses new ones
+// (accepted and reset at once) until Heal.
 func (p *Proxy) Cut() { p.set(cut) }
 
 // Blackhole closes every connection through the proxy and holds new ones
@@ -101,8 +101,16 @@ func (p *Proxy) set(s state) {
 }
 
 func (p *Proxy) closeAllLocked() {
+	// The clients' side first: a target's side closed first ends a pipe,
+	// which would half-close the client's side (an orderly end) before
+	// its reset.
+	for c, client := range p.conns {
+		if client {
+			reset(c)
+		}
+	}
 	for c := range p.conns {
-		c.Close()
+		reset(c)
 	}
 	clear(p.conns)
 }
@@ -123,6 +131,18 @@ func (p *Proxy) Close() error {
 	return err
 }
 
+// reset closes c with a TCP reset rather than a FIN: what a client sees
+// of a link that went down or a host that refuses is an error, never an
+// orderly end. (A client may take an end of stream before its first
+// answer for a protocol mistake and not retry: franz-go does, "is TLS
+// missing?".)
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
+}
+
 // track registers open connections, the client's first, under the
 // current state; false (and the connections closed) if the proxy closed
 // or the state changed from want meanwhile.
@@ -131,7 +151,7 @@ func (p *Proxy) track(want state, cs ...net.Conn) bool {
 	defer p.mu.Unlock()
 	if p.closed || p.state != want {
 		for _, c := range cs {
-			c.Close()
+			reset(c)
 		}
 		return false
 	}
@@ -169,7 +189,7 @@ func (p *Proxy) accept() {
 		}
 		switch s {
 		case cut:
-			c.Close()
+			reset(c)
 			p.wg.Done()
 		case blackhole:
 			go p.hold(c)
@@ -196,7 +216,7 @@ func (p *Proxy) forward(c net.Conn) {
 	defer p.wg.Done()
 	t, err := net.DialTimeout("tcp", p.target, dialTimeout)
 	if err != nil {
-		c.Close() // the target is down: so is the proxied address
+		reset(c) // the target is down: so is the proxied address
 		return
 	}
 	if !p.track(open, c, t) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,20 +88,37 @@ func roundTrip(t *testing.T, c net.Conn, msg string) {
 	}
 }
 
-// closedByPeer asserts that c's peer closed it: a read ends with EOF or
-// a reset, never with data. The proxy closes the connection itself; the
-// deadline only turns a bug into a failure instead of a hang.
+// closedByPeer asserts that c's peer reset it: a read ends with
+// ECONNRESET, never with data or an orderly end of stream (which a
+// client may take for a protocol mistake and not retry). The proxy
+// closes the connection itself; the deadline only turns a bug into a
+// failure instead of a hang.
 func closedByPeer(t *testing.T, c net.Conn) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(time.Minute))
 	n, err := c.Read(make([]byte, 1))
-	if n != 0 || err == nil {
-		t.Fatalf("read %d bytes, err %v: want the connection closed", n, err)
+	if n != 0 || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read %d bytes, err %v: want the connection reset", n, err)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Fatalf("read timed out: want the connection closed")
 	}
+}
+
+// refused asserts that a new connection to addr is reset: at once (the
+// dial itself fails with it) or at its first read.
+func refused(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("dial: %v, want a reset", err)
+		}
+		return
+	}
+	defer c.Close()
+	closedByPeer(t, c)
 }
 
 // waitConns waits until the proxy holds n connections.
@@ -158,9 +176,8 @@ func TestCutAndHeal(t *testing.T) {
 
 	p.Cut()
 	closedByPeer(t, before)
-	during := dial(t, p.Addr()) // the listener still accepts...
-	closedByPeer(t, during)     // ...and closes at once
-	p.Cut()                     // again: no change
+	refused(t, p.Addr()) // the listener still accepts, and resets at once
+	p.Cut()              // again: no change
 
 	p.Heal()
 	after := dial(t, p.Addr())
@@ -243,7 +260,7 @@ func TestTargetDown(t *testing.T) {
 	target := ln.Addr().String()
 	ln.Close()
 	p := start(t, target)
-	closedByPeer(t, dial(t, p.Addr()))
+	refused(t, p.Addr())
 }
 
 // TestLoopbackOnly: a target outside loopback, or no address at all, is
