@@ -20,6 +20,11 @@ package broker
 //     quorum stops leading before the quorum can fence it and elect
 //     another); other brokers answer NOT_LEADER_OR_FOLLOWER, and clients
 //     look the leader up again;
+//   - a restarted broker answers before Raft has replayed the quorum's
+//     log into its state: until it has caught up (Controller.CaughtUp) a
+//     topic missing from its state is LEADER_NOT_AVAILABLE in Metadata
+//     and NOT_LEADER_OR_FOLLOWER elsewhere, never UNKNOWN_TOPIC_OR_PARTITION
+//     (producers fail their records after a few of those);
 //   - the leader stamps batches with the partition's leader epoch and
 //     starts each epoch it is elected at at its log end (assignEpochs),
 //     so OffsetForLeaderEpoch answers as Kafka's leader does.
@@ -73,6 +78,10 @@ var (
 	// errNotEnoughReplicas: the ISR is smaller than min.insync.replicas,
 	// so acks=all is refused before the append.
 	errNotEnoughReplicas = errors.New("broker: not enough in-sync replicas for acks=all")
+	// errNotCaughtUp: a restarted broker has not applied the controller's
+	// state yet, so Metadata cannot say whether a topic exists
+	// (LEADER_NOT_AVAILABLE: clients ask again).
+	errNotCaughtUp = errors.New("broker: not caught up with the controller since the start")
 )
 
 // controllerTimeout bounds a change made through the controller for a
@@ -185,6 +194,9 @@ func (s *Server) assignEpochs(lt *partition.Topic, t *cluster.Topic) {
 		if err != nil {
 			continue // failed to open: reported by the opening
 		}
+		// A fetch of the old role still being appended ends first, and
+		// a later answer to it is dropped (appendFetched).
+		s.replicas.unfollow(topicPartition{t.Name, int32(i)})
 		if es := part.Log().LeaderEpochs(); len(es) > 0 && es[len(es)-1].Epoch >= p.LeaderEpoch {
 			continue
 		}
@@ -218,6 +230,11 @@ func (s *Server) servedPartition(topic string, p int32) (*partition.Partition, e
 func (s *Server) leads(topic string, p int32) error {
 	t := s.cluster.State().Topics[topic]
 	switch {
+	case t == nil && !s.cluster.CaughtUp():
+		// Restarted and not yet caught up with the quorum: the topic may
+		// well exist. Retriable, unlike UNKNOWN_TOPIC_OR_PARTITION, which
+		// a producer gives up on after a few tries.
+		return fmt.Errorf("%w: this broker has not caught up with the controller since it started", errNotLeader)
 	case t == nil || p < 0 || int(p) >= len(t.Partitions):
 		return partition.ErrUnknownTopic
 	case t.Partitions[p].Leader != s.cfg.NodeID:
@@ -256,6 +273,9 @@ func (s *Server) clusterAutoTopic(name string, allowed bool) (*partition.Topic, 
 		}
 	}
 	if s.cluster.State().Topics[name] == nil {
+		if !s.cluster.CaughtUp() {
+			return nil, fmt.Errorf("%w: this broker has not caught up with the controller since it started", errNotLeader)
+		}
 		if s.cfg.DisableAutoCreate || !allowed {
 			return nil, partition.ErrUnknownTopic
 		}
@@ -471,6 +491,11 @@ func (c *conn) clusterMetadata(req *kmsg.MetadataRequest, resp *kmsg.MetadataRes
 		switch {
 		case s.sec.authz != nil && !c.mayTopic(kmsg.ACLOperationDescribe, name):
 			err = errTopicAuthorization
+		case st.Topics[name] == nil && !s.cluster.CaughtUp():
+			// Restarted and not yet caught up: not "unknown" (clients
+			// give up on that), not created; asked again, the next
+			// answer will know.
+			err = errNotCaughtUp
 		case st.Topics[name] == nil && name == offsetsTopic:
 			// Created as the coordinator creates it, whoever names it
 			// first (as on a single broker).

@@ -55,6 +55,7 @@ var dataCodes = codeTable{
 	// Cluster mode (cluster.go).
 	{errNotLeader, kerr.NotLeaderForPartition.Code},
 	{errNotEnoughReplicas, kerr.NotEnoughReplicas.Code},
+	{errNotCaughtUp, kerr.LeaderNotAvailable.Code},
 	{errNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend.Code},
 	{cluster.ErrTopicExists, kerr.TopicAlreadyExists.Code},
 	{cluster.ErrReplicationFactor, kerr.InvalidReplicationFactor.Code},

@@ -168,11 +168,14 @@ func (m *replicaManager) close() {
 type fetcher struct {
 	s      *Server
 	leader int32
-	mu     sync.Mutex
-	parts  map[topicPartition]*fetchPart
-	wake   chan struct{} // capacity 1: the partitions changed
-	stop   chan struct{}
-	done   chan struct{}
+	// mu guards parts and the fetchParts' fields, and is held while a
+	// fetch's answer is appended to (or truncates) a followed log. Lock
+	// order: replicaManager.mu, then mu.
+	mu    sync.Mutex
+	parts map[topicPartition]*fetchPart
+	wake  chan struct{} // capacity 1: the partitions changed
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 // fetchPart is one followed partition.
@@ -387,15 +390,33 @@ func (f *fetcher) truncate(pc *peerConn, parts map[topicPartition]*fetchPart, ke
 			if fp == nil || rp.ErrorCode != 0 {
 				continue
 			}
-			progress = true
-			if err := f.truncateTo(k, fp, rp.LeaderEpoch, rp.EndOffset); err != nil {
-				f.s.bad.report("replica_truncate", fmt.Errorf("truncating %s/%d: %w", k.topic, k.p, err), "topic", k.topic, "partition", k.p)
+			held, err := f.truncateFetched(k, fp, rp.LeaderEpoch, rp.EndOffset)
+			if !held {
 				continue
 			}
-			f.truncated(k, fp)
+			progress = true
+			if err != nil {
+				f.s.bad.report("replica_truncate", fmt.Errorf("truncating %s/%d: %w", k.topic, k.p, err), "topic", k.topic, "partition", k.p)
+			}
 		}
 	}
 	return progress, nil
+}
+
+// truncateFetched is truncateTo for an OffsetForLeaderEpoch answer, if
+// the fetcher still follows the partition as it did when it asked (see
+// appendFetched), and then clears fp's truncation.
+func (f *fetcher) truncateFetched(k topicPartition, fp *fetchPart, epoch int32, end int64) (held bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.parts[k] != fp {
+		return false, nil
+	}
+	if err := f.truncateTo(k, fp, epoch, end); err != nil {
+		return true, err
+	}
+	fp.truncate = false
+	return true, nil
 }
 
 // truncateTo cuts fp's log after what the leader holds of epoch (which
@@ -481,15 +502,18 @@ func (f *fetcher) fetch(pc *peerConn, parts map[topicPartition]*fetchPart, keys 
 			default:
 				continue
 			}
+			held, err := f.appendFetched(k, fp, rp.RecordBatches, rp.HighWatermark)
+			if !held {
+				continue
+			}
 			progress = true
-			if err := f.appendBatches(fp, rp.RecordBatches); err != nil {
+			if err != nil {
 				f.s.bad.report("replica_append", fmt.Errorf("appending replicated batches of %s/%d: %w", k.topic, k.p, err), "topic", k.topic, "partition", k.p)
 				continue
 			}
 			if len(rp.RecordBatches) > 0 {
 				synced = append(synced, fp)
 			}
-			fp.part.SetLeaderHW(rp.HighWatermark)
 		}
 	}
 	// The next fetch offset tells the leader what this replica holds:
@@ -502,6 +526,29 @@ func (f *fetcher) fetch(pc *peerConn, parts map[topicPartition]*fetchPart, keys 
 		}
 	}
 	return progress, nil
+}
+
+// appendFetched appends a partition's batches of a fetch response and
+// takes the leader's high watermark, if the fetcher still follows the
+// partition as it did when it sent the fetch (the same fetchPart: same
+// leader, same epoch). A response read after the partition moved on
+// (this broker leads it now, or follows another leader or epoch: a
+// response can come late from a leader that was frozen mid-write) is
+// stale and dropped (held false). f.mu is held across the check and the
+// append: unfollow waits for it, so an append of the old role is over
+// before the new one starts (assignEpochs unfollows before it opens an
+// epoch here).
+func (f *fetcher) appendFetched(k topicPartition, fp *fetchPart, b []byte, hw int64) (held bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.parts[k] != fp {
+		return false, nil
+	}
+	if err := f.appendBatches(fp, b); err != nil {
+		return true, err
+	}
+	fp.part.SetLeaderHW(hw)
+	return true, nil
 }
 
 // appendBatches appends the whole batches of a fetch response.
@@ -608,6 +655,13 @@ func (s *Server) followerFetched(req *kmsg.FetchRequest) {
 				continue
 			}
 			if p.FollowerFetched(req.ReplicaID, rp.FetchOffset, now) {
+				if !s.cluster.State().Live(req.ReplicaID) {
+					// Fenced (cut off from the controller, say, but
+					// not from this leader): it joins no ISR until it
+					// registers again (the controller refuses it too).
+					p.ISRChanged()
+					continue
+				}
 				isr := append(p.ISR(), req.ReplicaID)
 				slices.Sort(isr)
 				go s.alterISR(rt.Topic, rp.Partition, p, isr, "caught up")

@@ -101,6 +101,8 @@ type Controller struct {
 	// and hbIndex the active controller's state index in that answer.
 	hbAt    atomic.Int64
 	hbIndex atomic.Uint64
+	// caughtUp is set once State reached an hbIndex (see CaughtUp).
+	caughtUp atomic.Bool
 
 	sessMu   sync.Mutex
 	lastSeen map[int32]time.Time // on the active controller: the last heartbeat of each broker
@@ -429,6 +431,23 @@ func (c *Controller) heartbeat(r heartbeatReq) (heartbeatResp, error) {
 		return heartbeatResp{}, err
 	}
 	return heartbeatResp{Index: s.Index}, nil
+}
+
+// CaughtUp reports whether this broker has, since it started, applied
+// the state up to the index of an answered heartbeat. Until then, after a
+// restart, State may lack what the quorum's log holds (Raft applies the
+// committed entries once it hears from the leader): a topic missing from
+// it may well exist. Once true it stays true.
+func (c *Controller) CaughtUp() bool {
+	if c.caughtUp.Load() {
+		return true
+	}
+	i := c.hbIndex.Load()
+	if i == 0 || c.State().Index < i {
+		return false
+	}
+	c.caughtUp.Store(true)
+	return true
 }
 
 // Active reports whether this broker may act on the state it holds (lead

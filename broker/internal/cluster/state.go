@@ -238,6 +238,12 @@ func (n *State) alterISR(c *alterISRCmd) error {
 		if !slices.Contains(p.Replicas, r) {
 			return fmt.Errorf("%w: %d is not a replica", ErrAssignment, r)
 		}
+		// Kafka's KIP-841: a fenced broker joins no ISR, though it may
+		// still reach the leader and fetch (cut off from the controller
+		// alone); it may once it has registered again.
+		if !slices.Contains(p.ISR, r) && !n.Live(r) {
+			return fmt.Errorf("%w: broker %d is fenced", ErrAssignment, r)
+		}
 	}
 	nt := n.cloneTopic(c.Topic)
 	nt.Partitions[c.Partition].ISR = slices.Clone(c.ISR)

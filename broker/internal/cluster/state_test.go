@@ -41,6 +41,16 @@ func TestApplyLeadership(t *testing.T) {
 		t.Errorf("the old state changed: %v", got)
 	}
 
+	// Broker 3, out of the ISR, is fenced: it may not join it (though it
+	// could still be fetching) until it registers again.
+	s = mustApply(t, s, command{Fence: &fenceCmd{ID: 3, Epoch: s.Brokers[3].Epoch}})
+	if _, err := apply(s, s.Index+1, encode(command{AlterISR: &alterISRCmd{Topic: "t", Leader: 1, ISR: []int32{1, 2, 3}}})); err == nil {
+		t.Error("a fenced broker joined the ISR")
+	}
+	s = mustApply(t, s, command{Register: &registerCmd{ID: 3, Host: "127.0.0.1", Port: 9092}})
+	s = mustApply(t, s, command{AlterISR: &alterISRCmd{Topic: "t", Leader: 1, ISR: []int32{1, 2, 3}}})
+	s = mustApply(t, s, command{AlterISR: &alterISRCmd{Topic: "t", Leader: 1, ISR: []int32{1, 2}}})
+
 	// A fence of an older registration of broker 1 is a no-op.
 	epoch := s.Brokers[1].Epoch
 	s = mustApply(t, s, command{Fence: &fenceCmd{ID: 1, Epoch: epoch - 1}})
