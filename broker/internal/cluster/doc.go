@@ -28,7 +28,8 @@
 //	              (chosen by the active controller: Assign spreads leaders)
 //	delete_topic  name
 //	alter_isr     a partition leader's new ISR, accepted only from the current
-//	              leader at its current epoch (Kafka's AlterPartition)
+//	              leader at its current epoch (Kafka's AlterPartition), and
+//	              never adding a fenced broker (KIP-841)
 //
 // apply computes the next State from the last without changing it (what
 // an entry touches is copied), so readers take State() without locks and
