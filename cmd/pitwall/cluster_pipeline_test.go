@@ -58,24 +58,30 @@ func TestClusterPipelineBrokerKilled(t *testing.T) {
 	for _, nd := range c.nodes {
 		addrs = append(addrs, nd.addr)
 	}
-	// Pitwall's topics with three replicas: admin.EnsureTopics, which the
-	// edge and the processors call, would create them with one (and
-	// then finds them existing).
+	// Pitwall's topics as the edge and the processors create them
+	// (admin.EnsureTopics): on three brokers, three replicas each.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ac, err := admin.Dial(ctx, strings.Join(addrs, ","), "cluster-pipeline-test")
+	sc, err := sarama.NewClient(addrs, sarama.NewConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := admin.EnsureTopics(sc, telemetry.Topics()...); err != nil {
+		t.Fatal(err)
+	}
+	sc.Close()
 	var names []string
 	for _, s := range telemetry.Topics() {
-		if err := ac.CreateTopic(s, 3); err != nil {
-			t.Fatal(err)
-		}
 		names = append(names, s.Name)
 	}
-	ac.Close()
 	c.waitTopic(names...)
+	for _, s := range telemetry.Topics() {
+		for p := range int32(s.Partitions) {
+			if got := c.partitionOf(0, s.Name, p); got == nil || len(got.Replicas) != 3 {
+				t.Fatalf("%s/%d made by admin.EnsureTopics on three brokers: %+v, want 3 replicas", s.Name, p, got)
+			}
+		}
+	}
 
 	tr, err := track.LookupTiming(pipelineTrack)
 	if err != nil {
