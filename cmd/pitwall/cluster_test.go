@@ -613,8 +613,8 @@ func TestClusterControllerKilled(t *testing.T) {
 	// until that one knows it too (it applies the quorum's state a moment
 	// after node 0 did).
 	c.waitMetadata(other, "the controller known", func(m *kmsg.MetadataResponse) bool { return m.ControllerID == vid })
-	mustTopics(t, "create", "r3", "--partitions", "6", "--replication-factor", "3", "--brokers", c.nodes[other].addr)
-	mustTopics(t, "create", "solo", "--partitions", "3", "--replication-factor", "1", "--brokers", c.nodes[other].addr)
+	createThroughController(t, "r3", "--partitions", "6", "--replication-factor", "3", "--brokers", c.nodes[other].addr)
+	createThroughController(t, "solo", "--partitions", "3", "--replication-factor", "1", "--brokers", c.nodes[other].addr)
 	c.waitTopic("r3", "solo")
 	m = c.waitMetadata(other, "both topics", func(m *kmsg.MetadataResponse) bool {
 		return findTopic(m, "r3") != nil && findTopic(m, "solo") != nil
@@ -728,5 +728,25 @@ func TestBrokerClusterFlagErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: %v, want one line containing %q", c.args, err, c.want)
 		}
+	}
+}
+
+// createThroughController runs `pitwall topics create` until it works
+// or a minute has passed: the admin client asks the broker it dials for
+// the controller, and a Raft leadership change between brokers (seen at
+// the start of a -race run) leaves it a moment without one ("controller
+// is not available"), which the user's answer is to run it again.
+func createThroughController(t *testing.T, topic string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := topics(t, append([]string{"create", topic}, args...)...)
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "controller is not available") || time.Now().After(deadline) {
+			t.Fatalf("pitwall topics create %s %s: %v", topic, strings.Join(args, " "), err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
