@@ -13,6 +13,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/telemetry"
 	"github.com/pitwall/pitwall/telemetry/partitioner"
@@ -523,15 +524,12 @@ func (sb *sessionBests) fromGroup(m *sarama.ConsumerMessage) bool {
 	return false
 }
 
-// followOnce follows both topics until ctx ends (nil) or a partition
-// fails.
+// followOnce follows both topics with one consumer
+// (topicread.FollowPartitions) until ctx ends (nil) or a partition fails:
+// the laps from their oldest record, the live records from
+// sessionHistory ago.
 func (sb *sessionBests) followOnce(ctx context.Context, client sarama.Client, fn func(*sarama.ConsumerMessage)) error {
-	type start struct {
-		topic string
-		part  int32
-		from  int64
-	}
-	var starts []start
+	var starts []topicread.PartitionStart
 	for _, topic := range []string{telemetry.TopicLaps, telemetry.TopicLive} {
 		parts, err := client.Partitions(topic)
 		if err == nil && len(parts) == 0 {
@@ -552,55 +550,13 @@ func (sb *sessionBests) followOnce(ctx context.Context, client sarama.Client, fn
 					from = sarama.OffsetNewest
 				}
 			}
-			starts = append(starts, start{topic, p, from})
+			starts = append(starts, topicread.PartitionStart{Topic: topic, Partition: p, Offset: from})
 		}
 	}
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		return err
-	}
-	defer cons.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var mu sync.Mutex // fn is called for one record at a time
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	errc := make(chan error, len(starts))
-	for _, st := range starts {
-		pc, err := cons.ConsumePartition(st.topic, st.part, st.from)
-		if err != nil {
-			cancel() // before the deferred wait for the others
-			return fmt.Errorf("%s/%d: %w", st.topic, st.part, err)
-		}
-		wg.Go(func() {
-			defer pc.Close()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m, ok := <-pc.Messages():
-					if !ok {
-						errc <- fmt.Errorf("%s/%d: consumer closed", st.topic, st.part)
-						cancel()
-						return
-					}
-					mu.Lock()
-					fn(m)
-					mu.Unlock()
-				case err := <-pc.Errors():
-					errc <- fmt.Errorf("%s/%d: %w", st.topic, st.part, err)
-					cancel()
-					return
-				}
-			}
-		})
-	}
-	<-ctx.Done()
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return topicread.FollowPartitions(ctx, client, starts, func(m *sarama.ConsumerMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(m)
+	})
 }

@@ -3,72 +3,27 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/timing"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
-// followAll reads topic's partitions in from (partition → first offset,
-// or sarama.OffsetNewest) with one consumer, so one fetch request
-// long-polls them all, calling fn for every message (from a goroutine
-// per partition) until ctx ends or a partition fails. A consumer per
-// partition sends a long poll each on the shared connection, answered in
-// order: with 12 partitions of telemetry.laps and 12 of
-// telemetry.alarms, an idle round took 24 × 50 ms, and a lap reached the
-// page 0.5-1.3 s after its crossing while live records took 0.1-0.4 s
-// (pitwall up --cars 4, curl /events, load 25).
+// followAll follows topic's partitions in from (partition → first
+// offset, or sarama.OffsetNewest) with one consumer, so one fetch request
+// long-polls them all (topicread.FollowPartitions), calling fn for every
+// message (from a goroutine per partition) until ctx ends or a partition
+// fails.
 func followAll(ctx context.Context, client sarama.Client, topic string, from map[int32]int64, fn func(*sarama.ConsumerMessage)) error {
-	cons, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		return err
-	}
-	defer cons.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	errc := make(chan error, len(from))
+	starts := make([]topicread.PartitionStart, 0, len(from))
 	for p, off := range from {
-		pc, err := cons.ConsumePartition(topic, p, off)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("%s partition %d: %w", topic, p, err)
-		}
-		wg.Go(func() {
-			defer pc.Close()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m, ok := <-pc.Messages():
-					if !ok {
-						errc <- fmt.Errorf("%s partition %d: consumer closed", topic, p)
-						cancel()
-						return
-					}
-					fn(m)
-				case err := <-pc.Errors():
-					errc <- fmt.Errorf("%s partition %d: %w", topic, p, err)
-					cancel()
-					return
-				}
-			}
-		})
+		starts = append(starts, topicread.PartitionStart{Topic: topic, Partition: p, Offset: off})
 	}
-	<-ctx.Done()
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
-	}
+	return topicread.FollowPartitions(ctx, client, starts, fn)
 }
 
 // readLaps reads telemetry.laps from the start (timing.Read, the laps

@@ -66,17 +66,33 @@ func read(ctx context.Context, client sarama.Client, topic string, cfg Config, f
 		return fmt.Errorf("topicread: %s: %w", topic, err)
 	}
 	defer cons.Close()
-	partCtx, stop := context.WithCancel(ctx)
+	first := eachPartition(ctx, len(parts), func(ctx context.Context, i int) error {
+		r := &partitionRead{client: client, cons: cons, topic: topic, part: parts[i], cfg: cfg, follow: follow}
+		return r.run(ctx, fn)
+	})
+	switch {
+	case first != nil:
+		return first
+	case !follow && ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return nil
+}
+
+// eachPartition runs run(ctx, i) for i in [0, n), each on a goroutine,
+// and returns after they all exited: the first error, which cancels the
+// ctx that the others were given, or nil.
+func eachPartition(ctx context.Context, n int, run func(ctx context.Context, i int) error) error {
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 	)
-	for _, p := range parts {
-		r := &partitionRead{client: client, cons: cons, topic: topic, part: p, cfg: cfg, follow: follow}
+	for i := range n {
 		wg.Go(func() {
-			if err := r.run(partCtx, fn); err != nil {
+			if err := run(ctx, i); err != nil {
 				mu.Lock()
 				first = cmp.Or(first, err)
 				mu.Unlock()
@@ -85,13 +101,7 @@ func read(ctx context.Context, client sarama.Client, topic string, cfg Config, f
 		})
 	}
 	wg.Wait()
-	switch {
-	case first != nil:
-		return first
-	case !follow && ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return nil
+	return first
 }
 
 // partitionRead is the read of one partition.
