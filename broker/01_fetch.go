@@ -41,13 +41,17 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 	case <-c.ctx.Done():
 		return nil
 	}
-	if c.s.sec.authz != nil {
+	if req.ReplicaID >= 0 {
+		// A follower's fetch: only from a broker (replica_fetch.go),
+		// which needs no topic READ.
+		if r := c.replicaFetchRefused(req); r != nil {
+			return r
+		}
+		c.s.followerFetched(req) // replication.go
+	} else if c.s.sec.authz != nil {
 		if r := c.fetchDenied(req); r != nil {
 			return r
 		}
-	}
-	if req.ReplicaID >= 0 && c.s.cluster != nil {
-		c.s.followerFetched(req) // replication.go
 	}
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	resp, enough, wake := c.s.fetchOnce(req)
@@ -101,6 +105,9 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			sp.PreferredReadReplica = -1
 			sp.RecordBatches = []byte{}
 			p, err := s.servedPartition(rt.Topic, rp.Partition)
+			if err == nil && req.ReplicaID >= 0 {
+				err = s.notReplica(rt.Topic, rp.Partition, req.ReplicaID)
+			}
 			if err != nil {
 				sp.ErrorCode, failed = errorCode(err), true
 				continue
@@ -115,7 +122,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			// Consumers read below the high watermark; a follower
 			// (replica id >= 0) reads all the leader has fsynced.
 			below := sp.HighWatermark
-			if req.ReplicaID >= 0 && s.cluster != nil {
+			if req.ReplicaID >= 0 {
 				below = l.HighWatermark()
 			}
 			limit := min(int(rp.PartitionMaxBytes), budget-total)

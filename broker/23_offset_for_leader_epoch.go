@@ -17,6 +17,8 @@ package broker
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pitwall/pitwall/broker/internal/auth"
 )
 
 var offsetForLeaderEpochAPI = api{key: 23, name: "OffsetForLeaderEpoch", minVersion: 0, maxVersion: 4, handle: handleOffsetForLeaderEpoch}
@@ -30,7 +32,10 @@ func handleOffsetForLeaderEpoch(c *conn, kreq kmsg.Request) *reply {
 		*st = kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
 		st.Partitions = make([]kmsg.OffsetForLeaderEpochResponseTopicPartition, len(rt.Partitions))
-		denied := !c.mayTopic(kmsg.ACLOperationDescribe, rt.Topic)
+		// Kafka's rule: ClusterAction on the cluster (a follower) or
+		// DESCRIBE on the topic (a consumer, KIP-320).
+		denied := c.s.sec.authz != nil && !c.allows(kmsg.ACLOperationClusterAction, kmsg.ACLResourceTypeCluster, auth.ClusterName) &&
+			!c.mayTopic(kmsg.ACLOperationDescribe, rt.Topic)
 		for j, rp := range rt.Partitions {
 			sp := &st.Partitions[j]
 			*sp = kmsg.NewOffsetForLeaderEpochResponseTopicPartition()

@@ -645,13 +645,19 @@ func skipTags(b []byte) ([]byte, error) {
 }
 
 // followerFetched records, on the leader, the offsets a follower's Fetch
-// asks for, and proposes adding it to the ISR if it caught up.
+// asks for, and proposes adding it to the ISR if it caught up. The
+// request comes from a broker (replicaFetchRefused); a partition it is
+// no follower of is skipped (fetchOnce answers NOT_LEADER_OR_FOLLOWER).
 func (s *Server) followerFetched(req *kmsg.FetchRequest) {
 	now := time.Now()
 	for _, rt := range req.Topics {
 		for _, rp := range rt.Partitions {
 			p, err := s.servedPartition(rt.Topic, rp.Partition)
 			if err != nil {
+				continue
+			}
+			if err := s.notReplica(rt.Topic, rp.Partition, req.ReplicaID); err != nil {
+				s.bad.report("replica_fetch_not_replica", err, "replica_id", req.ReplicaID, "topic", rt.Topic, "partition", rp.Partition)
 				continue
 			}
 			if p.FollowerFetched(req.ReplicaID, rp.FetchOffset, now) {

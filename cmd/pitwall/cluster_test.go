@@ -60,6 +60,10 @@ type clusterOpts struct {
 	// proxied puts the brokers behind internal/netproxy proxies so that
 	// c.cut can partition one off (see cut).
 	proxied bool
+	// args, if set, are more flags for a broker, after the others (a
+	// repeated flag's last value wins: --listen with a second listener,
+	// say).
+	args func(nd *clusterNode) []string
 }
 
 // freeAddr reserves a loopback port and lets it go for a broker to bind.
@@ -190,6 +194,9 @@ func (c *testCluster) start(i int) {
 		"--broker-session-timeout", c.opts.session, "--partitions", "3"}
 	if nd.kafkaProxy != nil {
 		args = append(args, "--advertise", nd.kafkaProxy.Addr())
+	}
+	if c.opts.args != nil {
+		args = append(args, c.opts.args(nd)...)
 	}
 	nd.cmd = exec.Command(c.bin, args...)
 	if nd.log == nil {
