@@ -288,8 +288,8 @@ func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 	}
 	r.positions.Store(p.id, p.pos)
 	defer r.positions.CompareAndDelete(p.id, p.pos)
-	tick := time.NewTicker(r.cfg.FlushInterval)
-	defer tick.Stop()
+	tick := newFlushClock(r.cfg.FlushInterval)
+	defer tick.stop()
 	ctx := sess.Context()
 	if r.writer != nil {
 		p.w = r.writer.partition(p.id, p.mk)
@@ -310,6 +310,7 @@ func (r *runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 				}
 			}
 		case <-tick.C:
+			tick.fired()
 			if err := p.flush(ctx, false); err != nil {
 				return err
 			}
