@@ -50,10 +50,10 @@ type influxWriter struct {
 
 	mu     sync.Mutex
 	queue  []influxJob
-	active int // partitions served: partition called, its close not taken
-	wake  chan struct{} // a job was queued
-	stop  chan struct{}
-	done  chan struct{}
+	active int           // partitions served: partition called, its close not taken
+	wake   chan struct{} // a job was queued
+	stop   chan struct{}
+	done   chan struct{}
 
 	// The writer goroutine's own.
 	holders map[*partWriter]bool // partitions with points held or a mark to apply
