@@ -4,13 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
-	"github.com/pitwall/pitwall/edge"
+	"github.com/pitwall/pitwall/internal/pipelinetest"
 	"github.com/pitwall/pitwall/internal/topicread"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/influx"
@@ -35,13 +30,8 @@ const (
 	testLaps  = 3
 )
 
-// testRates caps every standard channel at 100 Hz (g_vert runs at 1 kHz
-// and the dampers at 500 Hz by default): ten times fewer frames to
-// process, the same channels and lap metrics, and lap timing comes from
-// the 10 Hz GPS either way.
-var testRates = map[string]int{telemetry.ChanGVert: 100,
-	telemetry.ChanDamper + "_fl": 100, telemetry.ChanDamper + "_fr": 100,
-	telemetry.ChanDamper + "_rl": 100, telemetry.ChanDamper + "_rr": 100}
+// testRates caps every standard channel at 100 Hz (pipelinetest.Rates).
+var testRates = pipelinetest.Rates()
 
 // simulate runs the simulator at --speed max into the broker (its kafka://
 // output, as the edge would produce) and returns the truth laps.
@@ -58,24 +48,15 @@ func simulate(t *testing.T, addr string) []telemetry.Lap {
 	return readTruth(t, truth)
 }
 
-func readTruth(t *testing.T, path string) []telemetry.Lap {
-	t.Helper()
-	laps, err := simulator.ReadTruthFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sortLaps(laps)
-	return laps
-}
-
-func sortLaps(ls []telemetry.Lap) {
-	sort.Slice(ls, func(i, j int) bool {
-		if ls[i].Car != ls[j].Car {
-			return ls[i].Car < ls[j].Car
-		}
-		return ls[i].Lap < ls[j].Lap
-	})
-}
+// The pipeline's shared test helpers (internal/pipelinetest), by the
+// names this package's tests call them.
+var (
+	readTruth      = pipelinetest.ReadTruth
+	lapsUpTo       = pipelinetest.LapsUpTo
+	checkTruth     = pipelinetest.CheckTruth
+	summary        = pipelinetest.Summary
+	waitEdgeSource = pipelinetest.WaitEdgeSource
+)
 
 func config(t *testing.T, addr, group string, srv *influxtest.Server) processors.Config {
 	tr, err := track.LookupTiming(testTrack)
@@ -132,18 +113,11 @@ func readAllLapsWith(t *testing.T, addr string, cfg *sarama.Config, codec *telem
 		t.Fatal(err)
 	}
 	defer client.Close()
-	var out []telemetry.Lap
-	for _, m := range readRecords(t, client, telemetry.TopicLaps) {
-		var l telemetry.Lap
-		if err := codec.DecodeLap(m.Value, &l); err != nil {
-			t.Fatalf("laps record %d: %v", m.Offset, err)
-		}
-		if processors.FromGroup(m, group) {
-			out = append(out, l)
-		}
+	laps, err := pipelinetest.ReadLaps(t, client, codec, group)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sortLaps(out)
-	return out
+	return laps
 }
 
 // readRecords returns every record of topic up to the end offsets its
@@ -162,30 +136,6 @@ func readRecords(t *testing.T, client sarama.Client, topic string) []*sarama.Con
 		t.Fatal(err)
 	}
 	return out
-}
-
-// checkTruth holds laps to the truth: same laps, numbers and pit flags,
-// times within 5 ms.
-func checkTruth(t *testing.T, got, truth []telemetry.Lap) {
-	t.Helper()
-	if len(got) != len(truth) {
-		t.Fatalf("%d laps, truth has %d:\n%v", len(got), len(truth), summary(got))
-	}
-	for i, w := range truth {
-		g := got[i]
-		if g.Car != w.Car || g.Lap != w.Lap || g.PitLane != w.PitLane ||
-			(g.LapTime()-w.LapTime()).Abs() > 5*time.Millisecond || time.Duration(g.StartNs-w.StartNs).Abs() > 5*time.Millisecond {
-			t.Errorf("lap %s/%d: %v pit %v, truth %s/%d: %v pit %v", g.Car, g.Lap, g.LapTime(), g.PitLane, w.Car, w.Lap, w.LapTime(), w.PitLane)
-		}
-	}
-}
-
-func summary(ls []telemetry.Lap) string {
-	s := ""
-	for _, l := range ls {
-		s += fmt.Sprintf("%s/%d %v\n", l.Car, l.Lap, l.LapTime())
-	}
-	return s
 }
 
 // influxSeries is one series of an InfluxQL answer.
@@ -234,7 +184,7 @@ func influxLaps(t *testing.T, srv *influxtest.Server) []telemetry.Lap {
 			}
 		}
 		if partial == nil {
-			sortLaps(out)
+			pipelinetest.SortLaps(out)
 			return out
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -273,33 +223,12 @@ func TestEndToEndThroughEdge(t *testing.T) {
 	t.Parallel() // own broker, influxd, pty and edge
 	b := brokertest.Start(t)
 	srv := influxtest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	truthPath := filepath.Join(t.TempDir(), "truth.csv")
-	ann := &ptyAnnouncer{path: make(chan string, 1), proceed: make(chan struct{})}
-	simDone := make(chan error, 1)
-	go func() {
-		simDone <- simulator.Run(ctx, simulator.Config{
-			Track: testTrack, Cars: testCars, Laps: testLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
-			DropoutsPerHour: -1, GPSNoise: -1, PTY: true, Out: "serial", Truth: truthPath, Stdout: ann,
-		})
-	}()
-	in := "serial:" + <-ann.path
-	e, err := edge.New(edge.Config{
-		Brokers: []string{b.Addr}, Inputs: []string{in}, Spool: edge.SpoolConfig{Dir: t.TempDir()},
-		Metrics: "127.0.0.1:0", StatusEvery: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	edgeDone := make(chan error, 1)
-	go func() { edgeDone <- e.Run(ctx) }()
-	waitEdgeSource(t, e.MetricsAddr(), in)
-	close(ann.proceed) // the edge has the port open: let the simulator write
-	if err := <-simDone; err != nil {
-		t.Fatal(err)
-	}
-	truth := lapsUpTo(readTruth(t, truthPath), testLaps)
+	run := pipelinetest.SimulateOverPTY(t, simulator.Config{
+		Track: testTrack, Cars: testCars, Laps: testLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
+		DropoutsPerHour: -1, GPSNoise: -1,
+	}, []string{b.Addr})
+	truth := lapsUpTo(run.Truth(t), testLaps)
+	e := run.Edge
 
 	cfg := config(t, b.Addr, "e2e-edge", srv)
 	cfg.EdgeMetrics = []string{e.MetricsAddr()}
@@ -316,10 +245,6 @@ func TestEndToEndThroughEdge(t *testing.T) {
 	checkTruth(t, got, truth)
 	checkTruth(t, lapsUpTo(influxLaps(t, srv), testLaps), truth)
 	checkPipelineCaughtUp(t, srv, "e2e-edge")
-	cancel()
-	if err := <-edgeDone; err != nil {
-		t.Errorf("edge: %v", err)
-	}
 }
 
 // checkPipelineCaughtUp waits for the pipeline measurement to show both
@@ -345,51 +270,4 @@ func checkPipelineCaughtUp(t *testing.T, srv *influxtest.Server, group string) {
 		}
 	}
 	t.Fatalf("pipeline never showed both members caught up with an empty spool; last points (time, lag, spool records, frames/s, samples/s) %v", last)
-}
-
-// lapsUpTo keeps the laps numbered up to n.
-func lapsUpTo(ls []telemetry.Lap, n int32) []telemetry.Lap {
-	var out []telemetry.Lap
-	for _, l := range ls {
-		if l.Lap <= n {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// ptyAnnouncer is the simulator's stdout: it takes the pty path the
-// simulator prints first and holds the simulator there until proceed is
-// closed, so the edge opens (and flushes) the port before any frame.
-type ptyAnnouncer struct {
-	path    chan string
-	proceed chan struct{}
-	once    sync.Once
-}
-
-func (a *ptyAnnouncer) Write(p []byte) (int, error) {
-	first := false
-	a.once.Do(func() { first = true; a.path <- strings.TrimSpace(string(p)) })
-	if first {
-		<-a.proceed
-	}
-	return len(p), nil
-}
-
-// waitEdgeSource polls the edge's /metrics until source is up.
-func waitEdgeSource(t *testing.T, addr, source string) {
-	t.Helper()
-	want := fmt.Sprintf("edge_source_up{source=%q} 1", source)
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.Contains(string(body), want) {
-			return
-		}
-	}
-	t.Fatalf("edge source %s never came up", source)
 }

@@ -1,9 +1,7 @@
 package processors_test
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,8 +9,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/pitwall/pitwall/edge"
 	"github.com/pitwall/pitwall/internal/admin"
+	"github.com/pitwall/pitwall/internal/pipelinetest"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -109,8 +107,6 @@ func moveLeaders(t *testing.T, c *kfake.Cluster, period time.Duration) (stop fun
 func TestPipelineOnKfakeCluster(t *testing.T) {
 	t.Parallel() // own cluster, pty and edge
 	c, addrs := startKfake(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 
 	cfg := config(t, addrs[0], "kfake", nil)
 	cfg.Brokers = addrs
@@ -119,31 +115,11 @@ func TestPipelineOnKfakeCluster(t *testing.T) {
 	startProcessor(t, cfg)
 	stopMoving := moveLeaders(t, c, time.Second)
 
-	truthPath := filepath.Join(t.TempDir(), "truth.csv")
-	ann := &ptyAnnouncer{path: make(chan string, 1), proceed: make(chan struct{})}
-	simDone := make(chan error, 1)
-	go func() {
-		simDone <- simulator.Run(ctx, simulator.Config{
-			Track: testTrack, Cars: kfakeCars, Laps: kfakeLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
-			DropoutsPerHour: -1, GPSNoise: -1, PTY: true, Out: "serial", Truth: truthPath, Stdout: ann,
-		})
-	}()
-	in := "serial:" + <-ann.path
-	e, err := edge.New(edge.Config{
-		Brokers: addrs[1:2], Inputs: []string{in}, Spool: edge.SpoolConfig{Dir: t.TempDir()},
-		Metrics: "127.0.0.1:0", StatusEvery: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	edgeDone := make(chan error, 1)
-	go func() { edgeDone <- e.Run(ctx) }()
-	waitEdgeSource(t, e.MetricsAddr(), in)
-	close(ann.proceed)
-	if err := <-simDone; err != nil {
-		t.Fatal(err)
-	}
-	truth := lapsUpTo(readTruth(t, truthPath), kfakeLaps)
+	run := pipelinetest.SimulateOverPTY(t, simulator.Config{
+		Track: testTrack, Cars: kfakeCars, Laps: kfakeLaps + 1, PitEvery: 2, Seed: 21, GPSRateHz: 10, Rates: testRates,
+		DropoutsPerHour: -1, GPSNoise: -1,
+	}, addrs[1:2])
+	truth := lapsUpTo(run.Truth(t), kfakeLaps)
 
 	codec := telemetry.MustNewCodec()
 	got := lapsUpTo(readAllLaps(t, addrs[2], codec, "kfake"), kfakeLaps)
@@ -203,9 +179,5 @@ func TestPipelineOnKfakeCluster(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Logf("laps without a live record (batches dropped at leader moves): %v", missing)
-	}
-	cancel()
-	if err := <-edgeDone; err != nil {
-		t.Errorf("edge: %v", err)
 	}
 }

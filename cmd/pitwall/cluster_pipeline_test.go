@@ -2,24 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/pitwall/pitwall/edge"
 	"github.com/pitwall/pitwall/internal/admin"
-	"github.com/pitwall/pitwall/internal/topicread"
+	"github.com/pitwall/pitwall/internal/pipelinetest"
 	"github.com/pitwall/pitwall/processors"
 	"github.com/pitwall/pitwall/processors/lap"
 	"github.com/pitwall/pitwall/simulator"
@@ -29,9 +21,10 @@ import (
 
 // The whole pipeline on a `pitwall broker` cluster (issue 13): simulator
 // → pty → edge → three brokers → two lap processors, one broker SIGKILLed
-// while the session runs and restarted. The truth checks are the
-// processors' end-to-end tests' (processors/integration_test.go), over
-// the packages as `pitwall up --brokers` runs them.
+// while the session runs and restarted. The simulator, pty and edge and
+// the truth checks are the processors' end-to-end tests'
+// (internal/pipelinetest), over the packages as `pitwall up --brokers`
+// runs them.
 
 const (
 	pipelineTrack = "brands-indy"
@@ -100,29 +93,10 @@ func TestClusterPipelineBrokerKilled(t *testing.T) {
 		t.Cleanup(func() { pcancel(); <-done })
 	}
 
-	truthPath := filepath.Join(t.TempDir(), "truth.csv")
-	ann := &pipelinePTY{path: make(chan string, 1), proceed: make(chan struct{})}
-	simDone := make(chan error, 1)
-	go func() {
-		simDone <- simulator.Run(ctx, simulator.Config{
-			Track: pipelineTrack, Cars: pipelineCars, Laps: pipelineLaps + 1, PitEvery: 2, Seed: 13, GPSRateHz: 10, Speed: 20,
-			Rates: map[string]int{telemetry.ChanGVert: 100, telemetry.ChanDamper + "_fl": 100, telemetry.ChanDamper + "_fr": 100,
-				telemetry.ChanDamper + "_rl": 100, telemetry.ChanDamper + "_rr": 100},
-			DropoutsPerHour: -1, GPSNoise: -1, PTY: true, Out: "serial", Truth: truthPath, Stdout: ann,
-		})
-	}()
-	in := "serial:" + <-ann.path
-	e, err := edge.New(edge.Config{
-		Brokers: addrs, Inputs: []string{in}, Spool: edge.SpoolConfig{Dir: t.TempDir()},
-		Metrics: "127.0.0.1:0", StatusEvery: -1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	edgeDone := make(chan error, 1)
-	go func() { edgeDone <- e.Run(ctx) }()
-	pipelineWaitSource(t, e.MetricsAddr(), in)
-	close(ann.proceed)
+	run := pipelinetest.SimulateOverPTY(t, simulator.Config{
+		Track: pipelineTrack, Cars: pipelineCars, Laps: pipelineLaps + 1, PitEvery: 2, Seed: 13, GPSRateHz: 10, Speed: 20,
+		Rates: pipelinetest.Rates(), DropoutsPerHour: -1, GPSNoise: -1,
+	}, addrs)
 
 	codec := telemetry.MustNewCodec()
 	waitFor(t, "the first lap on telemetry.laps", func() bool { return len(pipelineLapsRead(t, addrs, codec)) > 0 })
@@ -139,34 +113,13 @@ func TestClusterPipelineBrokerKilled(t *testing.T) {
 	c.waitWhole(telemetry.TopicFrames)
 	c.waitWhole(telemetry.TopicLaps)
 
-	if err := <-simDone; err != nil {
-		t.Fatal(err)
-	}
-	truth, err := simulator.ReadTruthFile(truthPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	truth = pipelineLapsUpTo(truth, pipelineLaps)
-	pipelineSortLaps(truth)
+	truth := pipelinetest.LapsUpTo(run.Truth(t), pipelineLaps)
 	var got []telemetry.Lap
 	waitFor(t, fmt.Sprintf("the %d laps of the truth", len(truth)), func() bool {
-		got = pipelineLapsUpTo(pipelineLapsRead(t, addrs, codec), pipelineLaps)
+		got = pipelinetest.LapsUpTo(pipelineLapsRead(t, addrs, codec), pipelineLaps)
 		return len(got) >= len(truth)
 	})
-	if len(got) != len(truth) {
-		t.Fatalf("%d laps, truth has %d: %v", len(got), len(truth), got)
-	}
-	for i, w := range truth {
-		g := got[i]
-		if g.Car != w.Car || g.Lap != w.Lap || g.PitLane != w.PitLane ||
-			(g.LapTime()-w.LapTime()).Abs() > 5*time.Millisecond || time.Duration(g.StartNs-w.StartNs).Abs() > 5*time.Millisecond {
-			t.Errorf("lap %s/%d: %v pit %v, truth %s/%d: %v pit %v", g.Car, g.Lap, g.LapTime(), g.PitLane, w.Car, w.Lap, w.LapTime(), w.PitLane)
-		}
-	}
-	cancel()
-	if err := <-edgeDone; err != nil {
-		t.Errorf("edge: %v", err)
-	}
+	pipelinetest.CheckTruth(t, got, truth)
 }
 
 // pipelineVictim is the index of a broker that leads partitions of the
@@ -216,82 +169,9 @@ func pipelineLapsRead(t *testing.T, addrs []string, codec *telemetry.Codec) []te
 		return nil
 	}
 	defer client.Close()
-	var mu sync.Mutex // fn runs on every partition's goroutine
-	var out []telemetry.Lap
-	var bad error
-	err = topicread.ReadToEnd(context.Background(), client, telemetry.TopicLaps, topicread.Config{}, func(m *sarama.ConsumerMessage) {
-		var l telemetry.Lap
-		if err := codec.DecodeLap(m.Value, &l); err != nil {
-			mu.Lock()
-			bad = fmt.Errorf("laps record %d/%d: %w", m.Partition, m.Offset, err)
-			mu.Unlock()
-			return
-		}
-		if processors.FromGroup(m, pipelineGroup) {
-			mu.Lock()
-			out = append(out, l)
-			mu.Unlock()
-		}
-	})
-	if bad != nil {
-		t.Fatal(bad)
-	}
-	if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+	laps, err := pipelinetest.ReadLaps(t, client, codec, pipelineGroup)
+	if err != nil {
 		t.Logf("reading %s: %v", telemetry.TopicLaps, err)
-		return nil
 	}
-	pipelineSortLaps(out)
-	return out
-}
-
-func pipelineSortLaps(ls []telemetry.Lap) {
-	sort.Slice(ls, func(i, j int) bool {
-		if ls[i].Car != ls[j].Car {
-			return ls[i].Car < ls[j].Car
-		}
-		return ls[i].Lap < ls[j].Lap
-	})
-}
-
-func pipelineLapsUpTo(ls []telemetry.Lap, n int32) []telemetry.Lap {
-	var out []telemetry.Lap
-	for _, l := range ls {
-		if l.Lap <= n {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// pipelinePTY is the simulator's stdout: it takes the pty path the
-// simulator prints first and holds the simulator there until proceed is
-// closed, so the edge opens the port before any frame.
-type pipelinePTY struct {
-	path    chan string
-	proceed chan struct{}
-	once    sync.Once
-}
-
-func (a *pipelinePTY) Write(p []byte) (int, error) {
-	first := false
-	a.once.Do(func() { first = true; a.path <- strings.TrimSpace(string(p)) })
-	if first {
-		<-a.proceed
-	}
-	return len(p), nil
-}
-
-// pipelineWaitSource polls the edge's /metrics until source is up.
-func pipelineWaitSource(t *testing.T, addr, source string) {
-	t.Helper()
-	want := fmt.Sprintf("edge_source_up{source=%q} 1", source)
-	waitFor(t, "edge source "+source+" up", func() bool {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			return false
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return strings.Contains(string(body), want)
-	})
+	return laps
 }
