@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -25,6 +27,53 @@ type snapshot struct {
 	procBefore  map[string]int64
 	usage       map[*proc]usage
 	self        usage
+	influx      influxWrites // the local influxd's own counters; zero when not read
+}
+
+// influxWrites is what influxd counted of its HTTP writes (/debug/vars,
+// the httpd statistics): requests and the bytes of their bodies.
+type influxWrites struct {
+	ok       bool
+	requests int64
+	bytes    int64
+}
+
+// readInfluxWrites reads the write counters of the influxd at url.
+func readInfluxWrites(ctx context.Context, url string) influxWrites {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/debug/vars", nil)
+	if err != nil {
+		return influxWrites{}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return influxWrites{}
+	}
+	defer resp.Body.Close()
+	var vars map[string]json.RawMessage
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&vars) != nil {
+		return influxWrites{}
+	}
+	var w influxWrites
+	for key, raw := range vars {
+		if !strings.HasPrefix(key, "httpd") {
+			continue
+		}
+		var st struct {
+			Name   string `json:"name"`
+			Values struct {
+				WriteReq      int64 `json:"writeReq"`
+				WriteReqBytes int64 `json:"writeReqBytes"`
+			} `json:"values"`
+		}
+		if json.Unmarshal(raw, &st) == nil && st.Name == "httpd" {
+			w.ok = true
+			w.requests += st.Values.WriteReq
+			w.bytes += st.Values.WriteReqBytes
+		}
+	}
+	return w
 }
 
 func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
@@ -54,6 +103,9 @@ func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
 		}
 	}
 	s.procSamples = l.samplesBefore(s.procBefore)
+	if r.influxd != nil {
+		s.influx = readInfluxWrites(ctx, r.cfg.InfluxURL)
+	}
 	return s
 }
 
@@ -293,8 +345,15 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	rep.Stages = append(rep.Stages, pst)
 	for _, p := range []*proc{r.influxd, r.mosq} {
 		if p != nil {
-			rep.Stages = append(rep.Stages, Stage{Name: p.name, Process: p.name + " (not Pitwall)", Offered: -1, Achieved: -1,
-				CPU: cpu(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(r.peakOf(p.cmd.Process.Pid)), Queue: "-", QueueAtEnd: -1, DrainedS: -1})
+			st := Stage{Name: p.name, Process: p.name + " (not Pitwall)", Offered: -1, Achieved: -1,
+				CPU: cpu(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(r.peakOf(p.cmd.Process.Pid)), Queue: "-", QueueAtEnd: -1, DrainedS: -1}
+			if p == r.influxd && s1.influx.ok && s2.influx.ok {
+				if n := s2.influx.requests - s1.influx.requests; n > 0 {
+					st.Note = fmt.Sprintf("%d write requests (%.1f/s), %.0f KB each on average",
+						n, float64(n)/s2.at.Sub(s1.at).Seconds(), float64(s2.influx.bytes-s1.influx.bytes)/float64(n)/1000)
+				}
+			}
+			rep.Stages = append(rep.Stages, st)
 		}
 	}
 	for _, s := range rep.Stages {
