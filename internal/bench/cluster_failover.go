@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -153,15 +152,11 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverReport, erro
 	if err != nil {
 		return nil, err
 	}
-	dir := cfg.DataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "pitwall-bench-failover-")
-		if err != nil {
-			return nil, fmt.Errorf("bench: data dir: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, remove, err := runDir(cfg.DataDir, "failover")
+	if err != nil {
+		return nil, err
 	}
+	defer remove()
 	var args []string
 	if cfg.SessionTimeout > 0 {
 		args = append(args, "--broker-session-timeout", cfg.SessionTimeout.String())

@@ -92,12 +92,9 @@ func (c PipelineConfig) withDefaults() (PipelineConfig, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return c, fmt.Errorf("bench: %w", err)
-		}
-		c.Binary = exe
+	var err error
+	if c.Binary, err = pitwallExe(c.Binary); err != nil {
+		return c, err
 	}
 	switch {
 	case c.Cars < 1 || c.Cars > 99:
@@ -261,15 +258,12 @@ func RunPipeline(ctx context.Context, cfg PipelineConfig) (rep *PipelineReport, 
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return nil, err
 	}
-	r := &pipelineRun{cfg: cfg, dir: cfg.DataDir, peak: map[int]int64{}}
-	if r.dir == "" {
-		if r.dir, err = os.MkdirTemp("", "pitwall-bench-pipeline-"); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		defer os.RemoveAll(r.dir)
-	} else if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+	r := &pipelineRun{cfg: cfg, peak: map[int]int64{}}
+	var remove func()
+	if r.dir, remove, err = runDir(cfg.DataDir, "pipeline"); err != nil {
+		return nil, err
 	}
+	defer remove()
 	defer r.stopAll()
 	if err := r.startServices(ctx); err != nil {
 		return nil, err

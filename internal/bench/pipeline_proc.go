@@ -38,6 +38,24 @@ type proc struct {
 	result *stageResult
 }
 
+// runDir returns the directory a run's child processes keep their data
+// and logs in: dir, created if missing, or with dir empty a new temporary
+// directory pitwall-bench-NAME-*. remove deletes a temporary one and
+// leaves a given one.
+func runDir(dir, name string) (path string, remove func(), err error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("bench: data dir: %w", err)
+		}
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "pitwall-bench-"+name+"-")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: data dir: %w", err)
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}
+
 // startProc starts bin with args. With stage set, stdout is the stage
 // protocol; else it goes to the log with stderr.
 func startProc(name, dir, bin string, args []string, stage bool) (*proc, error) {
