@@ -15,13 +15,10 @@ import (
 // own: partition 0 from 1, partition 1 from its end (OffsetNewest).
 func TestFollowPartitions(t *testing.T) {
 	client, produce := setup(t, 3, 2)
-	ctx, cancel := context.WithCancel(t.Context())
-	seen := make(chan string, 10)
-	done := make(chan error, 1)
 	starts := []topicread.PartitionStart{{Topic: "t", Partition: 0, Offset: 1}, {Topic: "t", Partition: 1, Offset: sarama.OffsetNewest}}
-	go func() {
-		done <- topicread.FollowPartitions(ctx, client, starts, func(m *sarama.ConsumerMessage) { seen <- string(m.Value) })
-	}()
+	seen, stop := follow(t, func(ctx context.Context, fn func(*sarama.ConsumerMessage)) error {
+		return topicread.FollowPartitions(ctx, client, starts, fn)
+	})
 	got := []string{recv(t, seen), recv(t, seen)}
 	// Every partition's start was resolved before the first record was
 	// handed on, so "later" is past partition 1's end.
@@ -31,15 +28,7 @@ func TestFollowPartitions(t *testing.T) {
 	if want := []string{"0/1", "0/2", "later"}; !slices.Equal(got, want) {
 		t.Errorf("followed %q, want %q", got, want)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("FollowPartitions returned %v after ctx ended, want nil", err)
-	}
-	select {
-	case v := <-seen:
-		t.Errorf("%q handed on after FollowPartitions returned", v)
-	default:
-	}
+	stop()
 }
 
 // TestFollowPartitionsFails checks that a partition that cannot be read

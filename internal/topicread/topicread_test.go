@@ -208,14 +208,35 @@ func recv(t *testing.T, seen <-chan string) string {
 	}
 }
 
-func TestFollow(t *testing.T) {
-	client, produce := setup(t, 1, 1)
+// follow runs read (a Follow or FollowPartitions) on a goroutine, the
+// values of the records it hands on going to seen; stop ends it and
+// checks that it returned nil and handed nothing on after.
+func follow(t *testing.T, read func(ctx context.Context, fn func(*sarama.ConsumerMessage)) error) (seen <-chan string, stop func()) {
 	ctx, cancel := context.WithCancel(t.Context())
-	seen := make(chan string, 10)
+	ch := make(chan string, 10)
 	done := make(chan error, 1)
 	go func() {
-		done <- topicread.Follow(ctx, client, "t", topicread.Config{}, func(m *sarama.ConsumerMessage) { seen <- string(m.Value) })
+		done <- read(ctx, func(m *sarama.ConsumerMessage) { ch <- string(m.Value) })
 	}()
+	return ch, func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("returned %v after ctx ended, want nil", err)
+		}
+		select {
+		case v := <-ch:
+			t.Errorf("%q handed on after the read returned", v)
+		default:
+		}
+	}
+}
+
+func TestFollow(t *testing.T) {
+	client, produce := setup(t, 1, 1)
+	seen, stop := follow(t, func(ctx context.Context, fn func(*sarama.ConsumerMessage)) error {
+		return topicread.Follow(ctx, client, "t", topicread.Config{}, fn)
+	})
 	want := []string{"0/0", "1/0"}
 	var got []string
 	for range want {
@@ -227,31 +248,17 @@ func TestFollow(t *testing.T) {
 	if want = append(want, "later"); !slices.Equal(got, want) {
 		t.Errorf("followed %q, want %q", got, want)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Follow returned %v after ctx ended, want nil", err)
-	}
-	select {
-	case v := <-seen:
-		t.Errorf("%q handed on after Follow returned", v)
-	default:
-	}
+	stop()
 }
 
 // TestFollowFrom follows one partition from an offset.
 func TestFollowFrom(t *testing.T) {
 	client, _ := setup(t, 3, 1)
-	ctx, cancel := context.WithCancel(t.Context())
-	seen := make(chan string, 10)
-	done := make(chan error, 1)
-	go func() {
-		done <- topicread.Follow(ctx, client, "t", topicread.Config{Partitions: []int32{0}, From: 2}, func(m *sarama.ConsumerMessage) { seen <- string(m.Value) })
-	}()
+	seen, stop := follow(t, func(ctx context.Context, fn func(*sarama.ConsumerMessage)) error {
+		return topicread.Follow(ctx, client, "t", topicread.Config{Partitions: []int32{0}, From: 2}, fn)
+	})
 	if v := recv(t, seen); v != "0/2" {
 		t.Errorf("first record %q, want 0/2", v)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Error(err)
-	}
+	stop()
 }
