@@ -51,6 +51,7 @@ func init() {
 		deleteACLsAPI,
 		describeUserScramCredentialsAPI,
 		alterUserScramCredentialsAPI,
+		electLeadersAPI,
 	)
 }
 

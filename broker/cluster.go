@@ -48,10 +48,15 @@ package broker
 //     group requests to another broker get NOT_COORDINATOR; commits are
 //     answered once the high watermark passes them, as acks=all.
 //
+//   - preferred leader election (internal/cluster, elect.go): every
+//     LeaderImbalanceCheckInterval the active controller moves leaders
+//     (and so group coordinators) back to each partition's preferred
+//     replica once it is live and in the ISR again; ElectLeaders
+//     (43_elect_leaders.go) does it on request.
+//
 // Not built yet: the replica fetchers connect without TLS or SASL, so a
-// cluster's first listener must be PLAINTEXT. There is no preferred
-// leader election: leaders (and so group coordinators) stay where a
-// failover moved them.
+// cluster's first listener must be PLAINTEXT (replica_fetch.go: only
+// there are replica fetches taken).
 //
 // A broker started without Voters never reaches this file's code past a
 // nil check: s.cluster is nil.
@@ -97,7 +102,7 @@ func (s *Server) openCluster() error {
 	if err != nil {
 		return err
 	}
-	s.cluster, err = cluster.Open(cluster.Config{
+	cfg := cluster.Config{
 		NodeID:         s.cfg.NodeID,
 		Listen:         s.cfg.ControllerListen,
 		Voters:         voters,
@@ -106,11 +111,17 @@ func (s *Server) openCluster() error {
 		Port:           s.port,
 		SessionTimeout: s.cfg.BrokerSessionTimeout,
 		Logger:         s.log,
-	})
+	}
+	cfg.RebalanceInterval = s.cfg.LeaderImbalanceCheckInterval
+	if s.cfg.DisableLeaderRebalance {
+		cfg.RebalanceInterval = -1
+	}
+	s.cluster, err = cluster.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
-	s.log.Info("cluster mode", "node_id", s.cfg.NodeID, "voters", s.cfg.Voters, "session_timeout", s.cfg.BrokerSessionTimeout)
+	s.log.Info("cluster mode", "node_id", s.cfg.NodeID, "voters", s.cfg.Voters, "session_timeout", s.cfg.BrokerSessionTimeout,
+		"leader_rebalance", !s.cfg.DisableLeaderRebalance, "leader_imbalance_check_interval", s.cfg.LeaderImbalanceCheckInterval)
 	return nil
 }
 

@@ -161,6 +161,18 @@ type Config struct {
 	// stop reaching the controller for this long; its partitions get new
 	// leaders from their ISR. Default DefaultBrokerSessionTimeout.
 	BrokerSessionTimeout time.Duration
+	// LeaderImbalanceCheckInterval is how often the active controller
+	// moves partition leaders back to their preferred replica (the first
+	// of a partition's replicas) once it is live and in the ISR, for
+	// every broker with more than 10% of its preferred partitions led
+	// elsewhere (Kafka's leader.imbalance.check.interval.seconds and
+	// leader.imbalance.per.broker.percentage). Default
+	// DefaultLeaderImbalanceCheckInterval.
+	LeaderImbalanceCheckInterval time.Duration
+	// DisableLeaderRebalance turns that off (Kafka's
+	// auto.leader.rebalance.enable=false); ElectLeaders still moves
+	// leaders on request. Default false: leaders are rebalanced.
+	DisableLeaderRebalance bool
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -196,6 +208,9 @@ const (
 	DefaultScrubInterval = 24 * time.Hour
 	// DefaultBrokerSessionTimeout is --broker-session-timeout.
 	DefaultBrokerSessionTimeout = cluster.DefaultSessionTimeout
+	// DefaultLeaderImbalanceCheckInterval is
+	// --leader-imbalance-check-interval.
+	DefaultLeaderImbalanceCheckInterval = cluster.DefaultRebalanceInterval
 	// DefaultRetentionCheckInterval is also how often compaction runs.
 	DefaultRetentionCheckInterval = time.Minute
 	// KafkaGroupInitialRebalanceDelay is Kafka's
@@ -245,6 +260,10 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: BrokerSessionTimeout %v is negative", ErrConfig, c.BrokerSessionTimeout)
 		}
 		orDefault(&c.BrokerSessionTimeout, DefaultBrokerSessionTimeout)
+		if c.LeaderImbalanceCheckInterval < 0 {
+			return c, fmt.Errorf("%w: LeaderImbalanceCheckInterval %v is negative", ErrConfig, c.LeaderImbalanceCheckInterval)
+		}
+		orDefault(&c.LeaderImbalanceCheckInterval, DefaultLeaderImbalanceCheckInterval)
 		voters, err := cluster.ParseVoters(c.Voters)
 		if err != nil {
 			return c, fmt.Errorf("%w: Voters: %v", ErrConfig, err)

@@ -61,6 +61,10 @@ var dataCodes = codeTable{
 	{cluster.ErrReplicationFactor, kerr.InvalidReplicationFactor.Code},
 	{cluster.ErrAssignment, kerr.InvalidReplicaAssignment.Code},
 	{cluster.ErrNotController, kerr.NotController.Code},
+	{cluster.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
+	{cluster.ErrElectionNotNeeded, kerr.ElectionNotNeeded.Code},
+	{cluster.ErrPreferredNotAvailable, kerr.PreferredLeaderNotAvailable.Code},
+	{errEligibleLeadersNotAvailable, kerr.EligibleLeadersNotAvailable.Code},
 	// A closed log belongs to a topic being deleted or a broker shutting
 	// down: the client should refresh metadata and retry.
 	{commitlog.ErrClosed, kerr.UnknownTopicOrPartition.Code},

@@ -49,6 +49,15 @@ func FuzzRequestFrame(f *testing.F) {
 		f.Add(rf.AppendRequest(nil, fetch, 3)[4:])
 	}
 
+	for _, v := range []int16{electLeadersAPI.minVersion, electLeadersAPI.maxVersion} {
+		elect := kmsg.NewPtrElectLeadersRequest()
+		elect.SetVersion(v)
+		et := kmsg.NewElectLeadersRequestTopic()
+		et.Topic, et.Partitions = "fuzz", []int32{0, 1, 1, 7}
+		elect.Topics = append(elect.Topics, et)
+		f.Add(rf.AppendRequest(nil, elect, 4)[4:])
+	}
+
 	s, err := New(Config{Listen: "127.0.0.1:0", DataDir: f.TempDir(), Partitions: 2, MaxPartitions: 4, Logger: discardLogger()})
 	if err != nil {
 		f.Fatal(err)

@@ -51,6 +51,8 @@ func runBroker(ctx context.Context, args []string) error {
 	controllerListen := fs.String("controller-listen", "", "cluster mode: the address to serve the controller quorum on (default: this node's address in --voters)")
 	defaultRF := fs.Int("default-replication-factor", 0, "cluster mode: replication factor of auto-created topics and of requests for the default (default: min(3, voters))")
 	sessionTimeout := fs.Duration("broker-session-timeout", broker.DefaultBrokerSessionTimeout, "cluster mode: a broker whose heartbeats stop reaching the controller this long is fenced and its partitions get new leaders")
+	rebalance := fs.Bool("auto-leader-rebalance", true, "cluster mode: move partition leaders back to their preferred replica once it is live and in the ISR again (Kafka's auto.leader.rebalance.enable)")
+	rebalanceEvery := fs.Duration("leader-imbalance-check-interval", broker.DefaultLeaderImbalanceCheckInterval, "cluster mode: how often the controller looks for leaders away from their preferred replica (Kafka's leader.imbalance.check.interval.seconds)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -108,6 +110,9 @@ func runBroker(ctx context.Context, args []string) error {
 		ControllerListen:         *controllerListen,
 		DefaultReplicationFactor: *defaultRF,
 		BrokerSessionTimeout:     *sessionTimeout,
+
+		LeaderImbalanceCheckInterval: *rebalanceEvery,
+		DisableLeaderRebalance:       !*rebalance,
 	})
 	if err != nil {
 		return err

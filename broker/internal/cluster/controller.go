@@ -28,6 +28,16 @@ import (
 // reaching the controller before it is fenced (--broker-session-timeout).
 const DefaultSessionTimeout = 3 * time.Second
 
+// DefaultRebalanceInterval is how often the active controller moves
+// leaders back to their preferred replicas (Kafka's
+// leader.imbalance.check.interval.seconds, 300).
+const DefaultRebalanceInterval = 5 * time.Minute
+
+// LeaderImbalancePercent is Kafka's leader.imbalance.per.broker.percentage
+// default: a broker's partitions are moved back once more than this share
+// of those it is the preferred replica of are led by others.
+const LeaderImbalancePercent = 10
+
 // Voter is one member of the controller quorum: a broker's node id and
 // its controller address.
 type Voter struct {
@@ -80,7 +90,12 @@ type Config struct {
 	// SessionTimeout fences a broker whose heartbeats stop for this long.
 	// Default DefaultSessionTimeout.
 	SessionTimeout time.Duration
-	Logger         *slog.Logger
+	// RebalanceInterval is how often the active controller moves leaders
+	// back to their preferred replicas (State.Imbalanced). Default
+	// DefaultRebalanceInterval; negative: never (ElectPreferred still
+	// does it on request).
+	RebalanceInterval time.Duration
+	Logger            *slog.Logger
 }
 
 // Controller is one broker's member of the controller quorum: its Raft
@@ -119,6 +134,9 @@ func Open(cfg Config) (*Controller, error) {
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = DefaultSessionTimeout
 	}
+	if cfg.RebalanceInterval == 0 {
+		cfg.RebalanceInterval = DefaultRebalanceInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -151,9 +169,10 @@ func Open(cfg Config) (*Controller, error) {
 		c.shutdown()
 		return nil, err
 	}
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.heartbeatLoop()
 	go c.sessionLoop()
+	go c.rebalanceLoop()
 	return c, nil
 }
 
@@ -241,6 +260,7 @@ func (c *Controller) start(self string) error {
 	hm.HandleFunc("POST /create-topic", c.serveCreateTopic)
 	hm.HandleFunc("POST /delete-topic", c.serveDeleteTopic)
 	hm.HandleFunc("POST /alter-isr", c.serveAlterISR)
+	hm.HandleFunc("POST /elect-preferred", c.serveElectPreferred)
 	c.http = &http.Server{Handler: hm, ReadHeaderTimeout: helloTimeout}
 	go c.http.Serve(chanListener{c.mux, c.mux.rpc})
 	return nil
@@ -578,13 +598,15 @@ type rpcError struct {
 }
 
 var kinds = map[string]error{
-	"topic_exists":       ErrTopicExists,
-	"unknown_topic":      ErrUnknownTopic,
-	"replication_factor": ErrReplicationFactor,
-	"assignment":         ErrAssignment,
-	"stale_leader":       ErrStaleLeader,
-	"not_leader":         errNotLeader,
-	"not_controller":     ErrNotController,
+	"topic_exists":            ErrTopicExists,
+	"unknown_topic":           ErrUnknownTopic,
+	"replication_factor":      ErrReplicationFactor,
+	"assignment":              ErrAssignment,
+	"stale_leader":            ErrStaleLeader,
+	"not_leader":              errNotLeader,
+	"not_controller":          ErrNotController,
+	"election_not_needed":     ErrElectionNotNeeded,
+	"preferred_not_available": ErrPreferredNotAvailable,
 }
 
 func toRPCError(err error) rpcError {
@@ -635,6 +657,12 @@ func (c *Controller) route(path string, body []byte) (any, error) {
 			return nil, err
 		}
 		return map[string]uint64{"index": s.Index}, nil
+	case "/elect-preferred":
+		var r electPreferredReq
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, err
+		}
+		return c.electPreferred(r)
 	case "/alter-isr":
 		var r alterISRCmd
 		if err := json.Unmarshal(body, &r); err != nil {
@@ -667,6 +695,9 @@ func (c *Controller) serveHeartbeat(w http.ResponseWriter, r *http.Request)   { 
 func (c *Controller) serveCreateTopic(w http.ResponseWriter, r *http.Request) { c.serveRoute(w, r) }
 func (c *Controller) serveDeleteTopic(w http.ResponseWriter, r *http.Request) { c.serveRoute(w, r) }
 func (c *Controller) serveAlterISR(w http.ResponseWriter, r *http.Request)    { c.serveRoute(w, r) }
+func (c *Controller) serveElectPreferred(w http.ResponseWriter, r *http.Request) {
+	c.serveRoute(w, r)
+}
 
 // call sends a request to the active controller, itself or another
 // broker, asking again (whoever leads by then) until ctx ends while no

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // State is the cluster metadata every broker holds: the brokers and their
@@ -87,7 +88,17 @@ var (
 	ErrAssignment        = errors.New("cluster: invalid replica assignment")
 	ErrStaleLeader       = errors.New("cluster: stale leader or leader epoch")
 	ErrNotController     = errors.New("cluster: no controller reachable")
+	// A preferred leader election's outcomes for a partition that keeps
+	// its leader (ElectPreferred).
+	ErrElectionNotNeeded     = errors.New("cluster: the preferred replica leads already")
+	ErrPreferredNotAvailable = errors.New("cluster: the preferred replica is not live or not in the ISR")
 )
+
+// PartitionRef names one partition of a topic.
+type PartitionRef struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+}
 
 // command is one Raft entry: exactly one field is set.
 type command struct {
@@ -96,6 +107,8 @@ type command struct {
 	CreateTopic *createTopicCmd `json:"create_topic,omitempty"`
 	DeleteTopic *deleteTopicCmd `json:"delete_topic,omitempty"`
 	AlterISR    *alterISRCmd    `json:"alter_isr,omitempty"`
+	// ElectPreferred moves leaders back to their preferred replicas.
+	ElectPreferred *electPreferredCmd `json:"elect_preferred,omitempty"`
 }
 
 type registerCmd struct {
@@ -128,6 +141,13 @@ type alterISRCmd struct {
 	Leader      int32   `json:"leader"`
 	LeaderEpoch int32   `json:"leader_epoch"`
 	ISR         []int32 `json:"isr"`
+}
+
+// electPreferredCmd makes each partition's preferred replica (the first)
+// its leader at a new leader epoch, where PreferredElection allows it
+// when the entry is applied; the others are left as they are.
+type electPreferredCmd struct {
+	Partitions []PartitionRef `json:"partitions"`
 }
 
 func encode(c command) []byte {
@@ -178,6 +198,8 @@ func apply(s *State, index uint64, data []byte) (*State, error) {
 		delete(n.Topics, c.DeleteTopic.Name)
 	case c.AlterISR != nil:
 		err = n.alterISR(c.AlterISR)
+	case c.ElectPreferred != nil:
+		n.electPreferred(c.ElectPreferred)
 	default:
 		err = fmt.Errorf("cluster: empty entry %d", index)
 	}
@@ -304,6 +326,93 @@ func (n *State) electWhereLeaderless(id int32) {
 			np.Leader = n.liveISR(np)
 			np.LeaderEpoch++
 		}
+	}
+}
+
+// PreferredElection says whether a preferred leader election would move
+// the partition's leadership to its preferred replica (the first of its
+// replicas): nil if it would; ErrElectionNotNeeded if that replica leads
+// already; ErrPreferredNotAvailable if it is fenced or out of the ISR
+// (unclean election is off: only an ISR member may lead); ErrUnknownTopic.
+func (s *State) PreferredElection(r PartitionRef) error {
+	t := s.Topics[r.Topic]
+	if t == nil || r.Partition < 0 || int(r.Partition) >= len(t.Partitions) {
+		return fmt.Errorf("%w: %s/%d", ErrUnknownTopic, r.Topic, r.Partition)
+	}
+	p := &t.Partitions[r.Partition]
+	pref := p.Replicas[0]
+	switch {
+	case p.Leader == pref:
+		return fmt.Errorf("%w: %s/%d is led by %d", ErrElectionNotNeeded, r.Topic, r.Partition, pref)
+	case !s.Live(pref) || !slices.Contains(p.ISR, pref):
+		return fmt.Errorf("%w: %s/%d prefers %d, ISR %v", ErrPreferredNotAvailable, r.Topic, r.Partition, pref, p.ISR)
+	}
+	return nil
+}
+
+// Imbalanced returns the partitions a leader rebalance moves back to
+// their preferred replica, by Kafka's rule (auto.leader.rebalance.enable,
+// leader.imbalance.per.broker.percentage): for each broker, if more than
+// pct percent of the partitions it is the preferred replica of are led
+// by another, those of them PreferredElection allows. Sorted by topic and
+// partition.
+func (s *State) Imbalanced(pct int) []PartitionRef {
+	type broker struct {
+		preferred, elsewhere int
+		movable              []PartitionRef
+	}
+	by := map[int32]*broker{}
+	for name, t := range s.Topics {
+		for i, p := range t.Partitions {
+			pref := p.Replicas[0]
+			b := by[pref]
+			if b == nil {
+				b = &broker{}
+				by[pref] = b
+			}
+			b.preferred++
+			if p.Leader == pref {
+				continue
+			}
+			b.elsewhere++
+			if r := (PartitionRef{name, int32(i)}); s.PreferredElection(r) == nil {
+				b.movable = append(b.movable, r)
+			}
+		}
+	}
+	var out []PartitionRef
+	for _, b := range by {
+		if b.elsewhere*100 > pct*b.preferred {
+			out = append(out, b.movable...)
+		}
+	}
+	slices.SortFunc(out, ComparePartitionRefs)
+	return out
+}
+
+// ComparePartitionRefs orders partitions by topic, then number.
+func ComparePartitionRefs(a, b PartitionRef) int {
+	if a.Topic != b.Topic {
+		return strings.Compare(a.Topic, b.Topic)
+	}
+	return int(a.Partition) - int(b.Partition)
+}
+
+// electPreferred applies an electPreferredCmd.
+func (n *State) electPreferred(c *electPreferredCmd) {
+	cloned := map[string]*Topic{}
+	for _, r := range c.Partitions {
+		if n.PreferredElection(r) != nil {
+			continue // the state moved on since the controller chose it
+		}
+		nt := cloned[r.Topic]
+		if nt == nil {
+			nt = n.cloneTopic(r.Topic)
+			cloned[r.Topic] = nt
+		}
+		np := &nt.Partitions[r.Partition]
+		np.Leader = np.Replicas[0]
+		np.LeaderEpoch++
 	}
 }
 

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -144,4 +145,59 @@ func FuzzApply(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestApplyElectPreferred: a broker fenced and back leads its preferred
+// partitions again only once it is in their ISR; the move is a new
+// leader epoch; Imbalanced names a broker's partitions only past the
+// imbalance percentage; an entry decided on an older state skips what is
+// no longer allowed.
+func TestApplyElectPreferred(t *testing.T) {
+	s := &State{}
+	for id := int32(1); id <= 3; id++ {
+		s = mustApply(t, s, command{Register: &registerCmd{ID: id}})
+	}
+	s = mustApply(t, s, command{CreateTopic: &createTopicCmd{Name: "t", Replicas: [][]int32{{1, 2, 3}, {2, 3, 1}, {3, 1, 2}}}})
+	ref := PartitionRef{"t", 0}
+	if err := s.PreferredElection(ref); !errors.Is(err, ErrElectionNotNeeded) {
+		t.Fatalf("preferred leader already: %v", err)
+	}
+	if err := s.PreferredElection(PartitionRef{"t", 3}); !errors.Is(err, ErrUnknownTopic) {
+		t.Fatalf("partition 3: %v", err)
+	}
+	s = mustApply(t, s, command{Fence: &fenceCmd{ID: 1, Epoch: s.Brokers[1].Epoch}})
+	s = mustApply(t, s, command{Register: &registerCmd{ID: 1}})
+	p := s.Topics["t"].Partitions[0]
+	if p.Leader != 2 || slices.Contains(p.ISR, 1) {
+		t.Fatalf("after 1 came back: %+v", p)
+	}
+	if err := s.PreferredElection(ref); !errors.Is(err, ErrPreferredNotAvailable) {
+		t.Fatalf("1 out of the ISR: %v", err)
+	}
+	if got := s.Imbalanced(LeaderImbalancePercent); len(got) != 0 {
+		t.Fatalf("imbalanced with 1 out of the ISR: %v", got)
+	}
+	// An entry decided before 1 rejoined changes nothing.
+	if n := mustApply(t, s, command{ElectPreferred: &electPreferredCmd{Partitions: []PartitionRef{ref}}}); n.Topics["t"].Partitions[0].Leader != 2 {
+		t.Fatalf("moved to a replica outside the ISR: %+v", n.Topics["t"].Partitions[0])
+	}
+	s = mustApply(t, s, command{AlterISR: &alterISRCmd{Topic: "t", Leader: 2, LeaderEpoch: p.LeaderEpoch, ISR: []int32{1, 2, 3}}})
+	// 1 is preferred for one partition and leads none: 100% > 10%.
+	if got := s.Imbalanced(LeaderImbalancePercent); !slices.Equal(got, []PartitionRef{ref}) {
+		t.Fatalf("imbalanced: %v, want [t/0]", got)
+	}
+	if got := s.Imbalanced(100); len(got) != 0 {
+		t.Fatalf("imbalanced at 100%%: %v", got)
+	}
+	before := s
+	s = mustApply(t, s, command{ElectPreferred: &electPreferredCmd{Partitions: []PartitionRef{ref, {"t", 1}, {"gone", 0}}}})
+	if p := s.Topics["t"].Partitions[0]; p.Leader != 1 || p.LeaderEpoch != 2 {
+		t.Fatalf("after the election: %+v, want leader 1 at epoch 2", p)
+	}
+	if p := s.Topics["t"].Partitions[1]; p.Leader != 2 || p.LeaderEpoch != 0 {
+		t.Fatalf("partition 1 moved: %+v", p)
+	}
+	if p := before.Topics["t"].Partitions[0]; p.Leader != 2 {
+		t.Fatalf("the old state changed: %+v", p)
+	}
 }
