@@ -16,7 +16,7 @@
 //	               (with "stream": true the frame names the Live channel
 //	               ds/<uid>/car/<car>/<ch1>/<ch2>..., and Grafana subscribes)
 //	    RunStream:  from the end offset on, rows batched and sent at most
-//	                every 20 ms (50 Hz) until Grafana cancels the stream
+//	                every 16 ms (60 Hz) until Grafana cancels the stream
 //
 // # Settings (jsonData of the datasource)
 //

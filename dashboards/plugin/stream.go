@@ -14,8 +14,10 @@ import (
 )
 
 // StreamEvery is the shortest interval between two pushed frames of one
-// stream: at most 50 frames per second reach Grafana Live.
-const StreamEvery = 20 * time.Millisecond
+// stream: at most one per frame of a 60 Hz screen (a panel draws the
+// newest data once per animation frame; more pushes would be drawn no
+// sooner), as the pit wall page pushes (web.DefaultPushEvery).
+const StreamEvery = 16 * time.Millisecond
 
 // streamPath is the Live path of a car's channels: car/<car>/<ch>/<ch>...
 func streamPath(car string, channels []string) string {
@@ -162,7 +164,10 @@ type batch struct {
 }
 
 // pump batches rows from msgs and sends them: at once when StreamEvery
-// has passed since the last send, else when it has.
+// has passed since the last send, else when it has. Records come in
+// bursts (a fetch's worth at once); a send takes the rest of the burst
+// that is already in msgs first, so that it does not wait a whole
+// StreamEvery behind the record that started the send.
 func pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, b batch, sender *backend.StreamSender) error {
 	var last time.Time
 	var due <-chan time.Time
@@ -191,6 +196,13 @@ func pump(ctx context.Context, msgs <-chan *sarama.ConsumerMessage, b batch, sen
 			}
 			b.add(m)
 			if wait := StreamEvery - time.Since(last); wait <= 0 {
+				for n := len(msgs); n > 0; n-- { // the rest of the burst, delivered already
+					m, ok := <-msgs
+					if !ok {
+						break
+					}
+					b.add(m)
+				}
 				if err := send(); err != nil {
 					return err
 				}

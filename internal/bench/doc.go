@@ -54,7 +54,7 @@
 //	    kafka   franz-go, acks=all ─────────────────────────▶ pitwall broker
 //	pitwall broker ──▶ live stage (`--stage live`): every partition, every
 //	                   frame decoded, each car's seq checked, one channel's
-//	                   rows "streamed" in 20 ms batches like the plugin
+//	                   rows "streamed" in 16 ms batches like the plugin
 //	               ──▶ process stage ×2 (`--stage process`, one group):
 //	                   processors.Run to InfluxDB (--influx-url, or a local
 //	                   influxd the run starts); Config.Written times samples

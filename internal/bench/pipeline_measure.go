@@ -382,10 +382,10 @@ func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapsho
 	}
 	var lf latencyHist
 	lf.add(live.Fetched)
-	rep.Latency = append(rep.Latency, lf.latency("    sample → live subscriber fetched", "when the subscriber got the frame, before the plugin's 20 ms batching"))
+	rep.Latency = append(rep.Latency, lf.latency("    sample → live subscriber fetched", "when the subscriber got the frame, before the plugin's 16 ms batching"))
 	var lv latencyHist
 	lv.add(live.Latency)
-	rep.Latency = append(rep.Latency, lv.latency("(b) sample → live stream", "a row per car per sample of the streamed channel, batched 20 ms as the plugin does"))
+	rep.Latency = append(rep.Latency, lv.latency("(b) sample → live stream", "a row per car per sample of the streamed channel, batched 16 ms as the plugin does"))
 	var lp latencyHist
 	for _, p := range procs {
 		lp.add(p.Latency)
