@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,15 +16,42 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// buildPitwall builds the pitwall binary once per test binary run.
+// buildPitwall returns the pitwall binary, built once per test binary
+// run (TestMain removes it): a link of the whole command takes seconds,
+// and two dozen tests start it.
 func buildPitwall(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pitwall")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "pitwall-cmd-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir, built.bin = dir, filepath.Join(dir, "pitwall")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+// built is the binary buildPitwall built.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // TestBrokerSIGTERM runs `pitwall broker` as a user would, produces to it,
