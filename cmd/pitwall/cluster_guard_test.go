@@ -196,3 +196,124 @@ func replicaFetch(t *testing.T, addr string, tlsCfg *tls.Config, replica int32, 
 	}
 	return fr
 }
+
+// TestClusterReplicaFetchACL: with --authorizer acl, replica fetches need
+// ClusterAction on the cluster. The brokers' fetchers are User:ANONYMOUS
+// on the inter-broker listener: until it is granted that (the README's
+// step, here through each broker's mutual-TLS listener as the super
+// user admin) the leader refuses them, logs the denial, and an acks=1
+// record stays above the high watermark; granted, they replicate it and
+// acks=all works. ANONYMOUS still may not read the topic as a consumer.
+func TestClusterReplicaFetchACL(t *testing.T) {
+	ca := brokertest.NewCA(t)
+	cert, key := ca.Issue(t, "127.0.0.1")
+	ssl := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	c := startTestClusterOpts(t, buildPitwall(t), 3, clusterOpts{
+		args: func(nd *clusterNode) []string {
+			return []string{"--listen", nd.addr + ",SSL://" + ssl[nd.id-1], "--tls-cert", cert, "--tls-key", key,
+				"--tls-client-ca", ca.File, "--authorizer", "acl", "--super-users", "User:admin"}
+		},
+	})
+	for i := range c.nodes {
+		c.waitMetadata(i, "three brokers", func(m *kmsg.MetadataResponse) bool {
+			return slices.Equal(brokerIDs(m), []int32{1, 2, 3})
+		})
+	}
+	// One admin client per broker, each asking that broker only (the
+	// others' addresses in Metadata are their inter-broker listeners).
+	// franz-go sends a raw Produce with its own acks: admins' are 1,
+	// allAcks' all.
+	admin := func(i int, opts ...kgo.Opt) *kgo.Broker {
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(ssl[i]), kgo.DialTLSConfig(ca.ClientTLS(t, "admin"))}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		return cl.SeedBrokers()[0]
+	}
+	admins := make([]*kgo.Broker, len(c.nodes))
+	for i := range c.nodes {
+		admins[i] = admin(i, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	}
+	allAcks := admin(0)
+	ask := func(i int, req kmsg.Request) kmsg.Response {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b := admins[i]
+		if pr, ok := req.(*kmsg.ProduceRequest); ok && pr.Acks == -1 {
+			b = allAcks
+		}
+		resp, err := b.Request(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	create := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "acl", -1, -1
+	a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	a.Replicas = []int32{1, 2, 3}
+	ct.ReplicaAssignment = append(ct.ReplicaAssignment, a)
+	create.Topics = append(create.Topics, ct)
+	if code := ask(0, create).(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode; code != 0 {
+		t.Fatalf("creating acl: %v", kerr.ErrorForCode(code))
+	}
+	produce := func(acks int16, v string) int16 {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = acks, 10000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "acl"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = rawBatch([]byte(v))
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return ask(0, req).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
+	}
+	hw := func() int64 {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "acl"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp, rp.CurrentLeaderEpoch = -1, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		p := ask(0, req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+		if p.ErrorCode != 0 {
+			return -1
+		}
+		return p.Offset
+	}
+	waitFor(t, "broker 1 to lead acl", func() bool { return produce(1, "first") == 0 })
+	waitFor(t, "the followers' fetches denied for want of ClusterAction", func() bool {
+		return strings.Contains(c.nodes[0].log.String(), "CLUSTER_ACTION")
+	})
+	if got := hw(); got != 0 {
+		t.Fatalf("high watermark %d with the followers refused, want 0", got)
+	}
+
+	for i := range c.nodes {
+		req := kmsg.NewPtrCreateACLsRequest()
+		cr := kmsg.NewCreateACLsRequestCreation()
+		cr.Principal, cr.Host = "User:ANONYMOUS", "*"
+		cr.ResourceType, cr.ResourceName, cr.ResourcePatternType = kmsg.ACLResourceTypeCluster, "kafka-cluster", kmsg.ACLResourcePatternTypeLiteral
+		cr.Operation, cr.PermissionType = kmsg.ACLOperationClusterAction, kmsg.ACLPermissionTypeAllow
+		req.Creations = append(req.Creations, cr)
+		if code := ask(i, req).(*kmsg.CreateACLsResponse).Results[0].ErrorCode; code != 0 {
+			t.Fatalf("granting ClusterAction on broker %d: %v", c.nodes[i].id, kerr.ErrorForCode(code))
+		}
+	}
+	waitFor(t, "the followers to replicate once granted ClusterAction", func() bool { return hw() == 1 })
+	if code := produce(-1, "second"); code != 0 {
+		t.Fatalf("acks=all with the followers granted: %v", kerr.ErrorForCode(code))
+	}
+	if got := hw(); got != 2 {
+		t.Fatalf("high watermark %d after an acks=all record, want 2", got)
+	}
+	fetch := replicaFetch(t, c.nodes[0].addr, nil, -1, "acl", 0, 0)
+	if code := fetch.Topics[0].Partitions[0].ErrorCode; code != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("ANONYMOUS reading acl as a consumer: %v, want TOPIC_AUTHORIZATION_FAILED", kerr.ErrorForCode(code))
+	}
+}
