@@ -19,13 +19,14 @@
 //	conn.go              a connection: request frames, handlers in order, replies in order; deadlines
 //	budget.go            broker-wide byte budgets: request bodies being read, fetch replies held
 //	apis.go              the registry of APIs served, which ApiVersions answers from
-//	NN_<api>.go          one handler per Kafka API key (00_produce.go ... 51_alter_user_scram_credentials.go)
+//	NN_<api>.go          one handler per Kafka API key (00_produce.go ... 51_alter_user_scram_credentials.go; 43_elect_leaders.go)
 //	errors.go            the handlers' own errors, and every error's Kafka code
 //	groups.go            the group coordinator's store: __consumer_offsets
 //	producer_ids.go      producer ids, never reused across restarts (producer-ids.json)
 //	metrics.go           Prometheus metrics; refused input, counted and logged sparingly
 //	cluster.go           cluster mode: metadata, topic creation and partition leadership from internal/cluster
 //	replication.go       cluster mode: replica fetchers (followers), ISR changes, acks=all waiting on the high watermark
+//	replica_fetch.go     who may send a replica fetch: brokers only (the inter-broker listener, ClusterAction, assigned replicas)
 //	cluster_groups.go    cluster mode: a group coordinator per __consumer_offsets partition led, loaded and unloaded with its leadership
 //
 //	internal/partition   topics and partitions: the owner of every file under DataDir/topics

@@ -30,6 +30,9 @@
 //	alter_isr     a partition leader's new ISR, accepted only from the current
 //	              leader at its current epoch (Kafka's AlterPartition), and
 //	              never adding a fenced broker (KIP-841)
+//	elect_preferred partitions whose preferred replica (the first) is to lead
+//	              again: each one whose preferred replica is live and in the ISR
+//	              when applied gets it as leader, leader epoch + 1 (elect.go)
 //
 // apply computes the next State from the last without changing it (what
 // an entry touches is copied), so readers take State() without locks and
@@ -41,6 +44,15 @@
 // Leader election is Kafka's with unclean.leader.election.enable=false: a
 // leader is only ever an ISR member; with none live the partition has no
 // leader (-1, its replicas offline) until one returns.
+//
+// Preferred leader election (elect.go): a failover leaves partitions led
+// by the survivors. Every RebalanceInterval (--leader-imbalance-check-interval,
+// 5 min; off with --auto-leader-rebalance=false) the active controller
+// applies an elect_preferred entry for the partitions State.Imbalanced
+// names (Kafka's leader.imbalance.per.broker.percentage rule at 10%), and
+// ElectPreferred does the same on request (the broker's ElectLeaders). A
+// preferred replica must also have heartbeated within two heartbeat
+// intervals: a broker just killed is live in the state until fenced.
 //
 // # Sessions and the controller RPC
 //
@@ -56,7 +68,8 @@
 // timeouts are 500 ms, or half a session timeout shorter than 1 s.
 //
 // The controller port carries Raft's own protocol and the controller's
-// RPC (HTTP/JSON: /heartbeat, /create-topic, /delete-topic, /alter-isr),
+// RPC (HTTP/JSON: /heartbeat, /create-topic, /delete-topic, /alter-isr,
+// /elect-preferred),
 // told apart by the first byte of a connection (mux.go). A broker that is
 // not the active controller forwards a request to it; a call made while
 // there is none (an election, or this broker on the minority side) is
