@@ -728,6 +728,7 @@ func TestBrokerClusterFlagErrors(t *testing.T) {
 		{[]string{"--node-id", "4", "--voters", "1@127.0.0.1:1,2@127.0.0.1:2"}, "NodeID 4 is not among the voters"},
 		{[]string{"--node-id", "1", "--voters", "1@127.0.0.1:1", "--default-replication-factor", "2"}, "DefaultReplicationFactor 2 not in 1..1"},
 		{[]string{"--node-id", "1", "--voters", "1@127.0.0.1:1", "--broker-session-timeout", "-1s"}, "BrokerSessionTimeout -1s is negative"},
+		{[]string{"--node-id", "1", "--voters", "1@127.0.0.1:1", "--leader-imbalance-check-interval", "-1s"}, "LeaderImbalanceCheckInterval -1s is negative"},
 		{[]string{"--controller-listen", "127.0.0.1:0"}, "need --voters"},
 		{[]string{"--node-id", "-2"}, "--node-id -2"},
 	} {
