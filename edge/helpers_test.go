@@ -20,6 +20,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/pitwall/pitwall/internal/freeport"
 	"github.com/pitwall/pitwall/simulator"
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -131,13 +132,15 @@ func startSocat(t testing.TB, a, b string) (stop func()) {
 	return stop
 }
 
+// freePort is a loopback port for a server the test starts (freeport:
+// never one handed out before in this process).
 func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // startMosquitto runs Mosquitto on a free loopback port with sessions and

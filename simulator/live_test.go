@@ -25,6 +25,7 @@ import (
 	"github.com/tarm/serial"
 
 	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/internal/freeport"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
@@ -239,13 +240,15 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 }
 
+// freePort is a loopback port for a server the test starts (freeport:
+// never one handed out before in this process).
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // startMosquitto runs a Mosquitto broker on a free loopback port.

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pitwall/pitwall/internal/freeport"
 	"github.com/pitwall/pitwall/internal/netproxy"
 )
 
@@ -66,15 +67,16 @@ type clusterOpts struct {
 	args func(nd *clusterNode) []string
 }
 
-// freeAddr reserves a loopback port and lets it go for a broker to bind.
+// freeAddr reserves a loopback port and lets it go for a broker to bind
+// (freeport: never one handed out before in this test binary run; two
+// brokers of one cluster were once handed the same port).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 func startTestCluster(t *testing.T, bin string, n int) *testCluster {

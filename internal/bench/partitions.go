@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/internal/cli"
+	"github.com/pitwall/pitwall/internal/freeport"
 )
 
 // The partitions workload (`pitwall bench partitions`) measures what a
@@ -279,14 +279,9 @@ func restart(ctx context.Context, cfg PartitionsConfig, cl *kgo.Client, c **chil
 	return stop, time.Since(t0), cpu, nil
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// freeAddr is a loopback address for a process the run starts
+// (freeport: never one handed out before in this run).
+func freeAddr() (string, error) { return freeport.Addr() }
 
 // metadataPoll is how often waitMetadata asks. The broker answers while
 // it opens its partitions, and a Metadata answer listing 20,000 of them

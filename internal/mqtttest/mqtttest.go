@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pitwall/pitwall/internal/freeport"
 	"github.com/pitwall/pitwall/internal/testca"
 )
 
@@ -152,12 +153,13 @@ func lookPath(t testing.TB, name string) string {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// freePort is a loopback port for a server the test starts (freeport:
+// never one handed out before in this process).
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pitwall/pitwall/internal/freeport"
 )
 
 // Server is a running influxd.
@@ -224,11 +225,13 @@ func influxd() (string, error) {
 	return p, nil
 }
 
+// freePort is a loopback port for a server the test starts (freeport:
+// never one handed out before in this process).
 func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }

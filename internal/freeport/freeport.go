@@ -1,0 +1,66 @@
+// Package freeport hands out loopback TCP addresses for a server that a
+// test or a bench run starts as another process and that binds the
+// address itself: a port is bound, let go and returned.
+//
+// The kernel gives a port just let go to the next bind of port 0 again,
+// so two calls in a row could return the same address, and two servers
+// of one run were then handed the same port ("address already in use",
+// a Raft configuration with a duplicate address). Addr never returns an
+// address it returned before in the same process. Another process may
+// still take a port between Addr and the server's bind; that is the
+// window every "free port" scheme has, and it is short.
+package freeport
+
+import (
+	"net"
+	"sync"
+)
+
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// Addr returns a loopback address ("127.0.0.1:PORT") no one was bound
+// to a moment ago and that Addr has not returned before.
+func Addr() (string, error) {
+	var held []net.Listener // ports handed out before: kept bound until a new one comes
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		handedOut.Lock()
+		fresh := !handedOut.addrs[addr]
+		handedOut.addrs[addr] = true
+		handedOut.Unlock()
+		if fresh {
+			ln.Close()
+			return addr, nil
+		}
+		held = append(held, ln)
+	}
+}
+
+// Port is Addr's port.
+func Port() (int, error) {
+	addr, err := Addr()
+	if err != nil {
+		return 0, err
+	}
+	return addr2port(addr), nil
+}
+
+func addr2port(addr string) int {
+	ta, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return 0
+	}
+	return ta.Port
+}

@@ -1,0 +1,31 @@
+package freeport
+
+import (
+	"net"
+	"testing"
+)
+
+// Many addresses in a row, each let go before the next is asked for: no
+// address twice, and each can be bound.
+func TestAddrNeverTwice(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		addr, err := Addr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[addr] {
+			t.Fatalf("%s handed out twice", addr)
+		}
+		seen[addr] = true
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		ln.Close()
+	}
+	p, err := Port()
+	if err != nil || p <= 0 {
+		t.Fatalf("Port: %d, %v", p, err)
+	}
+}
