@@ -1,6 +1,7 @@
 // Package freeport hands out loopback TCP addresses for a server that a
 // test or a bench run starts as another process and that binds the
-// address itself: a port is bound, let go and returned.
+// address itself: a port is bound, let go and returned. Listen is the
+// same for a listener of this process.
 //
 // The kernel gives a port just let go to the next bind of port 0 again,
 // so two calls in a row could return the same address, and two servers
@@ -22,8 +23,22 @@ var handedOut = struct {
 }{addrs: map[string]bool{}}
 
 // Addr returns a loopback address ("127.0.0.1:PORT") no one was bound
-// to a moment ago and that Addr has not returned before.
+// to a moment ago and that Addr and Listen have not returned before.
 func Addr() (string, error) {
+	ln, err := Listen()
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr, nil
+}
+
+// Listen returns a listener on a loopback port that Addr and Listen have
+// not returned before in this process: for a server in this process (a
+// test's proxy, say) that must not take a port Addr handed to another
+// process that has not bound it yet.
+func Listen() (net.Listener, error) {
 	var held []net.Listener // ports handed out before: kept bound until a new one comes
 	defer func() {
 		for _, ln := range held {
@@ -33,7 +48,7 @@ func Addr() (string, error) {
 	for {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		addr := ln.Addr().String()
 		handedOut.Lock()
@@ -41,8 +56,7 @@ func Addr() (string, error) {
 		handedOut.addrs[addr] = true
 		handedOut.Unlock()
 		if fresh {
-			ln.Close()
-			return addr, nil
+			return ln, nil
 		}
 		held = append(held, ln)
 	}

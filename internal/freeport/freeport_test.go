@@ -24,6 +24,19 @@ func TestAddrNeverTwice(t *testing.T) {
 		}
 		ln.Close()
 	}
+	// A listener of this process never takes a port handed out before
+	// (the kernel offered this process's proxies the brokers' ports).
+	for range 50 {
+		ln, err := Listen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[ln.Addr().String()] {
+			t.Fatalf("Listen took %s, handed out before", ln.Addr())
+		}
+		seen[ln.Addr().String()] = true
+		ln.Close()
+	}
 	p, err := Port()
 	if err != nil || p <= 0 {
 		t.Fatalf("Port: %d, %v", p, err)

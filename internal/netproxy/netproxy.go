@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/pitwall/pitwall/internal/freeport"
 )
 
 // ErrNotLoopback is returned by Start for a target outside loopback.
@@ -45,7 +47,7 @@ func Start(target string) (*Proxy, error) {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, target)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := freeport.Listen() // not a port handed out to a server about to bind it
 	if err != nil {
 		return nil, fmt.Errorf("netproxy: %w", err)
 	}
