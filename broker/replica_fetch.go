@@ -55,19 +55,7 @@ func (c *conn) replicaFetchRefused(req *kmsg.FetchRequest) *reply {
 	}
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
-	for _, rt := range req.Topics {
-		st := kmsg.NewFetchResponseTopic()
-		st.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			sp := kmsg.NewFetchResponseTopicPartition()
-			sp.Partition, sp.ErrorCode = rp.Partition, kerr.ClusterAuthorizationFailed.Code
-			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
-			sp.PreferredReadReplica = -1
-			sp.RecordBatches = []byte{}
-			st.Partitions = append(st.Partitions, sp)
-		}
-		resp.Topics = append(resp.Topics, st)
-	}
+	appendFetchRefusals(resp, req.Topics, kerr.ClusterAuthorizationFailed.Code)
 	// A fetchReply, as every Fetch answer: its writer frees the
 	// connection's fetch slot.
 	return ready(&fetchReply{FetchResponse: resp, budget: c.s.fetchBudget})

@@ -317,12 +317,19 @@ func (c *conn) fetchDenied(req *kmsg.FetchRequest) *reply {
 	sub := *req
 	sub.Topics = allowed
 	resp, _, _ := c.s.fetchOnce(&sub)
-	for _, rt := range denied {
+	appendFetchRefusals(resp.FetchResponse, denied, kerr.TopicAuthorizationFailed.Code)
+	return ready(resp)
+}
+
+// appendFetchRefusals answers every partition of topics with code and
+// nothing read.
+func appendFetchRefusals(resp *kmsg.FetchResponse, topics []kmsg.FetchRequestTopic, code int16) {
+	for _, rt := range topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic = rt.Topic
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
-			sp.Partition, sp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
+			sp.Partition, sp.ErrorCode = rp.Partition, code
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 			sp.PreferredReadReplica = -1
 			sp.RecordBatches = []byte{}
@@ -330,5 +337,4 @@ func (c *conn) fetchDenied(req *kmsg.FetchRequest) *reply {
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	return ready(resp)
 }

@@ -64,17 +64,10 @@ func Listen() (net.Listener, error) {
 
 // Port is Addr's port.
 func Port() (int, error) {
-	addr, err := Addr()
+	ln, err := Listen()
 	if err != nil {
 		return 0, err
 	}
-	return addr2port(addr), nil
-}
-
-func addr2port(addr string) int {
-	ta, err := net.ResolveTCPAddr("tcp", addr)
-	if err != nil {
-		return 0
-	}
-	return ta.Port
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
