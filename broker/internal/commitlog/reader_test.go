@@ -29,10 +29,15 @@ func testConcurrent(t *testing.T, p FsyncPolicy, cache *IndexCache) {
 	var wg sync.WaitGroup
 	var appending atomic.Int32
 	appending.Store(appenders)
+	finished := make(chan struct{}) // closed by the last appender
 	fail := make(chan error, appenders+readers+1)
 	for a := range appenders {
 		wg.Go(func() {
-			defer appending.Add(-1)
+			defer func() {
+				if appending.Add(-1) == 0 {
+					close(finished)
+				}
+			}()
 			for i := range perAppender {
 				if _, _, err := l.Append(buildBatch(int64(i), values(1+i%3, 120, a)...), 0); err != nil {
 					fail <- err
@@ -54,7 +59,7 @@ func testConcurrent(t *testing.T, p FsyncPolicy, cache *IndexCache) {
 	})
 	for range readers {
 		wg.Go(func() {
-			if err := tail(l, &appending); err != nil {
+			if err := tail(l, &appending, finished); err != nil {
 				fail <- err
 			}
 		})
@@ -73,8 +78,10 @@ func testConcurrent(t *testing.T, p FsyncPolicy, cache *IndexCache) {
 }
 
 // tail follows the log like a consumer until the appenders are done and it
-// has read up to the high watermark, validating every batch.
-func tail(l *Log, appending *atomic.Int32) error {
+// has read up to the high watermark, validating every batch. finished
+// wakes it when the appenders are done: a reader at the end that saw them
+// still appending waits for an append that may not come.
+func tail(l *Log, appending *atomic.Int32, finished <-chan struct{}) error {
 	var buf []byte
 	off := int64(0)
 	for {
@@ -94,7 +101,11 @@ func tail(l *Log, appending *atomic.Int32) error {
 		}
 		buf = b
 		if len(b) == 0 {
-			<-ch // HW is behind the LEO or appends are coming
+			select { // HW is behind the LEO or appends are coming
+			case <-ch:
+			case <-finished:
+				finished = nil // once: from now on done is true
+			}
 			continue
 		}
 		for len(b) > 0 {
