@@ -55,26 +55,41 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 	}
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 	resp, enough, wake := c.s.fetchOnce(req)
-	if enough || req.MaxWaitMillis <= 0 {
+	if req.MaxWaitMillis <= 0 || enough && !resp.settling {
 		return ready(resp)
 	}
-	resp.release() // not enough yet: read again when woken
+	resp.release() // not enough yet, or more about to be visible: read again
 	return c.pending(func(ctx context.Context) kmsg.Response {
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
-		for {
+		for !enough {
 			if !c.s.waitAny(ctx, timer.C, wake) {
 				resp, _, _ = c.s.fetchOnce(req)
 				return resp
 			}
 			resp, enough, wake = c.s.fetchOnce(req)
-			if enough {
+			if enough && !resp.settling {
 				return resp
 			}
 			resp.release()
 		}
+		// Records to answer with, and other partitions' appends about
+		// to be visible: gather them for a moment rather than answer
+		// with a part, then answer with what there is.
+		gather := time.NewTimer(min(fetchGather, time.Until(deadline)))
+		defer gather.Stop()
+		c.s.waitAny(ctx, gather.C, nil)
+		resp, _, _ = c.s.fetchOnce(req)
+		return resp
 	})
 }
+
+// fetchGather is how long a consumer's fetch that has records to answer
+// with waits for appends to its other partitions that are written but not
+// yet visible (fsync or replication in flight): one produce request
+// appends to many partitions and their fsyncs end one by one, and
+// answering at the first would make the consumer fetch again for each.
+const fetchGather = 2 * time.Millisecond
 
 // fetchOnce reads what req asks for as things stand. enough reports
 // whether the answer should go now (MinBytes reached or an error to
@@ -128,6 +143,9 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			limit := min(int(rp.PartitionMaxBytes), budget-total)
 			if total > 0 && limit <= 0 {
 				continue
+			}
+			if req.ReplicaID < 0 && l.EndOffset() > below && rp.FetchOffset <= l.EndOffset() {
+				resp.settling = true // written, visible once fsynced or replicated
 			}
 			if rp.FetchOffset >= below && rp.FetchOffset <= l.EndOffset() {
 				continue // nothing to read yet: take no memory for it
@@ -230,6 +248,9 @@ type fetchReply struct {
 	bufs   []*[]byte
 	budget *byteBudget // the broker's fetch memory
 	held   int64       // bytes of it the buffers hold (their capacity)
+	// settling: a partition read has records written past what it could
+	// serve, which become visible once fsynced or replicated.
+	settling bool
 }
 
 // release gives the record buffers back to the pools and their bytes to

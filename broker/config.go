@@ -175,6 +175,10 @@ type Config struct {
 	DisableLeaderRebalance bool
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// beforeFsync, when set by a test, runs before each fsync of a
+	// partition's log (partition.Config.BeforeFsync).
+	beforeFsync func(topic string, partition int32)
 }
 
 // Defaults of Config, in one place so Config, DescribeConfigs answers and
@@ -343,6 +347,7 @@ func (c Config) partitionConfig(fsync commitlog.FsyncPolicy) partition.Config {
 		MaxBatchBytes:          int(c.MaxRequestBytes),
 		RetentionCheckInterval: c.RetentionCheckInterval,
 		SkipReadChecks:         c.SkipReadChecks,
+		BeforeFsync:            c.beforeFsync,
 		Logger:                 c.Logger,
 	}
 }

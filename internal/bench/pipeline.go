@@ -52,6 +52,9 @@ type PipelineConfig struct {
 	// EdgeArgs are extra `pitwall edge` flags (e.g. --compression lz4),
 	// to see what a setting changes. Default none.
 	EdgeArgs []string
+	// BrokerArgs are extra `pitwall broker` flags (e.g. --fsync
+	// interval), to measure what a setting does to the pipeline.
+	BrokerArgs []string
 	// Binary is the pitwall executable the stages run as. Default this
 	// executable.
 	Binary string
@@ -163,6 +166,7 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait after the load for spool and lag to drain")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the broker's log, the spool and every process's log (default: a temp dir, removed afterwards)")
 	edgeArgs := fs.String("edge-args", "", "extra `pitwall edge` flags, space-separated (e.g. \"--compression lz4\")")
+	brokerArgs := fs.String("broker-args", "", "extra `pitwall broker` flags, space-separated (e.g. \"--fsync interval\")")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -182,6 +186,7 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 	}
 	c.Cars = o.Cars[0]
 	c.EdgeArgs = strings.Fields(*edgeArgs)
+	c.BrokerArgs = strings.Fields(*brokerArgs)
 	if c.Channels < 1 || c.Hz < 1 || c.Duration <= 0 {
 		return o, fmt.Errorf("%w: --cars, --channels, --hz and --duration must be positive", ErrConfig)
 	}
@@ -304,8 +309,10 @@ func (r *pipelineRun) startServices(ctx context.Context) error {
 	if r.addr, err = freeAddr(); err != nil {
 		return err
 	}
-	if r.broker, err = r.start("broker", false, cfg.Binary, "broker", "--listen", r.addr,
-		"--data-dir", filepath.Join(r.dir, "broker"), "--log-level", "warn"); err != nil {
+	bargs := []string{"broker", "--listen", r.addr,
+		"--data-dir", filepath.Join(r.dir, "broker"), "--log-level", "warn"}
+	bargs = append(bargs, cfg.BrokerArgs...)
+	if r.broker, err = r.start("broker", false, cfg.Binary, bargs...); err != nil {
 		return err
 	}
 	if err := r.createTopics(ctx); err != nil {

@@ -212,7 +212,7 @@ func (r *pipelineRun) measure(ctx context.Context, w wire, closeWire func() erro
 		return nil, err
 	}
 	rep := &PipelineReport{Cars: cfg.Cars, Channels: cfg.Channels, Hz: cfg.Hz, Duration: cfg.Duration.String(), In: cfg.In,
-		Influx: r.influx, Track: cfg.Track, EdgeArgs: cfg.EdgeArgs, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
+		Influx: r.influx, Track: cfg.Track, EdgeArgs: cfg.EdgeArgs, BrokerArgs: cfg.BrokerArgs, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
 	cfg.Logger.Info("bench: offering the load", "samples_per_s", rep.Nominal, "duration", cfg.Duration, "in", cfg.In)
 	stopPeaks := make(chan struct{})
 	peaksDone := make(chan struct{})

@@ -20,6 +20,8 @@ type PipelineReport struct {
 	Track    string `json:"track"`
 	// EdgeArgs are the extra edge flags the run was given.
 	EdgeArgs []string `json:"edge_args,omitempty"`
+	// BrokerArgs are the extra broker flags the run was given.
+	BrokerArgs []string `json:"broker_args,omitempty"`
 	// Influx says which InfluxDB the processors wrote to.
 	Influx string `json:"influx"`
 	// Nominal is cars x channels x Hz, samples/s.
@@ -148,6 +150,9 @@ func (rep *PipelineReport) WriteJSON(w io.Writer) error {
 func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "pitwall bench pipeline: %d cars x %d channels x %d Hz = %s samples/s for %s over --in %s (%s)\n",
 		rep.Cars, rep.Channels, rep.Hz, grouped(rep.Nominal), rep.Duration, rep.In, rep.Track)
+	if len(rep.BrokerArgs) > 0 {
+		fmt.Fprintf(w, "broker flags: %s\n", strings.Join(rep.BrokerArgs, " "))
+	}
 	if len(rep.EdgeArgs) > 0 {
 		fmt.Fprintf(w, "edge flags: %s\n", strings.Join(rep.EdgeArgs, " "))
 	}

@@ -132,6 +132,10 @@ func TestParsePipelineArgs(t *testing.T) {
 	if err != nil || strings.Join(o.Config.EdgeArgs, "|") != "--compression|lz4|--linger|10ms" {
 		t.Errorf("--edge-args: %q, %v", o.Config.EdgeArgs, err)
 	}
+	o, err = ParsePipelineArgs([]string{"--broker-args", " --fsync interval"}, io.Discard)
+	if err != nil || strings.Join(o.Config.BrokerArgs, "|") != "--fsync|interval" {
+		t.Errorf("--broker-args: %q, %v", o.Config.BrokerArgs, err)
+	}
 	o, err = ParsePipelineArgs([]string{"--cars", "20, 25,30"}, io.Discard)
 	if err != nil || len(o.Cars) != 3 || o.Cars[1] != 25 || o.Config.Cars != 20 {
 		t.Errorf("--cars list: %v, %v", o.Cars, err)

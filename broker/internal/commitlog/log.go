@@ -104,8 +104,9 @@ type Config struct {
 	// Now is the clock for rolling and retention. Default time.Now.
 	Now func() time.Time
 
-	// beforeFsync, when set by a test, runs in the syncer before each fsync.
-	beforeFsync func()
+	// BeforeFsync, when set by a test (this package's or a broker's),
+	// runs in the syncer before each fsync.
+	BeforeFsync func()
 	// recoveryPointInterval and recoveryPointBytes bound how often the
 	// recovery point is written (defaults DefaultRecoveryPointInterval and
 	// DefaultRecoveryPointBytes); tests lower them.

@@ -325,7 +325,7 @@ func TestStickyWriteError(t *testing.T) {
 func TestStickyFsyncError(t *testing.T) {
 	var l *Log
 	var once bool
-	cfg := Config{Dir: t.TempDir(), beforeFsync: func() {
+	cfg := Config{Dir: t.TempDir(), BeforeFsync: func() {
 		if !once {
 			once = true
 			// Close the descriptor underneath the syncer: fsync fails.

@@ -135,8 +135,8 @@ func (l *Log) syncOnce() bool {
 	defer s.release()
 	l.mu.Unlock()
 
-	if l.cfg.beforeFsync != nil {
-		l.cfg.beforeFsync()
+	if l.cfg.BeforeFsync != nil {
+		l.cfg.BeforeFsync()
 	}
 	f, err := l.activeFile(s) // open: held by the syncer, it cannot be closed as idle
 	if err == nil {

@@ -14,7 +14,7 @@ func TestGroupCommit(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var first sync.Once
-	cfg := Config{Dir: t.TempDir(), Fsync: FsyncBatch, beforeFsync: func() {
+	cfg := Config{Dir: t.TempDir(), Fsync: FsyncBatch, BeforeFsync: func() {
 		first.Do(func() {
 			close(entered)
 			<-release
@@ -61,7 +61,7 @@ func TestGroupCommit(t *testing.T) {
 
 func TestSyncContext(t *testing.T) {
 	release := make(chan struct{})
-	l := openLog(t, Config{Dir: t.TempDir(), Fsync: FsyncBatch, beforeFsync: func() { <-release }})
+	l := openLog(t, Config{Dir: t.TempDir(), Fsync: FsyncBatch, BeforeFsync: func() { <-release }})
 	defer close(release)
 	_, last := mustAppend(t, l, makeBatch(t, 1, values(1, 10, 0)...), 0)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,7 +88,7 @@ func TestFsyncIntervalTicks(t *testing.T) {
 	synced := make(chan struct{})
 	var once sync.Once
 	l := openLog(t, Config{Dir: t.TempDir(), Fsync: FsyncInterval, FsyncInterval: time.Millisecond,
-		beforeFsync: func() { once.Do(func() { close(synced) }) }})
+		BeforeFsync: func() { once.Do(func() { close(synced) }) }})
 	mustAppend(t, l, makeBatch(t, 1, values(1, 10, 0)...), 0)
 	waitOrFail(t, synced)
 }
@@ -99,7 +99,7 @@ func TestCloseReleasesSyncWaiters(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var first sync.Once
-	l := openLog(t, Config{Dir: t.TempDir(), Fsync: FsyncBatch, beforeFsync: func() {
+	l := openLog(t, Config{Dir: t.TempDir(), Fsync: FsyncBatch, BeforeFsync: func() {
 		first.Do(func() {
 			close(entered)
 			<-release

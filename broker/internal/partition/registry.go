@@ -71,6 +71,10 @@ type Config struct {
 	// Logger receives the registry's and the logs' logs.
 	Logger *slog.Logger
 
+	// BeforeFsync, when set by a test (the broker's), runs in a log's
+	// syncer before each fsync, with the log's topic and partition.
+	BeforeFsync func(topic string, partition int32)
+
 	// beforeBackgroundOpen, when set by a test, runs in a background
 	// worker before it opens a partition.
 	beforeBackgroundOpen func(*Partition)

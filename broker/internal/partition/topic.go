@@ -231,8 +231,18 @@ func (r *Registry) logConfig(t *Topic, p int32) commitlog.Config {
 		FsyncInterval:          r.cfg.FsyncInterval,
 		MaxBatchBytes:          r.cfg.MaxBatchBytes,
 		SkipReadChecks:         r.cfg.SkipReadChecks,
+		BeforeFsync:            r.beforeFsync(t.name, p),
 		Logger:                 r.log.With("topic", t.name, "partition", p),
 	}
+}
+
+// beforeFsync is Config.BeforeFsync for one log, nil when not set.
+func (r *Registry) beforeFsync(topic string, p int32) func() {
+	hook := r.cfg.BeforeFsync
+	if hook == nil {
+		return nil
+	}
+	return func() { hook(topic, p) }
 }
 
 // close closes every opened partition of t.
