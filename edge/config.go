@@ -90,7 +90,11 @@ type SpoolConfig struct {
 type ProducerConfig struct {
 	// ClientID is the Kafka client id. Default "pitwall-edge".
 	ClientID string `yaml:"client_id"`
-	// Compression is none, gzip, snappy, lz4 or zstd. Default zstd.
+	// Compression is none, gzip, snappy, lz4 or zstd. Default lz4: the
+	// broker is on the same laptop or the pit LAN, and at a grid's rate
+	// lz4 costs the edge and every consumer much less CPU than zstd for a
+	// log about a third bigger (BENCHMARKS.md, issue 17); zstd suits a
+	// thin uplink.
 	Compression string `yaml:"compression"`
 	// CompressionLevel is the codec's level. Default: 1 for zstd (its
 	// fastest; frames compress well at any level and the edge has one
@@ -142,7 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 		p.ClientID = "pitwall-edge"
 	}
 	if p.Compression == "" {
-		p.Compression = "zstd"
+		p.Compression = "lz4"
 	}
 	if p.Linger == 0 {
 		p.Linger = 5 * time.Millisecond

@@ -15,7 +15,7 @@
 //	                         spool (edge/spool): append-only, CRC-checked segments on disk
 //	                               │ Read, in order, ≤ MaxInFlightBytes ahead of the acks
 //	                               ▼
-//	                         sender → sarama AsyncProducer (acks=all, idempotent, murmur2, zstd, linger)
+//	                         sender → sarama AsyncProducer (acks=all, idempotent, murmur2, lz4, linger)
 //	                               │ Successes: spool.Ack(index) → cursor → delivered segments deleted
 //	                               ▼ Errors: sent again (or dead-lettered if the broker refuses them outright)
 //	                            broker

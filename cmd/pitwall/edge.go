@@ -47,7 +47,7 @@ func edgeConfig(args []string) (edge.Config, string, error) {
 	spoolMax := fs.Int64("spool-max-bytes", 0, "spool bound on disk (default 1 GiB)")
 	policy := fs.String("spool-policy", "", "at the bound: alarm (default: keep accepting and alarm; at a full disk, drop new records with an error until the broker takes the spooled ones), drop-newest, or drop-oldest (also at a full disk)")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (default 127.0.0.1:9464; off disables)")
-	compression := fs.String("compression", "", "none, gzip, snappy, lz4 or zstd (default zstd)")
+	compression := fs.String("compression", "", "none, gzip, snappy, lz4 or zstd (default lz4; zstd for a thin uplink)")
 	linger := fs.Duration("linger", 0, "how long records wait to fill a batch (default 5ms)")
 	batch := fs.Int("batch-bytes", 0, "send a batch once it holds this many bytes (default 1 MiB)")
 	idempotent := fs.Bool("idempotent", true, "idempotent producer (the broker drops duplicates of retried batches)")
