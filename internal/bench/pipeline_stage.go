@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -79,7 +80,9 @@ type seqStats struct {
 
 // StageProfileEnv names a directory: when set, each stage process writes
 // its CPU profile there (STAGE-PID.pprof), to see where a stage's time
-// goes under the pipeline's load.
+// goes under the pipeline's load, and a heap profile taken when its heap
+// was largest (STAGE-PID.heap.pprof, checked every second), to see what
+// holds its memory.
 const StageProfileEnv = "PITWALL_BENCH_STAGE_CPUPROFILE"
 
 // RunStage runs a stage process: args are `--stage NAME` and its flags.
@@ -111,6 +114,9 @@ func RunStage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		defer pprof.StopCPUProfile()
+		stop := make(chan struct{})
+		defer close(stop)
+		go peakHeapProfiles(filepath.Join(dir, fmt.Sprintf("%s-%d.heap.pprof", *stage, os.Getpid())), stop, log)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -419,4 +425,33 @@ func (s *processStage) progress() stageProgress {
 		b[k] = v
 	}
 	return stageProgress{AtNs: time.Now().UnixNano(), Before: b}
+}
+
+// peakHeapProfiles writes a heap profile to path whenever the heap is
+// larger than at the last one, once a second until stop closes.
+func peakHeapProfiles(path string, stop <-chan struct{}, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var peak uint64
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse <= peak {
+			continue
+		}
+		peak = ms.HeapInuse
+		f, err := os.Create(path)
+		if err == nil {
+			err = errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+		}
+		if err != nil {
+			log.Warn("bench: heap profile", "err", err)
+			return
+		}
+	}
 }
