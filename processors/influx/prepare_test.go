@@ -89,6 +89,24 @@ func TestPrepareNotAllowed(t *testing.T) {
 	if err := admin.Prepare(context.Background()); err != nil {
 		t.Fatalf("admin Prepare: %v", err)
 	}
+	// Writes carry the credentials too: accepted with them, refused with
+	// a wrong password, which the error does not repeat.
+	if err := admin.Write(context.Background(), []byte("lap,car=car01 lap=3i 1700000000000000000\n")); err != nil {
+		t.Fatalf("admin Write: %v", err)
+	}
+	body, err := srv.Query(`SELECT lap FROM lap WHERE car = 'car01'`)
+	if err != nil || !strings.Contains(string(body), `"2023-11-14T22:13:20Z",3]`) {
+		t.Fatalf("the admin's write not read back: %s %v", body, err)
+	}
+	wrong, err := influx.New(influx.Config{URL: srv.URL, Bucket: "pitwall", Token: "admin:not-the-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	err = wrong.Write(context.Background(), []byte("lap,car=car02 lap=1i 1700000000000000000"))
+	if !errors.Is(err, influx.ErrWrite) || strings.Contains(err.Error(), "not-the-pw") {
+		t.Fatalf("write with a wrong password = %v, want ErrWrite without the password", err)
+	}
 }
 
 // A server that is not there is an outage, not a configuration error.

@@ -1,13 +1,16 @@
 package influx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
+	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
 )
 
 // ErrWrite wraps every failed write.
@@ -29,14 +32,19 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Writer writes line-protocol batches with influxdb-client-go's blocking
-// v2 write API: Write returns once InfluxDB accepted the whole batch, which
-// is what lets the runner commit offsets only after that. Safe for
-// concurrent use.
+// Writer writes line-protocol batches to the v2 write endpoint
+// (/api/v2/write, which InfluxDB 1.8 serves too) through influxdb-client-go's
+// HTTP service, the one its blocking write API uses, with the same
+// authorization, timeout and error parsing: Write returns once InfluxDB
+// accepted the whole batch, which is what lets the runner commit offsets
+// only after that. The batch's bytes are the request body as they are
+// (the blocking API takes a string: a copy of every request, megabytes
+// while a processor catches up). Safe for concurrent use.
 type Writer struct {
-	client influxdb2.Client
-	api    api.WriteAPIBlocking
-	cfg    Config
+	client   influxdb2.Client
+	service  http2.Service
+	writeURL string
+	cfg      Config
 }
 
 // New returns a writer after checking cfg.URL; it does not contact the
@@ -60,7 +68,16 @@ func New(cfg Config) (*Writer, error) {
 		SetMaxRetries(0).
 		SetUseGZip(false)
 	c := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
-	return &Writer{client: c, api: c.WriteAPIBlocking(cfg.Org, cfg.Bucket), cfg: cfg}, nil
+	u, err := url.Parse(c.HTTPService().ServerAPIURL())
+	if err == nil {
+		u, err = u.Parse("write")
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("influx: URL %q: %w", cfg.URL, err)
+	}
+	u.RawQuery = url.Values{"org": {cfg.Org}, "bucket": {cfg.Bucket}, "precision": {"ns"}}.Encode()
+	return &Writer{client: c, service: c.HTTPService(), writeURL: u.String(), cfg: cfg}, nil
 }
 
 // Write sends one batch of newline-separated line protocol (as built by
@@ -72,8 +89,12 @@ func (w *Writer) Write(ctx context.Context, batch []byte) error {
 	if batch[len(batch)-1] == '\n' {
 		batch = batch[:len(batch)-1]
 	}
-	if err := w.api.WriteRecord(ctx, string(batch)); err != nil {
-		return fmt.Errorf("%w: %w", ErrWrite, err)
+	if perr := w.service.DoPostRequest(ctx, w.writeURL, bytes.NewReader(batch), func(req *http.Request) {
+		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	}, func(resp *http.Response) error {
+		return resp.Body.Close()
+	}); perr != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, perr)
 	}
 	return nil
 }
