@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	tarm "github.com/tarm/serial"
-
 	"github.com/pitwall/pitwall/edge/source"
 )
 
@@ -59,10 +57,10 @@ func (s *Source) Name() string { return s.cfg.Name }
 // ends. It returns nil once ctx is done.
 func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 	dec := newLineDecoder(s.cfg.Car)
-	source.Reopen(ctx, sink, source.Device[*tarm.Port]{
+	source.Reopen(ctx, sink, source.Device[*PolledPort]{
 		Kind: "serial", Noun: "port", Every: s.cfg.Reopen, Log: s.cfg.Logger.With("source", s.cfg.Name),
-		Open: s.cfg.Port.Open,
-		Read: func(ctx context.Context, port *tarm.Port) error {
+		Open: s.cfg.Port.OpenPolled,
+		Read: func(ctx context.Context, port *PolledPort) error {
 			dec.resync()
 			// Every chunk read is decoded and flushed to the sink before
 			// the next read, so what was read is durable before more is
