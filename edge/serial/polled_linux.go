@@ -93,6 +93,10 @@ func hangupAsEOF(err error) error {
 	return err
 }
 
+// Write writes b to the port through tarm/serial's descriptor (an
+// adapter's short commands; a blocking write is fine for those).
+func (pp *PolledPort) Write(b []byte) (int, error) { return pp.port.Write(b) }
+
 // Flush discards what the port holds unread (bytes a pty buffered
 // before the port was opened).
 func (pp *PolledPort) Flush() error { return pp.port.Flush() }

@@ -19,9 +19,10 @@ var ErrHangup = errors.New("serial: port hung up")
 // opened there, which has closed (see Port.Open).
 var ErrOtherPTY = errors.New("serial: the path is another pty now")
 
-// Port is a serial device (a UART, a USB serial adapter, a pty) read with
-// github.com/tarm/serial: the serial source reads its lines through it,
-// package slcan its adapter. An empty field means its default.
+// Port is a serial device (a UART, a USB serial adapter, a pty), opened
+// and configured with github.com/tarm/serial and read through Go's poller
+// (OpenPolled): the serial source reads its lines through it, package
+// slcan its adapter. An empty field means its default.
 type Port struct {
 	// Path is the device, e.g. /dev/ttyUSB0 (or a pty). Required.
 	Path string

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	tarm "github.com/tarm/serial"
-
 	"github.com/pitwall/pitwall/edge/can"
 	"github.com/pitwall/pitwall/edge/serial"
 	"github.com/pitwall/pitwall/edge/source"
@@ -101,10 +99,10 @@ func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 	if err := sink.Catalog(&cat, time.Now()); err != nil {
 		return err
 	}
-	source.Reopen(ctx, sink, source.Device[*tarm.Port]{
+	source.Reopen(ctx, sink, source.Device[*serial.PolledPort]{
 		Kind: "slcan", Noun: "adapter", Every: s.cfg.Reopen, Log: log,
-		Open: func() (*tarm.Port, error) {
-			port, err := s.cfg.Port.Open()
+		Open: func() (*serial.PolledPort, error) {
+			port, err := s.cfg.Port.OpenPolled()
 			if err != nil {
 				return nil, err
 			}
@@ -114,7 +112,7 @@ func (s *Source) Run(ctx context.Context, sink source.Sink) error {
 			}
 			return port, nil
 		},
-		Read: func(ctx context.Context, port *tarm.Port) error {
+		Read: func(ctx context.Context, port *serial.PolledPort) error {
 			st.opened()
 			err := s.cfg.Port.ReadLoop(ctx, port, st.feed, st.idle)
 			st.idle(time.Now())
