@@ -62,7 +62,7 @@ func (h *influxHealth) ready(now time.Time) bool {
 }
 
 // write writes one batch, preparing the database first after a failure.
-func (h *influxHealth) write(ctx context.Context, batch []byte) error {
+func (h *influxHealth) write(ctx context.Context, batches [][]byte) error {
 	h.mu.Lock()
 	prepared := h.prepared
 	h.mu.Unlock()
@@ -75,7 +75,7 @@ func (h *influxHealth) write(ctx context.Context, batch []byte) error {
 		h.prepared = true
 		h.mu.Unlock()
 	}
-	if err := h.w.Write(ctx, batch); err != nil {
+	if err := h.w.WriteBuffers(ctx, batches); err != nil {
 		if ctx.Err() == nil {
 			h.failed(err)
 		}

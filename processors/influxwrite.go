@@ -57,7 +57,7 @@ type influxWriter struct {
 
 	// The writer goroutine's own.
 	holders map[*partWriter]bool // partitions with points held or a mark to apply
-	body    []byte
+	bufs    [][]byte
 }
 
 // partWriter is one claimed partition's side of the writer. busy and
@@ -215,25 +215,15 @@ func (c *flushClock) stop() { c.t.Stop() }
 // request (once per back-off while InfluxDB is down), and marks each
 // partition's newest batch once none of its points are held any more.
 func (w *influxWriter) write(ctx context.Context) {
-	body := w.body[:0]
-	n := 0
+	bufs := w.bufs[:0] // the partitions' points, one request, not copied into one
 	for pw := range w.holders {
 		if len(pw.held) > 0 {
-			n++
-			if n == 1 {
-				body = pw.held // one partition's points: no copy
-			} else {
-				if n == 2 {
-					body = append(w.body[:0], body...)
-				}
-				body = append(body, pw.held...)
-			}
+			bufs = append(bufs, pw.held)
 		}
 	}
-	if n > 1 {
-		w.body = body[:0]
-	}
-	if len(body) > 0 && (!w.h.ready(time.Now()) || w.h.write(ctx, body) != nil) {
+	w.bufs = bufs[:0]
+	defer clear(bufs) // hold no partition's buffer past the write
+	if len(bufs) > 0 && (!w.h.ready(time.Now()) || w.h.write(ctx, bufs) != nil) {
 		if ctx.Err() != nil {
 			return // the session ended: its partitions close their writers
 		}

@@ -25,17 +25,13 @@ func TestWriteReadBack(t *testing.T) {
 	ds := influx.NewDownsampler(cat, "s1", 0)
 	var batch []byte
 	batch = influx.AppendLap(batch, &lap)
+	lapLines := len(batch)
 	for i, v := range []float64{100, 110, 120, 200} { // windows of 50 ms: 3 samples, then 1
 		batch = ds.Frame(batch, &telemetry.Frame{Car: "car01", TimeNs: 1_700_000_000_000_000_000 + int64(i)*20e6,
 			Samples: []telemetry.Sample{{ID: 0, Value: v}, {ID: 2, Value: 5000}}})
 		ds.Distance(float64(i)*1.5, i > 0) // a window reports the distance at its last frame
 	}
 	batch = ds.Flush(batch)
-	for range 2 {
-		if err := w.Write(context.Background(), batch); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var got struct {
 		Results []struct {
 			Series []struct {
@@ -44,6 +40,28 @@ func TestWriteReadBack(t *testing.T) {
 			}
 		}
 	}
+	// First as separate buffers in one request (as the processors'
+	// writer sends its partitions' points), then again as one.
+	if err := w.WriteBuffers(context.Background(), [][]byte{batch[:lapLines], nil, batch[lapLines:]}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{`SELECT lap FROM lap`: 1, `SELECT speed FROM telemetry`: 2} {
+		body, err := srv.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Results = nil
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Results) != 1 || len(got.Results[0].Series) != 1 || len(got.Results[0].Series[0].Values) != want {
+			t.Fatalf("%s after WriteBuffers: %s, want %d rows", q, body, want)
+		}
+	}
+	if err := w.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	got.Results = nil
 	body, err := srv.Query(`SELECT lap, lap_time, s3, top_speed FROM lap WHERE car = 'car01'`)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -83,13 +84,30 @@ func New(cfg Config) (*Writer, error) {
 // Write sends one batch of newline-separated line protocol (as built by
 // AppendLap and Downsampler) in one request.
 func (w *Writer) Write(ctx context.Context, batch []byte) error {
-	if len(batch) == 0 {
+	return w.WriteBuffers(ctx, [][]byte{batch})
+}
+
+// WriteBuffers sends the batches, one after the other, in one request,
+// without copying them into one: each must end with a newline, as
+// AppendLap's and Downsampler's do.
+func (w *Writer) WriteBuffers(ctx context.Context, batches [][]byte) error {
+	readers := make([]io.Reader, 0, len(batches))
+	size := 0
+	for _, b := range batches {
+		if len(b) > 0 {
+			readers = append(readers, bytes.NewReader(b))
+			size += len(b)
+		}
+	}
+	if size == 0 {
 		return nil
 	}
-	if batch[len(batch)-1] == '\n' {
-		batch = batch[:len(batch)-1]
+	body := readers[0]
+	if len(readers) > 1 {
+		body = io.MultiReader(readers...)
 	}
-	if perr := w.service.DoPostRequest(ctx, w.writeURL, bytes.NewReader(batch), func(req *http.Request) {
+	if perr := w.service.DoPostRequest(ctx, w.writeURL, body, func(req *http.Request) {
+		req.ContentLength = int64(size) // a MultiReader's length is not known to net/http
 		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	}, func(resp *http.Response) error {
 		return resp.Body.Close()
