@@ -1,7 +1,8 @@
-// Package influx writes the lap processor's output to InfluxDB with
-// influxdb-client-go/v2's blocking v2 write API, which works against
-// InfluxDB 1.8 (bucket "db" or "db/rp", token "" or "user:password"), 2.x
-// and 3.x.
+// Package influx writes the lap processor's output to InfluxDB's v2 write
+// endpoint through influxdb-client-go/v2 (its HTTP service, the one its
+// blocking write API uses, fed the batches' bytes as they are), which
+// works against InfluxDB 1.8 (bucket "db" or "db/rp", token "" or
+// "user:password"), 2.x and 3.x.
 //
 // # Data flow
 //
