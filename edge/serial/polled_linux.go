@@ -71,12 +71,9 @@ func (p Port) samePTY(f *os.File) error {
 
 // Read reads what the port has, waiting up to ReadTimeout for something.
 func (pp *PolledPort) Read(b []byte) (int, error) {
-	if err := pp.f.SetReadDeadline(time.Now().Add(pp.timeout)); err != nil {
-		// Not a device the poller can wait on: the read blocks, and
-		// the termios read timeout tarm/serial set ends it.
-		n, err := pp.f.Read(b)
-		return n, hangupAsEOF(err)
-	}
+	// On a device the poller cannot wait on this fails and the read
+	// blocks instead, ended by the termios read timeout tarm/serial set.
+	_ = pp.f.SetReadDeadline(time.Now().Add(pp.timeout))
 	n, err := pp.f.Read(b)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return n, io.EOF

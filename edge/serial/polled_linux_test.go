@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A port opened with OpenPolled is read through a non-blocking
@@ -99,7 +101,7 @@ func ttyFDFlags(t *testing.T, path string) []int64 {
 
 func hasNonblocking(flags []int64) bool {
 	for _, f := range flags {
-		if f&int64(os.O_RDWR) != 0 && f&0o4000 != 0 { // O_NONBLOCK
+		if f&unix.O_ACCMODE == unix.O_RDWR && f&unix.O_NONBLOCK != 0 {
 			return true
 		}
 	}
