@@ -191,10 +191,49 @@ func (l *keyedLoad) finish(t *testing.T) map[string]int {
 	return maps.Clone(l.acked)
 }
 
-// kgoLoad runs franz-go's default producer (idempotent, acks=all).
+// tailLog keeps the last max lines written to it (a client's log, shown
+// when a test fails).
+type tailLog struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (l *tailLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for line := range strings.Lines(string(p)) {
+		l.lines = append(l.lines, strings.TrimRight(line, "\n"))
+	}
+	if over := len(l.lines) - l.max; over > 0 {
+		l.lines = slices.Delete(l.lines, 0, over)
+	}
+	return len(p), nil
+}
+
+func (l *tailLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// kgoLoad runs franz-go's default producer (idempotent, acks=all), told
+// to retry an EOF on a connection's first response: franz-go otherwise
+// takes that for a broker wanting SASL and fails the batch for good, and a
+// broker killed (or stopped) just after the client connected and sent its
+// first Produce closes exactly so. The idempotent producer makes the retry
+// safe; without it TestClusterRandomFaults failed a CI run (cycle 14,
+// a graceful restart).
 func (c *testCluster) kgoLoad(topic string) *keyedLoad {
 	l := newLoad("kgo", 4)
-	cl := c.client([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(200)})
+	logs := &tailLog{max: 400}
+	c.t.Cleanup(func() {
+		if c.t.Failed() {
+			c.t.Logf("the kgo producer's last %d log lines:\n%s", logs.max, logs)
+		}
+	})
+	cl := c.client([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(200), kgo.AlwaysRetryEOF(),
+		kgo.WithLogger(kgo.BasicLogger(logs, kgo.LogLevelInfo, func() string { return time.Now().UTC().Format("15:04:05.000 ") }))})
 	go func() {
 		defer close(l.done)
 		for v := 0; ; v++ {

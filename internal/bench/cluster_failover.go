@@ -320,6 +320,10 @@ func startFailoverProducer(ctx context.Context, cfg FailoverConfig, seeds []stri
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.RecordRetries(1 << 30), // until the context ends: a failover is no error
+		// A broker killed just after the client connected closes before
+		// its first answer; franz-go takes that for missing SASL and
+		// would not retry without this.
+		kgo.AlwaysRetryEOF(),
 	}
 	if b := cfg.ClientBackoff; b > 0 {
 		opts = append(opts, kgo.RetryBackoffFn(func(int) time.Duration { return b }), kgo.MetadataMinAge(b))
