@@ -77,6 +77,9 @@ type Server struct {
 	// and connections stop reading new requests.
 	draining  chan struct{}
 	drainOnce sync.Once
+	// stopOnce runs the controlled shutdown once (Serve's cancellation
+	// and Close may both ask).
+	stopOnce sync.Once
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{}
@@ -231,6 +234,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer wg.Done()
 		select {
 		case <-ctx.Done():
+			s.controlledShutdown()
 		case <-s.draining:
 		}
 		s.drain()
@@ -385,6 +389,32 @@ func isTemporary(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
+// controlledShutdownTimeout bounds how long a broker of a cluster waits,
+// when asked to stop, for the controller to move its leaderships away.
+const controlledShutdownTimeout = 10 * time.Second
+
+// controlledShutdown, in a cluster, hands this broker's leaderships to
+// the other ISR members before it stops serving (cluster.Controller's
+// ControlledShutdown), so that its clients move to the new leaders while
+// it still answers them. Without a controller to ask it gives up after
+// controlledShutdownTimeout and the broker stops as a single one does.
+func (s *Server) controlledShutdown() {
+	if s.cluster != nil {
+		s.stopOnce.Do(s.leaveCluster)
+	}
+}
+
+func (s *Server) leaveCluster() {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
+	defer cancel()
+	if err := s.cluster.ControlledShutdown(ctx); err != nil {
+		s.log.Warn("controlled shutdown: the controller did not move this broker's leaderships; stopping anyway (the others fence it after its session)", "err", err, "took", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	s.log.Info("controlled shutdown: this broker leads nothing now and is in no ISR; stopping", "took", time.Since(start).Round(time.Millisecond))
+}
+
 // drain begins shutdown: no new connections, no new requests; replies
 // already owed are still sent.
 func (s *Server) drain() {
@@ -441,6 +471,9 @@ func (s *Server) shutdown() {
 // the logs.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		if s.started.Load() {
+			s.controlledShutdown()
+		}
 		s.drain()
 		if s.started.CompareAndSwap(false, true) {
 			// Serve never ran, and now never will.

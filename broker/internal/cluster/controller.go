@@ -125,6 +125,12 @@ type Controller struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeOne sync.Once
+
+	// hbStop ends the heartbeats (a controlled shutdown: they would
+	// register the broker again); hbDone is closed once they have.
+	hbStop     chan struct{}
+	hbDone     chan struct{}
+	hbStopOnce sync.Once
 }
 
 // Open starts this broker's Raft node (bootstrapping the quorum from
@@ -164,6 +170,8 @@ func Open(cfg Config) (*Controller, error) {
 		addrs:    addrs,
 		lastSeen: map[int32]time.Time{},
 		stop:     make(chan struct{}),
+		hbStop:   make(chan struct{}),
+		hbDone:   make(chan struct{}),
 	}
 	if err := c.start(self); err != nil {
 		c.shutdown()
@@ -261,6 +269,7 @@ func (c *Controller) start(self string) error {
 	hm.HandleFunc("POST /delete-topic", c.serveDeleteTopic)
 	hm.HandleFunc("POST /alter-isr", c.serveAlterISR)
 	hm.HandleFunc("POST /elect-preferred", c.serveElectPreferred)
+	hm.HandleFunc("POST /shutdown", c.serveRoute)
 	c.http = &http.Server{Handler: hm, ReadHeaderTimeout: helloTimeout}
 	go c.http.Serve(chanListener{c.mux, c.mux.rpc})
 	return nil
@@ -292,6 +301,15 @@ func (c *Controller) Close() error {
 	c.closeOne.Do(func() {
 		close(c.stop)
 		c.wg.Wait()
+		if c.raft != nil && c.raft.State() == raft.Leader {
+			// Hands the quorum to another voter that is caught up,
+			// so the cluster has a controller again at once rather
+			// than after an election timeout. Best effort: with no
+			// voter to take it, Shutdown below leaves as before.
+			if lerr := c.raft.LeadershipTransfer().Error(); lerr != nil {
+				c.log.Info("cluster: handing the controller to another broker failed; it is elected instead", "err", lerr)
+			}
+		}
 		err = c.shutdown()
 	})
 	return err
@@ -322,6 +340,7 @@ func (c *Controller) shutdown() error {
 // heartbeat to the active controller every third of the session timeout.
 func (c *Controller) heartbeatLoop() {
 	defer c.wg.Done()
+	defer close(c.hbDone)
 	every := max(c.cfg.SessionTimeout/3, 50*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -347,9 +366,56 @@ func (c *Controller) heartbeatLoop() {
 		select {
 		case <-c.stop:
 			return
+		case <-c.hbStop:
+			return
 		case <-t.C:
 		}
 	}
+}
+
+// ControlledShutdown takes this broker out of the cluster before it stops
+// (Kafka's controlled shutdown): it stops the heartbeats, has the active
+// controller fence the broker at once, which gives every partition it led
+// to another ISR member and takes it out of every ISR, and waits until
+// this broker has applied that. Its clients then get
+// NOT_LEADER_OR_FOLLOWER and find the new leaders while this broker still
+// answers, instead of losing its connections and waiting a whole session
+// for the fence. ctx bounds the wait (no quorum, no controller: the
+// broker stops anyway, and the session fences it later).
+func (c *Controller) ControlledShutdown(ctx context.Context) error {
+	c.hbStopOnce.Do(func() { close(c.hbStop) })
+	select {
+	case <-c.hbDone:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var resp struct {
+		Index uint64 `json:"index"`
+	}
+	if err := c.call(ctx, "/shutdown", shutdownReq{ID: c.cfg.NodeID}, &resp); err != nil {
+		return err
+	}
+	_, err := c.WaitIndex(ctx, resp.Index)
+	return err
+}
+
+type shutdownReq struct {
+	ID int32 `json:"id"`
+}
+
+// fenceOnRequest fences broker r.ID on its request (see ControlledShutdown).
+func (c *Controller) fenceOnRequest(r shutdownReq) (map[string]uint64, error) {
+	s := c.State()
+	b := s.Brokers[r.ID]
+	if b == nil || b.Fenced {
+		return map[string]uint64{"index": s.Index}, nil
+	}
+	c.log.Info("cluster: fencing broker: controlled shutdown", "broker", r.ID)
+	s, err := c.applyCmd(command{Fence: &fenceCmd{ID: b.ID, Epoch: b.Epoch}})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]uint64{"index": s.Index}, nil
 }
 
 // sessionLoop runs on every broker and acts on the active controller:
@@ -663,6 +729,12 @@ func (c *Controller) route(path string, body []byte) (any, error) {
 			return nil, err
 		}
 		return c.electPreferred(r)
+	case "/shutdown":
+		var r shutdownReq
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, err
+		}
+		return c.fenceOnRequest(r)
 	case "/alter-isr":
 		var r alterISRCmd
 		if err := json.Unmarshal(body, &r); err != nil {
