@@ -391,7 +391,7 @@ func isTemporary(err error) bool {
 
 // controlledShutdownTimeout bounds how long a broker of a cluster waits,
 // when asked to stop, for the controller to move its leaderships away.
-const controlledShutdownTimeout = 10 * time.Second
+const controlledShutdownTimeout = 5 * time.Second
 
 // controlledShutdown, in a cluster, hands this broker's leaderships to
 // the other ISR members before it stops serving (cluster.Controller's
@@ -408,7 +408,12 @@ func (s *Server) leaveCluster() {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
 	defer cancel()
-	if err := s.cluster.ControlledShutdown(ctx); err != nil {
+	err := s.cluster.ControlledShutdown(ctx)
+	if errors.Is(err, cluster.ErrFencedNotApplied) {
+		s.log.Info("controlled shutdown: the controller moved this broker's leaderships (this broker had not heard so when it stopped waiting); stopping", "took", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	if err != nil {
 		s.log.Warn("controlled shutdown: the controller did not move this broker's leaderships; stopping anyway (the others fence it after its session)", "err", err, "took", time.Since(start).Round(time.Millisecond))
 		return
 	}

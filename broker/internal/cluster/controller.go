@@ -395,9 +395,25 @@ func (c *Controller) ControlledShutdown(ctx context.Context) error {
 	if err := c.call(ctx, "/shutdown", shutdownReq{ID: c.cfg.NodeID}, &resp); err != nil {
 		return err
 	}
-	_, err := c.WaitIndex(ctx, resp.Index)
-	return err
+	// A follower learns that an entry is committed from the leader's
+	// next heartbeat; when the whole cluster stops at once, the
+	// controller may be gone before it sends one.
+	wctx, cancel := context.WithTimeout(ctx, shutdownApplyWait)
+	defer cancel()
+	if _, err := c.WaitIndex(wctx, resp.Index); err != nil {
+		return fmt.Errorf("%w (index %d): %v", ErrFencedNotApplied, resp.Index, err)
+	}
+	return nil
 }
+
+// shutdownApplyWait bounds how long ControlledShutdown waits for this
+// broker to apply its own fence once the controller has committed it:
+// a few Raft heartbeats.
+const shutdownApplyWait = 2 * time.Second
+
+// ErrFencedNotApplied: the controller fenced this broker (its partitions
+// have new leaders), but this broker has not heard so yet.
+var ErrFencedNotApplied = errors.New("cluster: fenced by the controller, not yet applied here")
 
 type shutdownReq struct {
 	ID int32 `json:"id"`

@@ -24,11 +24,20 @@ type quorum struct {
 	voters []Voter
 	dirs   []string
 	nodes  []*Controller // nil while stopped
+
+	session time.Duration
 }
 
 func startQuorum(t *testing.T, n int) *quorum {
 	t.Helper()
-	q := &quorum{t: t, nodes: make([]*Controller, n)}
+	return startQuorumSession(t, n, testSession)
+}
+
+// startQuorumSession starts a quorum whose brokers' session timeout is
+// session.
+func startQuorumSession(t *testing.T, n int, session time.Duration) *quorum {
+	t.Helper()
+	q := &quorum{t: t, nodes: make([]*Controller, n), session: session}
 	lns := make([]net.Listener, n)
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -64,7 +73,7 @@ func (q *quorum) startWith(i int, ln net.Listener) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := Open(Config{
 		NodeID: int32(i + 1), Listener: ln, Voters: q.voters, Dir: q.dirs[i],
-		Host: "127.0.0.1", Port: int32(9000 + i + 1), SessionTimeout: testSession, Logger: log,
+		Host: "127.0.0.1", Port: int32(9000 + i + 1), SessionTimeout: q.session, Logger: log,
 	})
 	if err != nil {
 		q.t.Fatal(err)
@@ -321,4 +330,55 @@ func TestMinorityCannotChange(t *testing.T) {
 	// Its session runs out: it must stop acting as a leader, as the
 	// majority (were it running) would fence it.
 	q.waitAll("the cut-off broker inactive", func(*State) bool { return !q.nodes[keep].Active() })
+}
+
+// TestControlledShutdown: a broker's ControlledShutdown fences it at once
+// (its partitions get new leaders, it leaves the ISRs, before it
+// returns), from a follower of the quorum and from the active controller
+// itself, which then leaves the quorum to another; started again, the
+// broker registers again. The session timeout is ten minutes: only the
+// controlled shutdown fences anyone here. On a minority it gives up when
+// its context ends.
+func TestControlledShutdown(t *testing.T) {
+	q := startQuorumSession(t, 3, 10*time.Minute)
+	q.waitAll("3 live brokers", liveCount(3))
+	ctl := q.leaderIndex()
+	if _, err := q.nodes[ctl].CreateTopic(ctx(t), CreateTopicRequest{Name: "t", Replicas: [][]int32{{1, 2, 3}, {2, 3, 1}, {3, 1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, victim := range []int{(ctl + 1) % 3, ctl} {
+		vid := int32(victim + 1)
+		if err := q.nodes[victim].ControlledShutdown(ctx(t)); err != nil {
+			t.Fatalf("broker %d: %v", vid, err)
+		}
+		s := q.nodes[victim].State() // applied here before it returned
+		if !s.Brokers[vid].Fenced {
+			t.Fatalf("broker %d not fenced in its own state after ControlledShutdown: %s", vid, describe(s))
+		}
+		for i, p := range s.Topics["t"].Partitions {
+			if p.Leader == vid || slices.Contains(p.ISR, vid) {
+				t.Fatalf("broker %d still leads or is in the ISR of partition %d: %+v", vid, i, p)
+			}
+		}
+		q.stop(victim)
+		q.waitAll(fmt.Sprintf("broker %d fenced everywhere", vid), func(s *State) bool { return s.Brokers[vid].Fenced })
+		if next := q.leaderIndex(); next == victim {
+			t.Fatalf("broker %d still the controller after closing", vid)
+		}
+		q.start(victim)
+		q.waitAll(fmt.Sprintf("broker %d registered again", vid), liveCount(3))
+	}
+
+	// One left of three: no controller to fence it.
+	last := (ctl + 2) % 3
+	for i := range q.nodes {
+		if i != last {
+			q.stop(i)
+		}
+	}
+	c, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := q.nodes[last].ControlledShutdown(c); !errors.Is(err, ErrNotController) {
+		t.Fatalf("controlled shutdown on a minority: %v, want ErrNotController", err)
+	}
 }
