@@ -137,6 +137,17 @@ func (pc *procCluster) killNode(i int) {
 	}
 }
 
+// stopNode sends node i SIGTERM and waits for it to exit.
+func (pc *procCluster) stopNode(i int) error {
+	nd := pc.nodes[i]
+	if nd.proc == nil {
+		return nil
+	}
+	_, err := nd.proc.stop()
+	nd.proc = nil
+	return err
+}
+
 // kill SIGKILLs every node.
 func (pc *procCluster) kill() {
 	for i := range pc.nodes {

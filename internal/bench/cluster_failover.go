@@ -39,12 +39,22 @@ import (
 // MetadataMinAge, 5 s by default; --client-backoff sets both). If the
 // killed broker was also the active controller, the quorum first elects
 // another controller.
+//
+// With --stop term the leader is sent SIGTERM instead, as a rolling
+// restart stops a broker: its controlled shutdown has the controller move
+// the partition before it stops serving, so the producer should hardly
+// notice. Either way each cycle also records the longest any record
+// produced from the signal on waited for its acknowledgement: what the
+// producer saw of the failover.
 
 // FailoverConfig describes a failover run. An empty field means its
 // default.
 type FailoverConfig struct {
 	// Kills is how many leaders the run kills. Default 20.
 	Kills int
+	// Stop is how a leader is stopped: StopKill (SIGKILL, the default)
+	// or StopTerm (SIGTERM: a controlled shutdown).
+	Stop string
 	// SessionTimeout is the brokers' --broker-session-timeout. Default:
 	// the broker's default (3 s).
 	SessionTimeout time.Duration
@@ -72,6 +82,7 @@ type Kill struct {
 	Controller bool    `json:"controller"` // it was the active controller too
 	Successor  int32   `json:"successor"`  // the leader after it
 	Seconds    float64 `json:"seconds"`    // kill to the first acknowledgement by the successor
+	Wait       float64 `json:"wait_s"`     // the longest a record produced from the kill on waited for its acknowledgement
 	Elected    float64 `json:"elected_s"`  // kill to a Metadata answer naming the successor
 	Rejoin     float64 `json:"rejoin_s"`   // restart to the ISR whole again
 }
@@ -79,12 +90,17 @@ type Kill struct {
 // FailoverReport is a failover run's settings, each kill and the
 // quantiles of their times.
 type FailoverReport struct {
+	Stop           string  `json:"stop"`
 	SessionTimeout string  `json:"session_timeout"`
 	ClientBackoff  string  `json:"client_backoff"`
 	Kills          []Kill  `json:"kills"`
 	P50            float64 `json:"p50_s"`
 	P99            float64 `json:"p99_s"`
 	Max            float64 `json:"max_s"`
+	// The longest wait of a record in each cycle (Kill.Wait), quantiles.
+	WaitP50 float64 `json:"wait_p50_s"`
+	WaitP99 float64 `json:"wait_p99_s"`
+	WaitMax float64 `json:"wait_max_s"`
 }
 
 // FailoverOptions is what ParseFailoverArgs returns: the run and how to
@@ -110,6 +126,7 @@ func ParseFailoverArgs(args []string, output io.Writer) (FailoverOptions, error)
 		fs.PrintDefaults()
 	}
 	fs.IntVar(&c.Kills, "kills", 20, "how many leaders to kill")
+	fs.StringVar(&c.Stop, "stop", StopKill, "how the leader is stopped: kill (SIGKILL) or term (SIGTERM, the broker's controlled shutdown)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 0, "the brokers' --broker-session-timeout (default: theirs, 3s)")
 	fs.DurationVar(&c.ClientBackoff, "client-backoff", 0, "the producer's retry backoff and metadata min age (default: kgo's, 250ms+ and 5s)")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Millisecond, "how often the producer produces a record")
@@ -124,11 +141,20 @@ func ParseFailoverArgs(args []string, output io.Writer) (FailoverOptions, error)
 	if len(pos) > 0 {
 		return o, fmt.Errorf("%w: unexpected arguments %q", ErrConfig, pos)
 	}
+	if c.Stop != StopKill && c.Stop != StopTerm {
+		return o, fmt.Errorf("%w: --stop %q: want kill or term", ErrConfig, c.Stop)
+	}
 	if c.Kills < 1 || c.SessionTimeout < 0 || c.ClientBackoff < 0 || c.Interval <= 0 {
 		return o, fmt.Errorf("%w: --kills and --interval must be positive, --session-timeout and --client-backoff not negative", ErrConfig)
 	}
 	return o, nil
 }
+
+// How --stop stops a leader.
+const (
+	StopKill = "kill" // SIGKILL
+	StopTerm = "term" // SIGTERM: the controlled shutdown
+)
 
 // failoverTopic is the topic a failover run creates.
 const failoverTopic = "pitwall-bench-failover"
@@ -144,6 +170,9 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverReport, erro
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = 5 * time.Millisecond
+	}
+	if cfg.Stop == "" {
+		cfg.Stop = StopKill
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -166,7 +195,7 @@ func RunFailover(ctx context.Context, cfg FailoverConfig) (*FailoverReport, erro
 		return nil, err
 	}
 	defer pc.kill()
-	rep := &FailoverReport{SessionTimeout: "broker default", ClientBackoff: "kgo default"}
+	rep := &FailoverReport{Stop: cfg.Stop, SessionTimeout: "broker default", ClientBackoff: "kgo default"}
 	if cfg.SessionTimeout > 0 {
 		rep.SessionTimeout = cfg.SessionTimeout.String()
 	}
@@ -232,9 +261,16 @@ func killCycle(ctx context.Context, cfg FailoverConfig, pc *procCluster, p *fail
 	if i < 0 {
 		return k, fmt.Errorf("leader %d is not one of the brokers", leader)
 	}
-	cfg.Logger.Info("bench: killing the leader", "broker", leader, "controller", k.Controller)
+	cfg.Logger.Info("bench: stopping the leader", "broker", leader, "controller", k.Controller, "stop", cfg.Stop)
 	killed := time.Now()
-	pc.killNode(i)
+	p.watch(killed)
+	if cfg.Stop == StopTerm {
+		if err := pc.stopNode(i); err != nil {
+			return k, fmt.Errorf("stopping broker %d: %w", leader, err)
+		}
+	} else {
+		pc.killNode(i)
+	}
 	elected := make(chan time.Time, 1)
 	go func() { elected <- pc.waitLeaderMoved(ctx, (i+1)%len(pc.nodes), leader) }()
 	acked, err := p.ackAfter(ctx, time.Now())
@@ -243,6 +279,7 @@ func killCycle(ctx context.Context, cfg FailoverConfig, pc *procCluster, p *fail
 		return k, fmt.Errorf("after killing broker %d: %w", leader, err)
 	}
 	k.Seconds = acked.Sub(killed).Seconds()
+	k.Wait = p.longestWait().Seconds()
 	if !at.IsZero() {
 		k.Elected = at.Sub(killed).Seconds()
 	}
@@ -309,7 +346,11 @@ type failoverProducer struct {
 	mu    sync.Mutex
 	after time.Time      // a record produced at or after it ...
 	acked chan time.Time // ... sends its acknowledgement time here, once
-	err   error          // the first produce error
+	// since: the records produced from then on count in longest, the
+	// longest any of them waited for its acknowledgement.
+	since   time.Time
+	longest time.Duration
+	err     error // the first produce error
 }
 
 func startFailoverProducer(ctx context.Context, cfg FailoverConfig, seeds []string) (*failoverProducer, error) {
@@ -361,6 +402,9 @@ func (p *failoverProducer) promise(produced time.Time, err error) {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.since.IsZero() && !produced.Before(p.since) {
+		p.longest = max(p.longest, now.Sub(produced))
+	}
 	if err != nil {
 		if p.err == nil && !errors.Is(err, context.Canceled) {
 			p.err = err
@@ -371,6 +415,24 @@ func (p *failoverProducer) promise(produced time.Time, err error) {
 		p.acked <- now // buffered, one
 		p.acked = nil
 	}
+}
+
+// watch starts recording the longest wait for an acknowledgement of the
+// records produced from t on.
+func (p *failoverProducer) watch(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.since, p.longest = t, 0
+}
+
+// longestWait returns the longest wait recorded since watch. Called once
+// a record produced later was acknowledged: one partition, acknowledged
+// in order, so every record before it has been.
+func (p *failoverProducer) longestWait() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.since = time.Time{}
+	return p.longest
 }
 
 // ackAfter waits for the acknowledgement of the first record produced
@@ -411,13 +473,17 @@ func (r *FailoverReport) quantiles() {
 	if len(r.Kills) == 0 {
 		return
 	}
-	s := make([]float64, len(r.Kills))
-	for i, k := range r.Kills {
-		s[i] = k.Seconds
+	qs := func(v func(Kill) float64) (p50, p99, top float64) {
+		s := make([]float64, len(r.Kills))
+		for i, k := range r.Kills {
+			s[i] = v(k)
+		}
+		slices.Sort(s)
+		q := func(f float64) float64 { return s[min(int(f*float64(len(s))), len(s)-1)] }
+		return q(0.50), q(0.99), s[len(s)-1]
 	}
-	slices.Sort(s)
-	q := func(f float64) float64 { return s[min(int(f*float64(len(s))), len(s)-1)] }
-	r.P50, r.P99, r.Max = q(0.50), q(0.99), s[len(s)-1]
+	r.P50, r.P99, r.Max = qs(func(k Kill) float64 { return k.Seconds })
+	r.WaitP50, r.WaitP99, r.WaitMax = qs(func(k Kill) float64 { return k.Wait })
 }
 
 // WriteJSON writes r as one indented JSON document.
@@ -429,15 +495,23 @@ func (r *FailoverReport) WriteJSON(w io.Writer) error {
 
 // WriteTable prints one row per kill and the quantiles.
 func (r *FailoverReport) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "pitwall bench failover: 3 brokers, RF=3, acks=all, session timeout %s, client backoff %s\n", r.SessionTimeout, r.ClientBackoff)
+	fmt.Fprintf(w, "pitwall bench failover: 3 brokers, RF=3, acks=all, leaders stopped with %s, session timeout %s, client backoff %s\n", stopSignal(r.Stop), r.SessionTimeout, r.ClientBackoff)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kill\tleader\tcontroller\tsuccessor\telected s\tfailover s\trejoin s\t")
+	fmt.Fprintln(tw, "kill\tleader\tcontroller\tsuccessor\telected s\tfailover s\tlongest wait s\trejoin s\t")
 	for i, k := range r.Kills {
-		fmt.Fprintf(tw, "%d\t%d\t%v\t%d\t%.3f\t%.3f\t%.2f\t\n", i+1, k.Leader, k.Controller, k.Successor, k.Elected, k.Seconds, k.Rejoin)
+		fmt.Fprintf(tw, "%d\t%d\t%v\t%d\t%.3f\t%.3f\t%.3f\t%.2f\t\n", i+1, k.Leader, k.Controller, k.Successor, k.Elected, k.Seconds, k.Wait, k.Rejoin)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "failover over %d kills: p50 %.3f s, p99 %.3f s, max %.3f s\n", len(r.Kills), r.P50, r.P99, r.Max)
+	_, err := fmt.Fprintf(w, "failover over %d kills: p50 %.3f s, p99 %.3f s, max %.3f s; a record's longest wait: p50 %.3f s, p99 %.3f s, max %.3f s\n",
+		len(r.Kills), r.P50, r.P99, r.Max, r.WaitP50, r.WaitP99, r.WaitMax)
 	return err
+}
+
+func stopSignal(stop string) string {
+	if stop == StopTerm {
+		return "SIGTERM"
+	}
+	return "SIGKILL"
 }

@@ -107,19 +107,28 @@ func TestRunCluster(t *testing.T) {
 }
 
 // TestRunFailover runs a short `bench failover` (two kills, tuned
-// timeouts): each kill names the broker that led and a different
-// successor, the times are positive, the quantiles ordered, and no
-// broker process is left.
+// timeouts), with SIGKILL and with SIGTERM: each kill names the broker
+// that led and a different successor, the times are positive, the
+// quantiles ordered, and no broker process is left.
 func TestRunFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts broker processes")
 	}
 	bin := pitwallBinary(t, t.TempDir())
+	for _, stop := range []string{StopKill, StopTerm} {
+		t.Run(stop, func(t *testing.T) { testRunFailover(t, bin, stop) })
+	}
+}
+
+func testRunFailover(t *testing.T, bin, stop string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	rep, err := RunFailover(ctx, FailoverConfig{Kills: 2, SessionTimeout: time.Second, ClientBackoff: 50 * time.Millisecond, Broker: bin, DataDir: t.TempDir()})
+	rep, err := RunFailover(ctx, FailoverConfig{Kills: 2, Stop: stop, SessionTimeout: time.Second, ClientBackoff: 50 * time.Millisecond, Broker: bin, DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rep.Stop != stop {
+		t.Errorf("report says --stop %q, want %q", rep.Stop, stop)
 	}
 	if pids := runningFrom(t, bin); len(pids) > 0 {
 		t.Errorf("broker processes %v still running after the run", pids)
@@ -131,12 +140,15 @@ func TestRunFailover(t *testing.T) {
 		if k.Leader < 1 || k.Leader > 3 || k.Successor < 1 || k.Successor > 3 || k.Successor == k.Leader {
 			t.Errorf("kill %d: leader %d successor %d, want two different brokers of 1..3", i+1, k.Leader, k.Successor)
 		}
-		if k.Seconds <= 0 || k.Rejoin <= 0 {
-			t.Errorf("kill %d: failover %v s rejoin %v s, want positive", i+1, k.Seconds, k.Rejoin)
+		if k.Seconds <= 0 || k.Rejoin <= 0 || k.Wait <= 0 {
+			t.Errorf("kill %d: failover %v s, longest wait %v s, rejoin %v s, want positive", i+1, k.Seconds, k.Wait, k.Rejoin)
 		}
 	}
 	if rep.P50 <= 0 || rep.P50 > rep.P99 || rep.P99 > rep.Max || rep.Max != max(rep.Kills[0].Seconds, rep.Kills[1].Seconds) {
 		t.Errorf("quantiles p50 %v p99 %v max %v of %+v", rep.P50, rep.P99, rep.Max, rep.Kills)
+	}
+	if rep.WaitP50 > rep.WaitP99 || rep.WaitP99 > rep.WaitMax || rep.WaitMax != max(rep.Kills[0].Wait, rep.Kills[1].Wait) {
+		t.Errorf("longest-wait quantiles p50 %v p99 %v max %v of %+v", rep.WaitP50, rep.WaitP99, rep.WaitMax, rep.Kills)
 	}
 	var out bytes.Buffer
 	if err := rep.WriteTable(&out); err != nil || !strings.Contains(out.String(), "failover over 2 kills") {
@@ -146,14 +158,17 @@ func TestRunFailover(t *testing.T) {
 
 func TestParseFailoverArgs(t *testing.T) {
 	o, err := ParseFailoverArgs(nil, new(bytes.Buffer))
-	if err != nil || o.Config.Kills != 20 || o.Config.SessionTimeout != 0 || o.Config.ClientBackoff != 0 || o.Config.Interval != 5*time.Millisecond || o.JSON {
+	if err != nil || o.Config.Kills != 20 || o.Config.Stop != StopKill || o.Config.SessionTimeout != 0 || o.Config.ClientBackoff != 0 || o.Config.Interval != 5*time.Millisecond || o.JSON {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
 	o, err = ParseFailoverArgs([]string{"--kills", "3", "--session-timeout", "500ms", "--client-backoff", "50ms", "--json"}, new(bytes.Buffer))
 	if err != nil || o.Config.Kills != 3 || o.Config.SessionTimeout != 500*time.Millisecond || o.Config.ClientBackoff != 50*time.Millisecond || !o.JSON {
 		t.Errorf("flags: %+v, %v", o, err)
 	}
-	for _, args := range [][]string{{"--kills", "0"}, {"--session-timeout", "-1s"}, {"--interval", "0s"}, {"extra"}} {
+	if o, err = ParseFailoverArgs([]string{"--stop", "term"}, new(bytes.Buffer)); err != nil || o.Config.Stop != StopTerm {
+		t.Errorf("--stop term: %+v, %v", o.Config, err)
+	}
+	for _, args := range [][]string{{"--kills", "0"}, {"--session-timeout", "-1s"}, {"--interval", "0s"}, {"--stop", "hup"}, {"extra"}} {
 		if _, err := ParseFailoverArgs(args, new(bytes.Buffer)); !errors.Is(err, ErrConfig) {
 			t.Errorf("%q: %v, want ErrConfig", args, err)
 		}
