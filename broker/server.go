@@ -418,7 +418,16 @@ func (s *Server) leaveCluster() {
 		return
 	}
 	s.log.Info("controlled shutdown: this broker leads nothing now and is in no ISR; stopping", "took", time.Since(start).Round(time.Millisecond))
+	// Still serving a moment: a client's next Produce here is answered
+	// NOT_LEADER_OR_FOLLOWER with the new leader (leaderHints), which a
+	// KIP-951 client moves to at once; a closed connection would leave it
+	// to its next metadata refresh (franz-go: up to 5 s by default).
+	time.Sleep(shutdownHintTime)
 }
+
+// shutdownHintTime is how long a broker that handed its leaderships away
+// goes on answering before it stops.
+const shutdownHintTime = 300 * time.Millisecond
 
 // drain begins shutdown: no new connections, no new requests; replies
 // already owed are still sent.

@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -30,6 +33,7 @@ func TestClusterControlledShutdown(t *testing.T) {
 	mustTopics(t, "create", "cs", "--partitions", fmt.Sprint(partitions), "--replication-factor", "3", "--brokers", c.nodes[0].addr)
 	c.waitTopic("cs")
 	c.waitWhole("cs")
+	checkLeaderHint(t, c, "cs", 0)
 	load := c.kgoLoad("cs")
 	load.waitMore(t, 100, "before the first shutdown")
 
@@ -78,4 +82,33 @@ func (c *testCluster) ledBy(i int, topic string, id int32) []int32 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// checkLeaderHint sends a Produce (v10, as franz-go negotiates it) for
+// partition p of topic to a broker that follows it: the answer is
+// NOT_LEADER_OR_FOLLOWER with KIP-951's hints, the current leader and its
+// epoch and the leader's address, which a client moves to at once
+// instead of waiting for its next metadata refresh.
+func checkLeaderHint(t *testing.T, c *testCluster, topic string, p int32) {
+	t.Helper()
+	meta := c.partitionOf(0, topic, p)
+	if meta == nil || meta.Leader < 1 {
+		t.Fatalf("%s/%d: no leader in broker 1's metadata", topic, p)
+	}
+	follower := int(meta.Leader) % len(c.nodes) // the index of the broker after the leader
+	resp := c.produceRawResp(follower, topic, p, 1)
+	rp := resp.Topics[0].Partitions[0]
+	if resp.Version < 10 || rp.ErrorCode != kerr.NotLeaderForPartition.Code {
+		t.Fatalf("produce v%d to broker %d, a follower of %s/%d: error %d, want v10+ and NOT_LEADER_OR_FOLLOWER", resp.Version, c.nodes[follower].id, topic, p, rp.ErrorCode)
+	}
+	if rp.CurrentLeader.LeaderID != meta.Leader || rp.CurrentLeader.LeaderEpoch != meta.LeaderEpoch {
+		t.Fatalf("the follower's hint names leader %d epoch %d, want %d epoch %d", rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch, meta.Leader, meta.LeaderEpoch)
+	}
+	want := c.nodes[meta.Leader-1].addr
+	for _, b := range resp.Brokers {
+		if b.NodeID == meta.Leader && net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))) == want {
+			return
+		}
+	}
+	t.Fatalf("the follower's answer lists brokers %+v, want leader %d at %s", resp.Brokers, meta.Leader, want)
 }

@@ -397,6 +397,13 @@ func (c *testCluster) acksClient(i int, acks int16) *kgo.Client {
 // returns the partition's error code.
 func (c *testCluster) produceRaw(i int, topic string, p int32, acks int16) int16 {
 	c.t.Helper()
+	return c.produceRawResp(i, topic, p, acks).Topics[0].Partitions[0].ErrorCode
+}
+
+// produceRawResp sends one Produce of one record to broker i (index), at
+// the highest version both sides speak, and returns the answer.
+func (c *testCluster) produceRawResp(i int, topic string, p int32, acks int16) *kmsg.ProduceResponse {
+	c.t.Helper()
 	cl := c.acksClient(i, acks)
 	defer cl.Close()
 	req := kmsg.NewPtrProduceRequest()
@@ -413,7 +420,7 @@ func (c *testCluster) produceRaw(i int, topic string, p int32, acks int16) int16
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
+	return resp.(*kmsg.ProduceResponse)
 }
 
 // offsetForLeaderEpoch asks broker i (index) where leader epoch ask ends
