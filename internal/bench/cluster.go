@@ -158,14 +158,10 @@ func (pc *procCluster) kill() {
 // stop sends every running node SIGTERM and waits for them to exit.
 func (pc *procCluster) stop() error {
 	var errs []error
-	for _, nd := range pc.nodes {
-		if nd.proc == nil {
-			continue
-		}
-		if _, err := nd.proc.stop(); err != nil {
+	for i, nd := range pc.nodes {
+		if err := pc.stopNode(i); err != nil {
 			errs = append(errs, fmt.Errorf("broker %d: %w", nd.id, err))
 		}
-		nd.proc = nil
 	}
 	return errors.Join(errs...)
 }

@@ -120,9 +120,10 @@ func ParseFailoverArgs(args []string, output io.Writer) (FailoverOptions, error)
 		fmt.Fprint(output, "usage: pitwall bench failover [flags]\n\n"+
 			"Starts three `pitwall broker` processes as a cluster on loopback, a topic of one\n"+
 			"partition with replication factor 3 and a kgo acks=all producer, then --kills times\n"+
-			"SIGKILLs the partition's leader and measures from the kill to the first record\n"+
-			"acknowledged by its successor; restarts the killed broker and waits for the ISR to\n"+
-			"be whole before the next. Prints each kill and p50/p99/max.\n\nflags:\n")
+			"SIGKILLs the partition's leader (SIGTERMs it with --stop term) and measures from\n"+
+			"the signal to the first record acknowledged by its successor, and the longest any\n"+
+			"record waited; restarts the stopped broker and waits for the ISR to be whole before\n"+
+			"the next. Prints each kill and p50/p99/max.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	fs.IntVar(&c.Kills, "kills", 20, "how many leaders to kill")
