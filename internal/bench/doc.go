@@ -64,7 +64,10 @@
 // over its /metrics. Rates are taken over the steady part of the run (from
 // a tenth of --duration to its end), then the run waits for the spool,
 // the consumer lag and the live stream to drain and applies the issue's
-// rule (KeptUpShare, DrainWithin) in pipeline order.
+// rule (KeptUpShare, DrainWithin) in pipeline order. Every latency
+// histogram also counts by the second its samples were taken in, so the
+// report gives each p99 by sixth of the load, beside the cache snapshots
+// and TSM compactions the local influxd logged (at level info) in each.
 //
 // `pitwall bench web` (web.go) measures the pit wall page (issue 16): it
 // runs `pitwall up --cars N --rate every-channel=Hz --speed 1` as a child

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -367,25 +368,32 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	r.frames(rep, l, live)
 }
 
-// latencies fills the latency rows.
+// latencies fills the latency rows, each with its p99 by window of the
+// load where the histogram kept its seconds.
 func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapshot, live *stageResult, procs []*stageResult) {
-	rep.Latency = append(rep.Latency, l.made.latency("    sample → made by the simulator",
-		"the frame handed to the wire: the load's own lateness, part of every row below"))
+	every, n := loadWindows(r.cfg.Duration)
+	rep.WindowS = every.Seconds()
+	row := func(h *latencyHist, what, note string) {
+		lat := h.latency(what, note)
+		lat.P99ByWindowMs = h.p99By(l.start, every, n)
+		rep.Latency = append(rep.Latency, lat)
+	}
+	row(&l.made, "    sample → made by the simulator", "the frame handed to the wire: the load's own lateness, part of every row below")
 	if kw, ok := w.(*kafkaWire); ok {
-		rep.Latency = append(rep.Latency, kw.ack.latency("(a) sample → broker ack", "the producer's acknowledgements (acks=all)"))
+		row(&kw.ack, "(a) sample → broker ack", "the producer's acknowledgements (acks=all)")
 	} else {
 		var lr latencyHist
 		lr.add(live.Receipt)
-		rep.Latency = append(rep.Latency, lr.latency("    sample → edge receipt", "record timestamp minus sample time"))
+		row(&lr, "    sample → edge receipt", "record timestamp minus sample time")
 		rep.Latency = append(rep.Latency, s3.edge.promLatency("edge_ack_latency_seconds", "(a) edge receipt → broker ack",
 			"the edge's histogram (buckets: p50/p99 interpolated, max a bucket bound)"))
 	}
 	var lf latencyHist
 	lf.add(live.Fetched)
-	rep.Latency = append(rep.Latency, lf.latency("    sample → live subscriber fetched", "when the subscriber got the frame, before the plugin's 16 ms batching"))
+	row(&lf, "    sample → live subscriber fetched", "when the subscriber got the frame, before the plugin's 16 ms batching")
 	var lv latencyHist
 	lv.add(live.Latency)
-	rep.Latency = append(rep.Latency, lv.latency("(b) sample → live stream", "a row per car per sample of the streamed channel, batched 16 ms as the plugin does"))
+	row(&lv, "(b) sample → live stream", "a row per car per sample of the streamed channel, batched 16 ms as the plugin does")
 	var lp latencyHist
 	for _, p := range procs {
 		lp.add(p.Latency)
@@ -397,7 +405,91 @@ func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapsho
 	if r.cfg.InfluxURL == "" {
 		note = "no InfluxDB"
 	}
-	rep.Latency = append(rep.Latency, lp.latency("(c) sample → InfluxDB accepted", note))
+	row(&lp, "(c) sample → InfluxDB accepted", note)
+	if r.influxd != nil {
+		work, err := readInfluxdWork(r.influxd.log, l.start, l.start.Add(r.cfg.Duration))
+		if err != nil {
+			rep.Errors = append(rep.Errors, "influxd's log: "+err.Error())
+		}
+		rep.InfluxdWork = work
+	}
+}
+
+// loadWindows splits a load of duration d into n windows of every: six of
+// whole seconds (10 s for a minute), at least a second each.
+func loadWindows(d time.Duration) (every time.Duration, n int) {
+	every = max((d / 6).Truncate(time.Second), time.Second)
+	return every, int((d + every - 1) / every)
+}
+
+// readInfluxdWork reads influxd's log (level info) for the cache
+// snapshots and TSM compactions that overlapped [from, to), with their
+// start relative to from. influxd logs each one's end with its elapsed
+// time:
+//
+//	ts=... msg="TSM compaction (end)" ... tsm1_level=1 tsm1_strategy=level ... op_name=tsm1_compact_group ... op_event=end op_elapsed=8608.507ms
+func readInfluxdWork(path string, from, to time.Time) ([]InfluxdWork, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var work []InfluxdWork
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		b, ok := parseInfluxdWork(sc.Text())
+		if !ok {
+			continue
+		}
+		end := b.start.Add(b.took)
+		if end.Before(from) || !b.start.Before(to) {
+			continue
+		}
+		work = append(work, InfluxdWork{What: b.what, StartS: b.start.Sub(from).Seconds(), Seconds: b.took.Seconds()})
+	}
+	return work, sc.Err()
+}
+
+type influxdOp struct {
+	what  string
+	start time.Time
+	took  time.Duration
+}
+
+// parseInfluxdWork reads one logfmt line of influxd's: the end of a
+// cache snapshot or of a TSM compaction.
+func parseInfluxdWork(line string) (influxdOp, bool) {
+	fields := map[string]string{}
+	for f := range strings.FieldsSeq(line) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			fields[k] = v
+		}
+	}
+	if fields["op_event"] != "end" {
+		return influxdOp{}, false
+	}
+	var what string
+	switch fields["op_name"] {
+	case "tsm1_cache_snapshot":
+		what = "snapshot"
+	case "tsm1_compact_group":
+		what = "compaction " + fields["tsm1_strategy"]
+		if fields["tsm1_strategy"] == "level" {
+			what = "compaction level " + fields["tsm1_level"]
+		}
+	default:
+		return influxdOp{}, false
+	}
+	end, err := time.Parse(time.RFC3339Nano, fields["ts"])
+	if err != nil {
+		return influxdOp{}, false
+	}
+	took, err := time.ParseDuration(fields["op_elapsed"])
+	if err != nil || took < 0 {
+		return influxdOp{}, false
+	}
+	return influxdOp{what: what, start: end.Add(-took), took: took}, true
 }
 
 // frames counts lost and doubled frames against the simulator's

@@ -34,7 +34,13 @@ type PipelineReport struct {
 	// run started them (not Pitwall).
 	Stages  []Stage   `json:"stages"`
 	Latency []Latency `json:"latency"`
-	Frames  struct {
+	// WindowS is the length of the windows of the load that
+	// Latency.P99ByWindowMs and InfluxdWork are told by, seconds.
+	WindowS float64 `json:"window_s"`
+	// InfluxdWork is what the local influxd logged doing besides
+	// writes while the load ran: cache snapshots and TSM compactions.
+	InfluxdWork []InfluxdWork `json:"influxd_work,omitempty"`
+	Frames      struct {
 		Offered int64 `json:"offered"`
 		Lost    int64 `json:"lost"`
 		Doubled int64 `json:"doubled"`
@@ -51,6 +57,19 @@ type PipelineReport struct {
 	Saturated string   `json:"saturated,omitempty"`
 	Verdict   string   `json:"verdict"`
 	Errors    []string `json:"errors,omitempty"`
+}
+
+// InfluxdWork is one stretch of background work of influxd: a cache
+// snapshot (the in-memory cache written out as a TSM file) or a TSM
+// compaction (files merged and rewritten), which compete with the
+// pipeline for the CPU and the disk.
+type InfluxdWork struct {
+	// What is "snapshot" or "compaction level N" (or "full", "optimize").
+	What string `json:"what"`
+	// StartS is when it began, seconds from the start of the load;
+	// Seconds how long it took.
+	StartS  float64 `json:"start_s"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Stage is one row of the report.
@@ -197,6 +216,9 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := rep.writeWindows(w); err != nil {
+		return err
+	}
 	for _, s := range rep.Stages {
 		if s.Note != "" {
 			fmt.Fprintf(w, "%s: %s\n", s.Name, s.Note)
@@ -209,6 +231,67 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintf(w, "verdict: %s\n", rep.Verdict)
 	return err
+}
+
+// writeWindows prints the p99 latencies and influxd's background work by
+// window of the load, when measured: a tail that comes from one stretch
+// of the run (influxd compacting, say) shows as one column.
+func (rep *PipelineReport) writeWindows(w io.Writer) error {
+	n := 0
+	for _, l := range rep.Latency {
+		n = max(n, len(l.P99ByWindowMs))
+	}
+	if n == 0 || rep.WindowS <= 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "p99 ms of the samples taken in each window of the load\t")
+	for i := range n {
+		fmt.Fprintf(tw, "%g-%gs\t", float64(i)*rep.WindowS, float64(i+1)*rep.WindowS)
+	}
+	fmt.Fprintln(tw)
+	for _, l := range rep.Latency {
+		if len(l.P99ByWindowMs) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t", strings.TrimSpace(l.What))
+		for _, v := range l.P99ByWindowMs {
+			if v < 0 {
+				fmt.Fprint(tw, "-\t")
+			} else {
+				fmt.Fprintf(tw, "%.1f\t", v)
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	if rep.Influx != "" && strings.HasPrefix(rep.Influx, "a local influxd") {
+		for _, kind := range []string{"snapshot", "compaction"} {
+			busy := make([]float64, n)
+			for _, b := range rep.InfluxdWork {
+				if strings.HasPrefix(b.What, kind) {
+					spread(busy, b.StartS, b.StartS+b.Seconds, rep.WindowS)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t", map[string]string{"snapshot": "influxd writing cache snapshots, s", "compaction": "influxd compacting TSM files, s"}[kind])
+			for _, v := range busy {
+				fmt.Fprintf(tw, "%.1f\t", v)
+			}
+			fmt.Fprintln(tw)
+		}
+	}
+	return tw.Flush()
+}
+
+// spread adds the part of [from, to) that falls in each window of length
+// every to busy.
+func spread(busy []float64, from, to, every float64) {
+	for i := range busy {
+		lo, hi := float64(i)*every, float64(i+1)*every
+		if d := min(hi, to) - max(lo, from); d > 0 {
+			busy[i] += d
+		}
+	}
 }
 
 // grouped prints v rounded, with thousands separated by commas.

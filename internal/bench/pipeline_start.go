@@ -18,8 +18,9 @@ import (
 )
 
 // startInfluxd starts a local InfluxDB 1.8 on loopback (usage reporting
-// off, data in the run's directory) and returns its URL, or "" when no
-// influxd is installed.
+// off, data in the run's directory, logging at level info: the report
+// reads its cache snapshots and compactions from the log) and returns its
+// URL, or "" when no influxd is installed.
 func (r *pipelineRun) startInfluxd(ctx context.Context) (string, error) {
 	bin := influxdPath()
 	if bin == "" {
@@ -52,7 +53,7 @@ bind-address = %q
 [continuous_queries]
   enabled = false
 [logging]
-  level = "warn"
+  level = "info"
 `, rpcAddr, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpAddr)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,34 @@ func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
 	}
 	if len(rep.Latency) != map[string]int{"kafka": 5, "serial": 6}[in] {
 		t.Errorf("%d latency rows", len(rep.Latency))
+	}
+	// 3 s of load: three windows of a second. Every frame is timed by the
+	// simulator and the live stream, so each window has its p99 there.
+	if rep.WindowS != 1 {
+		t.Errorf("windows of %g s, want 1", rep.WindowS)
+	}
+	for _, l := range rep.Latency {
+		if strings.Contains(l.Note, "the edge's histogram") {
+			if l.P99ByWindowMs != nil {
+				t.Errorf("%s: p99 by window %v from a Prometheus histogram", l.What, l.P99ByWindowMs)
+			}
+			continue
+		}
+		if len(l.P99ByWindowMs) != 3 {
+			t.Errorf("%s: p99 by window %v, want 3", l.What, l.P99ByWindowMs)
+			continue
+		}
+		every := strings.HasPrefix(l.What, "(b)") || strings.Contains(l.What, "made by the simulator")
+		for i, v := range l.P99ByWindowMs {
+			if v > l.MaxMs+1e-9 || every && v < 0 {
+				t.Errorf("%s: window %d p99 %.1f ms (max %.1f)", l.What, i, v, l.MaxMs)
+			}
+		}
+	}
+	for _, row := range []string{"p99 ms of the samples taken in each window of the load", "influxd writing cache snapshots, s", "influxd compacting TSM files, s"} {
+		if !strings.Contains(table, row) {
+			t.Errorf("table has no %q", row)
+		}
 	}
 	if !strings.Contains(table, "\nverdict: ") || rep.Verdict == "" {
 		t.Errorf("no verdict line")
@@ -222,6 +251,89 @@ func TestLatencyHist(t *testing.T) {
 		if l.Count != 1000 || l.MaxMs != 1000 || math.Abs(l.P50Ms-500) > 500/32. || math.Abs(l.P99Ms-990) > 990/32. || l.P99Ms > l.MaxMs {
 			t.Errorf("%+v", l)
 		}
+	}
+}
+
+// TestLatencyByWindow: the p99 of each window of the load counts the
+// samples taken in it, the same after travelling as JSON.
+func TestLatencyByWindow(t *testing.T) {
+	var h latencyHist
+	// Samples taken in second t0 waited 500 ms, in second t0+3 10 ms.
+	t0 := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	for range 100 {
+		h.count(t0.Unix(), bucketOf(uint64(500*time.Millisecond)), 1)
+		h.count(t0.Unix()+3, bucketOf(uint64(10*time.Millisecond)), 1)
+	}
+	h.max.Store(int64(500 * time.Millisecond))
+	var back latencyHist
+	back.add(h.json())
+	start := t0.Add(300 * time.Millisecond) // a load starts within a second
+	for _, x := range []*latencyHist{&h, &back} {
+		got := x.p99By(start, 2*time.Second, 3)
+		if len(got) != 3 || math.Abs(got[0]-500) > 500/32. || math.Abs(got[1]-10) > 10/32. || got[2] != -1 {
+			t.Errorf("p99 by 2 s windows: %v, want [500 10 -1]", got)
+		}
+	}
+	// Observe files a sample under the second it was taken in.
+	var o latencyHist
+	o.Observe(time.Hour)
+	if got := o.p99By(time.Now().Add(-time.Hour-time.Minute), 2*time.Minute, 1); len(got) != 1 || math.Abs(got[0]-3.6e6) > 3.6e6/32 {
+		t.Errorf("a sample taken an hour ago: %v", got)
+	}
+	if got := new(latencyHist).p99By(start, time.Second, 3); got != nil {
+		t.Errorf("empty histogram: %v", got)
+	}
+	if every, n := loadWindows(time.Minute); every != 10*time.Second || n != 6 {
+		t.Errorf("a minute: %v x %d", every, n)
+	}
+	if every, n := loadWindows(3 * time.Second); every != time.Second || n != 3 {
+		t.Errorf("3 s: %v x %d", every, n)
+	}
+	if every, n := loadWindows(45 * time.Second); every != 7*time.Second || n != 7 {
+		t.Errorf("45 s: %v x %d", every, n)
+	}
+}
+
+// TestInfluxdWork reads influxd 1.8's log lines for its snapshots and
+// compactions, and spreads them over the windows of the load.
+func TestInfluxdWork(t *testing.T) {
+	log := `ts=2026-12-07T04:23:14.644622Z lvl=info msg="Compaction settings" log_id=16~ghypW000 service=store max_concurrent_compactions=1
+ts=2026-12-07T04:23:23.272625Z lvl=info msg="Cache snapshot (start)" log_id=16~ghypW000 engine=tsm1 trace_id=16~giVY0000 op_name=tsm1_cache_snapshot op_event=start
+ts=2026-12-07T04:23:23.938532Z lvl=info msg="Cache snapshot (end)" log_id=16~ghypW000 engine=tsm1 trace_id=16~giVY0000 op_name=tsm1_cache_snapshot op_event=end op_elapsed=665.943ms
+ts=2026-12-07T04:24:07.894098Z lvl=info msg="TSM compaction (end)" log_id=16~ghypW000 engine=tsm1 tsm1_level=1 tsm1_strategy=level trace_id=16~gkhDG000 op_name=tsm1_compact_group db_shard_id=1 op_event=end op_elapsed=8608.507ms
+ts=2026-12-07T04:25:07.894098Z lvl=info msg="TSM compaction (end)" tsm1_strategy=full op_name=tsm1_compact_group op_event=end op_elapsed=1s
+ts=garbage lvl=info op_name=tsm1_cache_snapshot op_event=end op_elapsed=1s
+ts=2026-12-07T04:23:24Z op_name=tsm1_cache_snapshot op_event=end op_elapsed=soon
+`
+	path := filepath.Join(t.TempDir(), "influxd.log")
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 12, 7, 4, 23, 18, 0, time.UTC)
+	work, err := readInfluxdWork(path, from, from.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []InfluxdWork{{"snapshot", 5.272589, 0.665943}, {"compaction level 1", 41.285591, 8.608507}}
+	if len(work) != len(want) {
+		t.Fatalf("work %+v, want %+v", work, want)
+	}
+	for i := range want {
+		if work[i].What != want[i].What || math.Abs(work[i].StartS-want[i].StartS) > 1e-6 || math.Abs(work[i].Seconds-want[i].Seconds) > 1e-6 {
+			t.Errorf("work[%d] = %+v, want %+v", i, work[i], want[i])
+		}
+	}
+	busy := make([]float64, 6)
+	spread(busy, work[1].StartS, work[1].StartS+work[1].Seconds, 10)
+	if busy[3] != 0 || math.Abs(busy[4]-8.608507) > 1e-6 || busy[5] != 0 {
+		t.Errorf("busy %v", busy)
+	}
+	spread(busy, 48, 53, 10)
+	if math.Abs(busy[4]-10.608507) > 1e-6 || busy[5] != 3 {
+		t.Errorf("busy %v", busy)
+	}
+	if _, err := readInfluxdWork(filepath.Join(t.TempDir(), "none"), from, from); err == nil {
+		t.Error("no error for a missing log")
 	}
 }
 
