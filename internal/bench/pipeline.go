@@ -55,6 +55,10 @@ type PipelineConfig struct {
 	// BrokerArgs are extra `pitwall broker` flags (e.g. --fsync
 	// interval), to measure what a setting does to the pipeline.
 	BrokerArgs []string
+	// Window is the processors' downsampling window: one InfluxDB point
+	// per car per window, every channel's mean, minimum and maximum
+	// (`pitwall process --window`). Default influx.DefaultWindow (50 ms).
+	Window time.Duration
 	// Binary is the pitwall executable the stages run as. Default this
 	// executable.
 	Binary string
@@ -92,6 +96,9 @@ func (c PipelineConfig) withDefaults() (PipelineConfig, error) {
 	if c.Drain == 0 {
 		c.Drain = 30 * time.Second
 	}
+	if c.Window == 0 {
+		c.Window = influx.DefaultWindow
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -106,6 +113,8 @@ func (c PipelineConfig) withDefaults() (PipelineConfig, error) {
 		return c, fmt.Errorf("%w: --channels %d, want 1..%d", ErrConfig, c.Channels, telemetry.MaxChannels)
 	case c.Hz < 1 || c.Hz > simulator.TickHz || simulator.TickHz%c.Hz != 0:
 		return c, fmt.Errorf("%w: --hz %d must divide %d", ErrConfig, c.Hz, simulator.TickHz)
+	case c.Window < time.Millisecond:
+		return c, fmt.Errorf("%w: --window %v, want 1ms or more", ErrConfig, c.Window)
 	case c.Duration < time.Second:
 		return c, fmt.Errorf("%w: --duration %v, at least 1s", ErrConfig, c.Duration)
 	case c.In != "serial" && c.In != "mqtt" && c.In != "kafka":
@@ -166,6 +175,7 @@ func ParsePipelineArgs(args []string, output io.Writer) (PipelineOptions, error)
 	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait after the load for spool and lag to drain")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the broker's log, the spool and every process's log (default: a temp dir, removed afterwards)")
 	edgeArgs := fs.String("edge-args", "", "extra `pitwall edge` flags, space-separated (e.g. \"--compression lz4\")")
+	fs.DurationVar(&c.Window, "window", influx.DefaultWindow, "the processors' downsampling window: one InfluxDB point per car per window (pitwall process --window)")
 	brokerArgs := fs.String("broker-args", "", "extra `pitwall broker` flags, space-separated (e.g. \"--fsync interval\")")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {

@@ -92,8 +92,8 @@ func (l *latencyHist) add(j histJSON) {
 }
 
 // p99By returns the p99 in milliseconds of the samples taken in each of
-// n windows of length every from start (a second belongs to the window
-// its start falls in); -1 for a window without samples. Nil when l has
+// n parts of the load of length every from start (a second belongs to
+// the part its start falls in); -1 for a part without samples. Nil when l has
 // no per-second counts.
 func (l *latencyHist) p99By(start time.Time, every time.Duration, n int) []float64 {
 	l.mu.Lock()
@@ -133,9 +133,9 @@ type Latency struct {
 	MaxMs float64 `json:"max_ms"`
 	// Note says how it was measured when that is not obvious.
 	Note string `json:"note,omitempty"`
-	// P99ByWindowMs is the p99 of the samples taken in each window of
-	// the load (PipelineReport.WindowS long; -1: none), where measured.
-	P99ByWindowMs []float64 `json:"p99_by_window_ms,omitempty"`
+	// P99ByPartMs is the p99 of the samples taken in each part of
+	// the load (PipelineReport.PartS long; -1: none), where measured.
+	P99ByPartMs []float64 `json:"p99_by_part_ms,omitempty"`
 }
 
 func (l *latencyHist) latency(what, note string) Latency {

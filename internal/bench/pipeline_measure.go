@@ -213,7 +213,7 @@ func (r *pipelineRun) measure(ctx context.Context, w wire, closeWire func() erro
 		return nil, err
 	}
 	rep := &PipelineReport{Cars: cfg.Cars, Channels: cfg.Channels, Hz: cfg.Hz, Duration: cfg.Duration.String(), In: cfg.In,
-		Influx: r.influx, Track: cfg.Track, EdgeArgs: cfg.EdgeArgs, BrokerArgs: cfg.BrokerArgs, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
+		Influx: r.influx, Window: cfg.Window.String(), Track: cfg.Track, EdgeArgs: cfg.EdgeArgs, BrokerArgs: cfg.BrokerArgs, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
 	cfg.Logger.Info("bench: offering the load", "samples_per_s", rep.Nominal, "duration", cfg.Duration, "in", cfg.In)
 	stopPeaks := make(chan struct{})
 	peaksDone := make(chan struct{})
@@ -368,14 +368,14 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	r.frames(rep, l, live)
 }
 
-// latencies fills the latency rows, each with its p99 by window of the
+// latencies fills the latency rows, each with its p99 by part of the
 // load where the histogram kept its seconds.
 func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapshot, live *stageResult, procs []*stageResult) {
-	every, n := loadWindows(r.cfg.Duration)
-	rep.WindowS = every.Seconds()
+	every, n := loadParts(r.cfg.Duration)
+	rep.PartS = every.Seconds()
 	row := func(h *latencyHist, what, note string) {
 		lat := h.latency(what, note)
-		lat.P99ByWindowMs = h.p99By(l.start, every, n)
+		lat.P99ByPartMs = h.p99By(l.start, every, n)
 		rep.Latency = append(rep.Latency, lat)
 	}
 	row(&l.made, "    sample → made by the simulator", "the frame handed to the wire: the load's own lateness, part of every row below")
@@ -415,9 +415,9 @@ func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapsho
 	}
 }
 
-// loadWindows splits a load of duration d into n windows of every: six of
+// loadParts splits a load of duration d into n parts of every: six of
 // whole seconds (10 s for a minute), at least a second each.
-func loadWindows(d time.Duration) (every time.Duration, n int) {
+func loadParts(d time.Duration) (every time.Duration, n int) {
 	every = max((d / 6).Truncate(time.Second), time.Second)
 	return every, int((d + every - 1) / every)
 }

@@ -24,6 +24,8 @@ type PipelineReport struct {
 	BrokerArgs []string `json:"broker_args,omitempty"`
 	// Influx says which InfluxDB the processors wrote to.
 	Influx string `json:"influx"`
+	// Window is the processors' downsampling window (--window).
+	Window string `json:"window"`
 	// Nominal is cars x channels x Hz, samples/s.
 	Nominal float64 `json:"nominal_samples_per_s"`
 	// LoadBefore and LoadAfter are the machine's load average around
@@ -34,9 +36,9 @@ type PipelineReport struct {
 	// run started them (not Pitwall).
 	Stages  []Stage   `json:"stages"`
 	Latency []Latency `json:"latency"`
-	// WindowS is the length of the windows of the load that
-	// Latency.P99ByWindowMs and InfluxdWork are told by, seconds.
-	WindowS float64 `json:"window_s"`
+	// PartS is the length of the parts of the load that
+	// Latency.P99ByPartMs and InfluxdWork are told by, seconds.
+	PartS float64 `json:"part_s"`
 	// InfluxdWork is what the local influxd logged doing besides
 	// writes while the load ran: cache snapshots and TSM compactions.
 	InfluxdWork []InfluxdWork `json:"influxd_work,omitempty"`
@@ -175,7 +177,7 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	if len(rep.EdgeArgs) > 0 {
 		fmt.Fprintf(w, "edge flags: %s\n", strings.Join(rep.EdgeArgs, " "))
 	}
-	fmt.Fprintf(w, "InfluxDB: %s\nload average: %s before, %s after\n\n", rep.Influx, rep.LoadBefore, rep.LoadAfter)
+	fmt.Fprintf(w, "InfluxDB: %s; a point per car per %s\nload average: %s before, %s after\n\n", rep.Influx, rep.Window, rep.LoadBefore, rep.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")
 	for _, s := range rep.Stages {
@@ -216,7 +218,7 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if err := rep.writeWindows(w); err != nil {
+	if err := rep.writeParts(w); err != nil {
 		return err
 	}
 	for _, s := range rep.Stages {
@@ -233,30 +235,30 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	return err
 }
 
-// writeWindows prints the p99 latencies and influxd's background work by
-// window of the load, when measured: a tail that comes from one stretch
+// writeParts prints the p99 latencies and influxd's background work by
+// part of the load, when measured: a tail that comes from one stretch
 // of the run (influxd compacting, say) shows as one column.
-func (rep *PipelineReport) writeWindows(w io.Writer) error {
+func (rep *PipelineReport) writeParts(w io.Writer) error {
 	n := 0
 	for _, l := range rep.Latency {
-		n = max(n, len(l.P99ByWindowMs))
+		n = max(n, len(l.P99ByPartMs))
 	}
-	if n == 0 || rep.WindowS <= 0 {
+	if n == 0 || rep.PartS <= 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprint(tw, "p99 ms of the samples taken in each window of the load\t")
+	fmt.Fprint(tw, "p99 ms of the samples taken in each part of the load\t")
 	for i := range n {
-		fmt.Fprintf(tw, "%g-%gs\t", float64(i)*rep.WindowS, float64(i+1)*rep.WindowS)
+		fmt.Fprintf(tw, "%g-%gs\t", float64(i)*rep.PartS, float64(i+1)*rep.PartS)
 	}
 	fmt.Fprintln(tw)
 	for _, l := range rep.Latency {
-		if len(l.P99ByWindowMs) == 0 {
+		if len(l.P99ByPartMs) == 0 {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t", strings.TrimSpace(l.What))
-		for _, v := range l.P99ByWindowMs {
+		for _, v := range l.P99ByPartMs {
 			if v < 0 {
 				fmt.Fprint(tw, "-\t")
 			} else {
@@ -270,7 +272,7 @@ func (rep *PipelineReport) writeWindows(w io.Writer) error {
 			busy := make([]float64, n)
 			for _, b := range rep.InfluxdWork {
 				if strings.HasPrefix(b.What, kind) {
-					spread(busy, b.StartS, b.StartS+b.Seconds, rep.WindowS)
+					spread(busy, b.StartS, b.StartS+b.Seconds, rep.PartS)
 				}
 			}
 			fmt.Fprintf(tw, "%s\t", map[string]string{"snapshot": "influxd writing cache snapshots, s", "compaction": "influxd compacting TSM files, s"}[kind])
@@ -283,7 +285,7 @@ func (rep *PipelineReport) writeWindows(w io.Writer) error {
 	return tw.Flush()
 }
 
-// spread adds the part of [from, to) that falls in each window of length
+// spread adds the share of [from, to) that falls in each part of length
 // every to busy.
 func spread(busy []float64, from, to, every float64) {
 	for i := range busy {

@@ -97,6 +97,7 @@ func RunStage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	trackName := fs.String("track", "", "process: track")
 	influxURL := fs.String("influx-url", "", "process: InfluxDB URL")
 	bucket := fs.String("influx-bucket", "pitwall", "process: InfluxDB bucket")
+	window := fs.Duration("window", influx.DefaultWindow, "process: downsampling window")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -133,7 +134,7 @@ func RunStage(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err != nil {
 			return err
 		}
-		cfg := processors.Config{Brokers: []string{*brokers}, Group: *group, Lap: lap.Config{Track: timing}, Logger: log}
+		cfg := processors.Config{Brokers: []string{*brokers}, Group: *group, Lap: lap.Config{Track: timing}, Window: *window, Logger: log}
 		if *influxURL != "" {
 			cfg.Influx = &influx.Config{URL: *influxURL, Bucket: *bucket}
 		}

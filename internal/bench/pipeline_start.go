@@ -162,7 +162,8 @@ func (r *pipelineRun) startConsumers(ctx context.Context, sim *simulator.Sim) er
 		return err
 	}
 	for i := range 2 {
-		args := []string{"bench", "pipeline", "--stage", "process", "--brokers", r.addr, "--group", benchGroup, "--track", cfg.Track}
+		args := []string{"bench", "pipeline", "--stage", "process", "--brokers", r.addr, "--group", benchGroup, "--track", cfg.Track,
+			"--window", cfg.Window.String()}
 		if cfg.InfluxURL != "" {
 			args = append(args, "--influx-url", cfg.InfluxURL)
 		}

@@ -109,30 +109,30 @@ func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
 	if len(rep.Latency) != map[string]int{"kafka": 5, "serial": 6}[in] {
 		t.Errorf("%d latency rows", len(rep.Latency))
 	}
-	// 3 s of load: three windows of a second. Every frame is timed by the
-	// simulator and the live stream, so each window has its p99 there.
-	if rep.WindowS != 1 {
-		t.Errorf("windows of %g s, want 1", rep.WindowS)
+	// 3 s of load: three parts of a second. Every frame is timed by the
+	// simulator and the live stream, so each part has its p99 there.
+	if rep.PartS != 1 {
+		t.Errorf("parts of %g s, want 1", rep.PartS)
 	}
 	for _, l := range rep.Latency {
 		if strings.Contains(l.Note, "the edge's histogram") {
-			if l.P99ByWindowMs != nil {
-				t.Errorf("%s: p99 by window %v from a Prometheus histogram", l.What, l.P99ByWindowMs)
+			if l.P99ByPartMs != nil {
+				t.Errorf("%s: p99 by part %v from a Prometheus histogram", l.What, l.P99ByPartMs)
 			}
 			continue
 		}
-		if len(l.P99ByWindowMs) != 3 {
-			t.Errorf("%s: p99 by window %v, want 3", l.What, l.P99ByWindowMs)
+		if len(l.P99ByPartMs) != 3 {
+			t.Errorf("%s: p99 by part %v, want 3", l.What, l.P99ByPartMs)
 			continue
 		}
 		every := strings.HasPrefix(l.What, "(b)") || strings.Contains(l.What, "made by the simulator")
-		for i, v := range l.P99ByWindowMs {
+		for i, v := range l.P99ByPartMs {
 			if v > l.MaxMs+1e-9 || every && v < 0 {
-				t.Errorf("%s: window %d p99 %.1f ms (max %.1f)", l.What, i, v, l.MaxMs)
+				t.Errorf("%s: part %d p99 %.1f ms (max %.1f)", l.What, i, v, l.MaxMs)
 			}
 		}
 	}
-	for _, row := range []string{"p99 ms of the samples taken in each window of the load", "influxd writing cache snapshots, s", "influxd compacting TSM files, s"} {
+	for _, row := range []string{"p99 ms of the samples taken in each part of the load", "influxd writing cache snapshots, s", "influxd compacting TSM files, s"} {
 		if !strings.Contains(table, row) {
 			t.Errorf("table has no %q", row)
 		}
@@ -148,12 +148,13 @@ func TestParsePipelineArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := o.Config
-	if c.Cars != 20 || c.Channels != 300 || c.Hz != 200 || c.Duration != time.Minute || c.In != "serial" || c.InfluxURL != "" || c.Binary == "" {
+	if c.Cars != 20 || c.Channels != 300 || c.Hz != 200 || c.Duration != time.Minute || c.In != "serial" || c.InfluxURL != "" || c.Binary == "" ||
+		c.Window != 50*time.Millisecond {
 		t.Errorf("defaults %+v", c)
 	}
 	o, err = ParsePipelineArgs([]string{"--cars", "4", "--channels", "50", "--hz", "100", "--duration", "5s", "--in", "kafka",
-		"--influx-url", "http://127.0.0.1:8086", "--json"}, io.Discard)
-	if err != nil || o.Config.Cars != 4 || o.Config.Channels != 50 || o.Config.Hz != 100 || o.Config.Duration != 5*time.Second ||
+		"--influx-url", "http://127.0.0.1:8086", "--window", "100ms", "--json"}, io.Discard)
+	if err != nil || o.Config.Window != 100*time.Millisecond || o.Config.Cars != 4 || o.Config.Channels != 50 || o.Config.Hz != 100 || o.Config.Duration != 5*time.Second ||
 		o.Config.In != "kafka" || o.Config.InfluxURL != "http://127.0.0.1:8086" || !o.JSON {
 		t.Errorf("%+v, %v", o, err)
 	}
@@ -254,9 +255,9 @@ func TestLatencyHist(t *testing.T) {
 	}
 }
 
-// TestLatencyByWindow: the p99 of each window of the load counts the
+// TestLatencyByPart: the p99 of each part of the load counts the
 // samples taken in it, the same after travelling as JSON.
-func TestLatencyByWindow(t *testing.T) {
+func TestLatencyByPart(t *testing.T) {
 	var h latencyHist
 	// Samples taken in second t0 waited 500 ms, in second t0+3 10 ms.
 	t0 := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
@@ -271,7 +272,7 @@ func TestLatencyByWindow(t *testing.T) {
 	for _, x := range []*latencyHist{&h, &back} {
 		got := x.p99By(start, 2*time.Second, 3)
 		if len(got) != 3 || math.Abs(got[0]-500) > 500/32. || math.Abs(got[1]-10) > 10/32. || got[2] != -1 {
-			t.Errorf("p99 by 2 s windows: %v, want [500 10 -1]", got)
+			t.Errorf("p99 by 2 s parts: %v, want [500 10 -1]", got)
 		}
 	}
 	// Observe files a sample under the second it was taken in.
@@ -283,19 +284,19 @@ func TestLatencyByWindow(t *testing.T) {
 	if got := new(latencyHist).p99By(start, time.Second, 3); got != nil {
 		t.Errorf("empty histogram: %v", got)
 	}
-	if every, n := loadWindows(time.Minute); every != 10*time.Second || n != 6 {
+	if every, n := loadParts(time.Minute); every != 10*time.Second || n != 6 {
 		t.Errorf("a minute: %v x %d", every, n)
 	}
-	if every, n := loadWindows(3 * time.Second); every != time.Second || n != 3 {
+	if every, n := loadParts(3 * time.Second); every != time.Second || n != 3 {
 		t.Errorf("3 s: %v x %d", every, n)
 	}
-	if every, n := loadWindows(45 * time.Second); every != 7*time.Second || n != 7 {
+	if every, n := loadParts(45 * time.Second); every != 7*time.Second || n != 7 {
 		t.Errorf("45 s: %v x %d", every, n)
 	}
 }
 
 // TestInfluxdWork reads influxd 1.8's log lines for its snapshots and
-// compactions, and spreads them over the windows of the load.
+// compactions, and spreads them over the parts of the load.
 func TestInfluxdWork(t *testing.T) {
 	log := `ts=2026-12-07T04:23:14.644622Z lvl=info msg="Compaction settings" log_id=16~ghypW000 service=store max_concurrent_compactions=1
 ts=2026-12-07T04:23:23.272625Z lvl=info msg="Cache snapshot (start)" log_id=16~ghypW000 engine=tsm1 trace_id=16~giVY0000 op_name=tsm1_cache_snapshot op_event=start
