@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pitwall/pitwall/internal/admin"
-	"github.com/pitwall/pitwall/processors/influx"
 )
 
 // snapshot is every counter of the run at one moment.
@@ -178,7 +177,7 @@ func (r *pipelineRun) drain(ctx context.Context, l *load, w wire, ac *admin.Clie
 		if r.cfg.InfluxURL != "" {
 			done := len(offered) > 0
 			for car, o := range offered {
-				if s.procBefore[car] <= o.lastNs-int64(influx.DefaultWindow) {
+				if s.procBefore[car] <= o.lastNs-int64(r.cfg.Window) {
 					done = false
 				}
 			}
