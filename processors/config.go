@@ -36,7 +36,7 @@ type Config struct {
 	// none: the pipeline points carry the consumer lag only.
 	EdgeMetrics []string
 	// Window is the downsampling window of the telemetry measurement.
-	// Default influx.DefaultWindow (50 ms, 20 Hz).
+	// Default influx.DefaultWindow (100 ms, 10 Hz).
 	Window time.Duration
 	// FlushInterval is how often a partition writes its points, produces
 	// its laps and marks its offset. Default 200ms.

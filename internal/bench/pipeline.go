@@ -57,7 +57,7 @@ type PipelineConfig struct {
 	BrokerArgs []string
 	// Window is the processors' downsampling window: one InfluxDB point
 	// per car per window, every channel's mean, minimum and maximum
-	// (`pitwall process --window`). Default influx.DefaultWindow (50 ms).
+	// (`pitwall process --window`). Default influx.DefaultWindow (100 ms).
 	Window time.Duration
 	// Binary is the pitwall executable the stages run as. Default this
 	// executable.

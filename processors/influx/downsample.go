@@ -29,8 +29,16 @@ type Downsampler struct {
 	distOK  bool
 }
 
-// DefaultWindow is 50 ms: 20 points per second per car.
-const DefaultWindow = 50 * time.Millisecond
+// DefaultWindow is 100 ms: 10 points per second per car, each with every
+// channel's mean, minimum and maximum (so no peak of the full-rate data
+// is lost). InfluxDB 1.8 pays per field value, in its writes and again in
+// every compaction: for a grid of 20 cars × 300 channels, 50 ms windows
+// (360,000 values a second) kept influxd at 0.7 of a 2-core laptop's
+// cores and its latency growing as its compactions deepened, 100 ms at
+// 0.4 and steady (BENCHMARKS.md, issue 17). The full-rate data stays in
+// the log and reaches the live stream and the lap timing; a team with a
+// few cars can afford pitwall process --window 50ms.
+const DefaultWindow = 100 * time.Millisecond
 
 // NewDownsampler returns a downsampler for one car with the channel names
 // of cat and windows of the given length (0: DefaultWindow).

@@ -10,8 +10,9 @@ import (
 )
 
 // BenchmarkDownsample is one car of the pipeline benchmark's load (300
-// channels, every one at 200 Hz) through the Downsampler: 50 ms windows of
-// mean, min and max written as line protocol. Reported per sample.
+// channels, every one at 200 Hz) through the Downsampler: windows of the
+// default length (DefaultWindow) of mean, min and max written as line
+// protocol. Reported per sample.
 //
 //	go test -run '^$' -bench BenchmarkDownsample ./processors/influx
 func BenchmarkDownsample(b *testing.B) {

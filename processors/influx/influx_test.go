@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/pitwall/pitwall/processors/influx"
 	"github.com/pitwall/pitwall/processors/influx/influxtest"
@@ -22,7 +23,7 @@ func TestWriteReadBack(t *testing.T) {
 	lap := telemetry.Lap{Car: "car01", Session: "s1", Lap: 3, StartNs: 1_700_000_000_123_456_789, EndNs: 1_700_000_091_000_000_000,
 		SectorsNs: []int64{30e9, 30e9, 30_876_543_211}, Metrics: []telemetry.Metric{{Name: "top_speed", Value: 301.5}}}
 	cat := &telemetry.ChannelCatalog{Car: "car01", Channels: []telemetry.Channel{{ID: 0, Name: "speed", RateHz: 100, Max: 400}, {ID: 2, Name: "rpm", RateHz: 100, Max: 1e4}}}
-	ds := influx.NewDownsampler(cat, "s1", 0)
+	ds := influx.NewDownsampler(cat, "s1", 50*time.Millisecond)
 	var batch []byte
 	batch = influx.AppendLap(batch, &lap)
 	lapLines := len(batch)
