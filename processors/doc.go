@@ -9,7 +9,7 @@
 //	telemetry ──ConsumerGroup──▶ one goroutine per claimed partition (sarama's ConsumeClaim)
 //	    Frame ──▶ per car: lap.Detector ──Lap──▶ batch ──▶ InfluxDB "lap"
 //	                                           └──▶ SyncProducer (idempotent, acks=all) ──▶ telemetry.laps
-//	          └─▶ per car: influx.Downsampler ──▶ batch ──▶ InfluxDB "telemetry" (mean/min/max, 20 Hz)
+//	          └─▶ per car: influx.Downsampler ──▶ batch ──▶ InfluxDB "telemetry" (mean/min/max, 10 Hz)
 //	          └─▶ per car: alarm.Car (Config.Alarms) ──Alarm──▶ InfluxDB "alarms" and telemetry.alarms (with the laps)
 //	every FlushInterval: laps acknowledged ▶ batch to the partition's InfluxDB writer ▶ InfluxDB accepted ▶ MarkOffset
 //
