@@ -152,12 +152,12 @@ func TestParsePipelineArgs(t *testing.T) {
 	}
 	c := o.Config
 	if c.Cars != 20 || c.Channels != 300 || c.Hz != 200 || c.Duration != time.Minute || c.In != "serial" || c.InfluxURL != "" || c.Binary == "" ||
-		c.Window != 50*time.Millisecond {
+		c.Window != 100*time.Millisecond {
 		t.Errorf("defaults %+v", c)
 	}
 	o, err = ParsePipelineArgs([]string{"--cars", "4", "--channels", "50", "--hz", "100", "--duration", "5s", "--in", "kafka",
-		"--influx-url", "http://127.0.0.1:8086", "--window", "100ms", "--json"}, io.Discard)
-	if err != nil || o.Config.Window != 100*time.Millisecond || o.Config.Cars != 4 || o.Config.Channels != 50 || o.Config.Hz != 100 || o.Config.Duration != 5*time.Second ||
+		"--influx-url", "http://127.0.0.1:8086", "--window", "50ms", "--json"}, io.Discard)
+	if err != nil || o.Config.Window != 50*time.Millisecond || o.Config.Cars != 4 || o.Config.Channels != 50 || o.Config.Hz != 100 || o.Config.Duration != 5*time.Second ||
 		o.Config.In != "kafka" || o.Config.InfluxURL != "http://127.0.0.1:8086" || !o.JSON {
 		t.Errorf("%+v, %v", o, err)
 	}
@@ -174,7 +174,7 @@ func TestParsePipelineArgs(t *testing.T) {
 		t.Errorf("--cars list: %v, %v", o.Cars, err)
 	}
 	for _, bad := range [][]string{{"--cars", "20,x"}, {"--cars", "20,100"}, {"--hz", "300"}, {"--in", "can"}, {"--cars", "0"}, {"--channels", "100000"},
-		{"--duration", "10ms"}, {"--influx-url", "ftp://x"}, {"--track", "nowhere"}, {"extra"}} {
+		{"--duration", "10ms"}, {"--influx-url", "ftp://x"}, {"--track", "nowhere"}, {"--window", "500us"}, {"extra"}} {
 		if _, err := ParsePipelineArgs(bad, io.Discard); !errors.Is(err, ErrConfig) {
 			t.Errorf("%q: %v, want ErrConfig", bad, err)
 		}
