@@ -219,7 +219,10 @@ func (r *pipelineRun) measure(ctx context.Context, w wire, closeWire func() erro
 	}
 	announced := time.Since(t0)
 	rep := &PipelineReport{Cars: cfg.Cars, Channels: cfg.Channels, Hz: cfg.Hz, Duration: cfg.Duration.String(), In: cfg.In,
-		Influx: r.influx, Window: cfg.Window.String(), Track: cfg.Track, EdgeArgs: cfg.EdgeArgs, BrokerArgs: cfg.BrokerArgs, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
+		Influx: r.influx, Track: cfg.Track, EdgeArgs: cfg.EdgeArgs, BrokerArgs: cfg.BrokerArgs, Nominal: float64(cfg.Cars * cfg.Channels * cfg.Hz), LoadBefore: loadAverage()}
+	if cfg.InfluxURL != "" {
+		rep.Window = cfg.Window.String()
+	}
 	cfg.Logger.Info("bench: offering the load", "samples_per_s", rep.Nominal, "duration", cfg.Duration, "in", cfg.In,
 		"catalogs_announced_in", announced.Round(time.Millisecond))
 	stopPeaks := make(chan struct{})
@@ -375,6 +378,13 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 		}
 	}
 	r.latencies(rep, l, w, s3, live, procs)
+	if r.influxd != nil {
+		work, err := readInfluxdWork(r.influxd.log, l.start, l.start.Add(r.cfg.Duration))
+		if err != nil {
+			rep.Errors = append(rep.Errors, "influxd's log: "+err.Error())
+		}
+		rep.InfluxdWork = work
+	}
 	r.frames(rep, l, live)
 }
 
@@ -416,13 +426,6 @@ func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapsho
 		note = "no InfluxDB"
 	}
 	row(&lp, "(c) sample → InfluxDB accepted", note)
-	if r.influxd != nil {
-		work, err := readInfluxdWork(r.influxd.log, l.start, l.start.Add(r.cfg.Duration))
-		if err != nil {
-			rep.Errors = append(rep.Errors, "influxd's log: "+err.Error())
-		}
-		rep.InfluxdWork = work
-	}
 }
 
 // loadParts splits a load of duration d into n parts of every: six of
@@ -470,6 +473,9 @@ type influxdOp struct {
 // parseInfluxdWork reads one logfmt line of influxd's: the end of a
 // cache snapshot or of a TSM compaction.
 func parseInfluxdWork(line string) (influxdOp, bool) {
+	if !strings.Contains(line, "op_event=end") {
+		return influxdOp{}, false
+	}
 	fields := map[string]string{}
 	for f := range strings.FieldsSeq(line) {
 		if k, v, ok := strings.Cut(f, "="); ok {

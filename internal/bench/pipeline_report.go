@@ -24,8 +24,9 @@ type PipelineReport struct {
 	BrokerArgs []string `json:"broker_args,omitempty"`
 	// Influx says which InfluxDB the processors wrote to.
 	Influx string `json:"influx"`
-	// Window is the processors' downsampling window (--window).
-	Window string `json:"window"`
+	// Window is the processors' downsampling window (--window); empty
+	// without InfluxDB.
+	Window string `json:"window,omitempty"`
 	// Nominal is cars x channels x Hz, samples/s.
 	Nominal float64 `json:"nominal_samples_per_s"`
 	// LoadBefore and LoadAfter are the machine's load average around
@@ -177,7 +178,11 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	if len(rep.EdgeArgs) > 0 {
 		fmt.Fprintf(w, "edge flags: %s\n", strings.Join(rep.EdgeArgs, " "))
 	}
-	fmt.Fprintf(w, "InfluxDB: %s; a point per car per %s\nload average: %s before, %s after\n\n", rep.Influx, rep.Window, rep.LoadBefore, rep.LoadAfter)
+	fmt.Fprintf(w, "InfluxDB: %s", rep.Influx)
+	if rep.Window != "" {
+		fmt.Fprintf(w, "; a point per car per %s", rep.Window)
+	}
+	fmt.Fprintf(w, "\nload average: %s before, %s after\n\n", rep.LoadBefore, rep.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")
 	for _, s := range rep.Stages {
@@ -267,15 +272,18 @@ func (rep *PipelineReport) writeParts(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	if rep.Influx != "" && strings.HasPrefix(rep.Influx, "a local influxd") {
-		for _, kind := range []string{"snapshot", "compaction"} {
+	if strings.HasPrefix(rep.Influx, "a local influxd") {
+		for _, kind := range []struct{ what, row string }{
+			{"snapshot", "influxd writing cache snapshots, s"},
+			{"compaction", "influxd compacting TSM files, s"},
+		} {
 			busy := make([]float64, n)
 			for _, b := range rep.InfluxdWork {
-				if strings.HasPrefix(b.What, kind) {
+				if strings.HasPrefix(b.What, kind.what) {
 					spread(busy, b.StartS, b.StartS+b.Seconds, rep.PartS)
 				}
 			}
-			fmt.Fprintf(tw, "%s\t", map[string]string{"snapshot": "influxd writing cache snapshots, s", "compaction": "influxd compacting TSM files, s"}[kind])
+			fmt.Fprintf(tw, "%s\t", kind.row)
 			for _, v := range busy {
 				fmt.Fprintf(tw, "%.1f\t", v)
 			}
