@@ -349,3 +349,18 @@ func TestGrouped(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseInfluxdWork: any line of influxd's log (another program's
+// output) is read without a panic, and what it accepts took no negative
+// time.
+func FuzzParseInfluxdWork(f *testing.F) {
+	f.Add(`ts=2026-12-07T04:24:07.894098Z lvl=info msg="TSM compaction (end)" tsm1_level=1 tsm1_strategy=level op_name=tsm1_compact_group op_event=end op_elapsed=8608.507ms`)
+	f.Add(`ts=2026-12-07T04:23:23.938532Z op_name=tsm1_cache_snapshot op_event=end op_elapsed=665.943ms`)
+	f.Add(`op_event=end op_name=tsm1_compact_group ts== op_elapsed=-1s`)
+	f.Fuzz(func(t *testing.T, line string) {
+		op, ok := parseInfluxdWork(line)
+		if ok && (op.took < 0 || op.what == "") {
+			t.Errorf("%q: %+v", line, op)
+		}
+	})
+}
