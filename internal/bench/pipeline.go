@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -330,7 +331,7 @@ func (r *pipelineRun) startServices(ctx context.Context) error {
 	}
 	switch {
 	case cfg.InfluxURL != "":
-		r.influx = cfg.InfluxURL + " (--influx-url)"
+		r.influx = redactedURL(cfg.InfluxURL) + " (--influx-url)"
 	default:
 		url, err := r.startInfluxd(ctx)
 		if err != nil {
@@ -390,4 +391,14 @@ func influxdPath() string {
 		return ""
 	}
 	return p
+}
+
+// redactedURL is u with any password in it replaced by xxxxx, for the
+// report.
+func redactedURL(u string) string {
+	p, err := neturl.Parse(u)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	return p.Redacted()
 }

@@ -341,6 +341,18 @@ ts=2026-12-07T04:23:24Z op_name=tsm1_cache_snapshot op_event=end op_elapsed=soon
 	}
 }
 
+// TestRedactedURL: a password in --influx-url never reaches the report.
+func TestRedactedURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:8086":                    "http://127.0.0.1:8086",
+		"http://pitwall:s3cret@127.0.0.1:8086/x?y": "http://pitwall:xxxxx@127.0.0.1:8086/x?y",
+	} {
+		if got := redactedURL(in); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactedURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestGrouped prints rates with thousands separators.
 func TestGrouped(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1200000: "1,200,000", 1234567.6: "1,234,568"} {
