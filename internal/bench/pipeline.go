@@ -127,6 +127,11 @@ func (c PipelineConfig) withDefaults() (PipelineConfig, error) {
 		if err := influx.ValidateURL(c.InfluxURL); err != nil {
 			return c, fmt.Errorf("%w: --influx-url: %w", ErrConfig, err)
 		}
+		// The URL goes to the processor stages' command lines, where ps
+		// shows it: no credentials in it.
+		if u, err := neturl.Parse(c.InfluxURL); err == nil && u.User != nil {
+			return c, fmt.Errorf("%w: --influx-url: no user or password in the URL (the bench passes it on command lines)", ErrConfig)
+		}
 	}
 	if _, err := track.LookupTiming(c.Track); err != nil {
 		return c, fmt.Errorf("%w: --track: %w", ErrConfig, err)

@@ -174,7 +174,7 @@ func TestParsePipelineArgs(t *testing.T) {
 		t.Errorf("--cars list: %v, %v", o.Cars, err)
 	}
 	for _, bad := range [][]string{{"--cars", "20,x"}, {"--cars", "20,100"}, {"--hz", "300"}, {"--in", "can"}, {"--cars", "0"}, {"--channels", "100000"},
-		{"--duration", "10ms"}, {"--influx-url", "ftp://x"}, {"--track", "nowhere"}, {"--window", "500us"}, {"extra"}} {
+		{"--duration", "10ms"}, {"--influx-url", "ftp://x"}, {"--track", "nowhere"}, {"--window", "500us"}, {"--influx-url", "http://u:p@127.0.0.1:8086"}, {"extra"}} {
 		if _, err := ParsePipelineArgs(bad, io.Discard); !errors.Is(err, ErrConfig) {
 			t.Errorf("%q: %v, want ErrConfig", bad, err)
 		}
