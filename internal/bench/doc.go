@@ -66,8 +66,8 @@
 // the consumer lag and the live stream to drain and applies the issue's
 // rule (KeptUpShare, DrainWithin) in pipeline order. Every latency
 // histogram also counts by the second its samples were taken in, so the
-// report gives each p99 by part of the load (loadParts: six of whole
-// seconds), beside the cache snapshots
+// report gives each p99 by part of the load (loadParts: a sixth of
+// it each, in whole seconds), beside the cache snapshots
 // and TSM compactions the local influxd logged (at level info) in each.
 //
 // `pitwall bench web` (web.go) measures the pit wall page (issue 16): it

@@ -428,8 +428,9 @@ func (r *pipelineRun) latencies(rep *PipelineReport, l *load, w wire, s3 snapsho
 	row(&lp, "(c) sample → InfluxDB accepted", note)
 }
 
-// loadParts splits a load of duration d into n parts of every: six of
-// whole seconds (10 s for a minute), at least a second each.
+// loadParts splits a load of duration d into n parts of every: a sixth
+// of d rounded down to whole seconds (10 s for a minute; seven parts of
+// 7 s for 45 s), at least a second each.
 func loadParts(d time.Duration) (every time.Duration, n int) {
 	every = max((d / 6).Truncate(time.Second), time.Second)
 	return every, int((d + every - 1) / every)
