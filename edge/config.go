@@ -86,7 +86,7 @@ type SpoolConfig struct {
 	SyncEvery time.Duration `yaml:"sync_every"`
 }
 
-// ProducerConfig configures the sarama producer. Acks are always all.
+// ProducerConfig configures the producer (franz-go). Acks are always all.
 type ProducerConfig struct {
 	// ClientID is the Kafka client id. Default "pitwall-edge".
 	ClientID string `yaml:"client_id"`
@@ -161,7 +161,7 @@ func (c Config) withDefaults() (Config, error) {
 	if p.MaxInFlightBytes == 0 {
 		p.MaxInFlightBytes = 32 << 20
 	}
-	if _, err := compressionCodec(p.Compression); err != nil {
+	if _, err := compressionCodec(p.Compression, p.CompressionLevel); err != nil {
 		return c, err
 	}
 	var err error

@@ -2,7 +2,7 @@
 // between the cars and the broker: it reads telemetry from serial ports,
 // SLCAN adapters, MQTT, SocketCAN, NMEA GPS receivers and racing games'
 // UDP streams, turns it into telemetry.Frame records keyed by car, keeps them in an on-disk spool and produces them into the
-// broker over the Kafka protocol with sarama. `pitwall edge` runs it.
+// broker over the Kafka protocol with franz-go. `pitwall edge` runs it.
 //
 // # Data flow
 //
@@ -15,9 +15,9 @@
 //	                         spool (edge/spool): append-only, CRC-checked segments on disk
 //	                               │ Read, in order, ≤ MaxInFlightBytes ahead of the acks
 //	                               ▼
-//	                         sender → sarama AsyncProducer (acks=all, idempotent, murmur2, lz4, linger)
-//	                               │ Successes: spool.Ack(index) → cursor → delivered segments deleted
-//	                               ▼ Errors: sent again (or dead-lettered if the broker refuses them outright)
+//	                         sender → franz-go producer (acks=all, idempotent, murmur2, lz4, linger)
+//	                               │ acknowledged: spool.Ack(index) → cursor → delivered segments deleted
+//	                               ▼ failed: sent again (or dead-lettered if the broker refuses them outright)
 //	                            broker
 //
 // Every record goes through the spool, not only while the broker is away:
@@ -55,13 +55,14 @@
 // # Ordering and duplicates
 //
 // Within one run every record is handed to the producer once, in spool
-// order. sarama keeps a partition's order across its own retries (one
-// request in flight per broker), and the edge gives it a client whose
-// metadata lookups wait for an unreachable cluster instead of failing
-// (patientClient): sarama would otherwise fail the record whose leader it
-// cannot find and send the next, breaking a car's order after an outage.
-// The idempotent producer (the default) lets the broker drop a batch it
-// already has when sarama resends one whose answer was lost. A record the
+// order. franz-go retries a record until the cluster takes it (no
+// delivery timeout, no retry limit), so an unreachable cluster or a
+// partition without a leader makes records wait, in order, instead of
+// failing them. The idempotent producer (the default) keeps a partition's
+// order across its own retries with up to five requests in flight per
+// broker, and lets the broker drop a batch it already has when franz-go
+// resends one whose answer was lost; with --idempotent=false one request
+// is in flight per broker, which keeps the order too. A record the
 // producer still gives up on is sent again after a pause, which could
 // reorder it; edge_produce_errors_total counts them. A record the broker
 // refuses outright (too large, invalid) goes to the dead-letter topic after

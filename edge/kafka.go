@@ -1,132 +1,111 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
-	"github.com/IBM/sarama"
+	"github.com/klauspost/compress/zstd"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pitwall/pitwall/internal/admin"
 	"github.com/pitwall/pitwall/telemetry"
-	"github.com/pitwall/pitwall/telemetry/partitioner"
 )
 
-// compressionCodec maps a compression name onto sarama's codec.
-func compressionCodec(name string) (sarama.CompressionCodec, error) {
+// compressionCodec maps a compression name and level onto franz-go's
+// codec. level 0 is the codec's default, except zstd's: 1, its fastest
+// (ProducerConfig.CompressionLevel). A zstd level is zstd's own (1-22),
+// as the Java client takes it.
+func compressionCodec(name string, level int) (kgo.CompressionCodec, error) {
+	var c kgo.CompressionCodec
 	switch name {
 	case "none":
-		return sarama.CompressionNone, nil
+		return kgo.NoCompression(), nil
 	case "gzip":
-		return sarama.CompressionGZIP, nil
+		c = kgo.GzipCompression()
 	case "snappy":
-		return sarama.CompressionSnappy, nil
+		return kgo.SnappyCompression(), nil
 	case "lz4":
-		return sarama.CompressionLZ4, nil
+		c = kgo.Lz4Compression()
 	case "zstd":
-		return sarama.CompressionZSTD, nil
+		c = kgo.ZstdCompression()
+		if level == 0 {
+			level = 1
+		}
+		// franz-go takes the zstd library's four speed levels.
+		level = int(zstd.EncoderLevelFromZstd(level))
+	default:
+		return c, fmt.Errorf("%w: compression %q: want none, gzip, snappy, lz4 or zstd", ErrConfig, name)
 	}
-	return 0, fmt.Errorf("%w: compression %q: want none, gzip, snappy, lz4 or zstd", ErrConfig, name)
+	if level != 0 {
+		c = c.WithLevel(level)
+	}
+	return c, nil
 }
 
-// saramaConfig is the producer configuration: acks=all, the Java client's
-// murmur2 partitioner, one request in flight per broker (ordering across
-// retries, and what idempotence needs), retries that outlast an outage;
-// TLS and SASL as c.Security says.
-func saramaConfig(c Config) (*sarama.Config, error) {
+// maxProduceBatch is the largest batch the producer builds: Kafka's
+// default max.message.bytes, which Pitwall's broker shares. (A record
+// larger than that fails with MESSAGE_TOO_LARGE without being sent.)
+const maxProduceBatch = 1_000_012
+
+// producerOpts is the producer configuration: acks=all, the Java client's
+// murmur2 partitioner (telemetry.Partition), idempotent unless switched
+// off (the broker then drops a batch it already has), records retried
+// until the cluster takes them (an outage waits, in order, instead of
+// failing them), TLS and SASL as c.Security says. hooks see connections
+// as they are made.
+func producerOpts(c Config, hooks ...kgo.Hook) ([]kgo.Opt, error) {
 	p := c.Producer
-	sc := sarama.NewConfig()
-	sc.ClientID = p.ClientID
-	sc.Producer.RequiredAcks = sarama.WaitForAll
-	sc.Producer.Partitioner = partitioner.New
-	sc.Producer.Return.Successes = true
-	sc.Producer.Return.Errors = true
-	sc.Producer.Compression, _ = compressionCodec(p.Compression)
-	switch {
-	case p.CompressionLevel != 0:
-		sc.Producer.CompressionLevel = p.CompressionLevel
-	case sc.Producer.Compression == sarama.CompressionZSTD:
-		sc.Producer.CompressionLevel = 1
+	codec, err := compressionCodec(p.Compression, p.CompressionLevel)
+	if err != nil {
+		return nil, err
 	}
-	sc.Producer.Flush.Frequency = p.Linger
-	sc.Producer.Flush.Bytes = p.BatchBytes
-	sc.Producer.Idempotent = *p.Idempotent
-	sc.Net.MaxOpenRequests = 1
-	sc.Net.DialTimeout = 5 * time.Second
-	// Each failed request costs a retry; waiting for a broker that is down
-	// costs none (patientClient), so this only runs out if a broker keeps
-	// failing requests while it is up. sarama keeps Max+1 slots per
-	// partition: keep it modest.
-	sc.Producer.Retry.Max = 1000
-	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		return min(100*time.Millisecond<<min(retries, 5), 2*time.Second)
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(c.Brokers...),
+		kgo.ClientID(p.ClientID),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {
+			return func(r *kgo.Record, n int) int { return int(telemetry.Partition(r.Key, int32(n))) }
+		})),
+		kgo.ProducerBatchCompression(codec),
+		kgo.ProducerLinger(p.Linger),
+		kgo.ProducerBatchMaxBytes(int32(min(p.BatchBytes, maxProduceBatch))),
+		// The sender bounds what it hands over (MaxInFlightBytes); the
+		// client's own bound on records must not come first.
+		kgo.MaxBufferedRecords(1 << 20),
+		kgo.AllowAutoTopicCreation(),
+		kgo.DialTimeout(5 * time.Second),
+		kgo.WithHooks(hooks...),
 	}
-	sc.Metadata.Retry.Max = 2
-	sc.Metadata.Retry.Backoff = 200 * time.Millisecond
-	sc.Metadata.AllowAutoTopicCreation = true
-	sc.ChannelBufferSize = 4096
-	return sc, c.Security.Sarama(sc)
-}
-
-// patientClient is a sarama.Client whose metadata lookups wait for the
-// cluster instead of failing while it is unreachable. sarama's producer
-// fails a message whose partition leader it cannot look up, and then sends
-// the next one: after an outage a car's frames would arrive out of order.
-// Waiting here instead keeps them in sarama's retry queue, in order, until
-// the broker is back or giveUp is closed (shutdown).
-type patientClient struct {
-	sarama.Client
-	giveUp <-chan struct{}
-	onWait func(error)
-}
-
-func (c *patientClient) wait(fn func() error) error {
-	backoff := 100 * time.Millisecond
-	for {
-		err := fn()
-		if err == nil || errors.Is(err, sarama.ErrClosedClient) {
-			return err
-		}
-		c.onWait(err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-c.giveUp:
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 2*time.Second)
+	if !*p.Idempotent {
+		// One request in flight keeps a partition's order across retries.
+		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(1))
 	}
+	sec, err := c.Security.KgoOpts()
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, sec...), nil
 }
 
-// RefreshMetadata waits until the refresh succeeds.
-func (c *patientClient) RefreshMetadata(topics ...string) error {
-	return c.wait(func() error { return c.Client.RefreshMetadata(topics...) })
-}
+// connHook tells the sender when a broker cannot be reached.
+type connHook struct{ s *sender }
 
-// Leader waits until the partition has a leader.
-func (c *patientClient) Leader(topic string, partition int32) (b *sarama.Broker, err error) {
-	err = c.wait(func() (err error) {
-		b, err = c.Client.Leader(topic, partition)
-		return err
-	})
-	return b, err
-}
-
-// Partitions waits until the topic's partitions are known.
-func (c *patientClient) Partitions(topic string) (p []int32, err error) {
-	err = c.wait(func() (err error) {
-		p, err = c.Client.Partitions(topic)
-		return err
-	})
-	return p, err
+// OnBrokerConnect implements kgo.HookBrokerConnect.
+func (h connHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		h.s.waiting(err)
+	}
 }
 
 // ensureTopics creates the telemetry topics unless they exist, as
 // telemetry.Topics says but with the configured name of the frames topic
 // and the configured partitions: frames, the catalog topic compacted
 // (auto-creation would not compact it), the dead-letter topic.
-func (e *Edge) ensureTopics(client sarama.Client) {
+func (e *Edge) ensureTopics(ctx context.Context, cl *kgo.Client) {
 	var specs []telemetry.TopicSpec
 	for _, name := range []string{telemetry.TopicFrames, telemetry.TopicChannels, telemetry.TopicDeadLetter} {
 		s, _ := telemetry.Topic(name)
@@ -134,7 +113,7 @@ func (e *Edge) ensureTopics(client sarama.Client) {
 		specs = append(specs, s)
 	}
 	specs[0].Name = e.cfg.Topic
-	if err := admin.EnsureTopics(client, specs...); err != nil {
+	if err := admin.EnsureTopicsKgo(ctx, cl, specs...); err != nil {
 		e.log.Warn("edge: cannot create topics, relying on auto-creation", "err", err)
 	}
 }
@@ -142,16 +121,26 @@ func (e *Edge) ensureTopics(client sarama.Client) {
 // permanent reports whether a produce error will not go away by sending
 // the same record again.
 func permanent(err error) bool {
-	var kerr sarama.KError
-	if !errors.As(err, &kerr) {
+	var kerrv *kerr.Error
+	if !errors.As(err, &kerrv) {
 		return false
 	}
-	switch kerr {
-	case sarama.ErrInvalidMessage, sarama.ErrMessageSizeTooLarge, sarama.ErrInvalidTopic,
-		sarama.ErrTopicAuthorizationFailed, sarama.ErrClusterAuthorizationFailed, sarama.ErrInvalidTimestamp,
-		sarama.ErrInvalidRequest, sarama.ErrUnsupportedForMessageFormat, sarama.ErrPolicyViolation,
-		sarama.ErrInvalidRecord, sarama.ErrInvalidRequiredAcks:
+	switch kerrv {
+	case kerr.CorruptMessage, kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidTopicException,
+		kerr.TopicAuthorizationFailed, kerr.ClusterAuthorizationFailed, kerr.InvalidTimestamp,
+		kerr.InvalidRequest, kerr.UnsupportedForMessageFormat, kerr.PolicyViolation,
+		kerr.InvalidRecord, kerr.InvalidRequiredAcks:
 		return true
 	}
 	return false
+}
+
+// errorKind is a produce error's label on edge_produce_errors_total: the
+// Kafka error's name, or "other".
+func errorKind(err error) string {
+	var kerrv *kerr.Error
+	if errors.As(err, &kerrv) {
+		return kerrv.Message
+	}
+	return "other"
 }

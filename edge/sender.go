@@ -2,40 +2,48 @@ package edge
 
 import (
 	"cmp"
-	"errors"
+	"context"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pitwall/pitwall/edge/source"
 	"github.com/pitwall/pitwall/edge/spool"
 	"github.com/pitwall/pitwall/telemetry"
 )
 
-// sender moves records from the spool into a sarama AsyncProducer and
+// sender moves records from the spool into a franz-go producer and
 // acknowledges them in the spool once the broker has them. At most
 // MaxInFlightBytes are handed to the producer at a time; the rest wait in
 // the spool, so an outage fills the disk, not memory.
+//
+// franz-go, not sarama: with idempotence it keeps up to five produce
+// requests in flight per broker (sarama's idempotent producer one, and a
+// partition's next batch waits for its last answer), which under a
+// grid's load cut the edge's time from a record to its acknowledgement
+// several-fold (BENCHMARKS.md, issue 17).
 type sender struct {
 	e    *Edge
 	stop chan struct{} // closed: hand out nothing more (shutdown)
 	done chan struct{} // closed when run has returned
-	// giveUp is closed once the producer is being closed: the patient
-	// client stops waiting for the cluster.
-	giveUp chan struct{}
-	wake   chan struct{} // capacity 1: in-flight budget freed or a retry queued
+	wake chan struct{} // capacity 1: in-flight budget freed or a retry queued
+	// ctx is cancelled with stop: a Produce waiting for buffer space
+	// gives up.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	inflight int       // bytes handed to the producer, not yet resolved
 	records  int       // records handed to the producer, not yet resolved
 	failed   []*flight // given up on by the producer, to send again
 	stopping bool
+	idle     chan struct{} // closed once records is 0 while stopping
 
 	// ackedFrames is edge_acked_records_total of the frames topic, looked
-	// up once (by results, its only user) instead of per record.
+	// up once (by acked, its only user) instead of per record.
 	ackedFrames prometheus.Counter
 }
 
@@ -51,60 +59,70 @@ type flight struct {
 const permanentAttempts = 3
 
 func newSender(e *Edge) *sender {
-	return &sender{e: e, stop: make(chan struct{}), done: make(chan struct{}), giveUp: make(chan struct{}), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &sender{e: e, stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1),
+		ctx: ctx, cancel: cancel, idle: make(chan struct{})}
 }
 
 // run connects, then sends until stop is closed, then closes the
-// producer and waits for its last answers.
+// producer, which answers what it still holds (it stays in the spool).
 func (s *sender) run() {
 	defer close(s.done)
-	client, prod := s.connect()
-	if prod == nil {
+	defer s.cancel()
+	cl := s.connect()
+	if cl == nil {
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.results(prod)
-	}()
-	s.loop(prod)
+	s.loop(cl)
 	s.mu.Lock()
 	s.stopping = true
+	if s.records == 0 {
+		close(s.idle)
+	}
 	s.mu.Unlock()
-	close(s.giveUp)
-	prod.AsyncClose()
-	wg.Wait()
-	client.Close()
+	s.cancel()
+	cl.Close() // fails what is buffered, calling every promise
+	select {
+	case <-s.idle:
+	case <-time.After(5 * time.Second):
+		s.e.log.Warn("edge: the producer closed with records unanswered; they stay in the spool")
+	}
 	s.e.brokerUp.Store(false)
 	s.e.metrics.brokerUp.Set(0)
 }
 
-// connect creates the client and the producer, retrying until the
-// cluster answers or stop is closed (then it returns nils).
-func (s *sender) connect() (sarama.Client, sarama.AsyncProducer) {
+// connect creates the client and checks that the cluster answers (and,
+// idempotent, hands out a producer id), retrying until it does or stop
+// is closed (then it returns nil).
+func (s *sender) connect() *kgo.Client {
 	backoff := 200 * time.Millisecond
 	var down time.Time
 	for {
 		// Built on each attempt: a TLS file that was missing may be back.
-		sc, err := saramaConfig(s.e.cfg)
-		var client sarama.Client
+		opts, err := producerOpts(s.e.cfg, connHook{s})
+		var cl *kgo.Client
 		if err == nil {
-			client, err = sarama.NewClient(s.e.cfg.Brokers, sc)
+			cl, err = kgo.NewClient(opts...)
 		}
 		msg := "edge: cannot reach the brokers; spooling until they answer"
 		if err == nil {
-			s.e.ensureTopics(client)
-			pc := &patientClient{Client: client, giveUp: s.giveUp, onWait: s.waiting}
-			var prod sarama.AsyncProducer
-			if prod, err = sarama.NewAsyncProducerFromClient(pc); err == nil {
+			ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+			if err = cl.Ping(ctx); err == nil && *s.e.cfg.Producer.Idempotent {
+				if _, _, err = cl.ProducerID(ctx); err != nil {
+					msg = "edge: the brokers answer but refuse a producer (without InitProducerId support, run with --idempotent=false); spooling meanwhile"
+				}
+			}
+			if err == nil {
+				s.e.ensureTopics(ctx, cl)
+			}
+			cancel()
+			if err == nil {
 				s.e.log.Info("edge: connected to the brokers", "brokers", s.e.cfg.Brokers, "idempotent", *s.e.cfg.Producer.Idempotent)
 				s.e.brokerUp.Store(true)
 				s.e.metrics.brokerUp.Set(1)
-				return client, prod
+				return cl
 			}
-			client.Close()
-			msg = "edge: the brokers answer but refuse a producer (without InitProducerId support, run with --idempotent=false); spooling meanwhile"
+			cl.Close()
 		}
 		if down.IsZero() {
 			down = time.Now()
@@ -115,14 +133,15 @@ func (s *sender) connect() (sarama.Client, sarama.AsyncProducer) {
 		select {
 		case <-s.stop:
 			t.Stop()
-			return nil, nil
+			return nil
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
-// waiting is called while the patient client waits for the cluster.
+// waiting is called when a broker cannot be reached: records wait in the
+// producer and the spool until it can.
 func (s *sender) waiting(err error) {
 	s.e.brokerUp.Store(false)
 	s.e.metrics.brokerUp.Set(0)
@@ -131,7 +150,7 @@ func (s *sender) waiting(err error) {
 }
 
 // loop hands records to the producer until stop is closed.
-func (s *sender) loop(prod sarama.AsyncProducer) {
+func (s *sender) loop(cl *kgo.Client) {
 	limit := s.e.cfg.Producer.MaxInFlightBytes
 	for {
 		if failed := s.takeFailed(); len(failed) > 0 {
@@ -139,7 +158,7 @@ func (s *sender) loop(prod sarama.AsyncProducer) {
 				return
 			}
 			for _, f := range failed {
-				if !s.send(prod, f) {
+				if !s.send(cl, f) {
 					return
 				}
 			}
@@ -168,7 +187,7 @@ func (s *sender) loop(prod sarama.AsyncProducer) {
 		}
 		for i := range recs {
 			f := &flight{rec: recs[i], size: len(recs[i].Value) + len(recs[i].Key) + 64}
-			if !s.send(prod, f) {
+			if !s.send(cl, f) {
 				return
 			}
 		}
@@ -193,26 +212,33 @@ func (s *sender) pause(d time.Duration) bool {
 }
 
 // send hands one record to the producer; false once stop is closed.
-func (s *sender) send(prod sarama.AsyncProducer, f *flight) bool {
+func (s *sender) send(cl *kgo.Client, f *flight) bool {
 	r := &f.rec
-	msg := &sarama.ProducerMessage{
-		Topic: r.Topic, Key: sarama.ByteEncoder(r.Key), Value: sarama.ByteEncoder(r.Value),
-		Timestamp: time.Unix(0, r.TimeNs), Metadata: f,
-	}
-	for _, h := range r.Headers {
-		msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value})
+	rec := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Timestamp: time.Unix(0, r.TimeNs)}
+	if len(r.Headers) > 0 {
+		rec.Headers = make([]kgo.RecordHeader, len(r.Headers))
+		for i, h := range r.Headers {
+			rec.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
 	}
 	s.mu.Lock()
 	s.inflight += f.size
 	s.records++
 	s.mu.Unlock()
 	select {
-	case prod.Input() <- msg:
-		return true
 	case <-s.stop:
 		s.resolved(f)
 		return false
+	default:
 	}
+	cl.Produce(s.ctx, rec, func(_ *kgo.Record, err error) {
+		if err != nil {
+			s.failedOne(f, err)
+			return
+		}
+		s.acked(f)
+	})
+	return true
 }
 
 func (s *sender) inflightBytes() int {
@@ -227,6 +253,13 @@ func (s *sender) resolved(f *flight) {
 	s.inflight -= f.size
 	s.records--
 	n := s.records
+	if n == 0 && s.stopping {
+		select {
+		case <-s.idle:
+		default:
+			close(s.idle)
+		}
+	}
 	s.mu.Unlock()
 	s.e.metrics.inflight.Set(float64(n))
 	s.signal()
@@ -248,75 +281,38 @@ func (s *sender) takeFailed() []*flight {
 	return f
 }
 
-// results acknowledges what the broker took and requeues what failed,
-// until the producer has closed both channels.
-func (s *sender) results(prod sarama.AsyncProducer) {
-	succ, errs := prod.Successes(), prod.Errors()
-	acks := make([]uint64, 0, 1024)
-	for succ != nil || errs != nil {
-		select {
-		case msg, ok := <-succ:
-			if !ok {
-				succ = nil
-				continue
-			}
-			acks = append(acks[:0], s.acked(msg))
-			for more := true; more && len(acks) < cap(acks); {
-				select {
-				case msg, ok := <-succ:
-					if !ok {
-						succ, more = nil, false
-						break
-					}
-					acks = append(acks, s.acked(msg))
-				default:
-					more = false
-				}
-			}
-			s.e.spool.Ack(acks...)
-		case perr, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			s.failedOne(perr)
-		}
-	}
-}
-
-// acked accounts for one acknowledged record and returns its index.
-func (s *sender) acked(msg *sarama.ProducerMessage) uint64 {
-	f := msg.Metadata.(*flight)
+// acked accounts for one acknowledged record and acknowledges it in the
+// spool. franz-go calls it from one goroutine per partition's batch, in
+// order.
+func (s *sender) acked(f *flight) {
 	s.resolved(f)
 	e := s.e
-	e.lat.observe(time.Since(time.Unix(0, f.rec.TimeNs)))
-	e.metrics.latency.Observe(time.Since(time.Unix(0, f.rec.TimeNs)).Seconds())
+	since := time.Since(time.Unix(0, f.rec.TimeNs))
+	e.lat.observe(since)
+	e.metrics.latency.Observe(since.Seconds())
 	if f.rec.Topic == e.cfg.Topic {
 		if s.ackedFrames == nil {
 			s.ackedFrames = e.metrics.acked.WithLabelValues(e.cfg.Topic)
 		}
 		s.ackedFrames.Inc()
-	} else {
-		e.metrics.acked.WithLabelValues(f.rec.Topic).Inc()
-	}
-	if f.rec.Topic == e.cfg.Topic {
 		e.ackedFrames.Add(1)
 		e.ackedSamples.Add(int64(f.rec.Count))
 		e.metrics.ackedSamples.Add(float64(f.rec.Count))
+	} else {
+		e.metrics.acked.WithLabelValues(f.rec.Topic).Inc()
 	}
 	if !e.brokerUp.Load() {
 		e.brokerUp.Store(true)
 		e.metrics.brokerUp.Set(1)
 	}
-	return f.rec.Index
+	e.spool.Ack(f.rec.Index)
 }
 
 // failedOne handles a record the producer gave up on: it is sent again
 // (it stays in the spool until acknowledged), unless the broker refuses it
 // outright, in which case it goes to the dead-letter topic after a few
 // attempts.
-func (s *sender) failedOne(perr *sarama.ProducerError) {
-	f := perr.Msg.Metadata.(*flight)
+func (s *sender) failedOne(f *flight, err error) {
 	s.resolved(f)
 	e := s.e
 	s.mu.Lock()
@@ -325,17 +321,13 @@ func (s *sender) failedOne(perr *sarama.ProducerError) {
 	if stopping {
 		return // stays in the spool for the next start
 	}
-	kind := "other"
-	var kerr sarama.KError
-	if errors.As(perr.Err, &kerr) {
-		kind = kerr.Error()
-	}
+	kind := errorKind(err)
 	e.metrics.produceErrs.WithLabelValues(kind).Inc()
-	e.setLastErr("kafka: " + perr.Err.Error())
-	e.logLimited("produce:"+kind, "edge: producer gave up on a record; sending it again", "topic", f.rec.Topic, "err", perr.Err)
+	e.setLastErr("kafka: " + err.Error())
+	e.logLimited("produce:"+kind, "edge: producer gave up on a record; sending it again", "topic", f.rec.Topic, "err", err)
 	f.attempts++
-	if permanent(perr.Err) && f.attempts >= permanentAttempts {
-		s.reject(f, perr.Err)
+	if permanent(err) && f.attempts >= permanentAttempts {
+		s.reject(f, err)
 		return
 	}
 	s.mu.Lock()

@@ -1,10 +1,14 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pitwall/pitwall/telemetry"
 )
@@ -39,4 +43,46 @@ func EnsureTopics(client sarama.Client, specs ...telemetry.TopicSpec) error {
 // a Pitwall cluster's default.replication.factor is.
 func ReplicationFactor(client sarama.Client) int16 {
 	return int16(max(1, min(3, len(client.Brokers()))))
+}
+
+// EnsureTopicsKgo is EnsureTopics through a franz-go client (the edge's
+// producer): one CreateTopics request to the controller, with the
+// replication factor ReplicationFactor gives for the brokers the
+// cluster's metadata lists.
+func EnsureTopicsKgo(ctx context.Context, cl *kgo.Client, specs ...telemetry.TopicSpec) error {
+	md := kmsg.NewPtrMetadataRequest()
+	md.Topics = []kmsg.MetadataRequestTopic{} // no topics, only the brokers
+	mresp, err := md.RequestWith(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("admin: metadata: %w", err)
+	}
+	rf := int16(max(1, min(3, len(mresp.Brokers))))
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 30_000
+	for _, s := range specs {
+		t := kmsg.NewCreateTopicsRequestTopic()
+		t.Topic = s.Name
+		t.NumPartitions = s.Partitions
+		if s.Partitions == 0 {
+			t.NumPartitions = -1 // the broker's default (CreateTopics v4+)
+		}
+		t.ReplicationFactor = rf
+		for k, v := range s.Configs {
+			c := kmsg.NewCreateTopicsRequestTopicConfig()
+			c.Name, c.Value = k, kmsg.StringPtr(v)
+			t.Configs = append(t.Configs, c)
+		}
+		req.Topics = append(req.Topics, t)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("admin: create topics: %w", err)
+	}
+	var errs []error
+	for _, t := range resp.Topics {
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("admin: create topic %s: %w", t.Topic, err))
+		}
+	}
+	return errors.Join(errs...)
 }
