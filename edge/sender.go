@@ -68,19 +68,22 @@ func newSender(e *Edge) *sender {
 // producer, which answers what it still holds (it stays in the spool).
 func (s *sender) run() {
 	defer close(s.done)
-	defer s.cancel()
+	defer s.beginStop()
+	// stop ends a connection attempt or a Produce waiting for space at
+	// once, not at their timeouts.
+	go func() {
+		select {
+		case <-s.stop:
+			s.beginStop()
+		case <-s.done:
+		}
+	}()
 	cl := s.connect()
 	if cl == nil {
 		return
 	}
 	s.loop(cl)
-	s.mu.Lock()
-	s.stopping = true
-	if s.records == 0 {
-		close(s.idle)
-	}
-	s.mu.Unlock()
-	s.cancel()
+	s.beginStop()
 	cl.Close() // fails what is buffered, calling every promise
 	select {
 	case <-s.idle:
@@ -89,6 +92,20 @@ func (s *sender) run() {
 	}
 	s.e.brokerUp.Store(false)
 	s.e.metrics.brokerUp.Set(0)
+}
+
+// beginStop marks the sender stopping (what fails from now on stays in
+// the spool, unlogged) and cancels its context. Once is enough.
+func (s *sender) beginStop() {
+	s.mu.Lock()
+	if !s.stopping {
+		s.stopping = true
+		if s.records == 0 {
+			close(s.idle)
+		}
+	}
+	s.mu.Unlock()
+	s.cancel()
 }
 
 // connect creates the client and checks that the cluster answers (and,
