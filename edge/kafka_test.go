@@ -2,12 +2,59 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/pierrec/lz4/v4"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pitwall/pitwall/broker/brokertest"
+	"github.com/pitwall/pitwall/simulator"
+	"github.com/pitwall/pitwall/telemetry"
 )
+
+// The producer settings other than the defaults deliver every frame in
+// order too: without idempotence (one request in flight per broker), and
+// with each other codec.
+func TestProducerSettingsDeliverInOrder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		idempotent  bool
+		compression string
+		codec       uint8 // the record batch's attributes
+	}{
+		{"not-idempotent-zstd", false, "zstd", 4},
+		{"snappy", true, "snappy", 2},
+		{"gzip", true, "gzip", 1},
+		{"none", true, "none", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := brokertest.Start(t)
+			a, bEnd, _ := socatPair(t)
+			cfg := testConfig(t, b.Addr, "serial:"+a)
+			cfg.Producer.Idempotent = &tc.idempotent
+			cfg.Producer.Compression = tc.compression
+			e, stop := startEdge(t, cfg)
+			sim := simulator.Config{Cars: 2, Duration: time.Second, Seed: 11, Out: "serial:" + bEnd, Logger: quietLogger()}
+			want, _ := simFrames(t, sim)
+			if err := simulator.Run(context.Background(), sim); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "every frame acknowledged", func() bool { return e.ackedFrames.Load() >= int64(countFrames(want)) })
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			sameFrames(t, framesByCar(t, readTopic(t, b.Addr, telemetry.TopicFrames), telemetry.DefaultPartitions), want, true)
+			if got := batchCodec(t, b.Addr); got != tc.codec {
+				t.Errorf("the batches' codec is %d, want %d (%s)", got, tc.codec, tc.compression)
+			}
+		})
+	}
+}
 
 // The edge's lz4 batches are frames of 64 KiB blocks, as the Java client
 // and sarama write them, not franz-go's 4 MiB: a consumer sizes its
@@ -33,6 +80,29 @@ func TestLz4FramesDeclare64KiBBlocks(t *testing.T) {
 			if err != nil || !bytes.Equal(back, src) {
 				t.Fatalf("level %d: read back %d bytes, err %v", level, len(back), err)
 			}
+		}
+	}
+}
+
+// batchCodec is the compression codec of the first record batch of the
+// frames topic, as its attributes say.
+func batchCodec(t *testing.T, addr string) uint8 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(telemetry.TopicFrames),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		fs := cl.PollRecords(ctx, 1)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("no record to read: %v", err)
+		}
+		if recs := fs.Records(); len(recs) > 0 {
+			return recs[0].Attrs.CompressionType()
 		}
 	}
 }
