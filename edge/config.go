@@ -161,7 +161,7 @@ func (c Config) withDefaults() (Config, error) {
 	if p.MaxInFlightBytes == 0 {
 		p.MaxInFlightBytes = 32 << 20
 	}
-	if _, err := compressionCodec(p.Compression, p.CompressionLevel); err != nil {
+	if _, err := compressor(p.Compression, p.CompressionLevel); err != nil {
 		return c, err
 	}
 	var err error

@@ -18,35 +18,29 @@ import (
 	"github.com/pitwall/pitwall/telemetry"
 )
 
-// compressionCodec maps a compression name and level onto franz-go's
-// codec. level 0 is the codec's default, except zstd's: 1, its fastest
+// compressor is the producer's compressor for a compression name and
+// level. level 0 is the codec's default, except zstd's: 1, its fastest
 // (ProducerConfig.CompressionLevel). A zstd level is zstd's own (1-22),
-// as the Java client takes it.
-func compressionCodec(name string, level int) (kgo.CompressionCodec, error) {
+// as the Java client takes it. lz4 is the edge's own (lz4Compressor).
+// "none" is a nil Compressor.
+func compressor(name string, level int) (kgo.Compressor, error) {
 	var c kgo.CompressionCodec
 	switch name {
 	case "none":
-		return kgo.NoCompression(), nil
+		c = kgo.NoCompression()
 	case "gzip":
-		c = kgo.GzipCompression()
+		c = kgo.GzipCompression().WithLevel(level)
 	case "snappy":
-		return kgo.SnappyCompression(), nil
+		c = kgo.SnappyCompression()
 	case "lz4":
-		c = kgo.Lz4Compression()
+		return newLz4Compressor(level), nil
 	case "zstd":
-		c = kgo.ZstdCompression()
-		if level == 0 {
-			level = 1
-		}
 		// franz-go takes the zstd library's four speed levels.
-		level = int(zstd.EncoderLevelFromZstd(level))
+		c = kgo.ZstdCompression().WithLevel(int(zstd.EncoderLevelFromZstd(max(level, 1))))
 	default:
-		return c, fmt.Errorf("%w: compression %q: want none, gzip, snappy, lz4 or zstd", ErrConfig, name)
+		return nil, fmt.Errorf("%w: compression %q: want none, gzip, snappy, lz4 or zstd", ErrConfig, name)
 	}
-	if level != 0 {
-		c = c.WithLevel(level)
-	}
-	return c, nil
+	return kgo.DefaultCompressor(c)
 }
 
 // maxProduceBatch is the largest batch the producer builds: Kafka's
@@ -62,15 +56,9 @@ const maxProduceBatch = 1_000_012
 // as they are made.
 func producerOpts(c Config, hooks ...kgo.Hook) ([]kgo.Opt, error) {
 	p := c.Producer
-	codec, err := compressionCodec(p.Compression, p.CompressionLevel)
+	comp, err := compressor(p.Compression, p.CompressionLevel)
 	if err != nil {
 		return nil, err
-	}
-	var comp kgo.Compressor = newLz4Compressor(p.CompressionLevel)
-	if p.Compression != "lz4" {
-		if comp, err = kgo.DefaultCompressor(codec); err != nil {
-			return nil, err
-		}
 	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Brokers...),
@@ -79,7 +67,9 @@ func producerOpts(c Config, hooks ...kgo.Hook) ([]kgo.Opt, error) {
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {
 			return func(r *kgo.Record, n int) int { return int(telemetry.Partition(r.Key, int32(n))) }
 		})),
-		kgo.ProducerBatchCompression(codec),
+		// Without a compressor (none) franz-go would build its default,
+		// snappy, from this preference: none instead.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.WithCompressor(comp),
 		kgo.ProducerLinger(p.Linger),
 		kgo.ProducerBatchMaxBytes(int32(min(p.BatchBytes, maxProduceBatch))),
@@ -112,15 +102,16 @@ type lz4Compressor struct{ pool sync.Pool }
 
 func newLz4Compressor(level int) *lz4Compressor {
 	c := &lz4Compressor{}
+	opts := []lz4.Option{lz4.BlockSizeOption(lz4.Block64Kb)}
+	if level != 0 {
+		withLevel := append(opts, lz4.CompressionLevelOption(lz4.CompressionLevel(level)))
+		if lz4.NewWriter(nil).Apply(withLevel...) == nil { // a level lz4 refuses: its default
+			opts = withLevel
+		}
+	}
 	c.pool.New = func() any {
 		w := lz4.NewWriter(new(bytes.Buffer))
-		opts := []lz4.Option{lz4.BlockSizeOption(lz4.Block64Kb)}
-		if level != 0 {
-			opts = append(opts, lz4.CompressionLevelOption(lz4.CompressionLevel(level)))
-		}
-		if err := w.Apply(opts...); err != nil {
-			w.Apply(lz4.BlockSizeOption(lz4.Block64Kb)) // a level lz4 refuses: its default
-		}
+		w.Apply(opts...)
 		return w
 	}
 	return c

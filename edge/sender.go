@@ -98,12 +98,8 @@ func (s *sender) run() {
 // the spool, unlogged) and cancels its context. Once is enough.
 func (s *sender) beginStop() {
 	s.mu.Lock()
-	if !s.stopping {
-		s.stopping = true
-		if s.records == 0 {
-			close(s.idle)
-		}
-	}
+	s.stopping = true
+	s.idleIfDone()
 	s.mu.Unlock()
 	s.cancel()
 }
@@ -270,16 +266,22 @@ func (s *sender) resolved(f *flight) {
 	s.inflight -= f.size
 	s.records--
 	n := s.records
-	if n == 0 && s.stopping {
+	s.idleIfDone()
+	s.mu.Unlock()
+	s.e.metrics.inflight.Set(float64(n))
+	s.signal()
+}
+
+// idleIfDone closes idle once the sender is stopping and every record
+// handed over is resolved. s.mu is held.
+func (s *sender) idleIfDone() {
+	if s.stopping && s.records == 0 {
 		select {
 		case <-s.idle:
 		default:
 			close(s.idle)
 		}
 	}
-	s.mu.Unlock()
-	s.e.metrics.inflight.Set(float64(n))
-	s.signal()
 }
 
 func (s *sender) signal() {

@@ -42,8 +42,11 @@ func EnsureTopics(client sarama.Client, specs ...telemetry.TopicSpec) error {
 // broker (1 on a single broker), as Kafka clusters are usually run and as
 // a Pitwall cluster's default.replication.factor is.
 func ReplicationFactor(client sarama.Client) int16 {
-	return int16(max(1, min(3, len(client.Brokers()))))
+	return replicationFactor(len(client.Brokers()))
 }
+
+// replicationFactor is ReplicationFactor for a cluster of n brokers.
+func replicationFactor(n int) int16 { return int16(max(1, min(3, n))) }
 
 // EnsureTopicsKgo is EnsureTopics through a franz-go client (the edge's
 // producer): one CreateTopics request to the controller, with the
@@ -56,7 +59,7 @@ func EnsureTopicsKgo(ctx context.Context, cl *kgo.Client, specs ...telemetry.Top
 	if err != nil {
 		return fmt.Errorf("admin: metadata: %w", err)
 	}
-	rf := int16(max(1, min(3, len(mresp.Brokers))))
+	rf := replicationFactor(len(mresp.Brokers))
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.TimeoutMillis = 30_000
 	for _, s := range specs {
