@@ -64,7 +64,9 @@
 // over its /metrics. Rates are taken over the steady part of the run (from
 // a tenth of --duration to its end), then the run waits for the spool,
 // the consumer lag and the live stream to drain and applies the issue's
-// rule (KeptUpShare, DrainWithin) in pipeline order. Every latency
+// rule (KeptUpShare, DrainWithin) in pipeline order. The whole machine's
+// CPU and context switches (/proc/stat, machine.go) are read with the
+// same snapshots, over the same steady part. Every latency
 // histogram also counts by the second its samples were taken in, so the
 // report gives each p99 by part of the load (loadParts: a sixth of
 // it each, in whole seconds), beside the cache snapshots

@@ -27,6 +27,7 @@ type snapshot struct {
 	procBefore  map[string]int64
 	usage       map[*proc]usage
 	self        usage
+	machine     machineCPU
 	influx      influxWrites // the local influxd's own counters; zero when not read
 }
 
@@ -79,6 +80,7 @@ func readInfluxWrites(ctx context.Context, url string) influxWrites {
 func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
 	s := snapshot{at: time.Now(), simSamples: l.samples.Load(), simFrames: l.frames.Load(), usage: map[*proc]usage{}}
 	s.self = r.usage(os.Getpid())
+	s.machine = readMachineCPU()
 	for _, p := range r.procs {
 		if !p.exited() {
 			s.usage[p] = r.usage(p.cmd.Process.Pid)
@@ -311,6 +313,7 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 		}
 		return t.Seconds()
 	}
+	rep.Machine = machineBetween(s1.machine, s2.machine, dt)
 	selfCPU := float64(s2.self.ticks-s1.self.ticks) / clockTicks / dt.Seconds()
 	rep.Stages = append(rep.Stages, Stage{Name: "simulator", Process: "pitwall bench (the load)", Offered: rep.Nominal, Achieved: simRate,
 		CPU: selfCPU, RSSMiB: mib(s2.self.rss), PeakRSSMiB: mib(r.peakOf(os.Getpid())), Queue: "-", QueueAtEnd: -1, DrainedS: -1,

@@ -33,6 +33,9 @@ type PipelineReport struct {
 	// the run (/proc/loadavg).
 	LoadBefore string `json:"load_before"`
 	LoadAfter  string `json:"load_after"`
+	// Machine is how busy the whole machine was while the load ran;
+	// nil where /proc/stat cannot be read.
+	Machine *Machine `json:"machine,omitempty"`
 	// Stages in pipeline order; InfluxDB and Mosquitto last, when the
 	// run started them (not Pitwall).
 	Stages  []Stage   `json:"stages"`
@@ -182,7 +185,12 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	if rep.Window != "" {
 		fmt.Fprintf(w, "; a point per car per %s", rep.Window)
 	}
-	fmt.Fprintf(w, "\nload average: %s before, %s after\n\n", rep.LoadBefore, rep.LoadAfter)
+	fmt.Fprintf(w, "\nload average: %s before, %s after\n", rep.LoadBefore, rep.LoadAfter)
+	if m := rep.Machine; m != nil {
+		fmt.Fprintf(w, "machine (%d CPUs, every process) from a tenth of the load to its end: %.0f%% busy (user %.0f%%, system %.0f%%), iowait %.0f%%, steal %.0f%%, %s context switches/s\n",
+			m.CPUs, m.BusyPct, m.UserPct, m.SystemPct, m.IOWaitPct, m.StealPct, grouped(m.ContextSwitchesPerS))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")
 	for _, s := range rep.Stages {

@@ -3,11 +3,13 @@ package bench
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,14 @@ func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
 	}
 	if rep.PitwallRSSMiB <= 0 {
 		t.Errorf("Pitwall RSS %.1f MiB", rep.PitwallRSSMiB)
+	}
+	// The whole machine was measured while the load ran: the pipeline
+	// kept it at least a little busy and switching.
+	if m := rep.Machine; m == nil || m.CPUs != runtime.NumCPU() || m.BusyPct <= 0 || m.BusyPct > 100 ||
+		m.UserPct+m.SystemPct > m.BusyPct+1e-9 || m.BusyPct+m.IOWaitPct+m.StealPct > 100+1e-9 || m.ContextSwitchesPerS <= 0 {
+		t.Errorf("machine %+v", m)
+	} else if !strings.Contains(table, fmt.Sprintf("machine (%d CPUs, every process) from a tenth of the load to its end: %.0f%% busy", m.CPUs, m.BusyPct)) {
+		t.Errorf("table has no machine line for %+v", m)
 	}
 	for _, l := range rep.Latency {
 		// Every frame of both cars carries the streamed channel: 300 rows;
@@ -342,6 +352,32 @@ ts=2026-12-07T04:23:24Z op_name=tsm1_cache_snapshot op_event=end op_elapsed=soon
 }
 
 // TestRedactedURL: a password in --influx-url never reaches the report.
+func TestParseProcStat(t *testing.T) {
+	a := parseProcStat([]byte("cpu  100 5 40 800 10 3 2 0 0 0\ncpu0 50 2 20 400 5 1 1 0 0 0\ncpu1 50 3 20 400 5 2 1 0 0 0\n" +
+		"intr 1 2 3\nctxt 1000\nbtime 1\n"))
+	b := parseProcStat([]byte("cpu  160 5 70 880 20 5 3 10 0 0\ncpu0 80 2 35 440 10 2 1 5 0 0\ncpu1 80 3 35 440 10 3 2 5 0 0\n" +
+		"ctxt 5000\n"))
+	if !a.ok || a.cpus != 2 || a.user != 105 || a.system != 45 || a.idle != 800 || a.iowait != 10 || a.contextSwitches != 1000 {
+		t.Fatalf("parsed %+v", a)
+	}
+	// Over 2 s: user 60, system 30+2+1, idle 80, iowait 10, steal 10 ticks
+	// of 193.
+	m := machineBetween(a, b, 2*time.Second)
+	want := Machine{CPUs: 2, BusyPct: 100 * 93.0 / 193, UserPct: 100 * 60.0 / 193, SystemPct: 100 * 33.0 / 193,
+		IOWaitPct: 100 * 10.0 / 193, StealPct: 100 * 10.0 / 193, ContextSwitchesPerS: 2000}
+	if m == nil || *m != want {
+		t.Errorf("machine %+v, want %+v", m, want)
+	}
+	for _, bad := range []string{"", "cpu 1 2 x 4 5 6 7 8\ncpu0 1 2 3 4 5 6 7 8\n", "cpu 1 2 3\n", "ctxt 5\n"} {
+		if p := parseProcStat([]byte(bad)); p.ok || machineBetween(p, b, time.Second) != nil {
+			t.Errorf("%q parsed as %+v", bad, p)
+		}
+	}
+	if machineBetween(a, b, 0) != nil {
+		t.Error("a machine over no time")
+	}
+}
+
 func TestRedactedURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://127.0.0.1:8086":                    "http://127.0.0.1:8086",
