@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -111,7 +113,16 @@ func TestClusterRandomFaults(t *testing.T) {
 	mustTopics(t, "create", "rf", "--partitions", fmt.Sprint(partitions), "--replication-factor", "3", "--brokers", c.nodes[0].addr)
 	c.waitTopic("rf")
 	c.waitWhole("rf")
-	load := c.kgoLoad("rf")
+	// Runs before the cluster's cleanup kills the brokers: how each one
+	// saw the partitions when the test failed (a frozen one times out).
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, nd := range c.nodes {
+				t.Logf("broker %d's Metadata of rf: %s", nd.id, describePartitions(c.metadataTopic(i, "rf")))
+			}
+		}
+	})
+	load := c.kgoLoadLogged("rf", kgo.LogLevelDebug)
 	load.waitMore(t, 100, "before the first fault")
 
 	for cycle := range *clusterCycles {
@@ -175,6 +186,19 @@ func (c *testCluster) metadataTopic(i int, topic string) (*kmsg.MetadataResponse
 		return nil, fmt.Errorf("%d topics in the answer", len(m.Topics))
 	}
 	return &m.Topics[0], nil
+}
+
+// describePartitions is a topic's partitions as a Metadata answer has
+// them: leader, leader epoch, replicas and ISR.
+func describePartitions(t *kmsg.MetadataResponseTopic, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, p := range t.Partitions {
+		fmt.Fprintf(&b, "[p%d leader %d epoch %d replicas %v isr %v err %d] ", p.Partition, p.Leader, p.LeaderEpoch, p.Replicas, p.ISR, p.ErrorCode)
+	}
+	return b.String()
 }
 
 // TestClusterRestartKnowsTopics: a broker restarted (SIGTERM, then at

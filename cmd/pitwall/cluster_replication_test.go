@@ -223,17 +223,28 @@ func (l *tailLog) String() string {
 // broker killed (or stopped) just after the client connected and sent its
 // first Produce closes exactly so. The idempotent producer makes the retry
 // safe; without it TestClusterRandomFaults failed a CI run (cycle 14,
-// a graceful restart).
+// a graceful restart). Its last log lines (level info) are printed if
+// the test fails.
 func (c *testCluster) kgoLoad(topic string) *keyedLoad {
+	return c.kgoLoadLogged(topic, kgo.LogLevelInfo)
+}
+
+// kgoLoadLogged is kgoLoad keeping the producer's log at level: debug
+// shows every request and each partition's answer, what a stall needs
+// (the tail kept is the stall's when it is one).
+func (c *testCluster) kgoLoadLogged(topic string, level kgo.LogLevel) *keyedLoad {
 	l := newLoad("kgo", 4)
 	logs := &tailLog{max: 400}
+	logger := kgo.BasicLogger(logs, level, func() string { return time.Now().UTC().Format("15:04:05.000 ") })
+	cl := c.client([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(200), kgo.AlwaysRetryEOF(),
+		kgo.WithLogger(quietBuffering{logger})})
+	// After the client's Close in cleanup order (last in, first out): the
+	// log as it was when the test failed, not the client closing.
 	c.t.Cleanup(func() {
 		if c.t.Failed() {
 			c.t.Logf("the kgo producer's last %d log lines:\n%s", logs.max, logs)
 		}
 	})
-	cl := c.client([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(200), kgo.AlwaysRetryEOF(),
-		kgo.WithLogger(kgo.BasicLogger(logs, kgo.LogLevelInfo, func() string { return time.Now().UTC().Format("15:04:05.000 ") }))})
 	go func() {
 		defer close(l.done)
 		for v := 0; ; v++ {
@@ -250,6 +261,19 @@ func (c *testCluster) kgoLoad(topic string) *keyedLoad {
 		}
 	}()
 	return l
+}
+
+// quietBuffering drops the debug lines franz-go logs for every record
+// produced while its buffer is full (this load keeps it full), which
+// would fill the tail and cost the producer a formatting per record.
+type quietBuffering struct{ kgo.Logger }
+
+func (q quietBuffering) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	if level == kgo.LogLevelDebug && (strings.HasPrefix(msg, "blocking Produce") || strings.HasPrefix(msg, "unlingered all partitions") ||
+		strings.HasPrefix(msg, "client ctx canceled while blocked in Produce")) {
+		return
+	}
+	q.Logger.Log(level, msg, keyvals...)
 }
 
 // saramaLoad runs sarama's idempotent producer (acks=all).
