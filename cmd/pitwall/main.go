@@ -15,9 +15,12 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/pitwall/pitwall/internal/gcfloor"
 )
 
 // command is one subcommand: its one-line summary and its entry point.
@@ -75,6 +78,9 @@ func realMain(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
+	if service(args) {
+		defer gcfloor.Start(gcfloor.DefaultFloor)()
+	}
 	if err := cmd.run(ctx, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -83,6 +89,23 @@ func realMain(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// service reports whether args run one of Pitwall's long-running
+// services (or a `bench pipeline` stage standing for one): those keep a
+// heap goal of at least gcfloor.DefaultFloor, so a small live heap under
+// a grid's load is not collected many times a second. The tools and the
+// benchmarks' load generators keep the runtime's (and GOGC's) defaults.
+func service(args []string) bool {
+	switch args[0] {
+	case "broker", "edge", "process", "up", "web":
+		return true
+	case "bench":
+		return len(args) > 1 && args[1] == "pipeline" && slices.ContainsFunc(args[2:], func(a string) bool {
+			return a == "--stage" || a == "-stage" || strings.HasPrefix(a, "--stage=") || strings.HasPrefix(a, "-stage=")
+		})
+	}
+	return false
 }
 
 func usage(cmds map[string]command) {

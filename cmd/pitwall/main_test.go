@@ -57,3 +57,26 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version: %v %q", err, out)
 	}
 }
+
+func TestServiceCommandsKeepAHeapFloor(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"broker", "--listen", "127.0.0.1:0"}, true},
+		{[]string{"edge"}, true},
+		{[]string{"process"}, true},
+		{[]string{"up"}, true},
+		{[]string{"web"}, true},
+		{[]string{"bench", "pipeline", "--stage", "live"}, true},
+		{[]string{"bench", "pipeline", "--stage=process"}, true},
+		{[]string{"bench", "pipeline", "--in", "serial"}, false}, // the load generator
+		{[]string{"bench", "produce"}, false},                    // sets its own GOGC
+		{[]string{"topics", "list"}, false},
+		{[]string{"sim"}, false},
+	} {
+		if got := service(tc.args); got != tc.want {
+			t.Errorf("service(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
