@@ -67,7 +67,7 @@ type tuner struct {
 // collection that finds it unreachable; it holds a pointer so it is never
 // batched with other tiny objects (whose cleanups can wait for theirs).
 type sentinel struct {
-	p *int
+	_ *int
 	_ [8]byte
 }
 
