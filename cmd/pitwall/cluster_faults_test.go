@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -118,7 +117,12 @@ func TestClusterRandomFaults(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for i, nd := range c.nodes {
-				t.Logf("broker %d's Metadata of rf: %s", nd.id, describePartitions(c.metadataTopic(i, "rf")))
+				m, err := c.metadata(i)
+				if err != nil {
+					t.Logf("broker %d's Metadata: %v", nd.id, err)
+					continue
+				}
+				t.Logf("broker %d's Metadata: %s", nd.id, describeMetadata(m))
 			}
 		}
 	})
@@ -186,19 +190,6 @@ func (c *testCluster) metadataTopic(i int, topic string) (*kmsg.MetadataResponse
 		return nil, fmt.Errorf("%d topics in the answer", len(m.Topics))
 	}
 	return &m.Topics[0], nil
-}
-
-// describePartitions is a topic's partitions as a Metadata answer has
-// them: leader, leader epoch, replicas and ISR.
-func describePartitions(t *kmsg.MetadataResponseTopic, err error) string {
-	if err != nil {
-		return err.Error()
-	}
-	var b strings.Builder
-	for _, p := range t.Partitions {
-		fmt.Fprintf(&b, "[p%d leader %d epoch %d replicas %v isr %v err %d] ", p.Partition, p.Leader, p.LeaderEpoch, p.Replicas, p.ISR, p.ErrorCode)
-	}
-	return b.String()
 }
 
 // TestClusterRestartKnowsTopics: a broker restarted (SIGTERM, then at
