@@ -683,7 +683,15 @@ func TestClusterControllerKilled(t *testing.T) {
 		if !slices.Contains(led, p.Partition) {
 			continue
 		}
-		if e, end, code := c.offsetForLeaderEpoch(int(p.Leader)-1, "r3", p.Partition, -1, 0); code != 0 || e != 0 || end != 0 {
+		// The new leader serves the partition once it has a session with
+		// the new controller too (the old one was the victim): until then
+		// it answers NOT_LEADER_OR_FOLLOWER, which clients retry.
+		e, end, code := c.offsetForLeaderEpoch(int(p.Leader)-1, "r3", p.Partition, -1, 0)
+		for deadline := time.Now().Add(30 * time.Second); code == kerr.NotLeaderForPartition.Code && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			e, end, code = c.offsetForLeaderEpoch(int(p.Leader)-1, "r3", p.Partition, -1, 0)
+		}
+		if code != 0 || e != 0 || end != 0 {
 			t.Errorf("r3/%d OffsetForLeaderEpoch(0) on the new leader %d: (%d, %d) code %d, want (0, 0)", p.Partition, p.Leader, e, end, code)
 		}
 		if e, end, code := c.offsetForLeaderEpoch(int(p.Leader)-1, "r3", p.Partition, -1, p.LeaderEpoch); code != 0 || e != p.LeaderEpoch || end != 0 {
