@@ -159,11 +159,16 @@ func (l *load) offered() map[string]offeredCar {
 }
 
 // serialWire writes the serial line format, one pty per car, as a car's
-// logger would: each car has its own writer goroutine, so one slow port
-// holds back only its car until its queue is full.
+// logger would. One writer goroutine takes each pacing step's lines of
+// every car and writes them without waiting (a wake-up a step, not one
+// per car: on a 2-core machine each wake-up costs as much as the write);
+// a car whose pty is full gets the rest written by its own goroutine,
+// which waits for room, so one slow port holds back only its car until
+// its queue is full.
 type serialWire struct {
 	ptys  map[string]*simulator.PTY
-	queue map[string]chan []byte
+	cars  map[string]*serialCar
+	steps chan []serialLines // a step's lines, to the writer
 	buf   map[string][]byte
 	cats  []*telemetry.ChannelCatalog
 	next  int64 // sensor time of the next catalog announcement
@@ -171,12 +176,27 @@ type serialWire struct {
 	err   atomic.Pointer[error]
 }
 
+// serialCar is one car's port and its slow path: what the writer could
+// not write without waiting, in order.
+type serialCar struct {
+	pty     *simulator.PTY
+	slow    chan []byte
+	pending atomic.Int64 // buffers queued on slow or being written from it
+	free    chan []byte  // written buffers, for the load to reuse
+}
+
+// serialLines is one car's lines of one step.
+type serialLines struct {
+	car *serialCar
+	b   []byte
+}
+
 // serialAnnounceEvery is how often (sensor time) the catalogs are sent
 // again, as the simulator's serial output does.
 const serialAnnounceEvery = int64(5 * time.Second)
 
 func newSerialWire(cars []string) (*serialWire, error) {
-	w := &serialWire{ptys: map[string]*simulator.PTY{}, queue: map[string]chan []byte{}, buf: map[string][]byte{}}
+	w := &serialWire{ptys: map[string]*simulator.PTY{}, cars: map[string]*serialCar{}, buf: map[string][]byte{}}
 	for _, car := range cars {
 		p, err := simulator.OpenPTY()
 		if err != nil {
@@ -197,24 +217,61 @@ func (w *serialWire) paths() map[string]string {
 	return out
 }
 
-// startWriters starts the per-car writers; call once the reader opened
-// the ports.
+// startWriters starts the writer and each car's slow path; call once
+// the reader opened the ports.
 func (w *serialWire) startWriters() {
 	for car, p := range w.ptys {
-		q := make(chan []byte, 64)
-		w.queue[car] = q
+		c := &serialCar{pty: p, slow: make(chan []byte, 64), free: make(chan []byte, 4)}
+		w.cars[car] = c
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			for b := range q {
+			for b := range c.slow {
 				if _, err := p.Write(b); err != nil {
-					err = fmt.Errorf("pty of %s: %w", car, err)
-					w.err.CompareAndSwap(nil, &err)
+					w.fail(fmt.Errorf("pty of %s: %w", car, err))
 				}
+				c.pending.Add(-1)
 			}
 		}()
 	}
+	w.steps = make(chan []serialLines, 64)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for step := range w.steps {
+			for _, l := range step {
+				w.write(l.car, l.b)
+			}
+		}
+		for _, c := range w.cars {
+			close(c.slow)
+		}
+	}()
 }
+
+// write writes b to c's pty without waiting, unless earlier lines wait
+// on its slow path; what the pty does not take goes there.
+func (w *serialWire) write(c *serialCar, b []byte) {
+	if c.pending.Load() == 0 {
+		n, err := c.pty.TryWrite(b)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		if n == len(b) {
+			select {
+			case c.free <- b[:0]:
+			default:
+			}
+			return
+		}
+		b = b[n:]
+	}
+	c.pending.Add(1)
+	c.slow <- b
+}
+
+func (w *serialWire) fail(err error) { w.err.CompareAndSwap(nil, &err) }
 
 func (w *serialWire) catalog(cat *telemetry.ChannelCatalog) error {
 	w.cats = append(w.cats, cat)
@@ -254,19 +311,28 @@ func (w *serialWire) flush() error {
 	if err := w.err.Load(); err != nil {
 		return *err
 	}
+	var step []serialLines
 	for car, b := range w.buf {
 		if len(b) == 0 {
 			continue
 		}
-		w.queue[car] <- b
-		w.buf[car] = make([]byte, 0, cap(b))
+		c := w.cars[car]
+		step = append(step, serialLines{car: c, b: b})
+		select {
+		case w.buf[car] = <-c.free:
+		default:
+			w.buf[car] = make([]byte, 0, cap(b))
+		}
+	}
+	if len(step) > 0 {
+		w.steps <- step
 	}
 	return nil
 }
 
 func (w *serialWire) close() error {
-	for _, q := range w.queue {
-		close(q)
+	if w.steps != nil {
+		close(w.steps)
 	}
 	w.wg.Wait()
 	w.closePTYs()
