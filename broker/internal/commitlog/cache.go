@@ -153,6 +153,7 @@ func (s *segment) unload(c *IndexCache) {
 		s.file = nil
 	}
 	s.idx, s.loaded = newIndexer(s.idx.interval), false
+	s.recent = nil
 	c.evictions.Add(1)
 }
 

@@ -160,6 +160,11 @@ func (l *Log) position(s *segment, size, end, offset int64, dmg []damage) (v seg
 		if v, err = l.view(s, size, end); err != nil {
 			return v, 0, 0, err
 		}
+		if len(dmg) == 0 {
+			if pos, batch, ok := s.recentAt(offset, size); ok {
+				return v, pos, batch, nil
+			}
+		}
 		pos, batch, err = v.seek(s.base, offset, size, dmg)
 		if !errors.Is(err, errBadIndex) || attempt > 0 {
 			return v, pos, batch, err

@@ -206,6 +206,7 @@ func (l *Log) cutSegment(s *segment, pos int64, keep bool) error {
 	}
 	s.loaded, s.pending = false, false
 	s.idx = newIndexer(l.cfg.IndexIntervalBytes)
+	s.recent = nil
 	s.verified.Store(nil)
 	s.mu.Unlock()
 	s.saveMu.Lock()

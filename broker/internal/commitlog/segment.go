@@ -1,6 +1,7 @@
 package commitlog
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,6 +67,9 @@ type segment struct {
 	pending        bool
 	sealedMaxTs    int64
 	sealedMaxKnown bool // sealedMaxTs was read from the time index without loading it
+	// recent: where this run's last appends to the segment lie (recent.go);
+	// nil until the first, dropped on unload and truncation.
+	recent *recentBatches
 }
 
 func newSegment(dir string, base int64, interval int) *segment {
@@ -122,8 +126,13 @@ func (s *segment) append(l *Log, batch []byte, base, maxTs int64) error {
 		return err
 	}
 	s.markVerified(pos, pos+int64(len(batch)), nil) // Append checked its CRC
+	rel := uint32(base - s.base)
 	s.mu.Lock()
-	s.idx.add(uint32(base-s.base), pos, len(batch), maxTs)
+	s.idx.add(rel, pos, len(batch), maxTs)
+	if s.recent == nil {
+		s.recent = new(recentBatches)
+	}
+	s.recent.add(recentBatch{rel: rel, last: rel + binary.BigEndian.Uint32(batch[offLastOffsetDelta:]), pos: pos, size: int64(len(batch))})
 	s.mu.Unlock()
 	s.size += int64(len(batch))
 	return nil
