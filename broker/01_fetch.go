@@ -54,8 +54,12 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 		}
 	}
 	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
-	resp, enough, wake := c.s.fetchOnce(req)
-	if req.MaxWaitMillis <= 0 || enough && !resp.settling {
+	if req.MaxWaitMillis <= 0 {
+		resp, _, _ := c.s.fetchOnce(req)
+		return ready(resp)
+	}
+	resp, enough, settling, wake := c.s.look(req)
+	if resp != nil && enough && !settling {
 		return ready(resp)
 	}
 	resp.release() // not enough yet, or more about to be visible: read again
@@ -63,12 +67,15 @@ func handleFetch(c *conn, kreq kmsg.Request) *reply {
 		timer := time.NewTimer(time.Until(deadline))
 		defer timer.Stop()
 		for !enough {
+			if c.s.cfg.fetchWaiting != nil {
+				c.s.cfg.fetchWaiting()
+			}
 			if !c.s.waitAny(ctx, timer.C, wake) {
 				resp, _, _ = c.s.fetchOnce(req)
 				return resp
 			}
-			resp, enough, wake = c.s.fetchOnce(req)
-			if enough && !resp.settling {
+			resp, enough, settling, wake = c.s.look(req)
+			if resp != nil && enough && !settling {
 				return resp
 			}
 			resp.release()
@@ -179,6 +186,63 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 	return resp, failed || total >= int(req.MinBytes), wake
 }
 
+// look is fetchOnce for a fetch that may wait: it reads only once the
+// answer should go. While the records visible to req fall short of its
+// MinBytes, each append that wakes it costs no reads (fetchProbe); a
+// consumer that asks for bytes to batch its work (fetch.min.bytes) would
+// otherwise have every partition it reads read again at every append.
+// resp is nil when nothing was read; settling is resp.settling.
+func (s *Server) look(req *kmsg.FetchRequest) (resp *fetchReply, enough, settling bool, wake []<-chan struct{}) {
+	if enough, settling, wake, known := s.fetchProbe(req); known && (!enough || settling) {
+		return nil, enough, settling, wake
+	}
+	resp, enough, wake = s.fetchOnce(req)
+	return resp, enough, resp.settling, wake
+}
+
+// fetchProbe is fetchOnce without reading: whether req's answer should go
+// (MinBytes visible, counted from the log's positions), whether more is
+// about to be visible, and the channels to wait on. known is false when
+// a read must tell: an error to answer with, an offset out of range, or
+// visible records whose size the log does not know without reading (a
+// consumer further back than its last appends). The partition and fetch
+// memory limits are not applied: they only ever make an answer go sooner.
+func (s *Server) fetchProbe(req *kmsg.FetchRequest) (enough, settling bool, wake []<-chan struct{}, known bool) {
+	var total int64
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			p, err := s.servedPartition(rt.Topic, rp.Partition)
+			if err == nil && req.ReplicaID >= 0 {
+				err = s.notReplica(rt.Topic, rp.Partition, req.ReplicaID)
+			}
+			if err != nil {
+				return false, false, wake, false
+			}
+			l := p.Log()
+			wake = p.Wait(wake) // before looking, as fetchOnce
+			below := p.HighWatermark()
+			if req.ReplicaID >= 0 {
+				below = l.HighWatermark()
+			}
+			end := l.EndOffset()
+			if req.ReplicaID < 0 && end > below && rp.FetchOffset <= end {
+				settling = true
+			}
+			if rp.FetchOffset >= below && rp.FetchOffset <= end {
+				continue
+			}
+			n, ok := l.VisibleBytes(rp.FetchOffset, below)
+			if !ok {
+				return false, false, wake, false
+			}
+			total += n
+		}
+	}
+	return total >= int64(req.MinBytes), settling, wake, true
+}
+
 // read reads a partition's batches from offset into a pooled buffer,
 // within reserved bytes of fetch memory already taken (more if the first
 // batch is bigger: KIP-74), and keeps the buffer's capacity taken. On an
@@ -256,6 +320,9 @@ type fetchReply struct {
 // release gives the record buffers back to the pools and their bytes to
 // fetch memory; the response must not be used afterwards.
 func (f *fetchReply) release() {
+	if f == nil {
+		return
+	}
 	for _, b := range f.bufs {
 		putFrame(b)
 	}

@@ -179,6 +179,9 @@ type Config struct {
 	// beforeFsync, when set by a test, runs before each fsync of a
 	// partition's log (partition.Config.BeforeFsync).
 	beforeFsync func(topic string, partition int32)
+	// fetchWaiting, when set by a test, runs each time a fetch starts
+	// waiting for records (handleFetch).
+	fetchWaiting func()
 }
 
 // Defaults of Config, in one place so Config, DescribeConfigs answers and

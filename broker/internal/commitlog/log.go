@@ -184,6 +184,8 @@ type Stats struct {
 	SyncerWakeups   int64    // times the syncer woke up: 0 while nothing is appended
 	RejectedBatches int64    // Append calls refused as corrupt or too large
 	IndexRebuilds   int64    // segments whose index files were rebuilt from the log
+	Reads           int64    // preads of batches for readers (one per segment read)
+	HeaderReads     int64    // preads of batch headers to find a reader's batch
 	Recovery        Recovery // what Open did
 }
 
@@ -242,6 +244,8 @@ type Log struct {
 	rejected      atomic.Int64
 	indexRebuilds atomic.Int64
 	wakeups       atomic.Int64 // times the syncer woke up
+	reads         atomic.Int64
+	headerReads   atomic.Int64
 	lastUse       atomic.Int64 // Files' epoch of the last append or read
 	recovery      Recovery     // written by Open, and by loadActive under mu
 	undoneWrites  bool         // guarded by mu: a failed write was undone since the last good one
@@ -536,6 +540,8 @@ func (l *Log) Stats() Stats {
 		SyncerWakeups:   l.wakeups.Load(),
 		RejectedBatches: l.rejected.Load(),
 		IndexRebuilds:   l.indexRebuilds.Load(),
+		Reads:           l.reads.Load(),
+		HeaderReads:     l.headerReads.Load(),
 		Recovery:        r,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync/atomic"
 )
 
 // errPastSegment: the offset lies after the last batch of its segment,
@@ -88,6 +89,7 @@ func (l *Log) readSegment(offset int64, maxBytes int, below int64, get func(n in
 		limit := nextDamage(dmg, pos+1, size)
 		n := max(min(int64(maxBytes), limit-pos), first)
 		buf := get(int(n))[:n]
+		l.reads.Add(1)
 		if _, err := v.file.ReadAt(buf, pos); err != nil {
 			return nil, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", s.base, pos, err)
 		}
@@ -165,7 +167,7 @@ func (l *Log) position(s *segment, size, end, offset int64, dmg []damage) (v seg
 				return v, pos, batch, nil
 			}
 		}
-		pos, batch, err = v.seek(s.base, offset, size, dmg)
+		pos, batch, err = v.seek(s.base, offset, size, dmg, &l.headerReads)
 		if !errors.Is(err, errBadIndex) || attempt > 0 {
 			return v, pos, batch, err
 		}
@@ -183,7 +185,7 @@ func (l *Log) position(s *segment, size, end, offset int64, dmg []damage) (v seg
 // to start after the previous one. It fails with errBadIndex if an entry
 // does not point at the batch it names, and with errPastSegment if no
 // batch qualifies.
-func (v segView) seek(base, offset, size int64, dmg []damage) (pos, batch int64, err error) {
+func (v segView) seek(base, offset, size int64, dmg []damage, reads *atomic.Int64) (pos, batch int64, err error) {
 	e := lookupOffset(v.offsets, uint32(offset-base))
 	pos, want := int64(e.pos), base+int64(e.rel)
 	var hdr [offFirstTimestamp]byte
@@ -192,6 +194,7 @@ func (v segView) seek(base, offset, size int64, dmg []damage) (pos, batch int64,
 			pos, want = d.end, d.last+1
 			continue
 		}
+		reads.Add(1)
 		if _, err := v.file.ReadAt(hdr[:], pos); err != nil {
 			return 0, 0, fmt.Errorf("commitlog: read segment %d at %d: %w", base, pos, err)
 		}

@@ -63,3 +63,42 @@ func (s *segment) recentAt(offset, size int64) (pos, n int64, ok bool) {
 	}
 	return b.pos, b.size, true
 }
+
+// VisibleBytes returns how many bytes of whole batches a read from offset
+// would find below min(HW, below), when the positions of the active
+// segment's last appends tell it without reading: offset's batch and the
+// end of what is visible are among them (or the end is the log's end).
+// ok is false otherwise (offset further back, out of range, or not known);
+// then only a read tells. A fetch waiting for its MinBytes asks this at
+// each append instead of reading, as Kafka's delayed fetch compares
+// positions; damage a read would skip is not subtracted.
+func (l *Log) VisibleBytes(offset, below int64) (n int64, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	end := min(l.hw, below)
+	if l.closed || offset >= end || offset < l.segments[0].base {
+		return 0, false
+	}
+	s := l.segments[len(l.segments)-1]
+	if offset < s.base || s.pending {
+		return 0, false
+	}
+	to := s.size
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, ok := s.recent.find(uint32(offset - s.base))
+	if !ok {
+		return 0, false
+	}
+	if end < l.leo {
+		b, ok := s.recent.find(uint32(end - s.base))
+		if !ok || s.base+int64(b.rel) != end {
+			return 0, false
+		}
+		to = b.pos
+	}
+	if to < from.pos {
+		return 0, false
+	}
+	return to - from.pos, true
+}

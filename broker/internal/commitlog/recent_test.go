@@ -3,6 +3,7 @@ package commitlog
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -79,11 +80,14 @@ func TestReadAtTheTail(t *testing.T) {
 		base, last := mustAppend(t, l, makeBatch(t, int64(1000+seed), values(records, size, seed)...), 1)
 		spans = append(spans, span{base, last})
 		check(step)
-	}
-	segments := func() int {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return len(l.segments)
+		// The batch just appended is found without reading a header.
+		before := l.Stats()
+		if _, err := l.Read(last, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		if st := l.Stats(); st.HeaderReads != before.HeaderReads || st.Reads != before.Reads+1 {
+			t.Fatalf("%s: reading the last batch took %d header reads and %d reads, want 0 and 1", step, st.HeaderReads-before.HeaderReads, st.Reads-before.Reads)
+		}
 	}
 	// A cut to the start of a one-segment log empties its segment, which
 	// stays the active one; bigger batches then take its offsets, and none
@@ -113,15 +117,13 @@ func TestReadAtTheTail(t *testing.T) {
 	check("after the cut")
 	// A cut at the base of the active segment removes it; a new one
 	// takes its offsets.
-	for n := segments(); segments() == n; {
+	for n := segmentCount(l); segmentCount(l) == n; {
 		appendOne("to a roll", 4, 20, 500)
 	}
 	for i := range 6 {
 		appendOne("small", 4, 20, 600+i)
 	}
-	l.mu.Lock()
-	cut = l.segments[len(l.segments)-1].base
-	l.mu.Unlock()
+	cut = activeBase(l)
 	if err := l.Truncate(cut); err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +155,45 @@ func TestReadAtTheTail(t *testing.T) {
 		if !bytes.Equal(b, before[off]) {
 			t.Fatalf("reopened: Read(%d) differs from the read before", off)
 		}
+	}
+}
+
+// TestVisibleBytes: where the log can tell how much a read would find
+// without reading, it is exactly what the read finds, below the high
+// watermark and below a lower bound (a cluster's ISR high watermark);
+// for a consumer at the tail it always can.
+func TestVisibleBytes(t *testing.T) {
+	l := openLog(t, Config{Dir: t.TempDir(), SegmentBytes: 4096, IndexIntervalBytes: 300})
+	var bases []int64
+	for i := range 100 {
+		base, _ := mustAppend(t, l, makeBatch(t, int64(i), values(i%3+1, 30+i%40, i)...), 1)
+		bases = append(bases, base)
+		if i%7 != 6 {
+			continue // appended, not yet visible
+		}
+		if err := l.Sync(t.Context(), l.EndOffset()); err != nil {
+			t.Fatal(err)
+		}
+		hw := l.HighWatermark()
+		for k := max(0, len(bases)-recentLen); k < len(bases); k++ {
+			for _, below := range []int64{math.MaxInt64, bases[len(bases)-1], bases[min(k+1, len(bases)-1)]} { // at batch bounds, as HWs are
+				for off := bases[k]; off < min(hw, below) && (k+1 == len(bases) || off < bases[k+1]); off++ {
+					n, ok := l.VisibleBytes(off, below)
+					got, err := l.ReadFuncBelow(off, 1<<30, below, func(n int) []byte { return make([]byte, n) })
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok && min(hw, below) > bases[0] && off >= activeBase(l) {
+						t.Fatalf("VisibleBytes(%d, %d) not known at the tail", off, below)
+					}
+					if ok && n != int64(len(got)) {
+						t.Fatalf("VisibleBytes(%d, %d) = %d, a read finds %d", off, below, n, len(got))
+					}
+				}
+			}
+		}
+	}
+	if _, ok := l.VisibleBytes(l.EndOffset(), math.MaxInt64); ok {
+		t.Fatal("VisibleBytes at the end of the log claims to know")
 	}
 }
