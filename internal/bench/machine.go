@@ -16,6 +16,7 @@ type machineCPU struct {
 	cpus                              int
 	user, system, iowait, idle, steal int64 // ticks
 	contextSwitches                   int64
+	waits                             threadWaits // every thread's run-queue delay
 }
 
 // readMachineCPU reads /proc/stat; ok is false where there is none.
@@ -24,7 +25,9 @@ func readMachineCPU() machineCPU {
 	if err != nil {
 		return machineCPU{}
 	}
-	return parseProcStat(b)
+	m := parseProcStat(b)
+	m.waits = readThreadWaits(0)
+	return m
 }
 
 // parseProcStat reads the "cpu" line (user nice system idle iowait irq
@@ -72,6 +75,12 @@ type Machine struct {
 	StealPct  float64 `json:"steal_pct"` // taken by the hypervisor, where it says
 	// ContextSwitchesPerS is the kernel's count of context switches, per second.
 	ContextSwitchesPerS float64 `json:"context_switches_per_s"`
+	// WaitingThreads is how many threads were runnable but waiting for a
+	// CPU on average, every thread of every process counted (their
+	// run-queue delay, /proc/PID/task/TID/schedstat); -1: not known. Far
+	// above 0, the machine has more ready work than CPUs whatever its
+	// busy percentage says, and every stage's latency includes the wait.
+	WaitingThreads float64 `json:"waiting_threads"`
 }
 
 // machineBetween is the machine's use from a to b, dt apart; nil when
@@ -88,5 +97,6 @@ func machineBetween(a, b machineCPU, dt time.Duration) *Machine {
 	pct := func(n int64) float64 { return 100 * float64(n) / total }
 	return &Machine{CPUs: b.cpus, BusyPct: pct(user + system), UserPct: pct(user), SystemPct: pct(system),
 		IOWaitPct: pct(iowait), StealPct: pct(steal),
-		ContextSwitchesPerS: float64(b.contextSwitches-a.contextSwitches) / dt.Seconds()}
+		ContextSwitchesPerS: float64(b.contextSwitches-a.contextSwitches) / dt.Seconds(),
+		WaitingThreads:      waitingThreads(a.waits, b.waits, dt)}
 }

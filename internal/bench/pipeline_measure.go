@@ -306,6 +306,7 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	cpu := func(p *proc) float64 {
 		return float64(s2.usage[p].ticks-s1.usage[p].ticks) / clockTicks / dt.Seconds()
 	}
+	waiting := func(p *proc) float64 { return waitingThreads(s1.usage[p].waits, s2.usage[p].waits, dt) }
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 	drained := func(t time.Duration) float64 {
 		if t == 0 {
@@ -316,29 +317,29 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	rep.Machine = machineBetween(s1.machine, s2.machine, dt)
 	selfCPU := float64(s2.self.ticks-s1.self.ticks) / clockTicks / dt.Seconds()
 	rep.Stages = append(rep.Stages, Stage{Name: "simulator", Process: "pitwall bench (the load)", Offered: rep.Nominal, Achieved: simRate,
-		CPU: selfCPU, RSSMiB: mib(s2.self.rss), PeakRSSMiB: mib(r.peakOf(os.Getpid())), Queue: "-", QueueAtEnd: -1, DrainedS: -1,
+		CPU: selfCPU, Waiting: waitingThreads(s1.self.waits, s2.self.waits, dt), RSSMiB: mib(s2.self.rss), PeakRSSMiB: mib(r.peakOf(os.Getpid())), Queue: "-", QueueAtEnd: -1, DrainedS: -1,
 		Note: fmt.Sprintf("ran up to %v behind real time", time.Duration(l.lagMax.Load()).Round(time.Millisecond))})
 	if r.edge != nil {
 		rep.Stages = append(rep.Stages, Stage{Name: "edge", Process: "pitwall edge", Offered: offered,
 			Achieved: rate(s1.edge.sum("edge_samples_received_total"), s2.edge.sum("edge_samples_received_total"), dt),
-			CPU:      cpu(r.edge), RSSMiB: mib(s2.usage[r.edge].rss), PeakRSSMiB: mib(r.peakOf(r.edge.cmd.Process.Pid)), Queue: "spool records",
+			CPU:      cpu(r.edge), Waiting: waiting(r.edge), RSSMiB: mib(s2.usage[r.edge].rss), PeakRSSMiB: mib(r.peakOf(r.edge.cmd.Process.Pid)), Queue: "spool records",
 			QueueAtEnd: int64(s2.edge.sum("edge_spool_records")), DrainedS: drained(d.edge), Pitwall: true})
 		rep.Stages = append(rep.Stages, Stage{Name: "broker", Process: "pitwall broker", Offered: offered,
 			Achieved: rate(s1.edge.sum("edge_acked_samples_total"), s2.edge.sum("edge_acked_samples_total"), dt),
-			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(r.peakOf(r.broker.cmd.Process.Pid)), Queue: "unacked records",
+			CPU:      cpu(r.broker), Waiting: waiting(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(r.peakOf(r.broker.cmd.Process.Pid)), Queue: "unacked records",
 			QueueAtEnd: int64(s2.edge.sum("edge_inflight_records")), DrainedS: drained(d.broker), Pitwall: true,
 			Note: "achieved: samples the edge had acknowledged"})
 	} else {
 		rep.Stages = append(rep.Stages, Stage{Name: "broker", Process: "pitwall broker", Offered: offered,
 			Achieved: rate(float64(s1.kafkaAcked), float64(s2.kafkaAcked), dt),
-			CPU:      cpu(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(r.peakOf(r.broker.cmd.Process.Pid)), Queue: "unacked frames",
+			CPU:      cpu(r.broker), Waiting: waiting(r.broker), RSSMiB: mib(s2.usage[r.broker].rss), PeakRSSMiB: mib(r.peakOf(r.broker.cmd.Process.Pid)), Queue: "unacked frames",
 			QueueAtEnd: s2.simFrames - s2.kafkaFrames, DrainedS: drained(d.broker), Pitwall: true,
 			Note: "achieved: samples the producer had acknowledged"})
 	}
 	liveDt := time.Duration(s2.live.AtNs - s1.live.AtNs)
 	rep.Stages = append(rep.Stages, Stage{Name: "live stream", Process: "live subscriber (stage process)", Offered: offered,
 		Achieved: rate(float64(s1.live.Samples), float64(s2.live.Samples), liveDt),
-		CPU:      cpu(r.live), RSSMiB: mib(s2.usage[r.live].rss), PeakRSSMiB: mib(r.peakOf(r.live.cmd.Process.Pid)), Queue: "frames behind",
+		CPU:      cpu(r.live), Waiting: waiting(r.live), RSSMiB: mib(s2.usage[r.live].rss), PeakRSSMiB: mib(r.peakOf(r.live.cmd.Process.Pid)), Queue: "frames behind",
 		QueueAtEnd: s2.simFrames - s2.live.Frames, DrainedS: drained(d.live), Pitwall: true})
 	pst := Stage{Name: "processors", Offered: offered, Queue: "consumer lag records",
 		QueueAtEnd: d.lagAtEnd, DrainedS: drained(d.lag), Pitwall: true, Achieved: -1}
@@ -353,6 +354,11 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	}
 	var each []string
 	for _, p := range r.process {
+		if w := waiting(p); w < 0 || pst.Waiting < 0 {
+			pst.Waiting = -1
+		} else {
+			pst.Waiting += w
+		}
 		pst.CPU += cpu(p)
 		pst.RSSMiB += mib(s2.usage[p].rss)
 		pst.PeakRSSMiB += mib(r.peakOf(p.cmd.Process.Pid))
@@ -363,7 +369,7 @@ func (r *pipelineRun) fill(rep *PipelineReport, l *load, w wire, simRate float64
 	for _, p := range []*proc{r.influxd, r.mosq} {
 		if p != nil {
 			st := Stage{Name: p.name, Process: p.name + " (not Pitwall)", Offered: -1, Achieved: -1,
-				CPU: cpu(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(r.peakOf(p.cmd.Process.Pid)), Queue: "-", QueueAtEnd: -1, DrainedS: -1}
+				CPU: cpu(p), Waiting: waiting(p), RSSMiB: mib(s2.usage[p].rss), PeakRSSMiB: mib(r.peakOf(p.cmd.Process.Pid)), Queue: "-", QueueAtEnd: -1, DrainedS: -1}
 			if p == r.influxd && s1.influx.ok && s2.influx.ok {
 				if n := s2.influx.requests - s1.influx.requests; n > 0 {
 					st.Note = fmt.Sprintf("%d write requests (%.1f/s), %.0f KB each on average",

@@ -86,8 +86,11 @@ type Stage struct {
 	// run (from a tenth of the duration to its end); -1: not measured.
 	Offered  float64 `json:"offered_samples_per_s"`
 	Achieved float64 `json:"achieved_samples_per_s"`
-	// CPU is cores used over the same span.
+	// CPU is cores used over the same span; Waiting is how many of its
+	// threads were runnable but waiting for a CPU, on average (see
+	// Machine.WaitingThreads; -1: not known).
 	CPU        float64 `json:"cpu_cores"`
+	Waiting    float64 `json:"waiting_threads"`
 	RSSMiB     float64 `json:"rss_mib"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 	// Queue names what QueueAtEnd counts (at the end of the load; -1:
@@ -187,12 +190,16 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nload average: %s before, %s after\n", rep.LoadBefore, rep.LoadAfter)
 	if m := rep.Machine; m != nil {
-		fmt.Fprintf(w, "machine (%d CPUs, every process) from a tenth of the load to its end: %.0f%% busy (user %.0f%%, system %.0f%%), iowait %.0f%%, steal %.0f%%, %s context switches/s\n",
+		fmt.Fprintf(w, "machine (%d CPUs, every process) from a tenth of the load to its end: %.0f%% busy (user %.0f%%, system %.0f%%), iowait %.0f%%, steal %.0f%%, %s context switches/s",
 			m.CPUs, m.BusyPct, m.UserPct, m.SystemPct, m.IOWaitPct, m.StealPct, grouped(m.ContextSwitchesPerS))
+		if m.WaitingThreads >= 0 {
+			fmt.Fprintf(w, ", %.1f threads waiting for a CPU on average", m.WaitingThreads)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")
+	fmt.Fprintln(tw, "stage\toffered/s\tachieved/s\t%\tCPU cores\twaiting\tRSS MiB\tpeak MiB\tat end\tdrained\tprocess")
 	for _, s := range rep.Stages {
 		pct, off, ach := "-", "-", "-"
 		if s.Offered > 0 {
@@ -212,9 +219,13 @@ func (rep *PipelineReport) WriteTable(w io.Writer) error {
 				drained = (time.Duration(s.DrainedS * float64(time.Second))).Round(10 * time.Millisecond).String()
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\n", s.Name, off, ach, pct, s.CPU, s.RSSMiB, s.PeakRSSMiB, atEnd, drained, s.Process)
+		waiting := "-"
+		if s.Waiting >= 0 {
+			waiting = strconv.FormatFloat(s.Waiting, 'f', 2, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t%s\t%s\t%s\n", s.Name, off, ach, pct, s.CPU, waiting, s.RSSMiB, s.PeakRSSMiB, atEnd, drained, s.Process)
 	}
-	fmt.Fprintf(tw, "Pitwall total\t\t\t\t%.2f\t%.0f\t%.0f\t\t\tedge, broker, live subscriber, processors\n", rep.PitwallCPU, rep.PitwallRSSMiB, rep.PitwallPeakRSSMiB)
+	fmt.Fprintf(tw, "Pitwall total\t\t\t\t%.2f\t\t%.0f\t%.0f\t\t\tedge, broker, live subscriber, processors\n", rep.PitwallCPU, rep.PitwallRSSMiB, rep.PitwallPeakRSSMiB)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

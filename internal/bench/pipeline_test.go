@@ -72,8 +72,8 @@ func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
 	var got []string
 	for _, s := range rep.Stages {
 		got = append(got, s.Name)
-		if s.RSSMiB <= 0 || s.PeakRSSMiB < s.RSSMiB || s.CPU < 0 {
-			t.Errorf("%s: RSS %.1f MiB, peak %.1f, CPU %.2f", s.Name, s.RSSMiB, s.PeakRSSMiB, s.CPU)
+		if s.RSSMiB <= 0 || s.PeakRSSMiB < s.RSSMiB || s.CPU < 0 || s.Waiting < 0 {
+			t.Errorf("%s: RSS %.1f MiB, peak %.1f, CPU %.2f, waiting threads %.2f", s.Name, s.RSSMiB, s.PeakRSSMiB, s.CPU, s.Waiting)
 		}
 		// Achieved is a rate over the run's steady part; how much a stage
 		// got done by then depends on the machine, so only that it was
@@ -100,7 +100,8 @@ func checkPipelineReport(t *testing.T, rep *PipelineReport, in, table string) {
 	// The whole machine was measured while the load ran: the pipeline
 	// kept it at least a little busy and switching.
 	if m := rep.Machine; m == nil || m.CPUs != runtime.NumCPU() || m.BusyPct <= 0 || m.BusyPct > 100 ||
-		m.UserPct+m.SystemPct > m.BusyPct+1e-9 || m.BusyPct+m.IOWaitPct+m.StealPct > 100+1e-9 || m.ContextSwitchesPerS <= 0 {
+		m.UserPct+m.SystemPct > m.BusyPct+1e-9 || m.BusyPct+m.IOWaitPct+m.StealPct > 100+1e-9 || m.ContextSwitchesPerS <= 0 ||
+		m.WaitingThreads < 0 {
 		t.Errorf("machine %+v", m)
 	} else if !strings.Contains(table, fmt.Sprintf("machine (%d CPUs, every process) from a tenth of the load to its end: %.0f%% busy", m.CPUs, m.BusyPct)) {
 		t.Errorf("table has no machine line for %+v", m)
@@ -351,7 +352,43 @@ ts=2026-12-07T04:23:24Z op_name=tsm1_cache_snapshot op_event=end op_elapsed=soon
 	}
 }
 
-// TestRedactedURL: a password in --influx-url never reaches the report.
+// TestThreadWaits: run-queue delays are read for a process's threads
+// and for every thread, and turned into threads waiting on average.
+func TestThreadWaits(t *testing.T) {
+	for in, want := range map[string]int64{"1234 5678 9\n": 5678, "0 0 0": 0} {
+		if got, ok := parseSchedstat(in); !ok || got != want {
+			t.Errorf("parseSchedstat(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "1 2", "1 x 3", "1 -5 3"} {
+		if _, ok := parseSchedstat(bad); ok {
+			t.Errorf("parseSchedstat(%q) parsed", bad)
+		}
+	}
+	// Thread 1 waited 0.5 s more, 2 ended, 3 started having waited 0.25 s,
+	// 4 is a reused id whose count went down: over 1 s, 0.75 threads.
+	a := threadWaits{1: 1e9, 2: 5e9, 4: 9e9}
+	b := threadWaits{1: 1.5e9, 3: 0.25e9, 4: 1e6}
+	if got := waitingThreads(a, b, time.Second); math.Abs(got-0.751) > 1e-9 {
+		t.Errorf("waiting threads %v, want 0.751", got)
+	}
+	if waitingThreads(nil, b, time.Second) != -1 || waitingThreads(a, b, 0) != -1 {
+		t.Error("waiting threads from nothing")
+	}
+	own := readThreadWaits(os.Getpid())
+	all := readThreadWaits(0)
+	if len(own) == 0 || len(all) <= len(own) {
+		t.Fatalf("read %d threads of this process and %d of every process", len(own), len(all))
+	}
+	for tid := range own {
+		if _, ok := all[tid]; !ok {
+			t.Errorf("thread %d of this process missing from every process's", tid)
+		}
+	}
+}
+
+// TestParseProcStat: the machine's CPU time by kind and its context
+// switches, and what comes of two readings.
 func TestParseProcStat(t *testing.T) {
 	a := parseProcStat([]byte("cpu  100 5 40 800 10 3 2 0 0 0\ncpu0 50 2 20 400 5 1 1 0 0 0\ncpu1 50 3 20 400 5 2 1 0 0 0\n" +
 		"intr 1 2 3\nctxt 1000\nbtime 1\n"))
@@ -364,7 +401,7 @@ func TestParseProcStat(t *testing.T) {
 	// of 193.
 	m := machineBetween(a, b, 2*time.Second)
 	want := Machine{CPUs: 2, BusyPct: 100 * 93.0 / 193, UserPct: 100 * 60.0 / 193, SystemPct: 100 * 33.0 / 193,
-		IOWaitPct: 100 * 10.0 / 193, StealPct: 100 * 10.0 / 193, ContextSwitchesPerS: 2000}
+		IOWaitPct: 100 * 10.0 / 193, StealPct: 100 * 10.0 / 193, ContextSwitchesPerS: 2000, WaitingThreads: -1}
 	if m == nil || *m != want {
 		t.Errorf("machine %+v, want %+v", m, want)
 	}
@@ -378,6 +415,7 @@ func TestParseProcStat(t *testing.T) {
 	}
 }
 
+// TestRedactedURL: a password in --influx-url never reaches the report.
 func TestRedactedURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://127.0.0.1:8086":                    "http://127.0.0.1:8086",
