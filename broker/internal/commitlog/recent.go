@@ -20,7 +20,8 @@ type recentBatch struct {
 // under a steady load that was three of every four of a broker's preads.
 // It holds only batches this run appended and checked (Append checks
 // their CRCs), so it names nothing a read would not find; a truncation
-// drops it (cutSegment), as does unloading the segment.
+// drops it (cutSegment), as does unloading the segment. 416 bytes per
+// segment appended to, allocated at its first append.
 type recentBatches struct {
 	e [recentLen]recentBatch
 	n int // batches added; the newest is e[(n-1)%recentLen]
