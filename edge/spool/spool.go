@@ -150,6 +150,15 @@ type Spool struct {
 	rd                     reader
 	acks                   ackState
 	stats                  counters
+	writes                 uint64 // write calls of appends
+	groupBuf               []byte // a group's batches, written together
+
+	// Appends that arrive while another is writing queue here and go to
+	// the file together, in one write (group.go). gmu guards queue and
+	// leading; it is never held with mu.
+	gmu     sync.Mutex
+	queue   []*appendCall
+	leading bool
 }
 
 type counters struct {
@@ -283,12 +292,17 @@ func (s *Spool) recoverTail() error {
 	return nil
 }
 
-// Append writes the batch at the tail of the spool in one write and
-// returns the index of its first record. On error nothing was appended.
-// The batch may be reused once Append returns.
+// Append writes the batch at the tail of the spool and returns the index
+// of its first record; it returns once the batch is written (to the page
+// cache: the sync loop fsyncs). On error nothing was appended. The batch
+// may be reused once Append returns. Batches appended at the same time
+// by several goroutines may be written together, in one write (group.go).
 func (s *Spool) Append(b *Batch) (uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.appendGrouped(b)
+}
+
+// appendOne is Append of one batch on its own. Called with s.mu held.
+func (s *Spool) appendOne(b *Batch) (uint64, error) {
 	if err := s.appendable(b); err != nil {
 		return 0, err
 	}
@@ -329,6 +343,7 @@ func (s *Spool) write(b *Batch) error {
 		return err
 	}
 	active := s.segs[len(s.segs)-1]
+	s.writes++
 	if _, err := active.f.WriteAt(b.buf, active.size); err != nil {
 		if terr := active.f.Truncate(active.size); terr != nil {
 			s.broken = fmt.Errorf("%w: %w (then truncate: %v)", ErrBroken, err, terr)

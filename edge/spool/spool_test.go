@@ -18,7 +18,7 @@ import (
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func open(t *testing.T, cfg Config) *Spool {
+func open(t testing.TB, cfg Config) *Spool {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()

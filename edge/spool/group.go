@@ -1,0 +1,116 @@
+package spool
+
+import "fmt"
+
+// Group append. Every source goroutine of the edge appends what each of
+// its reads decoded; with many cars sampled in step their reads come
+// together, and each append was a write syscall of its own under mu.
+// Now an append that finds another one writing queues its batch and
+// waits; the writer (the leader) then takes every queued batch and
+// writes them in one call, and so on until the queue is empty. Each
+// caller still returns only once its batch is written, with its own
+// first index or error, so what Append promises is unchanged. A group
+// that meets anything unusual (the spool closed or broken, its bound
+// under drop-newest, a segment to roll, a failed write) is appended one
+// batch at a time, each through the same path as a lone append, so every
+// policy applies to each batch as before.
+
+// appendCall is one Append waiting in the queue.
+type appendCall struct {
+	b     *Batch
+	first uint64
+	err   error
+	done  chan struct{} // closed by the leader; nil for the leader's own
+}
+
+func (s *Spool) appendGrouped(b *Batch) (uint64, error) {
+	c := &appendCall{b: b}
+	s.gmu.Lock()
+	s.queue = append(s.queue, c)
+	if s.leading {
+		c.done = make(chan struct{})
+		s.gmu.Unlock()
+		<-c.done
+		return c.first, c.err
+	}
+	s.leading = true
+	for {
+		group := s.queue
+		s.queue = nil
+		if len(group) == 0 {
+			s.leading = false
+			s.gmu.Unlock()
+			return c.first, c.err
+		}
+		s.gmu.Unlock()
+		s.appendGroup(group)
+		for _, g := range group {
+			if g.done != nil {
+				close(g.done)
+			}
+		}
+		s.gmu.Lock()
+	}
+}
+
+// appendGroup appends the group's batches in order, in one write when it
+// can.
+func (s *Spool) appendGroup(group []*appendCall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(group) > 1 && s.appendTogether(group) {
+		return
+	}
+	for _, g := range group {
+		g.first, g.err = s.appendOne(g.b)
+	}
+}
+
+// appendTogether writes the group's batches at the end of the active
+// segment in one write, if nothing about them needs a batch-by-batch
+// decision; false if it wrote nothing. Called with s.mu held.
+func (s *Spool) appendTogether(group []*appendCall) bool {
+	size, records := 0, 0
+	for _, g := range group {
+		size += len(g.b.buf)
+		records += g.b.n
+	}
+	if s.closed || s.broken != nil || len(s.segs) == 0 || records == 0 ||
+		s.cfg.Policy == PolicyDropNewest && s.bytes+int64(size) > s.cfg.MaxBytes {
+		return false
+	}
+	active := s.segs[len(s.segs)-1]
+	if active.size >= s.cfg.SegmentBytes {
+		return false // a roll first
+	}
+	buf := s.groupBuf[:0]
+	for _, g := range group {
+		buf = append(buf, g.b.buf...)
+	}
+	s.groupBuf = buf[:0]
+	if cap(buf) > 1<<20 {
+		s.groupBuf = nil // a burst's buffer is not kept
+	}
+	s.writes++
+	if _, err := active.f.WriteAt(buf, active.size); err != nil {
+		// Undone as write undoes a lone append's; then each batch is
+		// tried alone, and meets the same error with its policy.
+		if terr := active.f.Truncate(active.size); terr != nil {
+			s.broken = fmt.Errorf("%w: %w (then truncate: %v)", ErrBroken, err, terr)
+			s.cfg.Logger.Error("spool: a failed write could not be undone; refusing every append from now on", "err", s.broken)
+		}
+		return false
+	}
+	for _, g := range group {
+		g.first = s.next
+		s.next += uint64(g.b.n)
+	}
+	s.diskFull = false
+	active.size += int64(size)
+	s.bytes += int64(size)
+	s.dirty = true
+	s.atBound()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	return true
+}
