@@ -126,7 +126,18 @@ func TestClusterRandomFaults(t *testing.T) {
 			}
 		}
 	})
-	load := c.kgoLoadLogged("rf", kgo.LogLevelDebug)
+	// A frozen broker holds a request until the client's deadline, and
+	// franz-go retries a timed-out produce on the same broker without a
+	// metadata refresh; its metadata requests go round the brokers and
+	// seeds, the frozen one's address among them. At its defaults (a
+	// produce's deadline 20 s, any other request's 10 s) a few unlucky
+	// turns outlast the test's 60 s wait for progress although the
+	// cluster moved the leadership within seconds (a CI run, seed
+	// 1796661657123104814: both live brokers' Metadata named live
+	// leaders while the producer timed out on the frozen one for 60 s).
+	// Deadlines of a few seconds, as a client on one trackside network
+	// would set, let it look elsewhere in time.
+	load := c.kgoLoadLogged("rf", kgo.LogLevelDebug, kgo.RequestTimeoutOverhead(2*time.Second), kgo.ProduceRequestTimeout(3*time.Second))
 	load.waitMore(t, 100, "before the first fault")
 
 	for cycle := range *clusterCycles {

@@ -232,12 +232,12 @@ func (c *testCluster) kgoLoad(topic string) *keyedLoad {
 // kgoLoadLogged is kgoLoad keeping the producer's log at level: debug
 // shows every request and each partition's answer, what a stall needs
 // (the tail kept is the stall's when it is one).
-func (c *testCluster) kgoLoadLogged(topic string, level kgo.LogLevel) *keyedLoad {
+func (c *testCluster) kgoLoadLogged(topic string, level kgo.LogLevel, extra ...kgo.Opt) *keyedLoad {
 	l := newLoad("kgo", 4)
 	logs := &tailLog{max: 400}
 	logger := kgo.BasicLogger(logs, level, func() string { return time.Now().UTC().Format("15:04:05.000 ") })
-	cl := c.client([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(200), kgo.AlwaysRetryEOF(),
-		kgo.WithLogger(quietBuffering{logger})})
+	cl := c.client(append([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(time.Millisecond), kgo.MaxBufferedRecords(200), kgo.AlwaysRetryEOF(),
+		kgo.WithLogger(quietBuffering{logger})}, extra...))
 	// After the client's Close in cleanup order (last in, first out): the
 	// log as it was when the test failed, not the client closing.
 	c.t.Cleanup(func() {
