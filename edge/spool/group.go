@@ -6,10 +6,11 @@ import "fmt"
 // its reads decoded; with many cars sampled in step their reads come
 // together, and each append was a write syscall of its own under mu.
 // Now an append that finds another one writing queues its batch and
-// waits; the writer (the leader) then takes every queued batch and
-// writes them in one call, and so on until the queue is empty. Each
-// caller still returns only once its batch is written, with its own
-// first index or error, so what Append promises is unchanged. A group
+// waits; when the writer (the leader) is done it hands the lead to the
+// first in the queue, which takes every queued batch and writes them in
+// one call. Each caller still returns only once its batch is written,
+// with its own first index or error, so what Append promises is
+// unchanged, and no caller writes more than its own group. A group
 // that meets anything unusual (the spool closed or broken, its bound
 // under drop-newest, a segment to roll, a failed write) is appended one
 // batch at a time, each through the same path as a lone append, so every
@@ -20,37 +21,42 @@ type appendCall struct {
 	b     *Batch
 	first uint64
 	err   error
-	done  chan struct{} // closed by the leader; nil for the leader's own
+	// wake says true once the batch is written (first and err set), or
+	// false when this call is to lead: take the queue and write it.
+	wake chan bool
 }
 
 func (s *Spool) appendGrouped(b *Batch) (uint64, error) {
-	c := &appendCall{b: b}
+	c := &appendCall{b: b, wake: make(chan bool, 1)}
 	s.gmu.Lock()
 	s.queue = append(s.queue, c)
 	if s.leading {
-		c.done = make(chan struct{})
 		s.gmu.Unlock()
-		<-c.done
-		return c.first, c.err
-	}
-	s.leading = true
-	for {
-		group := s.queue
-		s.queue = nil
-		if len(group) == 0 {
-			s.leading = false
-			s.gmu.Unlock()
+		if written := <-c.wake; written {
 			return c.first, c.err
 		}
-		s.gmu.Unlock()
-		s.appendGroup(group)
-		for _, g := range group {
-			if g.done != nil {
-				close(g.done)
-			}
-		}
-		s.gmu.Lock()
+		s.gmu.Lock() // handed the lead: c is first in the queue
 	}
+	s.leading = true
+	group := s.queue
+	s.queue = nil
+	s.gmu.Unlock()
+	s.appendGroup(group)
+	for _, g := range group {
+		if g != c {
+			g.wake <- true
+		}
+	}
+	// One group each: the next in the queue leads the next group, so no
+	// caller (a source's reader) is kept writing for the others.
+	s.gmu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].wake <- false
+	} else {
+		s.leading = false
+	}
+	s.gmu.Unlock()
+	return c.first, c.err
 }
 
 // appendGroup appends the group's batches in order, in one write when it
