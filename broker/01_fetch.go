@@ -126,36 +126,24 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 			sp.Partition = rp.Partition
 			sp.PreferredReadReplica = -1
 			sp.RecordBatches = []byte{}
-			p, err := s.servedPartition(rt.Topic, rp.Partition)
-			if err == nil && req.ReplicaID >= 0 {
-				err = s.notReplica(rt.Topic, rp.Partition, req.ReplicaID)
-			}
+			v, w, err := s.viewPartition(req, rt.Topic, rp, wake)
+			wake = w
 			if err != nil {
 				sp.ErrorCode, failed = errorCode(err), true
 				continue
 			}
-			l := p.Log()
-			// Taken before reading, so an append after the read
-			// cannot be missed.
-			wake = p.Wait(wake)
-			sp.HighWatermark = p.HighWatermark()
+			sp.HighWatermark = v.hw
 			sp.LastStableOffset = sp.HighWatermark
-			sp.LogStartOffset = l.StartOffset()
-			// Consumers read below the high watermark; a follower
-			// (replica id >= 0) reads all the leader has fsynced.
-			below := sp.HighWatermark
-			if req.ReplicaID >= 0 {
-				below = l.HighWatermark()
-			}
+			sp.LogStartOffset = v.l.StartOffset()
 			limit := min(int(rp.PartitionMaxBytes), budget-total)
 			if total > 0 && limit <= 0 {
 				continue
 			}
-			if req.ReplicaID < 0 && l.EndOffset() > below && rp.FetchOffset <= l.EndOffset() {
-				resp.settling = true // written, visible once fsynced or replicated
+			if v.settling {
+				resp.settling = true
 			}
-			if rp.FetchOffset >= below && rp.FetchOffset <= l.EndOffset() {
-				continue // nothing to read yet: take no memory for it
+			if v.nothingYet(rp.FetchOffset) {
+				continue // take no memory for it
 			}
 			reserved, freed := s.fetchBudget.takeUpTo(int64(max(limit, 1)))
 			if reserved == 0 {
@@ -165,7 +153,7 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 				wake = append(wake, freed)
 				continue
 			}
-			out, err := resp.read(l, rp.FetchOffset, below, reserved)
+			out, err := resp.read(v.l, rp.FetchOffset, v.below, reserved)
 			if err == nil && total > 0 && len(out) > limit {
 				// Only the first non-empty partition may exceed the
 				// limits (KIP-74); this one waits its turn.
@@ -185,6 +173,43 @@ func (s *Server) fetchOnce(req *kmsg.FetchRequest) (resp *fetchReply, enough boo
 	}
 	return resp, failed || total >= int(req.MinBytes), wake
 }
+
+// fetchView is what a fetch may read of one partition, looked at once.
+type fetchView struct {
+	l  *commitlog.Log
+	hw int64 // the partition's high watermark, answered with
+	// below is where reading stops: the high watermark for a consumer;
+	// for a follower (replica id >= 0), all the leader has fsynced.
+	below    int64
+	end      int64 // the log's end offset
+	settling bool  // a consumer's records past below: written, visible once fsynced or replicated
+}
+
+// viewPartition finds the partition rp of topic that req may read and
+// looks at it. It adds the partition's wake channel to wake first, so an
+// append after the look cannot be missed.
+func (s *Server) viewPartition(req *kmsg.FetchRequest, topic string, rp *kmsg.FetchRequestTopicPartition, wake []<-chan struct{}) (fetchView, []<-chan struct{}, error) {
+	p, err := s.servedPartition(topic, rp.Partition)
+	if err == nil && req.ReplicaID >= 0 {
+		err = s.notReplica(topic, rp.Partition, req.ReplicaID)
+	}
+	if err != nil {
+		return fetchView{}, wake, err
+	}
+	wake = p.Wait(wake)
+	v := fetchView{l: p.Log(), hw: p.HighWatermark()}
+	v.below = v.hw
+	if req.ReplicaID >= 0 {
+		v.below = v.l.HighWatermark()
+	}
+	v.end = v.l.EndOffset()
+	v.settling = req.ReplicaID < 0 && v.end > v.below && rp.FetchOffset <= v.end
+	return v, wake, nil
+}
+
+// nothingYet reports whether offset is at or past what is visible but
+// within the log: nothing to read yet.
+func (v fetchView) nothingYet(offset int64) bool { return offset >= v.below && offset <= v.end }
 
 // look is fetchOnce for a fetch that may wait: it reads only once the
 // answer should go. While the records visible to req fall short of its
@@ -213,27 +238,16 @@ func (s *Server) fetchProbe(req *kmsg.FetchRequest) (enough, settling bool, wake
 		rt := &req.Topics[i]
 		for j := range rt.Partitions {
 			rp := &rt.Partitions[j]
-			p, err := s.servedPartition(rt.Topic, rp.Partition)
-			if err == nil && req.ReplicaID >= 0 {
-				err = s.notReplica(rt.Topic, rp.Partition, req.ReplicaID)
-			}
+			v, w, err := s.viewPartition(req, rt.Topic, rp, wake)
+			wake = w
 			if err != nil {
 				return false, false, wake, false
 			}
-			l := p.Log()
-			wake = p.Wait(wake) // before looking, as fetchOnce
-			below := p.HighWatermark()
-			if req.ReplicaID >= 0 {
-				below = l.HighWatermark()
-			}
-			end := l.EndOffset()
-			if req.ReplicaID < 0 && end > below && rp.FetchOffset <= end {
-				settling = true
-			}
-			if rp.FetchOffset >= below && rp.FetchOffset <= end {
+			settling = settling || v.settling
+			if v.nothingYet(rp.FetchOffset) {
 				continue
 			}
-			n, ok := l.VisibleBytes(rp.FetchOffset, below)
+			n, ok := v.l.VisibleBytes(rp.FetchOffset, v.below)
 			if !ok {
 				return false, false, wake, false
 			}

@@ -61,6 +61,9 @@ func (t *PTY) TryWrite(b []byte) (n int, err error) {
 				}
 				break
 			}
+			if m == 0 {
+				break // took nothing: full, as EAGAIN
+			}
 		}
 		return true // never wait for the poller: that is Write's job
 	})

@@ -1,7 +1,5 @@
 package spool
 
-import "fmt"
-
 // Group append. Every source goroutine of the edge appends what each of
 // its reads decoded; with many cars sampled in step their reads come
 // together, and each append was a write syscall of its own under mu.
@@ -26,7 +24,12 @@ type appendCall struct {
 	wake chan bool
 }
 
-func (s *Spool) appendGrouped(b *Batch) (uint64, error) {
+// Append writes the batch at the tail of the spool and returns the index
+// of its first record; it returns once the batch is written (to the page
+// cache: the sync loop fsyncs). On error nothing was appended. The batch
+// may be reused once Append returns. Batches appended at the same time
+// by several goroutines may be written together, in one write.
+func (s *Spool) Append(b *Batch) (uint64, error) {
 	c := &appendCall{b: b, wake: make(chan bool, 1)}
 	s.gmu.Lock()
 	s.queue = append(s.queue, c)
@@ -85,8 +88,7 @@ func (s *Spool) appendTogether(group []*appendCall) bool {
 		s.cfg.Policy == PolicyDropNewest && s.bytes+int64(size) > s.cfg.MaxBytes {
 		return false
 	}
-	active := s.segs[len(s.segs)-1]
-	if active.size >= s.cfg.SegmentBytes {
+	if s.segs[len(s.segs)-1].size >= s.cfg.SegmentBytes {
 		return false // a roll first
 	}
 	buf := s.groupBuf[:0]
@@ -97,26 +99,13 @@ func (s *Spool) appendTogether(group []*appendCall) bool {
 	if cap(buf) > 1<<20 {
 		s.groupBuf = nil // a burst's buffer is not kept
 	}
-	s.writes++
-	if _, err := active.f.WriteAt(buf, active.size); err != nil {
-		// Undone as write undoes a lone append's; then each batch is
-		// tried alone, and meets the same error with its policy.
-		if terr := active.f.Truncate(active.size); terr != nil {
-			s.broken = fmt.Errorf("%w: %w (then truncate: %v)", ErrBroken, err, terr)
-			s.cfg.Logger.Error("spool: a failed write could not be undone; refusing every append from now on", "err", s.broken)
-		}
-		return false
+	if err := s.writeActive(buf); err != nil {
+		return false // undone: each batch is tried alone, and meets the error with its policy
 	}
 	for _, g := range group {
 		g.first = s.next
 		s.next += uint64(g.b.n)
 	}
-	s.diskFull = false
-	active.size += int64(size)
-	s.bytes += int64(size)
-	s.dirty = true
-	s.atBound()
-	close(s.notify)
-	s.notify = make(chan struct{})
+	s.appended(size)
 	return true
 }

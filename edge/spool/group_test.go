@@ -61,7 +61,7 @@ func TestAppendsGroup(t *testing.T) {
 		t.Errorf("%d writes for ten appends, nine queued together; want 2", n)
 	}
 	// Every record is where its Append said: the batches in queue order.
-	recs := readAllRecords(t, s)
+	recs := readAllRecords(t, s, 1<<20)
 	want := uint64(0)
 	for w := range 10 {
 		if firsts[w] != want {
@@ -118,7 +118,7 @@ func TestConcurrentAppends(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	recs := readAllRecords(t, s)
+	recs := readAllRecords(t, s, 1<<20)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		if seen[string(r.Value)] {
@@ -142,20 +142,5 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 	if want := writers * each * 2; len(recs) != want {
 		t.Fatalf("%d records, want %d", len(recs), want)
-	}
-}
-
-func readAllRecords(t *testing.T, s *Spool) []Record {
-	t.Helper()
-	var out []Record
-	for {
-		recs, err := s.Read(1 << 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			return out
-		}
-		out = append(out, recs...)
 	}
 }

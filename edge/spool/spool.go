@@ -292,15 +292,6 @@ func (s *Spool) recoverTail() error {
 	return nil
 }
 
-// Append writes the batch at the tail of the spool and returns the index
-// of its first record; it returns once the batch is written (to the page
-// cache: the sync loop fsyncs). On error nothing was appended. The batch
-// may be reused once Append returns. Batches appended at the same time
-// by several goroutines may be written together, in one write (group.go).
-func (s *Spool) Append(b *Batch) (uint64, error) {
-	return s.appendGrouped(b)
-}
-
 // appendOne is Append of one batch on its own. Called with s.mu held.
 func (s *Spool) appendOne(b *Batch) (uint64, error) {
 	if err := s.appendable(b); err != nil {
@@ -324,16 +315,23 @@ func (s *Spool) appendOne(b *Batch) (uint64, error) {
 		}
 		return 0, s.refuse(b, err)
 	}
+	s.next += uint64(b.n)
+	s.appended(len(b.buf))
+	return first, nil
+}
+
+// appended accounts n bytes just written at the end of the active
+// segment (their records already counted in s.next), applies the bound's
+// policy and wakes the reader. Called with s.mu held.
+func (s *Spool) appended(n int) {
 	s.diskFull = false
 	active := s.segs[len(s.segs)-1]
-	active.size += int64(len(b.buf))
-	s.bytes += int64(len(b.buf))
-	s.next += uint64(b.n)
+	active.size += int64(n)
+	s.bytes += int64(n)
 	s.dirty = true
 	s.atBound()
 	close(s.notify)
 	s.notify = make(chan struct{})
-	return first, nil
 }
 
 // write writes the batch at the end of the active segment, rolling it
@@ -342,9 +340,16 @@ func (s *Spool) write(b *Batch) error {
 	if err := s.rollIfFull(); err != nil {
 		return err
 	}
+	return s.writeActive(b.buf)
+}
+
+// writeActive writes buf at the end of the active segment; a failed
+// write is undone, and if that fails too the spool is broken. Called
+// with s.mu held.
+func (s *Spool) writeActive(buf []byte) error {
 	active := s.segs[len(s.segs)-1]
 	s.writes++
-	if _, err := active.f.WriteAt(b.buf, active.size); err != nil {
+	if _, err := active.f.WriteAt(buf, active.size); err != nil {
 		if terr := active.f.Truncate(active.size); terr != nil {
 			s.broken = fmt.Errorf("%w: %w (then truncate: %v)", ErrBroken, err, terr)
 			s.cfg.Logger.Error("spool: a failed write could not be undone; refusing every append from now on", "err", s.broken)

@@ -64,20 +64,26 @@ func appendN(t *testing.T, s *Spool, from, n, size int) {
 	}
 }
 
-// readAll reads everything available and checks it is records from..from+len.
-func readAll(t *testing.T, s *Spool, from int) []Record {
+// readAllRecords reads everything available, maxBytes a Read.
+func readAllRecords(t *testing.T, s *Spool, maxBytes int) []Record {
 	t.Helper()
 	var out []Record
 	for {
-		recs, err := s.Read(1000)
+		recs, err := s.Read(maxBytes)
 		if err != nil {
 			t.Fatalf("Read: %v", err)
 		}
 		if len(recs) == 0 {
-			break
+			return out
 		}
 		out = append(out, recs...)
 	}
+}
+
+// readAll reads everything available and checks it is records from..from+len.
+func readAll(t *testing.T, s *Spool, from int) []Record {
+	t.Helper()
+	out := readAllRecords(t, s, 1000)
 	for i, r := range out {
 		want := rec(from+i, 0)
 		if r.Index != uint64(from+i) || !bytes.HasPrefix(r.Value, want.Value) || string(r.Key) != string(want.Key) ||
@@ -214,17 +220,7 @@ func TestCorruptSealedSegmentLosesOnlyItsRest(t *testing.T) {
 	os.WriteFile(seg, b, 0o644)
 
 	s = open(t, Config{Dir: dir, SegmentBytes: 4096})
-	var got []Record
-	for {
-		recs, err := s.Read(1 << 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		got = append(got, recs...)
-	}
+	got := readAllRecords(t, s, 1<<20)
 	st := s.Stats()
 	if st.Corrupt == 0 || uint64(len(got))+st.Corrupt != 60 {
 		t.Fatalf("read %d records, %d corrupt; want them to add up to 60 with some corrupt", len(got), st.Corrupt)

@@ -80,10 +80,13 @@ func readInfluxWrites(ctx context.Context, url string) influxWrites {
 func (r *pipelineRun) snapshot(ctx context.Context, l *load, w wire) snapshot {
 	s := snapshot{at: time.Now(), simSamples: l.samples.Load(), simFrames: l.frames.Load(), usage: map[*proc]usage{}}
 	s.self = r.usage(os.Getpid())
+	s.self.waits = readThreadWaits(os.Getpid())
 	s.machine = readMachineCPU()
 	for _, p := range r.procs {
 		if !p.exited() {
-			s.usage[p] = r.usage(p.cmd.Process.Pid)
+			u := r.usage(p.cmd.Process.Pid)
+			u.waits = readThreadWaits(p.cmd.Process.Pid)
+			s.usage[p] = u
 		}
 	}
 	if kw, ok := w.(*kafkaWire); ok {

@@ -202,14 +202,13 @@ func (p *proc) exited() bool {
 type usage struct {
 	ticks int64
 	rss   int64
-	hwm   int64 // peak RSS
-	waits threadWaits
+	hwm   int64       // peak RSS
+	waits threadWaits // read by snapshot only
 }
 
 func usageOf(pid int) usage {
 	var u usage
 	u.ticks, _ = cpuTicks(pid)
-	u.waits = readThreadWaits(pid)
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return u
