@@ -113,5 +113,6 @@
 // not republish unchanged catalogs and knows the session of serial cars
 // before their next channel announcement; it is replaced atomically and
 // fsynced, in the spool's reserved space if the disk is full
-// (spool.WriteFile), whenever a car's catalog changes.
+// (spool.WriteFile), by a goroutine of its own once a changed catalog's
+// record is in the spool: a source's reader never waits for it.
 package edge

@@ -56,7 +56,7 @@ func New(cfg Config) (*Edge, error) {
 		return nil, err
 	}
 	e := &Edge{cfg: cfg, log: cfg.Logger, codec: telemetry.MustNewCodec(), limit: newLimiter(logEvery),
-		cats: catalogs{last: make(map[string]*telemetry.ChannelCatalog)}}
+		cats: catalogs{last: make(map[string]*catalogEntry), kick: make(chan struct{}, 1)}}
 	names := map[string]bool{}
 	for _, raw := range cfg.Inputs {
 		in, err := ParseInput(raw)
@@ -122,6 +122,8 @@ func (e *Edge) Run(ctx context.Context) error {
 	}
 	snd := newSender(e)
 	go snd.run()
+	stopSaver, saverDone := make(chan struct{}), make(chan struct{})
+	go e.saveCatalogs(stopSaver, saverDone)
 
 	srcCtx, stopSources := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -145,6 +147,8 @@ func (e *Edge) Run(ctx context.Context) error {
 	e.log.Info("edge: stopping; flushing to the broker", "timeout", e.cfg.FlushTimeout)
 	stopSources()
 	wg.Wait()
+	close(stopSaver)
+	<-saverDone
 	e.drain(snd)
 	close(snd.stop)
 	<-snd.done

@@ -35,6 +35,8 @@ type emitter struct {
 	buf   []byte
 	// counted once the batch is in the spool (or refused)
 	frames, samples, catalogs int
+	// cats are the catalogs in the batch, as catalogChanged recorded them
+	cats []*telemetry.ChannelCatalog
 	// counters is this source's children of the per-source counters,
 	// looked up at the first Flush: a lookup hashes the label values,
 	// and Flush runs once per read (thousands of times a second).
@@ -85,15 +87,20 @@ func (m *emitter) Frame(f *telemetry.Frame, recv time.Time) error {
 // Catalog encodes c for the compacted catalog topic, unless it is the
 // car's catalog already (loggers repeat theirs every few seconds).
 func (m *emitter) Catalog(c *telemetry.ChannelCatalog, recv time.Time) error {
-	if !m.e.catalogChanged(c) {
+	kept := m.e.catalogChanged(c)
+	if kept == nil {
 		return nil
 	}
 	var err error
 	if m.buf, err = m.e.codec.AppendCatalog(m.buf[:0], c); err != nil {
-		m.e.forgetCatalog(c.Car)
+		m.e.catalogsLost([]*telemetry.ChannelCatalog{kept})
 		return err
 	}
-	m.add(&spool.Record{Topic: telemetry.TopicChannels, Key: []byte(c.Car), TimeNs: recv.UnixNano(), Value: m.buf})
+	if !m.add(&spool.Record{Topic: telemetry.TopicChannels, Key: []byte(c.Car), TimeNs: recv.UnixNano(), Value: m.buf}) {
+		m.e.catalogsLost([]*telemetry.ChannelCatalog{kept})
+		return nil
+	}
+	m.cats = append(m.cats, kept)
 	m.catalogs++
 	return nil
 }
@@ -150,15 +157,18 @@ func (m *emitter) Up(up bool, err error) {
 	}
 }
 
-func (m *emitter) add(r *spool.Record) {
+// add puts r in the batch (false: too large for the spool, dropped and
+// counted).
+func (m *emitter) add(r *spool.Record) bool {
 	if err := m.batch.Add(r); err != nil {
 		m.e.metrics.dropped.WithLabelValues(m.name, source.DropTooLarge).Inc()
 		m.e.logLimited("drop:"+m.name, "edge: record too large for the spool, dropped", "source", m.name, "err", err)
-		return
+		return false
 	}
 	if m.batch.Size() >= maxBatchBytes {
 		m.Flush()
 	}
+	return true
 }
 
 // Flush appends the batch to the spool in one write. What the spool
@@ -184,7 +194,11 @@ func (m *emitter) Flush() error {
 		m.stats.dropped.Add(int64(m.frames))
 		m.e.logLimited("drop:"+m.name+reason, "edge: SPOOL REFUSED RECORDS; they are lost", "source", m.name, "records", m.batch.Len(), "err", err)
 		m.e.setLastErr("spool: " + err.Error())
+		m.e.catalogsLost(m.cats)
 	} else {
+		if len(m.cats) > 0 {
+			m.e.catalogsSpooled(m.cats)
+		}
 		m.stats.frames.Add(int64(m.frames))
 		c.framesIn.Add(float64(m.frames))
 		c.samplesIn.Add(float64(m.samples))
@@ -193,28 +207,83 @@ func (m *emitter) Flush() error {
 	m.stats.read.Add(int64(m.frames))
 	c.framesRead.Add(float64(m.frames))
 	m.batch.Reset()
+	clear(m.cats)
+	m.cats = m.cats[:0]
 	m.frames, m.samples, m.catalogs = 0, 0, 0
 	return err
 }
 
 // catalogs remembers the last catalog of every car, so repeats are not
-// published again.
+// published again, and saves them beside the spool (saveCatalogs).
 type catalogs struct {
 	mu   sync.Mutex
-	last map[string]*telemetry.ChannelCatalog
+	last map[string]*catalogEntry
+	gen  uint64 // changes to what the catalogs file should hold
+	// saved is the gen the catalogs file holds; guarded by mu.
+	saved uint64
+	// kick tells the saver a change waits (capacity 1: changes that
+	// come while it writes are saved together by its next write).
+	kick chan struct{}
+	// beforeSave, when set (tests), runs before each save.
+	beforeSave func()
 }
 
-func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) bool {
+// catalogEntry is a car's last catalog, a copy no one changes (replaced,
+// never written to), and whether its record is in the spool.
+type catalogEntry struct {
+	c       *telemetry.ChannelCatalog
+	spooled bool
+}
+
+// catalogChanged records c as its car's catalog unless it is the one
+// recorded already, and returns the copy it recorded (nil: unchanged).
+// The emitter reports what became of its record (catalogsSpooled,
+// catalogsLost). Nothing here waits for a disk: at the start of a
+// session every car announces its catalog at once, and the durable write
+// of the catalogs file each did here, one after the other under the lock,
+// held the last car's port unread for hundreds of milliseconds while its
+// logger kept sending.
+func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) *telemetry.ChannelCatalog {
 	e.cats.mu.Lock()
 	defer e.cats.mu.Unlock()
-	if old := e.cats.last[c.Car]; old != nil && old.Session == c.Session && slices.Equal(old.Channels, c.Channels) {
-		return false
+	if old := e.cats.last[c.Car]; old != nil && old.c.Session == c.Session && slices.Equal(old.c.Channels, c.Channels) {
+		return nil
 	}
 	cp := *c
 	cp.Channels = slices.Clone(c.Channels)
-	e.cats.last[c.Car] = &cp
-	e.saveCatalogs()
-	return true
+	e.cats.last[c.Car] = &catalogEntry{c: &cp}
+	return &cp
+}
+
+// catalogsSpooled marks cats (from catalogChanged) as in the spool and
+// asks the saver to write the catalogs file: only a catalog the spool
+// holds goes into the file, so a crash between the two costs a repeated
+// catalog record, never a catalog the broker does not get.
+func (e *Edge) catalogsSpooled(cats []*telemetry.ChannelCatalog) {
+	e.cats.mu.Lock()
+	defer e.cats.mu.Unlock()
+	for _, c := range cats {
+		if en := e.cats.last[c.Car]; en != nil && en.c == c {
+			en.spooled = true
+			e.cats.gen++
+		}
+	}
+	select {
+	case e.cats.kick <- struct{}{}:
+	default: // a kick is pending: that save includes these
+	}
+}
+
+// catalogsLost forgets cats (from catalogChanged) whose record the spool
+// refused, so the logger's next repeat of each is published.
+func (e *Edge) catalogsLost(cats []*telemetry.ChannelCatalog) {
+	e.cats.mu.Lock()
+	defer e.cats.mu.Unlock()
+	for _, c := range cats {
+		if en := e.cats.last[c.Car]; en != nil && en.c == c {
+			delete(e.cats.last, c.Car)
+		}
+	}
 }
 
 // Session returns the session of the car's last catalog, for sources
@@ -222,8 +291,8 @@ func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) bool {
 func (m *emitter) Session(car string) (string, bool) {
 	m.e.cats.mu.Lock()
 	defer m.e.cats.mu.Unlock()
-	if c := m.e.cats.last[car]; c != nil {
-		return c.Session, true
+	if en := m.e.cats.last[car]; en != nil {
+		return en.c.Session, true
 	}
 	return "", false
 }
@@ -233,12 +302,47 @@ func (m *emitter) Session(car string) (string, bool) {
 // session of cars whose frames do not carry it.
 const catalogsFile = "catalogs"
 
-// saveCatalogs writes every car's catalog (length-prefixed Avro) to the
-// catalogs file, atomically and durably, in the spool's reserved space
-// if the disk is full (spool.WriteFile). Called with cats.mu held.
-func (e *Edge) saveCatalogs() {
+// saveCatalogs writes the catalogs file whenever a catalog changed, until
+// stop is closed; then once more if a change is not saved yet, and closes
+// done. It runs beside the sources (Run).
+func (e *Edge) saveCatalogs(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		select {
+		case <-e.cats.kick:
+			e.saveCatalogsOnce()
+		case <-stop:
+			e.saveCatalogsOnce()
+			return
+		}
+	}
+}
+
+// saveCatalogsOnce writes every car's spooled catalog (length-prefixed
+// Avro) to the catalogs file, atomically and durably, in the spool's
+// reserved space if the disk is full (spool.WriteFile), unless the file
+// holds the latest already. Only the saver calls it, so saves never
+// overlap.
+func (e *Edge) saveCatalogsOnce() {
+	e.cats.mu.Lock()
+	gen := e.cats.gen
+	if gen == e.cats.saved {
+		e.cats.mu.Unlock()
+		return
+	}
+	cats := make([]*telemetry.ChannelCatalog, 0, len(e.cats.last))
+	for _, en := range e.cats.last {
+		if en.spooled {
+			cats = append(cats, en.c)
+		}
+	}
+	hook := e.cats.beforeSave
+	e.cats.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	var b []byte
-	for _, c := range e.cats.last {
+	for _, c := range cats {
 		v, err := e.codec.AppendCatalog(nil, c)
 		if err != nil {
 			continue
@@ -248,7 +352,11 @@ func (e *Edge) saveCatalogs() {
 	}
 	if err := e.spool.WriteFile(catalogsFile, b); err != nil {
 		e.logLimited("catalogs-file", "edge: cannot save the catalogs file", "err", err)
+		return
 	}
+	e.cats.mu.Lock()
+	e.cats.saved = gen
+	e.cats.mu.Unlock()
 }
 
 // loadCatalogs reads what saveCatalogs wrote; a damaged file is ignored.
@@ -265,14 +373,8 @@ func (e *Edge) loadCatalogs() {
 		}
 		var c telemetry.ChannelCatalog
 		if err := e.codec.DecodeCatalog(b[k:k+int(n)], &c); err == nil {
-			e.cats.last[c.Car] = &c
+			e.cats.last[c.Car] = &catalogEntry{c: &c, spooled: true}
 		}
 		b = b[k+int(n):]
 	}
-}
-
-func (e *Edge) forgetCatalog(car string) {
-	e.cats.mu.Lock()
-	delete(e.cats.last, car)
-	e.cats.mu.Unlock()
 }
