@@ -350,6 +350,7 @@ func (c Config) partitionConfig(fsync commitlog.FsyncPolicy) partition.Config {
 		MaxBatchBytes:          int(c.MaxRequestBytes),
 		RetentionCheckInterval: c.RetentionCheckInterval,
 		SkipReadChecks:         c.SkipReadChecks,
+		LeadFromCreation:       c.Voters == "", // a single broker; a cluster assigns epochs at election
 		BeforeFsync:            c.beforeFsync,
 		Logger:                 c.Logger,
 	}

@@ -35,7 +35,8 @@ func (l *Log) noteEpoch(leaderEpoch int32, base int64) error {
 }
 
 // loadEpochs reads the checkpoint at Open and drops entries at or past the
-// LEO (their batches were lost to a torn tail); exists says whether the
+// LEO (their batches were lost to a torn tail; with Config.OneEpoch, past
+// it only); exists says whether the
 // directory listing named it. An unreadable checkpoint is
 // logged and replaced: it is metadata, the log itself is intact.
 func (l *Log) loadEpochs(exists bool) error {
@@ -53,6 +54,17 @@ func (l *Log) loadEpochs(exists bool) error {
 		l.log.Warn("commitlog: discarding unreadable leader epoch checkpoint", "err", err)
 		l.epochs = nil
 		return writeFileAtomic(l.cfg.Dir, epochFile, encodeEpochs(nil))
+	}
+	return l.dropLostEpochs()
+}
+
+// dropLostEpochs forgets the epochs a lost tail of the log left: those
+// starting at or past the LEO, or with Config.OneEpoch past it only (an
+// entry at the LEO was assigned before any append). Caller holds mu (or
+// is Open).
+func (l *Log) dropLostEpochs() error {
+	if l.cfg.OneEpoch {
+		return l.dropEpochsFrom(l.leo + 1)
 	}
 	return l.dropEpochsFrom(l.leo)
 }

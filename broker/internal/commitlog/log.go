@@ -99,6 +99,14 @@ type Config struct {
 	// that this run has not checked yet (verify.go); Scrub still checks.
 	// For measuring what the checks cost. Default false: checked.
 	SkipReadChecks bool
+	// OneEpoch: the log is only ever written at leader epoch 0, by the
+	// one broker that leads it from its creation. Open then keeps an
+	// epoch entry that starts at the log end offset (assigned before any
+	// append, AssignEpoch) instead of taking it for one a lost tail left:
+	// with one epoch there is no later leader whose history it could
+	// contradict. Default false (a cluster's log: such an entry is
+	// dropped at Open, as Kafka does, and its leader assigns it again).
+	OneEpoch bool
 	// Logger receives recovery reports and failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for rolling and retention. Default time.Now.

@@ -266,7 +266,7 @@ func (l *Log) loadActive() error {
 		l.log.Warn("commitlog: the log ends before where its clean-shutdown marker said; damage after the shutdown",
 			"marker_end", oldLEO, "end", l.leo)
 		l.hw, l.durable = l.leo, l.leo
-		if err := l.dropEpochsFrom(l.leo); err != nil {
+		if err := l.dropLostEpochs(); err != nil {
 			l.log.Warn("commitlog: cannot rewrite the leader epoch checkpoint", "err", err)
 		}
 	}

@@ -68,6 +68,15 @@ type Config struct {
 	// SkipReadChecks is every log's commitlog.Config.SkipReadChecks.
 	// Default false.
 	SkipReadChecks bool
+	// LeadFromCreation: this broker leads every partition at leader epoch
+	// 0 from its creation (a single broker; a cluster's controller
+	// assigns epochs at election instead). Create records epoch 0 at
+	// offset 0 in each new partition then, as a Kafka leader assigns its
+	// epoch when elected, so the partition's first produce does not write
+	// the leader epoch checkpoint (two fsyncs) under its log's lock; one
+	// produce request with the first batch of every partition paid that
+	// once per partition, one after another. Default false.
+	LeadFromCreation bool
 	// Logger receives the registry's and the logs' logs.
 	Logger *slog.Logger
 
@@ -349,10 +358,25 @@ func (r *Registry) create(name string, partitions int32, configs map[string]stri
 		return nil, err
 	}
 	t := ts[0]
+	if r.cfg.LeadFromCreation {
+		r.assignFirstEpoch(t)
+	}
 	r.topics[name] = t
 	r.held += len(t.parts)
 	r.log.Info("created topic", "topic", name, "partitions", partitions, "configs", configs)
 	return t, nil
+}
+
+// assignFirstEpoch records leader epoch 0 at offset 0 in every partition
+// of the new topic t, openWorkers at a time (LeadFromCreation). A failure
+// is logged and left: the partition's first append records the epoch as
+// it would have without this.
+func (r *Registry) assignFirstEpoch(t *Topic) {
+	errs := make([]error, len(t.parts))
+	forEach(len(t.parts), openWorkers, nil, func(k int) { errs[k] = t.parts[k].log.AssignEpoch(0) })
+	if err := errors.Join(errs...); err != nil {
+		r.log.Warn("cannot record the leader epoch of a new topic's partitions; their first appends will", "topic", t.name, "err", err)
+	}
 }
 
 // roomFor refuses a topic of n partitions that would take the registry

@@ -231,6 +231,7 @@ func (r *Registry) logConfig(t *Topic, p int32) commitlog.Config {
 		FsyncInterval:          r.cfg.FsyncInterval,
 		MaxBatchBytes:          r.cfg.MaxBatchBytes,
 		SkipReadChecks:         r.cfg.SkipReadChecks,
+		OneEpoch:               r.cfg.LeadFromCreation,
 		BeforeFsync:            r.beforeFsync(t.name, p),
 		Logger:                 r.log.With("topic", t.name, "partition", p),
 	}
