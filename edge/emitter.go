@@ -96,12 +96,14 @@ func (m *emitter) Catalog(c *telemetry.ChannelCatalog, recv time.Time) error {
 		m.e.catalogsLost([]*telemetry.ChannelCatalog{kept})
 		return err
 	}
-	if !m.add(&spool.Record{Topic: telemetry.TopicChannels, Key: []byte(c.Car), TimeNs: recv.UnixNano(), Value: m.buf}) {
-		m.e.catalogsLost([]*telemetry.ChannelCatalog{kept})
-		return nil
-	}
+	// Counted with the batch before add, which may flush it.
 	m.cats = append(m.cats, kept)
 	m.catalogs++
+	if !m.add(&spool.Record{Topic: telemetry.TopicChannels, Key: []byte(c.Car), TimeNs: recv.UnixNano(), Value: m.buf}) {
+		m.cats = m.cats[:len(m.cats)-1]
+		m.catalogs--
+		m.e.catalogsLost([]*telemetry.ChannelCatalog{kept})
+	}
 	return nil
 }
 
