@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"math/rand/v2"
 	"path/filepath"
 	"sort"
 	"time"
@@ -90,10 +91,23 @@ func (l *Log) readRecoveryPoint() (rp recoveryPoint, ok bool) {
 
 // recoveryPointDue reports whether a recovery point at pos of segment seg
 // should be written now. Only the syncer, Open and Close call it.
+//
+// The first time-based one of a run comes at a random moment within the
+// interval after the first fsync, and the next ones an interval apart
+// from it: partitions written from the same moment (every partition of a
+// topic under one producer) keep their recovery points, a few fsyncs
+// each, out of step instead of all in the same few milliseconds, at the
+// start and then every second.
 func (l *Log) recoveryPointDue(seg, pos int64) bool {
 	last := l.rpLast
-	return seg != last.segment || pos-last.position >= l.cfg.recoveryPointBytes ||
-		time.Since(l.rpWritten) >= l.cfg.recoveryPointInterval
+	if seg != last.segment || pos-last.position >= l.cfg.recoveryPointBytes {
+		return true
+	}
+	now := time.Now()
+	if l.rpWritten.IsZero() {
+		l.rpWritten = now.Add(-time.Duration(rand.Int64N(int64(l.cfg.recoveryPointInterval))))
+	}
+	return now.Sub(l.rpWritten) >= l.cfg.recoveryPointInterval
 }
 
 // writeRecoveryPoint persists that the first pos bytes of s, ending before

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // readRP reads and decodes the recovery point file of dir.
@@ -247,4 +249,31 @@ func TestRecoveryPointNewSegment(t *testing.T) {
 		t.Fatalf("recovery %+v", r)
 	}
 	equalBatches(t, readAll(t, l2, 0), batches)
+}
+
+// The first time-based recovery point of a run comes at a random moment
+// within the interval after the first fsync, not at it: partitions that
+// start together keep theirs out of step. With an hour's interval the
+// first fsyncs write none (one at the first fsync had all of a topic's
+// partitions writing theirs, a few fsyncs each, in the same
+// milliseconds); the chance that the random moment falls within this
+// test is about a millionth of a percent.
+func TestFirstRecoveryPointSpread(t *testing.T) {
+	dir := t.TempDir()
+	cfg := rpConfig(dir, FsyncBatch)
+	cfg.recoveryPointInterval = time.Hour
+	cfg.recoveryPointBytes = 1 << 30
+	var wrote atomic.Int64
+	cfg.afterRecoveryPoint = func(recoveryPoint) { wrote.Add(1) }
+	l := openLog(t, cfg)
+	for i := range 5 {
+		appendN(t, l, 1, i)
+		syncAll(t, l)
+	}
+	if n := wrote.Load(); n != 0 {
+		t.Fatalf("%d recovery points within the first fsyncs of a run, want none before the interval's random moment", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, recoveryPointFile)); !os.IsNotExist(err) {
+		t.Fatalf("recovery point file after the first fsyncs: %v, want none", err)
+	}
 }
