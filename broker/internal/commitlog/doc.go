@@ -152,7 +152,10 @@
 // It is written after an fsync that covered position, never before: by the
 // syncer under FsyncBatch and FsyncInterval, at most about once a second
 // (DefaultRecoveryPointInterval) or after 64 MiB of log
-// (DefaultRecoveryPointBytes), whichever comes first; by Close; and by Open
+// (DefaultRecoveryPointBytes), whichever comes first (a run's first
+// time-based one at a random moment within the interval after the first
+// fsync, so partitions written together keep theirs out of step); by
+// Close; and by Open
 // after a crash recovery. Before it, the active segment's index entries of
 // the batches below position are appended to its .index and .timeindex
 // files and fsynced, so the point also vouches that those files hold that
