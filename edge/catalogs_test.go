@@ -22,36 +22,18 @@ func TestCatalogSaveDoesNotHoldTheReaders(t *testing.T) {
 	b := brokertest.Start(t)
 	a, bEnd, _ := socatPair(t)
 	cfg := testConfig(t, b.Addr, "serial:"+a+"?baud=115200")
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, stop := startEdge(t, cfg)
 	saving, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
+	e.cats.mu.Lock() // the saver reads the hook under mu; nothing is announced yet
 	e.cats.beforeSave = func() {
 		once.Do(func() { close(saving) })
 		<-release
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-		stop()
-	})
+	e.cats.mu.Unlock()
+	var released sync.Once
+	unblock := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before startEdge's cleanup stops the edge
 
 	simCfg := simulator.Config{Cars: 3, Duration: 2 * time.Second, Seed: 11, Out: "serial:" + bEnd, Logger: quietLogger()}
 	want, _ := simFrames(t, simCfg)
@@ -67,7 +49,7 @@ func TestCatalogSaveDoesNotHoldTheReaders(t *testing.T) {
 	default:
 		t.Fatal("no catalogs-file save started, though three cars announced their catalogs")
 	}
-	close(release)
+	unblock()
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -264,11 +264,15 @@ func (e *Edge) catalogChanged(c *telemetry.ChannelCatalog) *telemetry.ChannelCat
 func (e *Edge) catalogsSpooled(cats []*telemetry.ChannelCatalog) {
 	e.cats.mu.Lock()
 	defer e.cats.mu.Unlock()
+	gen := e.cats.gen
 	for _, c := range cats {
 		if en := e.cats.last[c.Car]; en != nil && en.c == c {
 			en.spooled = true
 			e.cats.gen++
 		}
+	}
+	if e.cats.gen == gen {
+		return // each replaced since: the file waits for the newer one
 	}
 	select {
 	case e.cats.kick <- struct{}{}:

@@ -3,6 +3,7 @@ package partition
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestSingleBrokerLeadsFromCreation(t *testing.T) {
 	inodes := map[int32]uint64{}
 	for i := range int32(3) {
 		p, _ := tp.Partition(i)
-		if got := p.Log().LeaderEpochs(); len(got) != 1 || got[0] != want[0] {
+		if got := p.Log().LeaderEpochs(); !slices.Equal(got, want) {
 			t.Fatalf("partition %d after Create: epochs %v, want %v", i, got, want)
 		}
 		inodes[i] = checkpointInode(t, p)
@@ -58,7 +59,7 @@ func TestSingleBrokerLeadsFromCreation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.Log().LeaderEpochs(); len(got) != 1 || got[0] != want[0] {
+		if got := p.Log().LeaderEpochs(); !slices.Equal(got, want) {
 			t.Fatalf("partition %d after a restart: epochs %v, want %v", i, got, want)
 		}
 		if got := checkpointInode(t, p); got != inodes[i] {
@@ -86,7 +87,7 @@ func TestCreateAssignsNoEpochInACluster(t *testing.T) {
 // (temp file renamed over it) changes it.
 func checkpointInode(t *testing.T, p *Partition) uint64 {
 	t.Helper()
-	fi, err := os.Stat(filepath.Join(p.reg.logConfig(p.t, p.index).Dir, "leader-epoch-checkpoint"))
+	fi, err := os.Stat(filepath.Join(p.dir, "leader-epoch-checkpoint"))
 	if err != nil {
 		t.Fatal(err)
 	}
