@@ -12,6 +12,16 @@
 // most), and gives it back (GOGC's own value) once the live heap is large
 // enough that GOGC alone reaches the floor. A GOGC set in the environment
 // is the operator's choice and is left alone.
+//
+// Start also faults the floor's pages in before any work arrives: it
+// touches that much heap once and collects it, so the heap grows into
+// pages that are already mapped. The kernel maps a page at its first
+// touch, and on a virtual machine that costs far more than the touch:
+// 11 µs a page on the 2-core VM of BENCHMARKS.md, so a service growing
+// from its idle heap to a 16 MiB goal spent ~45 ms of CPU doing it, and
+// every stage of `pitwall bench pipeline` spent it in the same few
+// hundred milliseconds in which the grid's first records arrived (issue
+// 17).
 package gcfloor
 
 import (
@@ -30,9 +40,16 @@ const DefaultFloor = 16 << 20
 const maxPercent = 2000
 
 // Start keeps the heap goal at least floor bytes until stop is called,
-// which puts the GC percent back. It does nothing when floor is 0 or GOGC
-// is set in the environment (or GC is off).
+// which puts the GC percent back, and faults floor bytes of heap in
+// before it returns (a collection and a few milliseconds of CPU). It does
+// nothing when floor is 0 or GOGC is set in the environment (or GC is
+// off).
 func Start(floor uint64) (stop func()) {
+	return start(floor, true)
+}
+
+// start is Start, with the heap's pages faulted in or not.
+func start(floor uint64, fault bool) (stop func()) {
 	if floor == 0 || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
@@ -43,6 +60,9 @@ func Start(floor uint64) (stop func()) {
 	}
 	t := &tuner{floor: floor, base: base}
 	t.cycle()
+	if fault {
+		faultIn(floor)
+	}
 	return func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
@@ -119,3 +139,17 @@ func percentFor(live, roots, floor uint64, base int) int {
 
 // heapMinimum is the runtime's smallest heap goal at GOGC=100.
 const heapMinimum = 4 << 20
+
+// faultIn touches n bytes of fresh heap, a byte a page, and collects
+// them: their pages stay mapped as the heap's free pages (the runtime
+// returns free pages to the OS only beyond about a tenth over the heap
+// goal, which the floor keeps at n), so the allocations that fill the
+// heap up to the goal later find them mapped.
+func faultIn(n uint64) {
+	b := make([]byte, n)
+	for i := 0; i < len(b); i += os.Getpagesize() {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
+	runtime.GC()
+}
