@@ -21,7 +21,11 @@
 // from its idle heap to a 16 MiB goal spent ~45 ms of CPU doing it, and
 // every stage of `pitwall bench pipeline` spent it in the same few
 // hundred milliseconds in which the grid's first records arrived (issue
-// 17).
+// 17). The pages stay mapped until the runtime's scavenger returns them
+// to the kernel, which it did here after about two minutes idle (past the
+// runtime's forced collection); with GODEBUG=madvdontneed=0 it returns
+// them with MADV_FREE, and a page the kernel has not reclaimed yet is
+// reused without a fault.
 package gcfloor
 
 import (
