@@ -145,13 +145,13 @@ func percentFor(live, roots, floor uint64, base int) int {
 const heapMinimum = 4 << 20
 
 // faultIn touches n bytes of fresh heap, a byte a page, and collects
-// them: their pages stay mapped as the heap's free pages (the runtime
-// returns free pages to the OS only beyond about a tenth over the heap
-// goal, which the floor keeps at n), so the allocations that fill the
-// heap up to the goal later find them mapped.
+// them: their pages stay mapped as the heap's free pages, so the
+// allocations that fill the heap up to the goal later find them mapped,
+// until the scavenger returns them (see the package comment).
 func faultIn(n uint64) {
 	b := make([]byte, n)
-	for i := 0; i < len(b); i += os.Getpagesize() {
+	page := os.Getpagesize()
+	for i := 0; i < len(b); i += page {
 		b[i] = 1
 	}
 	runtime.KeepAlive(b)
